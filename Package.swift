@@ -8,7 +8,7 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "RelaySync",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "relaysync", targets: ["relaysync"]),
         .library(name: "NostrCore", targets: ["NostrCore"]),
@@ -88,10 +88,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "NostrCoreTests", dependencies: ["NostrCore"], resources: [.copy("Fixtures")], swiftSettings: strict),
-        .testTarget(name: "RelayClientTests", dependencies: ["RelayClient"], swiftSettings: strict),
+        // Starts and stops the third-party test relays and the nostr-sdk tool
+        // (scripts/peers); used by tests and benchmarks, never by the product.
+        .target(name: "PeerHarness", dependencies: ["NostrCore"], swiftSettings: strict),
+        .executableTarget(name: "BenchCore", dependencies: ["NostrCore", "CSecp256k1"], swiftSettings: strict),
+        .executableTarget(name: "BenchArchive", dependencies: ["Archive"], swiftSettings: strict),
+        .executableTarget(name: "BenchRelay", dependencies: ["RelayClient", "PeerHarness"], swiftSettings: strict),
+        .executableTarget(name: "BenchAgent", dependencies: ["SyncAgent", "PeerHarness"], swiftSettings: strict),
+        .testTarget(name: "NostrCoreTests", dependencies: ["NostrCore", "PeerHarness"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "RelayClientTests", dependencies: ["RelayClient", "PeerHarness"], swiftSettings: strict),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger"], swiftSettings: strict),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: strict),
-        .testTarget(name: "SyncAgentTests", dependencies: ["SyncAgent"], swiftSettings: strict),
+        .testTarget(name: "SyncAgentTests", dependencies: ["SyncAgent", "PeerHarness"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,1 @@
+print("BenchAgent: not written yet")

@@ -1,0 +1,1 @@
+print("BenchArchive: not written yet")

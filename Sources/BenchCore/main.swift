@@ -1,0 +1,1 @@
+print("BenchCore: not written yet")

@@ -1,0 +1,1 @@
+print("BenchRelay: not written yet")

@@ -1,0 +1,51 @@
+extension Event {
+    public var kindClass: KindClass { KindClass(kind: kind) }
+
+    /// The first value of the first tag named `name`.
+    public func firstTagValue(_ name: String) -> String? {
+        for tag in tags where tag.count >= 2 && tag[0] == name { return tag[1] }
+        return nil
+    }
+
+    /// The `d` tag of an addressable event; an absent tag counts as "".
+    public var dTag: String? {
+        kindClass == .addressable ? (firstTagValue("d") ?? "") : nil
+    }
+
+    /// The key under which a relay keeps only the newest version:
+    /// `kind:pubkey:` for replaceable, `kind:pubkey:d` for addressable, nil otherwise.
+    public var replacementKey: String? {
+        switch kindClass {
+        case .replaceable: "\(kind):\(pubkey):"
+        case .addressable: "\(kind):\(pubkey):\(dTag ?? "")"
+        default: nil
+        }
+    }
+
+    /// NIP-01 tie-break between two versions of a replaceable event: newer
+    /// `created_at` wins, and on equal timestamps the lowest id.
+    public func supersedes(_ other: Event) -> Bool {
+        createdAt != other.createdAt ? createdAt > other.createdAt : id < other.id
+    }
+
+    /// NIP-40 expiration time, if the event carries a readable one.
+    public var expiration: Int64? {
+        firstTagValue("expiration").flatMap { Int64($0) }
+    }
+
+    public func isExpired(at now: Int64) -> Bool {
+        guard let expiration else { return false }
+        return expiration <= now
+    }
+
+    /// What a kind-5 deletion names (NIP-09): event ids (`e`) and addresses (`a`).
+    public var deletionTargets: (eventIDs: [String], addresses: [String]) {
+        guard kind == 5 else { return ([], []) }
+        var ids: [String] = [], addresses: [String] = []
+        for tag in tags where tag.count >= 2 {
+            if tag[0] == "e" { ids.append(tag[1]) }
+            if tag[0] == "a" { addresses.append(tag[1]) }
+        }
+        return (ids, addresses)
+    }
+}
