@@ -1,0 +1,100 @@
+import Foundation
+import NostrCore
+
+/// The agent's configuration, read from `sync.json` (see sync.example.json,
+/// which documents every key). Relative paths resolve against the config
+/// file's folder.
+public struct SyncConfiguration: Sendable {
+    public struct RelayEntry: Sendable, Equatable {
+        public var url: String
+        public var role: RelayRole
+        /// Answer NIP-42 AUTH with the configured key.
+        public var auth: Bool
+    }
+
+    public struct ArchiveSettings: Sendable, Equatable {
+        public var directory: URL
+        /// Rotate the open segment at this many uncompressed bytes (default 64 MiB).
+        public var rotateBytes: Int = 64 << 20
+        /// Rotate the open segment at this age in seconds (default one day).
+        public var rotateSeconds: Int = 86_400
+        /// zstd level (default 3).
+        public var compressionLevel: Int = 3
+    }
+
+    public struct DiscoverSettings: Sendable, Equatable {
+        public var enabled = false
+        public var indexers: [String] = []
+        /// Seconds between relay-list refreshes (default 6 h).
+        public var refreshSeconds = 21_600
+        /// Discovered relays kept per pubkey (default 8).
+        public var maxRelaysPerPubkey = 8
+    }
+
+    /// Authors to back up, as lowercase hex.
+    public var pubkeys: [String]
+    public var relays: [RelayEntry]
+    /// nil means every kind.
+    public var kinds: [Int]?
+    /// Oldest `created_at` to back up; nil means all history.
+    public var since: Int64?
+    public var ledgerPath: URL
+    /// nil when archiving is off.
+    public var archive: ArchiveSettings?
+    public var secretKeyFile: URL?
+    public var logLevel: String
+    public var discover: DiscoverSettings
+    /// Folder of the config file, for messages.
+    public var baseDirectory: URL
+
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    /// Environment variable that may hold the AUTH key instead of `secret_key_file`.
+    public static let secretKeyEnvironment = "RELAYSYNC_SECRET_KEY"
+    static let knownKeys: Set<String> = ["pubkeys", "relays", "kinds", "since", "ledger", "archive", "secret_key_file", "log_level", "discover", "$comment"]
+
+    public var readableRelays: [RelayEntry] { relays.filter { $0.role.isReadable } }
+    public var writableRelays: [RelayEntry] { relays.filter { $0.role.isWritable } }
+
+    /// Reads and validates a config file.
+    public static func load(path: String) throws(ConfigError) -> SyncConfiguration {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw ConfigError(key: "", reason: "cannot read config file \(url.path): \(error.localizedDescription)")
+        }
+        return try parse(text, baseDirectory: url.deletingLastPathComponent())
+    }
+
+    public static func parse(_ text: String, baseDirectory: URL) throws(ConfigError) -> SyncConfiguration {
+        let root: JSONValue
+        do { root = try JSONValue.parse(text) } catch { throw ConfigError(key: "", reason: "not valid JSON: \(error)") }
+        guard case let .object(fields) = root else { throw ConfigError(key: "", reason: "the config must be a JSON object") }
+        for (key, _) in fields where !knownKeys.contains(key) {
+            throw ConfigError(key: key, reason: "unknown key (known keys: \(knownKeys.filter { $0 != "$comment" }.sorted().joined(separator: ", ")))")
+        }
+        var reader = ConfigReader(root: root, base: baseDirectory)
+        return try reader.read()
+    }
+
+    /// Loads the AUTH key from `secret_key_file` or the environment. A key file
+    /// that other users can read is refused: the key must stay private.
+    public func loadSecretKey(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> SecretKey? {
+        if let file = secretKeyFile {
+            var info = stat()
+            guard stat(file.path, &info) == 0 else { throw ConfigError(key: "secret_key_file", reason: "cannot read \(file.path)") }
+            if info.st_mode & 0o077 != 0 {
+                throw ConfigError(key: "secret_key_file", reason: "\(file.path) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
+            }
+            let text: String
+            do { text = try String(contentsOf: file, encoding: .utf8) } catch { throw ConfigError(key: "secret_key_file", reason: "cannot read \(file.path)") }
+            do { return try SecretKey(parsing: text) } catch { throw ConfigError(key: "secret_key_file", reason: "does not hold a valid key: \(error)") }
+        }
+        if let text = environment[Self.secretKeyEnvironment], !text.isEmpty {
+            do { return try SecretKey(parsing: text) } catch { throw ConfigError(key: Self.secretKeyEnvironment, reason: "does not hold a valid key: \(error)") }
+        }
+        if relays.contains(where: \.auth) {
+            throw ConfigError(key: "secret_key_file", reason: "a relay has \"auth\": true but no key is configured (set secret_key_file or \(Self.secretKeyEnvironment))")
+        }
+        return nil
+    }
+}
