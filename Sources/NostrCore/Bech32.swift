@@ -1,7 +1,7 @@
 /// Bech32 (BIP-173) as NIP-19 uses it, without the 90-character limit
 /// because TLV entities are longer.
 public enum Bech32 {
-    static let charset = Array("qpzry9x8gf2tvdw0s3jn54khcevmlwyj".utf8)
+    static let charset = Array("qpzry9x8gf2tvdw0s3jn54khce6mua7l".utf8)
     static let reverse: [Int8] = {
         var table = [Int8](repeating: -1, count: 128)
         for (i, c) in charset.enumerated() { table[Int(c)] = Int8(i) }
