@@ -1,0 +1,41 @@
+import Foundation
+
+/// Ids a relay already accepted during an earlier restore into it, so an
+/// interrupted restore resumes without re-sending them. One id per line,
+/// appended and fsynced per batch; a torn last line is ignored.
+public final class RestoreJournal {
+    public let url: URL
+    private(set) var done: Set<String> = []
+    private let handle: FileHandle
+
+    public init(url: URL) throws {
+        self.url = url
+        let fm = FileManager.default
+        try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !fm.fileExists(atPath: url.path) { fm.createFile(atPath: url.path, contents: nil) }
+        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.utf8.count == 64 { done.insert(String(line)) }
+        handle = try FileHandle(forWritingTo: url)
+        try handle.seekToEnd()
+        // A torn final line from a crash must not glue onto the next id.
+        if !text.isEmpty && !text.hasSuffix("\n") { try handle.write(contentsOf: Data("\n".utf8)) }
+    }
+
+    deinit { try? handle.close() }
+
+    public func contains(_ id: String) -> Bool { done.contains(id) }
+    public var count: Int { done.count }
+
+    public func record(_ ids: [String]) throws {
+        let fresh = ids.filter { done.insert($0).inserted }
+        guard !fresh.isEmpty else { return }
+        try handle.write(contentsOf: Data((fresh.joined(separator: "\n") + "\n").utf8))
+        try handle.synchronize()
+    }
+
+    /// Default place: beside the first archive, named after the target relay.
+    public static func defaultURL(for relayURL: String, besides archive: URL) -> URL {
+        let safe = relayURL.map { $0.isLetter || $0.isNumber || $0 == "." ? $0 : "_" }
+        return archive.deletingLastPathComponent().appendingPathComponent(".relaysync-restore-\(String(safe)).journal")
+    }
+}
