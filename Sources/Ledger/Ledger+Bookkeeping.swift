@@ -1,0 +1,128 @@
+import GRDB
+
+extension Ledger {
+    /// Backfill cursors for `pubkeys` on `relay`; authors never started are absent.
+    public func cursors(relay: String, pubkeys: [String]) throws -> [String: BackfillCursor] {
+        let wanted = Set(pubkeys)
+        return try read("read cursors") { db in
+            var out: [String: BackfillCursor] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT pubkey, until_ts, complete, newest_seen FROM cursors WHERE relay = ?", arguments: [relay]) {
+                let pubkey: String = row[0]
+                guard wanted.contains(pubkey) else { continue }
+                out[pubkey] = BackfillCursor(until: row[1], complete: row[2], newestSeen: row[3])
+            }
+            return out
+        }
+    }
+
+    public func setCursor(_ cursor: BackfillCursor, relay: String, pubkeys: [String]) throws {
+        try write("save cursors") { db in
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO cursors (relay, pubkey, until_ts, complete, newest_seen) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (relay, pubkey) DO UPDATE SET until_ts = excluded.until_ts, complete = excluded.complete, newest_seen = excluded.newest_seen
+                """)
+            for pubkey in pubkeys {
+                try upsert.execute(arguments: [relay, pubkey, cursor.until, cursor.complete, cursor.newestSeen])
+            }
+        }
+    }
+
+    /// Raises `newestSeen` (never lowers it) for authors followed live.
+    public func noteNewestSeen(_ createdAt: Int64, relay: String, pubkeys: [String]) throws {
+        try write("save newest seen") { db in
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO cursors (relay, pubkey, newest_seen) VALUES (?, ?, ?)
+                ON CONFLICT (relay, pubkey) DO UPDATE SET newest_seen = MAX(COALESCE(newest_seen, 0), excluded.newest_seen)
+                """)
+            for pubkey in pubkeys { try upsert.execute(arguments: [relay, pubkey, createdAt]) }
+        }
+    }
+
+    public func noteRelaySuccess(_ relay: String, at time: Int64) throws {
+        try write("note relay success") { db in
+            try db.execute(sql: """
+                INSERT INTO relays (url, last_success_at) VALUES (?, ?)
+                ON CONFLICT (url) DO UPDATE SET last_success_at = excluded.last_success_at
+                """, arguments: [relay, time])
+        }
+    }
+
+    public func noteRelayError(_ relay: String, _ message: String, at time: Int64) throws {
+        try write("note relay error") { db in
+            try db.execute(sql: """
+                INSERT INTO relays (url, last_error, last_error_at) VALUES (?, ?, ?)
+                ON CONFLICT (url) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at
+                """, arguments: [relay, String(message.prefix(500)), time])
+        }
+    }
+
+    public func beginRun(mode: String, at time: Int64) throws -> Int64 {
+        try write("begin run") { db in
+            try db.execute(sql: "INSERT INTO runs (mode, started_at) VALUES (?, ?)", arguments: [mode, time])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func endRun(_ id: Int64, at time: Int64, exitCode: Int32, summaryJSON: String) throws {
+        try write("end run") { db in
+            try db.execute(sql: "UPDATE runs SET ended_at = ?, exit_code = ?, summary = ? WHERE id = ?", arguments: [time, exitCode, summaryJSON, id])
+        }
+    }
+
+    /// Events in commit order, for the archiver.
+    public func events(afterSeq seq: Int64, limit: Int) throws -> [StoredEvent] {
+        try read("read events") { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT seq, id, raw FROM events WHERE seq > ? ORDER BY seq LIMIT ?"), arguments: [seq, limit])
+                .map { StoredEvent(seq: $0[0], id: $0[1], rawJSON: $0[2]) }
+        }
+    }
+
+    public func archivedThroughSeq() throws -> Int64 {
+        try read("read archive position") { try Int64.fetchOne($0, sql: "SELECT archived_through_seq FROM archive_state WHERE id = 1") ?? 0 }
+    }
+
+    public func setArchivedThroughSeq(_ seq: Int64) throws {
+        try write("save archive position") { try $0.execute(sql: "UPDATE archive_state SET archived_through_seq = ? WHERE id = 1", arguments: [seq]) }
+    }
+
+    public func relayStatistics() throws -> [RelayStatistics] {
+        try read("relay statistics") { db in
+            var stats: [String: RelayStatistics] = [:]
+            func entry(_ relay: String) -> RelayStatistics { stats[relay] ?? RelayStatistics(relay: relay) }
+            for row in try Row.fetchAll(db, sql: "SELECT relay, state, COUNT(*) FROM deliveries GROUP BY relay, state") {
+                let relay: String = row[0], state: String = row[1], n: Int = row[2]
+                var s = entry(relay)
+                switch DeliveryState(rawValue: state) {
+                case .present: s.present = n
+                case .pending: s.pending = n
+                case .delivered: s.delivered = n
+                case .duplicate: s.duplicate = n
+                case .rejected: s.rejected = n
+                case .superseded: s.superseded = n
+                case .expired, nil: break
+                }
+                stats[relay] = s
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT relay, COALESCE(reason, ''), COUNT(*) FROM deliveries WHERE state = 'rejected' GROUP BY relay, reason") {
+                let relay: String = row[0], reason: String = row[1], n: Int = row[2]
+                stats[relay, default: RelayStatistics(relay: relay)].rejectedByReason[reason] = n
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT url, last_success_at, last_error, last_error_at FROM relays") {
+                let relay: String = row[0]
+                var s = entry(relay)
+                s.lastSuccessAt = row[1]
+                s.lastError = row[2]
+                s.lastErrorAt = row[3]
+                stats[relay] = s
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT relay, SUM(complete), COUNT(*) FROM cursors GROUP BY relay") {
+                let relay: String = row[0]
+                var s = entry(relay)
+                s.backfillAuthorsComplete = row[1] ?? 0
+                s.backfillAuthorsTotal = row[2]
+                stats[relay] = s
+            }
+            return stats.values.sorted { $0.relay < $1.relay }
+        }
+    }
+}

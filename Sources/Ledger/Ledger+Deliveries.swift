@@ -1,0 +1,79 @@
+import GRDB
+
+extension Ledger {
+    /// Pending deliveries due now for `relay`, oldest first.
+    public func dueDeliveries(relay: String, limit: Int, now: Int64) throws -> [PendingDelivery] {
+        try read("read due deliveries") { db in
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT d.seq, e.id, e.raw, d.attempts FROM deliveries d JOIN events e ON e.seq = d.seq
+                WHERE d.relay = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
+                ORDER BY d.seq LIMIT ?
+                """), arguments: [relay, now, limit]).map {
+                PendingDelivery(seq: $0[0], eventID: $0[1], relay: relay, rawJSON: $0[2], attempts: $0[3])
+            }
+        }
+    }
+
+    /// Applies relays' answers in one transaction. Only rows still pending
+    /// change: an event seen on the relay meanwhile stays `present`.
+    public func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64) throws {
+        guard !results.isEmpty else { return }
+        try write("record delivery outcomes") { db in
+            let settle = try db.cachedStatement(sql: """
+                UPDATE deliveries SET state = ?, reason = ?, attempts = attempts + 1, updated_at = ?
+                WHERE relay = ? AND state = 'pending' AND seq = (SELECT seq FROM events WHERE id = ?)
+                """)
+            let retry = try db.cachedStatement(sql: """
+                UPDATE deliveries SET reason = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
+                WHERE relay = ? AND state = 'pending' AND seq = (SELECT seq FROM events WHERE id = ?)
+                """)
+            for r in results {
+                switch r.outcome {
+                case .delivered:
+                    try settle.execute(arguments: [DeliveryState.delivered.rawValue, nil as String?, now, r.relay, r.eventID])
+                case .duplicate:
+                    try settle.execute(arguments: [DeliveryState.duplicate.rawValue, nil as String?, now, r.relay, r.eventID])
+                case let .rejected(reason):
+                    try settle.execute(arguments: [DeliveryState.rejected.rawValue, reason, now, r.relay, r.eventID])
+                case let .retry(reason, after):
+                    try retry.execute(arguments: [reason, now + max(0, after), now, r.relay, r.eventID])
+                }
+            }
+        }
+    }
+
+    /// Schedules deliveries to relays that became writable since events were
+    /// recorded (a backup added to the config). Cheap on later starts: each
+    /// relay remembers up to which seq it was already covered.
+    @discardableResult
+    public func ensureDeliveries(toWritableRelays relays: [String], now: Int64) throws -> Int {
+        try write("schedule deliveries for new relays") { db in
+            var added = 0
+            let top = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM events") ?? 0
+            for relay in relays {
+                try db.execute(sql: "INSERT OR IGNORE INTO relays (url) VALUES (?)", arguments: [relay])
+                let through = try Int64.fetchOne(db, sql: "SELECT deliveries_ensured_through FROM relays WHERE url = ?", arguments: [relay]) ?? 0
+                if through < top {
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO deliveries (relay, seq, state, updated_at)
+                        SELECT ?, e.seq, 'pending', ? FROM events e
+                        WHERE e.seq > ? AND (e.expiration IS NULL OR e.expiration > ?)
+                          AND (e.replace_key IS NULL OR e.id IN (SELECT event_id FROM replaceable_heads))
+                        """, arguments: [relay, now, through, now])
+                    added += db.changesCount
+                }
+                try db.execute(sql: "UPDATE relays SET deliveries_ensured_through = ? WHERE url = ?", arguments: [top, relay])
+            }
+            return added
+        }
+    }
+
+    public func pendingCount(relay: String?) throws -> Int {
+        try read("count pending") { db in
+            if let relay {
+                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE relay = ? AND state = 'pending'", arguments: [relay]) ?? 0
+            }
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'") ?? 0
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import GRDB
+import NostrCore
+
+extension Ledger {
+    /// Records verified events seen on relays, in one transaction, and
+    /// schedules their deliveries to `writableRelays`.
+    public func record(_ batch: [ObservedEvent], writableRelays: [String], now: Int64) throws -> [RecordOutcome] {
+        try write("record events") { db in
+            var outcomes: [RecordOutcome] = []
+            outcomes.reserveCapacity(batch.count)
+            let findSeq = try db.cachedStatement(sql: "SELECT seq FROM events WHERE id = ?")
+            let insertEvent = try db.cachedStatement(sql: """
+                INSERT INTO events (id, pubkey, kind, created_at, d_tag, replace_key, expiration, first_relay, first_seen_at, raw)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let insertDelivery = try db.cachedStatement(sql: "INSERT OR IGNORE INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, ?, ?)")
+            for observed in batch {
+                let e = observed.event
+                if e.kindClass == .ephemeral {
+                    outcomes.append(.ephemeral)
+                    continue
+                }
+                if let seq = try Int64.fetchOne(findSeq, arguments: [e.id]) {
+                    try Self.markPresent(db, relay: observed.relay, seq: seq, now: now)
+                    outcomes.append(.known)
+                    continue
+                }
+                try insertEvent.execute(arguments: [e.id, e.pubkey, e.kind, e.createdAt, e.dTag, e.replacementKey, e.expiration,
+                                                    observed.relay, now, e.rawJSON])
+                let seq = db.lastInsertedRowID
+                var state = DeliveryState.pending
+                var outcome = RecordOutcome.new(seq: seq)
+                if e.isExpired(at: now) {
+                    state = .expired
+                    outcome = .expired(seq: seq)
+                } else if let key = e.replacementKey, !(try Self.becomeHead(db, key: key, event: e, now: now)) {
+                    state = .superseded
+                    outcome = .superseded(seq: seq)
+                }
+                try insertDelivery.execute(arguments: [observed.relay, seq, DeliveryState.present.rawValue, now])
+                for relay in writableRelays where relay != observed.relay {
+                    try insertDelivery.execute(arguments: [relay, seq, state.rawValue, now])
+                }
+                outcomes.append(outcome)
+            }
+            return outcomes
+        }
+    }
+
+    /// The relay has the event: cancel anything we still owed it.
+    static func markPresent(_ db: Database, relay: String, seq: Int64, now: Int64) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, 'present', ?)
+            ON CONFLICT (relay, seq) DO UPDATE SET state = 'present', updated_at = excluded.updated_at
+            WHERE state IN ('pending', 'superseded', 'expired', 'rejected')
+            """).execute(arguments: [relay, seq, now])
+    }
+
+    /// Makes `event` the newest version for `key` if it is newer (NIP-01:
+    /// later created_at, then lower id), superseding pending deliveries of
+    /// the version it replaces. Returns false when the event is older.
+    static func becomeHead(_ db: Database, key: String, event: Event, now: Int64) throws -> Bool {
+        if let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT event_id, created_at FROM replaceable_heads WHERE replace_key = ?"), arguments: [key]) {
+            let headID: String = head[0], headCreated: Int64 = head[1]
+            let newer = event.createdAt != headCreated ? event.createdAt > headCreated : event.id < headID
+            guard newer else { return false }
+            try db.cachedStatement(sql: """
+                UPDATE deliveries SET state = 'superseded', updated_at = ?
+                WHERE state = 'pending' AND seq = (SELECT seq FROM events WHERE id = ?)
+                """).execute(arguments: [now, headID])
+        }
+        try db.cachedStatement(sql: """
+            INSERT INTO replaceable_heads (replace_key, event_id, created_at) VALUES (?, ?, ?)
+            ON CONFLICT (replace_key) DO UPDATE SET event_id = excluded.event_id, created_at = excluded.created_at
+            """).execute(arguments: [key, event.id, event.createdAt])
+        return true
+    }
+}

@@ -1,0 +1,80 @@
+import GRDB
+
+/// Versioned migrations. A shipped migration is never edited: changes come as new ones.
+enum LedgerSchema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    pubkey TEXT NOT NULL,
+                    kind INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    d_tag TEXT,
+                    replace_key TEXT,
+                    expiration INTEGER,
+                    first_relay TEXT NOT NULL,
+                    first_seen_at INTEGER NOT NULL,
+                    raw TEXT NOT NULL
+                );
+                CREATE INDEX events_replace_key ON events(replace_key) WHERE replace_key IS NOT NULL;
+                CREATE INDEX events_author_time ON events(pubkey, created_at);
+
+                -- Newest known version per replaceable/addressable key.
+                CREATE TABLE replaceable_heads (
+                    replace_key TEXT PRIMARY KEY,
+                    event_id TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+
+                CREATE TABLE deliveries (
+                    relay TEXT NOT NULL,
+                    seq INTEGER NOT NULL REFERENCES events(seq),
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+                    reason TEXT,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (relay, seq)
+                ) WITHOUT ROWID;
+                CREATE INDEX deliveries_pending ON deliveries(relay, seq) WHERE state = 'pending';
+
+                CREATE TABLE cursors (
+                    relay TEXT NOT NULL,
+                    pubkey TEXT NOT NULL,
+                    until_ts INTEGER,
+                    complete INTEGER NOT NULL DEFAULT 0,
+                    newest_seen INTEGER,
+                    PRIMARY KEY (relay, pubkey)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE relays (
+                    url TEXT PRIMARY KEY,
+                    last_success_at INTEGER,
+                    last_error TEXT,
+                    last_error_at INTEGER,
+                    -- Events up to this seq already have a delivery row for this relay.
+                    deliveries_ensured_through INTEGER NOT NULL DEFAULT 0
+                );
+
+                CREATE TABLE runs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    mode TEXT NOT NULL,
+                    started_at INTEGER NOT NULL,
+                    ended_at INTEGER,
+                    exit_code INTEGER,
+                    summary TEXT
+                );
+
+                CREATE TABLE archive_state (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    archived_through_seq INTEGER NOT NULL
+                );
+                INSERT INTO archive_state VALUES (1, 0);
+                """)
+        }
+        return m
+    }
+}

@@ -1,0 +1,108 @@
+import NostrCore
+
+/// An event as received from one relay, already verified by the caller.
+public struct ObservedEvent: Sendable {
+    public let event: Event
+    public let relay: String
+
+    public init(event: Event, relay: String) {
+        self.event = event
+        self.relay = relay
+    }
+}
+
+/// What `record` did with one event. None of these is an error.
+public enum RecordOutcome: Sendable, Equatable {
+    /// First time seen; deliveries were scheduled.
+    case new(seq: Int64)
+    /// Already in the ledger; the relay was noted as having it.
+    case known
+    /// Ephemeral kind: neither stored nor delivered.
+    case ephemeral
+    /// An older version of a replaceable or addressable event: stored, never pushed.
+    case superseded(seq: Int64)
+    /// Expired (NIP-40): stored, never pushed.
+    case expired(seq: Int64)
+}
+
+/// Per relay, per event: what the relay is known to hold or what we owe it.
+public enum DeliveryState: String, Sendable, Codable, CaseIterable {
+    case present, pending, delivered, duplicate, rejected, superseded, expired
+}
+
+public struct PendingDelivery: Sendable {
+    public let seq: Int64
+    public let eventID: String
+    public let relay: String
+    public let rawJSON: String
+    public let attempts: Int
+}
+
+public struct DeliveryResult: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case delivered
+        case duplicate
+        /// Permanent: recorded with the reason, never retried.
+        case rejected(String)
+        /// Transient: retried after the delay.
+        case retry(String, afterSeconds: Int64)
+    }
+
+    public let eventID: String
+    public let relay: String
+    public let outcome: Outcome
+
+    public init(eventID: String, relay: String, outcome: Outcome) {
+        self.eventID = eventID
+        self.relay = relay
+        self.outcome = outcome
+    }
+}
+
+/// Where a relay's backfill stands for one author.
+public struct BackfillCursor: Sendable, Hashable, Codable {
+    /// `until` of the next page to fetch; nil before the first page.
+    public var until: Int64?
+    public var complete: Bool
+    /// Newest `created_at` seen, for catching up after a restart.
+    public var newestSeen: Int64?
+
+    public init(until: Int64? = nil, complete: Bool = false, newestSeen: Int64? = nil) {
+        self.until = until
+        self.complete = complete
+        self.newestSeen = newestSeen
+    }
+}
+
+public struct StoredEvent: Sendable {
+    public let seq: Int64
+    public let id: String
+    public let rawJSON: String
+}
+
+public struct RelayStatistics: Sendable, Codable {
+    public var relay: String
+    public var present = 0
+    public var pending = 0
+    public var delivered = 0
+    public var duplicate = 0
+    public var rejected = 0
+    public var rejectedByReason: [String: Int] = [:]
+    public var superseded = 0
+    public var lastSuccessAt: Int64?
+    public var lastError: String?
+    public var lastErrorAt: Int64?
+    public var backfillAuthorsComplete = 0
+    public var backfillAuthorsTotal = 0
+
+    public init(relay: String) { self.relay = relay }
+}
+
+/// A ledger operation that failed, with the database path and what was being done.
+public struct LedgerError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var operation: String
+    public var underlying: String
+
+    public var description: String { "ledger \(path): \(operation) failed: \(underlying)" }
+}
