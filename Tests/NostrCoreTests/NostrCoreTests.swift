@@ -1,2 +1,3 @@
+import Foundation
 import Testing
 @testable import NostrCore

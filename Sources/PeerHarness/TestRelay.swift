@@ -1,0 +1,147 @@
+import Foundation
+
+/// A third-party relay (nostr-relay or nostr-sdk's LocalRelay) running on
+/// 127.0.0.1 in its own process group, started and stopped by PID.
+public final class TestRelay: @unchecked Sendable {
+    public enum Flavor: String, Sendable { case nostrRelay, localRelay }
+
+    public struct Options: Sendable {
+        /// nostr-relay's `max_limit` (results per REQ).
+        public var maxLimit: Int?
+        /// Require NIP-42 authentication.
+        public var auth: Bool
+        /// LocalRelay: keep events in LMDB so a restart keeps them (nostr-relay always persists).
+        public var persistent: Bool
+        /// nostr-relay: reject events older than a year, as its default config does.
+        public var recentOnly: Bool
+
+        public init(maxLimit: Int? = nil, auth: Bool = false, persistent: Bool = false, recentOnly: Bool = false) {
+            self.maxLimit = maxLimit
+            self.auth = auth
+            self.persistent = persistent
+            self.recentOnly = recentOnly
+        }
+    }
+
+    public let flavor: Flavor
+    public let options: Options
+    public let port: Int
+    public let dataDirectory: URL
+    public var url: String { "ws://127.0.0.1:\(port)" }
+    private let lock = NSLock()
+    private var process: Process?
+    private let ownsDirectory: Bool
+
+    public var pid: Int32 { lock.withLock { process?.processIdentifier ?? 0 } }
+
+    init(flavor: Flavor, options: Options, port: Int, dataDirectory: URL, ownsDirectory: Bool) {
+        self.flavor = flavor
+        self.options = options
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.ownsDirectory = ownsDirectory
+    }
+
+    public static func start(_ flavor: Flavor, options: Options = .init(), port: Int? = nil, dataDirectory: URL? = nil) async throws -> TestRelay {
+        let dir = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("relaysync-peer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let relay = TestRelay(flavor: flavor, options: options, port: try port ?? FreePort.pick(), dataDirectory: dir, ownsDirectory: dataDirectory == nil)
+        try await relay.launch()
+        return relay
+    }
+
+    /// Runs `body` with a started relay and always stops it.
+    public static func with<T>(_ flavor: Flavor, options: Options = .init(), _ body: (TestRelay) async throws -> T) async throws -> T {
+        let relay = try await start(flavor, options: options)
+        do {
+            let result = try await body(relay)
+            await relay.stop()
+            return result
+        } catch {
+            await relay.stop()
+            throw error
+        }
+    }
+
+    private func launch() async throws {
+        let venv = try PeerEnvironment.venv()
+        let p = Process()
+        // Foundation starts the child as the leader of its own process group,
+        // so signalling the group also reaches the workers it forks (gunicorn).
+        var env = ProcessInfo.processInfo.environment
+        env["RELAYSYNC_VENV"] = venv.path
+        p.environment = env
+        switch flavor {
+        case .nostrRelay:
+            p.executableURL = PeerEnvironment.script("nostr-relay-serve")
+            var args = [String(port), dataDirectory.path]
+            if let m = options.maxLimit { args += ["--max-limit", String(m)] }
+            if options.auth { args.append("--auth") }
+            if options.recentOnly { args.append("--recent-only") }
+            p.arguments = args
+        case .localRelay:
+            p.executableURL = venv.appendingPathComponent("bin/python")
+            var args = [PeerEnvironment.script("local_relay.py").path, "--port", String(port)]
+            if options.persistent { args += ["--lmdb", dataDirectory.appendingPathComponent("lmdb").path] }
+            if options.auth { args += ["--nip42", "both"] }
+            p.arguments = args
+        }
+        let log = dataDirectory.appendingPathComponent("relay.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        p.standardOutput = handle
+        p.standardError = handle
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        lock.withLock { process = p }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if !p.isRunning { break }
+            if FreePort.isListening(port), await ready() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let tail = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").suffix(1500)
+        await stop()
+        throw PeerError("\(flavor.rawValue) did not start on port \(port):\n\(tail)")
+    }
+
+    /// nostr-relay is ready when NIP-11 answers; LocalRelay when it accepts TCP.
+    private func ready() async -> Bool {
+        guard flavor == .nostrRelay else { return true }
+        return FreePort.httpGet(port: port, accept: "application/nostr+json")?.hasPrefix("HTTP/1.1 200") ?? false
+    }
+
+    /// SIGTERM to the process group, SIGKILL after 5 s; removes data it created. Idempotent.
+    public func stop() async {
+        await terminate(gracefully: true)
+        if ownsDirectory { try? FileManager.default.removeItem(at: dataDirectory) }
+    }
+
+    /// SIGKILL now, keeping the data: a crash.
+    public func kill9() async {
+        await terminate(gracefully: false)
+    }
+
+    /// Starts again on the same port with the same data.
+    public func restart() async throws {
+        await terminate(gracefully: true)
+        try await launch()
+    }
+
+    private func terminate(gracefully: Bool) async {
+        guard let p = lock.withLock({ () -> Process? in defer { process = nil }; return process }) else { return }
+        let pid = p.processIdentifier
+        kill(-pid, gracefully ? SIGTERM : SIGKILL)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while p.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if p.isRunning || gracefully { kill(-pid, SIGKILL) }
+        while p.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        // The port must be free before a restart binds it again.
+        let free = ContinuousClock.now + .seconds(5)
+        while FreePort.isListening(port) && ContinuousClock.now < free { try? await Task.sleep(for: .milliseconds(50)) }
+    }
+
+    deinit {
+        if let p = process, p.isRunning { kill(-p.processIdentifier, SIGKILL) }
+    }
+}

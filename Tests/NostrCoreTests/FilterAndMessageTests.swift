@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+@testable import NostrCore
+
+@Suite struct FilterAndMessageTests {
+    let key = SecretKey.generate()
+
+    @Test func filterJSONRoundTrip() throws {
+        let f = Filter(ids: ["a"], authors: ["b", "c"], kinds: [1, 30023], tags: ["e": ["x"], "p": ["y", "z"]], since: 10, until: 20, limit: 5)
+        #expect(f.json.serialized == ##"{"ids":["a"],"authors":["b","c"],"kinds":[1,30023],"#e":["x"],"#p":["y","z"],"since":10,"until":20,"limit":5}"##)
+        #expect(try Filter(json: f.json.serialized) == f)
+        #expect(throws: FilterError.self) { try Filter(json: #"{"kinds":["1"]}"#) }
+        #expect(throws: FilterError.self) { try Filter(json: #"{"since":-5}"#) }
+        #expect(try Filter(json: ##"{"search":"x","#e":["1"]}"##).tags == ["e": ["1"]])
+    }
+
+    @Test func matchingFollowsNIP01() throws {
+        let e = try key.sign(kind: 1, content: "", tags: [["e", "root"], ["p", "someone"], ["t"]], createdAt: 100)
+        #expect(Filter().matches(e))
+        #expect(Filter(ids: [e.id]).matches(e) && !Filter(ids: ["zz"]).matches(e))
+        #expect(Filter(authors: [key.publicKey]).matches(e) && !Filter(authors: []).matches(e))
+        #expect(Filter(kinds: [0, 1]).matches(e) && !Filter(kinds: [7]).matches(e))
+        #expect(Filter(since: 100, until: 100).matches(e), "since and until are inclusive")
+        #expect(!Filter(since: 101).matches(e) && !Filter(until: 99).matches(e))
+        #expect(Filter(tags: ["e": ["root", "other"]]).matches(e))
+        #expect(!Filter(tags: ["e": ["someone"]]).matches(e), "tag values match by tag name")
+        #expect(!Filter(tags: ["e": ["root"], "p": ["nobody"]]).matches(e), "all tag conditions must hold")
+    }
+
+    @Test func decodesEveryRelayMessage() throws {
+        let e = try key.sign(kind: 1, content: "hi", createdAt: 1)
+        #expect(try RelayMessage.decode(#"["EVENT","s1",\#(e.rawJSON)]"#) == .event(subscription: "s1", event: e))
+        #expect(try RelayMessage.decode(#"["EOSE","s1"]"#) == .eose(subscription: "s1"))
+        #expect(try RelayMessage.decode(#"["NOTICE","hello"]"#) == .notice("hello"))
+        #expect(try RelayMessage.decode(#"["AUTH","challenge-1"]"#) == .auth(challenge: "challenge-1"))
+        #expect(try RelayMessage.decode(#"["COUNT","c",{"count":42}]"#) == .count(subscription: "c", count: 42, approximate: false))
+        #expect(try RelayMessage.decode(#"["NEG-MSG","n","6100"]"#) == .negMsg(subscription: "n", message: "6100"))
+        #expect(try RelayMessage.decode(#"["NEG-ERR","n","blocked: too big"]"#) == .negErr(subscription: "n", reason: "blocked: too big"))
+        // nostr-relay answers rejections with an empty id; some relays omit the message.
+        guard case let .ok(id, accepted, reason) = try RelayMessage.decode(#"["OK","",false,"invalid: Bad signature"]"#) else { Issue.record("not OK"); return }
+        #expect(id == "" && !accepted && reason.prefix == .invalid && reason.message == "Bad signature")
+        guard case let .ok(_, ok3, r3) = try RelayMessage.decode(#"["OK","\#(e.id)",true]"#) else { Issue.record("not OK"); return }
+        #expect(ok3 && r3.prefix == nil && r3.raw == "")
+        guard case let .closed(_, closed) = try RelayMessage.decode(#"["CLOSED","s","auth-required: sign in"]"#) else { Issue.record("not CLOSED"); return }
+        #expect(closed.prefix == .authRequired)
+    }
+
+    @Test func reasonPrefixes() {
+        for p in RelayReason.Prefix.allCases {
+            #expect(RelayReason("\(p.rawValue): why").prefix == p)
+        }
+        #expect(RelayReason("duplicate: already have it").message == "already have it")
+        #expect(RelayReason("no prefix here").prefix == nil)
+        #expect(RelayReason("Weird: Capital").prefix == nil)
+        #expect(RelayReason("custom-thing: x").prefixText == "custom-thing")
+    }
+
+    @Test func malformedFramesAreTypedErrors() {
+        let cases: [String: (MessageDecodingError) -> Bool] = [
+            "": { if case .notJSON = $0 { true } else { false } },
+            "{}": { $0 == .notAnArray },
+            "[1]": { $0 == .notAnArray },
+            #"["WAT"]"#: { $0 == .unknownType("WAT") },
+            #"["EOSE"]"#: { $0 == .missingElement("subscription id") },
+            #"["EOSE","a","b"]"#: { $0 == .trailingElements },
+            #"["OK","x","yes","m"]"#: { if case .badElement = $0 { true } else { false } },
+            #"["EVENT","s",{"id":"x"}]"#: { if case .invalidEvent(subscription: "s", _) = $0 { true } else { false } },
+        ]
+        for (frame, check) in cases {
+            do {
+                _ = try RelayMessage.decode(frame)
+                Issue.record("\(frame) decoded")
+            } catch {
+                #expect(check(error), "\(frame): \(error)")
+            }
+        }
+    }
+
+    @Test func clientMessagesRoundTrip() throws {
+        let e = try key.sign(kind: 1, content: "a/b", createdAt: 1)
+        let f = Filter(authors: [key.publicKey], kinds: [1], limit: 10)
+        let messages: [ClientMessage] = [
+            .event(e), .auth(e), .req(subscription: "s", filters: [f, Filter(since: 5)]), .close(subscription: "s"),
+            .count(subscription: "c", filters: [f]), .negOpen(subscription: "n", filter: f, message: "61"),
+            .negMsg(subscription: "n", message: "62"), .negClose(subscription: "n"),
+        ]
+        for m in messages {
+            #expect(try ClientMessage.decode(m.encoded) == m, "\(m.encoded)")
+        }
+        #expect(ClientMessage.event(e).encoded == #"["EVENT",\#(e.rawJSON)]"#)
+    }
+}
