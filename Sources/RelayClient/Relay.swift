@@ -1,0 +1,150 @@
+import Foundation
+import Logging
+import NostrCore
+import ServiceLifecycle
+
+/// One relay: keeps a WebSocket to it alive while `run()` runs, and offers subscriptions,
+/// publishing with typed outcomes, complete backfills, NIP-11 and health.
+public final class Relay: Service, Sendable {
+    public let configuration: RelayConfiguration
+    let core: RelayCore
+    private let logger: Logger
+    private let stopSignal = OneShotSignal()
+    private let informationFetcher: RelayInformationFetcher
+
+    public init(configuration: RelayConfiguration, logger: Logger) {
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "relay.url"] = .string(configuration.url)
+        self.logger = logger
+        self.core = RelayCore(configuration: configuration, logger: logger)
+        self.informationFetcher = RelayInformationFetcher(url: configuration.url, logger: logger)
+    }
+
+    public var url: String { configuration.url }
+
+    /// Keeps the connection alive (reconnecting with exponential backoff and full jitter)
+    /// until the task is cancelled, graceful shutdown is triggered, or `stop()` is called.
+    public func run() async throws {
+        guard var action = await core.begin() else { return }
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.tickLoop() }
+                if configuration.fetchInformation {
+                    group.addTask { _ = await self.information() }
+                }
+                let connection = RelayConnection(core: core, configuration: configuration, logger: logger)
+                loop: while !Task.isCancelled, !stopSignal.hasFired {
+                    switch action {
+                    case .connect:
+                        let error = await connection.run()
+                        action = await core.ended(error: error)
+                    case let .backOff(delay, _):
+                        if await stopSignal.sleep(for: delay) || Task.isCancelled { break loop }
+                        action = await core.backoffElapsed()
+                    case .stop:
+                        break loop
+                    case .none:
+                        // Not expected; avoid spinning if it ever happens.
+                        if await stopSignal.sleep(for: configuration.backoffInitial) { break loop }
+                        action = await core.backoffElapsed()
+                    }
+                }
+                await core.shutdown()
+                stopSignal.fire()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.stop()
+        }
+    }
+
+    /// Ends `run()`: closes the connection cleanly, ends subscriptions, fails pending publishes.
+    public func stop() {
+        stopSignal.fire()
+        let core = self.core
+        Task { await core.shutdown() }
+    }
+
+    private func tickLoop() async {
+        while !Task.isCancelled, !stopSignal.hasFired {
+            let next = await core.tick()
+            if await stopSignal.sleep(for: next) { return }
+        }
+    }
+
+    /// Opens a subscription. `live == false` ends after EOSE; `live == true` stays open and is
+    /// re-issued after reconnects with `since` = newest seen − `resubscribeOverlap`.
+    public func subscribe(_ filters: [Filter], live: Bool) -> RelaySubscription {
+        subscribe(filters, live: live, buffer: configuration.subscriptionBuffer)
+    }
+
+    func subscribe(_ filters: [Filter], live: Bool, buffer: Int) -> RelaySubscription {
+        let core = self.core
+        let handle = SubscriptionHandle(id: core.makeSubscriptionID(), capacity: buffer) { id in
+            Task { await core.cancelSubscription(id) }
+        }
+        let register = Task { await core.register(handle, filters: filters, live: live) }
+        _ = register
+        return RelaySubscription(handle: handle)
+    }
+
+    /// Same as `subscribe` but registered before returning (no race with a fast EOSE).
+    func subscribeNow(_ filters: [Filter], live: Bool, buffer: Int) async -> RelaySubscription {
+        let core = self.core
+        let handle = SubscriptionHandle(id: core.makeSubscriptionID(), capacity: buffer) { id in
+            Task { await core.cancelSubscription(id) }
+        }
+        await core.register(handle, filters: filters, live: live)
+        return RelaySubscription(handle: handle)
+    }
+
+    /// Sends one event and waits for its outcome. Before the first connection it waits up to
+    /// `notConnectedAfter` for one; afterwards events queue across reconnects.
+    public func publish(_ event: Event) async -> PublishOutcome {
+        await awaitFirstConnection()
+        return await core.publish(event)
+    }
+
+    /// Pipelined within the publish window; outcomes keyed by event id.
+    public func publish(_ events: [Event]) async -> [String: PublishOutcome] {
+        await awaitFirstConnection()
+        return await core.publish(events)
+    }
+
+    private func awaitFirstConnection() async {
+        if await core.needsFirstConnection {
+            _ = await waitUntilConnected(timeout: configuration.notConnectedAfter)
+        }
+    }
+
+    /// The relay's NIP-11 document, fetched once and cached; nil when it has none.
+    public func information() async -> RelayInformation? {
+        if await core.hasAttemptedInformation { return await core.information }
+        let info = await informationFetcher.fetch()
+        await core.setInformation(info)
+        return await core.information
+    }
+
+    public func health() async -> RelayHealth {
+        await core.health()
+    }
+
+    public func waitUntilConnected(timeout: Duration) async -> Bool {
+        if await core.isOpen { return true }
+        let core = self.core
+        let id = await core.newConnectWaiterID()
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await core.waitForConnection(id: id) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                await core.expireConnectWaiter(id: id)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            await core.expireConnectWaiter(id: id)
+            return first
+        }
+    }
+}

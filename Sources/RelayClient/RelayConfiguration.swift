@@ -1,0 +1,53 @@
+import NostrCore
+
+/// How one relay connection behaves. Every default is documented beside its field.
+public struct RelayConfiguration: Sendable {
+    /// `ws://` or `wss://` address of the relay.
+    public var url: String
+    /// NIP-42 signer; nil means the client never authenticates.
+    public var authKey: SecretKey?
+    /// TCP + TLS + WebSocket upgrade must finish within this (default 10 s).
+    public var connectTimeout: Duration = .seconds(10)
+    /// WebSocket ping period (default 20 s); a ping unanswered for one period closes the connection.
+    public var pingInterval: Duration = .seconds(20)
+    /// With work pending (OKs, EOSE) and no frame for this long, the connection is dead and replaced (default 30 s).
+    public var deadAfter: Duration = .seconds(30)
+    /// First reconnect delay ceiling (default 1 s); doubles per failure, full jitter.
+    public var backoffInitial: Duration = .seconds(1)
+    /// Largest reconnect delay (default 300 s).
+    public var backoffCap: Duration = .seconds(300)
+    /// A connection that lived this long resets the backoff (default 60 s).
+    public var stableAfter: Duration = .seconds(60)
+    /// Largest inbound frame and message in bytes (default 1 MiB; clamped to `maxFrameSizeHardCap`).
+    public var maxFrameSize: Int = 1 << 20
+    /// Events in flight awaiting OK (default 100).
+    public var publishWindow: Int = 100
+    /// An OK not received within this is a timeout (default 10 s).
+    public var okTimeout: Duration = .seconds(10)
+    /// A non-live subscription without EOSE after this ends with `.closed` (default 30 s).
+    public var eoseTimeout: Duration = .seconds(30)
+    /// Buffered inbound events per subscription before the connection stops reading (default 5,000).
+    public var subscriptionBuffer: Int = 5_000
+    /// Seconds subtracted from the newest seen `created_at` when re-issuing a live subscription (default 10).
+    public var resubscribeOverlap: Int64 = 10
+    /// Page size for `fetchAll` when the relay publishes no NIP-11 `max_limit` (default 500, the most common cap).
+    public var fetchPageLimit: Int = 500
+    /// Times a rate-limited event is re-sent before `.rateLimited` is returned (default 3).
+    public var rateLimitRetries: Int = 3
+    /// Waiting this long without a connection makes queued publishes `.notConnected` (default 30 s).
+    public var notConnectedAfter: Duration = .seconds(30)
+    /// Whether to offer permessage-deflate (default true).
+    public var compression: Bool = true
+    /// Whether to fetch NIP-11 information on start (default true).
+    public var fetchInformation: Bool = true
+
+    /// No relay gets frames larger than this, whatever `maxFrameSize` says (16 MiB).
+    public static let maxFrameSizeHardCap = 16 << 20
+
+    public init(url: String, authKey: SecretKey? = nil) {
+        self.url = url
+        self.authKey = authKey
+    }
+
+    var effectiveMaxFrameSize: Int { min(max(maxFrameSize, 1 << 14), Self.maxFrameSizeHardCap) }
+}

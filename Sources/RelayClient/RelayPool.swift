@@ -1,0 +1,146 @@
+import Logging
+import NostrCore
+import ServiceLifecycle
+import Synchronization
+
+/// Many relays, each run in its own child task so one failing relay never stalls the others.
+public final class RelayPool: Service, Sendable {
+    private let logger: Logger
+    private let registry: Registry
+
+    public init(logger: Logger) {
+        self.logger = logger
+        self.registry = Registry()
+    }
+
+    /// Adds a relay (or returns the one already there for that URL); started at once when the
+    /// pool is running.
+    public func add(_ configuration: RelayConfiguration) async -> Relay {
+        await registry.add(configuration, logger: logger)
+    }
+
+    /// Stops and forgets a relay.
+    public func remove(url: String) async {
+        await registry.remove(url: url)?.stop()
+    }
+
+    public func relay(url: String) async -> Relay? {
+        await registry.relay(url: url)
+    }
+
+    public var relays: [Relay] {
+        get async { await registry.all }
+    }
+
+    /// Runs every relay until cancelled or graceful shutdown.
+    public func run() async throws {
+        let (stream, continuation) = AsyncStream<Relay>.makeStream()
+        let existing = await registry.startRunning(continuation)
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    for relay in existing {
+                        group.addTask { try? await relay.run() }
+                    }
+                    for await relay in stream {
+                        group.addTask { try? await relay.run() }
+                    }
+                }
+            } onGracefulShutdown: {
+                continuation.finish()
+            }
+        } onCancel: {
+            continuation.finish()
+        }
+        for relay in await registry.stopRunning() { relay.stop() }
+    }
+
+    /// Events from several relays, each id once.
+    public func subscribe(_ filters: [Filter], relays urls: [String], live: Bool) -> AsyncStream<(relay: String, event: Event)> {
+        let registry = self.registry
+        let seen = SeenIDs()
+        return AsyncStream { continuation in
+            let task = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for url in Set(urls) {
+                        guard let relay = await registry.relay(url: url) else { continue }
+                        group.addTask {
+                            for await item in relay.subscribe(filters, live: live) {
+                                guard case let .event(event) = item else { continue }
+                                if seen.insert(event.id) {
+                                    continuation.yield((relay: url, event: event))
+                                }
+                            }
+                        }
+                    }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Publishes to each relay concurrently; relays not in the pool answer `.notConnected`.
+    public func publish(_ event: Event, to urls: [String]) async -> [String: PublishOutcome] {
+        var relays: [(String, Relay?)] = []
+        for url in Set(urls) { relays.append((url, await registry.relay(url: url))) }
+        return await withTaskGroup(of: (String, PublishOutcome).self) { group in
+            for (url, relay) in relays {
+                group.addTask { (url, await relay?.publish(event) ?? .notConnected) }
+            }
+            var out: [String: PublishOutcome] = [:]
+            for await (url, outcome) in group { out[url] = outcome }
+            return out
+        }
+    }
+
+    public func healths() async -> [String: RelayHealth] {
+        let all = await registry.all
+        return await withTaskGroup(of: RelayHealth.self) { group in
+            for relay in all { group.addTask { await relay.health() } }
+            var out: [String: RelayHealth] = [:]
+            for await h in group { out[h.url] = h }
+            return out
+        }
+    }
+
+    private actor Registry {
+        private var relays: [String: Relay] = [:]
+        private var order: [String] = []
+        private var starter: AsyncStream<Relay>.Continuation?
+
+        func add(_ configuration: RelayConfiguration, logger: Logger) -> Relay {
+            if let existing = relays[configuration.url] { return existing }
+            let relay = Relay(configuration: configuration, logger: logger)
+            relays[configuration.url] = relay
+            order.append(configuration.url)
+            starter?.yield(relay)
+            return relay
+        }
+
+        func remove(url: String) -> Relay? {
+            order.removeAll { $0 == url }
+            return relays.removeValue(forKey: url)
+        }
+
+        func relay(url: String) -> Relay? { relays[url] }
+
+        var all: [Relay] { order.compactMap { relays[$0] } }
+
+        func startRunning(_ continuation: AsyncStream<Relay>.Continuation) -> [Relay] {
+            starter = continuation
+            return all
+        }
+
+        func stopRunning() -> [Relay] {
+            starter = nil
+            return all
+        }
+    }
+}
+
+/// Shared de-duplication across the relays of one pool subscription.
+private final class SeenIDs: Sendable {
+    private let ids = Mutex(RecentIDs(capacity: 200_000))
+    func insert(_ id: String) -> Bool { ids.withLock { $0.insert(id) } }
+}

@@ -1,0 +1,88 @@
+import Logging
+import Testing
+@testable import RelayClient
+
+@Suite("Connection lifecycle state machine (no I/O, fake clock)")
+struct ConnectionStateMachineTests {
+    let settings = ConnectionStateMachine.Settings(backoffInitial: .seconds(1), backoffCap: .seconds(300), stableAfter: .seconds(60))
+
+    @Test func startConnectAndFailWithGrowingJitteredBackoffUpToCap() {
+        var m = ConnectionStateMachine(settings: settings)
+        var rng = SplitMix64(state: 42)
+        #expect(m.start(at: .zero) == .connect)
+        #expect(m.state == .connecting)
+        var now = Duration.zero
+        var delays: [Duration] = []
+        for _ in 0..<20 {
+            guard case let .backOff(d, _) = m.connectionEnded(at: now, random: &rng) else { Issue.record("expected backoff"); return }
+            #expect(m.state == .backingOff)
+            delays.append(d)
+            now += d
+            #expect(m.backoffElapsed() == .connect)
+        }
+        // Full jitter: every delay within [initial/4, min(cap, 2^(n-1))], never beyond the cap.
+        for (i, d) in delays.enumerated() {
+            let ceiling = min(300.0, Double(1 << min(i, 30)))
+            #expect(d.seconds >= 0.25 - 1e-9 && d.seconds <= ceiling + 1e-9, "delay \(i) = \(d)")
+        }
+        #expect(delays.suffix(8).allSatisfy { $0 <= .seconds(300) })
+        #expect(delays.suffix(8).map(\.seconds).reduce(0, +) / 8 > 30, "late delays grow toward the cap")
+        // The jitter really varies.
+        #expect(Set(delays.suffix(8)).count > 4)
+        // Total time down for 20 failures is long: a dead relay is not hammered.
+        #expect(now > .seconds(600))
+    }
+
+    @Test func stableConnectionResetsBackoffShortOneDoesNot() {
+        var m = ConnectionStateMachine(settings: settings)
+        var rng = SplitMix64(state: 7)
+        _ = m.start(at: .zero)
+        for _ in 0..<6 {
+            _ = m.connectionEnded(at: .zero, random: &rng)
+            _ = m.backoffElapsed()
+        }
+        #expect(m.failures == 6)
+        _ = m.connected(at: .seconds(100))
+        #expect(m.state == .connected)
+        // Dropped after 10 s: still flapping, backoff keeps growing.
+        _ = m.connectionEnded(at: .seconds(110), random: &rng)
+        #expect(m.failures == 7)
+        _ = m.backoffElapsed()
+        _ = m.connected(at: .seconds(200))
+        // Held for 61 s: healthy again, the next delay is back near one second.
+        guard case let .backOff(d, level) = m.connectionEnded(at: .seconds(261), random: &rng) else { Issue.record("expected backoff"); return }
+        #expect(m.failures == 1)
+        #expect(d <= .seconds(1))
+        #expect(level == .warning)
+        #expect(m.reconnects == 1)
+    }
+
+    @Test func failureLoggingIsRateLimited() {
+        var m = ConnectionStateMachine(settings: settings)
+        var rng = SplitMix64(state: 1)
+        _ = m.start(at: .zero)
+        var loud = 0
+        for _ in 0..<1000 {
+            if case let .backOff(_, level) = m.connectionEnded(at: .zero, random: &rng), level >= .info { loud += 1 }
+            _ = m.backoffElapsed()
+        }
+        // warning for the first, info at powers of two: 1, 2, 4, ..., 512.
+        #expect(loud == 10)
+    }
+
+    @Test func authenticationAndShutdown() {
+        var m = ConnectionStateMachine(settings: settings)
+        var rng = SplitMix64(state: 3)
+        _ = m.start(at: .zero)
+        _ = m.connected(at: .seconds(1))
+        m.authenticationStarted()
+        #expect(m.state == .authenticating)
+        m.authenticationFinished()
+        #expect(m.state == .connected)
+        #expect(m.shutdown(at: .seconds(11)) == .stop)
+        #expect(m.state == .terminated)
+        #expect(m.connectionEnded(at: .seconds(12), random: &rng) == .stop)
+        #expect(m.backoffElapsed() == .stop)
+        #expect(abs(m.uptimeRatio(at: .seconds(11)) - 10.0 / 11.0) < 1e-9)
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NostrCore
+import Synchronization
+import Testing
+@testable import RelayClient
+
+/// Keeps every log record in memory so tests can count them.
+final class LogRecorder: Sendable {
+    struct Record: Sendable { let level: Logger.Level; let message: String; let metadata: [String: String] }
+    private let records = Mutex<[Record]>([])
+    var all: [Record] { records.withLock { $0 } }
+    func add(_ r: Record) { records.withLock { $0.append(r) } }
+
+    var logger: Logger {
+        var l = Logger(label: "recorder") { _ in Handler(recorder: self) }
+        l.logLevel = .trace
+        return l
+    }
+
+    struct Handler: LogHandler {
+        let recorder: LogRecorder
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            var all = metadata
+            if let extra = event.metadata { all.merge(extra) { $1 } }
+            recorder.add(Record(level: event.level, message: "\(event.message)", metadata: all.mapValues { "\($0)" }))
+        }
+    }
+}
+
+@Suite("Lifecycle against real sockets")
+struct LifecycleTests {
+    @Test(.timeLimit(.minutes(1)))
+    func downRelayIsRetriedWithBackoffQuietly() async throws {
+        // A port nobody listens on: bind, read the port, close.
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        let recorder = LogRecorder()
+        var config = TestSupport.configuration("ws://127.0.0.1:\(port)")
+        config.backoffInitial = .milliseconds(100)
+        config.backoffCap = .seconds(1)
+        let relay = Relay(configuration: config, logger: recorder.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await relay.run() }
+            try await Task.sleep(for: .seconds(3))
+            relay.stop()
+            try await group.waitForAll()
+        }
+        let failures = recorder.all.filter { $0.message == "relay.disconnected" }
+        // 100 ms doubling to a 1 s cap with jitter: a handful of attempts in 3 s, not thousands.
+        #expect(failures.count >= 3 && failures.count <= 30, "attempts: \(failures.count)")
+        let loud = failures.filter { $0.level >= .info }
+        #expect(loud.count <= 5, "loud: \(loud.count)")
+        #expect(failures.allSatisfy { $0.metadata["relay.url"] == config.url })
+        let h = await relay.health()
+        #expect(h.state == .terminated)
+        #expect(h.lastError != nil)
+        #expect(await relay.publish(TestSupport.events(1)[0]) == .notConnected)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func invalidEventsAreLoggedWithRelayURLAndEventID() async throws {
+        let recorder = LogRecorder()
+        let good = TestSupport.events(2)
+        let bad = Event(id: good[1].id, pubkey: good[1].pubkey, createdAt: good[1].createdAt + 1, kind: 1, tags: [], content: "tampered", sig: good[1].sig)
+        let behaviour = PeerHarnessBehaviours.answerEveryREQ(with: [good[0], bad])
+        try await PeerHarnessBehaviours.withServer(behaviour) { url in
+            let relay = Relay(configuration: TestSupport.configuration(url), logger: recorder.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await relay.run() }
+                let got = await TestSupport.collect(relay.subscribe([Filter(kinds: [1])], live: false))
+                #expect(got.events.map(\.id) == [good[0].id])
+                relay.stop()
+                try await group.waitForAll()
+            }
+            let logged = recorder.all.first { $0.message == "relay.event.invalid" }
+            #expect(logged?.metadata["event.id"] == bad.id)
+            #expect(logged?.metadata["relay.url"] == url)
+        }
+    }
+}

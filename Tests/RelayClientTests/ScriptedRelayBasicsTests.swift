@@ -1,0 +1,122 @@
+import Synchronization
+import Foundation
+import NostrCore
+import PeerHarness
+import Testing
+@testable import RelayClient
+
+@Suite("Relay against a scripted in-memory relay")
+struct ScriptedRelayBasicsTests {
+    @Test func connectPublishSubscribeEOSE() async throws {
+        let store = ScriptedRelayStore()
+        try await ScriptedRelay.with(store.behaviour) { server in
+            try await TestSupport.withRelay(TestSupport.configuration(server.url)) { relay in
+                #expect(await relay.waitUntilConnected(timeout: .seconds(5)))
+                let events = TestSupport.events(30)
+                #expect(await relay.publish(events[0]) == .accepted)
+                #expect(await relay.publish(events[0]) == .duplicate("have it"))
+                let outcomes = await relay.publish(Array(events[1...]))
+                #expect(outcomes.count == 29)
+                #expect(outcomes.values.allSatisfy { $0 == .accepted })
+                let got = await TestSupport.collect(relay.subscribe([Filter(authors: [TestSupport.key.publicKey])], live: false))
+                #expect(got.eose)
+                #expect(Set(got.events.map(\.id)) == Set(events.map(\.id)))
+                let health = await relay.health()
+                #expect(health.state == .connected)
+                #expect(health.accepted == 31)
+                #expect(health.latency.eventToOK != nil)
+                #expect(health.latency.reqToEOSE != nil)
+            }
+        }
+    }
+
+    @Test func liveSubscriptionGetsNewEventsAndCancelSendsClose() async throws {
+        let store = ScriptedRelayStore()
+        let closes = Counter()
+        let behaviour = ScriptedRelay.Behaviour(onText: { c, text in
+            if text.hasPrefix("[\"CLOSE\"") { closes.increment() }
+            try await store.answer(c, text)
+        })
+        try await ScriptedRelay.with(behaviour) { server in
+            try await TestSupport.withRelay(TestSupport.configuration(server.url)) { relay in
+                let sub = relay.subscribe([Filter(kinds: [1])], live: true)
+                var iterator = sub.makeAsyncIterator()
+                guard case .endOfStoredEvents? = await iterator.next() else { Issue.record("expected EOSE"); return }
+                sub.cancel()
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(closes.value == 1)
+            }
+        }
+    }
+}
+
+extension ScriptedRelayBasicsTests {
+    @Test(.timeLimit(.minutes(1)))
+    func fetchAllOverTheWireThroughACapAndASharedSecond() async throws {
+        var q = ScriptedRelayStore.Quirks()
+        q.cap = 500
+        q.untilInclusive = false
+        let store = ScriptedRelayStore(quirks: q, events: FetchPagerTests.corpus)
+        try await ScriptedRelay.with(store.behaviour) { server in
+            try await TestSupport.withRelay(TestSupport.configuration(server.url)) { relay in
+                let collected = Collected()
+                let summary = try await relay.fetchAll(Filter(kinds: [1])) { events, cursor in
+                    collected.add(events, cursor)
+                }
+                #expect(summary.events == 2_000)
+                #expect(collected.ids.count == 2_000)
+                #expect(collected.ids.symmetricDifference(FetchPagerTests.corpus.map(\.id)).isEmpty)
+                #expect(collected.lastCursor == FetchCursor(nextUntil: nil, complete: true))
+                #expect(summary.pages < 20)
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func liveSubscriptionIsReissuedAfterReconnectWithOverlap() async throws {
+        let store = ScriptedRelayStore(events: TestSupport.events(5, start: 1_700_000_000))
+        try await ScriptedRelay.with(store.behaviour) { server in
+            try await TestSupport.withRelay(TestSupport.configuration(server.url)) { relay in
+                let sub = relay.subscribe([Filter(kinds: [1])], live: true)
+                var it = sub.makeAsyncIterator()
+                var ids = Set<String>()
+                while let item = await it.next() {
+                    if case let .event(e) = item { ids.insert(e.id) } else { break }
+                }
+                #expect(ids.count == 5)
+                // The relay drops us; meanwhile newer events are stored.
+                let later = TestSupport.events(4, start: 1_700_000_100)
+                store.add(later)
+                await server.dropConnections()
+                var fresh: [Event] = []
+                while fresh.count < 4, let item = await it.next() {
+                    if case let .event(e) = item { fresh.append(e) }
+                }
+                #expect(Set(fresh.map(\.id)) == Set(later.map(\.id)), "overlap replays are de-duplicated")
+                let reissued = store.requestedFilters.last
+                let expectedSince: Int64 = 1_700_000_004 - 10
+                #expect(reissued?.since == expectedSince)
+                #expect(server.connectionCount == 2)
+                sub.cancel()
+            }
+        }
+    }
+}
+
+final class Collected: Sendable {
+    private let state = Mutex<(ids: Set<String>, cursor: FetchCursor?)>(([], nil))
+    func add(_ events: [Event], _ cursor: FetchCursor) {
+        state.withLock { s in
+            for e in events { s.ids.insert(e.id) }
+            s.cursor = cursor
+        }
+    }
+    var ids: Set<String> { state.withLock { $0.ids } }
+    var lastCursor: FetchCursor? { state.withLock { $0.cursor } }
+}
+
+final class Counter: Sendable {
+    private let box = Mutex(0)
+    func increment() { box.withLock { $0 += 1 } }
+    var value: Int { box.withLock { $0 } }
+}
