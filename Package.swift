@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
     ],
     targets: [
@@ -54,6 +55,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
@@ -77,6 +80,7 @@ let package = Package(
                 "NostrCore", "RelayClient", "Ledger", "Archive",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -90,15 +94,27 @@ let package = Package(
         ),
         // Starts and stops the third-party test relays and the nostr-sdk tool
         // (scripts/peers); used by tests and benchmarks, never by the product.
-        .target(name: "PeerHarness", dependencies: ["NostrCore"], swiftSettings: strict),
+        .target(name: "PeerHarness", dependencies: [
+            "NostrCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+        ], swiftSettings: strict),
         .executableTarget(name: "BenchCore", dependencies: ["NostrCore", "CSecp256k1"], swiftSettings: strict),
         .executableTarget(name: "BenchArchive", dependencies: ["Archive"], swiftSettings: strict),
         .executableTarget(name: "BenchRelay", dependencies: ["RelayClient", "PeerHarness"], swiftSettings: strict),
         .executableTarget(name: "BenchAgent", dependencies: ["SyncAgent", "PeerHarness"], swiftSettings: strict),
         .testTarget(name: "NostrCoreTests", dependencies: ["NostrCore", "PeerHarness"], resources: [.copy("Fixtures")], swiftSettings: strict),
-        .testTarget(name: "RelayClientTests", dependencies: ["RelayClient", "PeerHarness"], swiftSettings: strict),
+        .testTarget(name: "RelayClientTests", dependencies: [
+            "RelayClient", "PeerHarness",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], swiftSettings: strict),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger"], swiftSettings: strict),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: strict),
-        .testTarget(name: "SyncAgentTests", dependencies: ["SyncAgent", "PeerHarness"], swiftSettings: strict),
+        .testTarget(name: "SyncAgentTests", dependencies: ["SyncAgent", "PeerHarness", "Archive", "Ledger", "RelayClient", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
     ]
 )

@@ -98,3 +98,11 @@ public struct SyncConfiguration: Sendable {
         return nil
     }
 }
+
+extension SyncConfiguration {
+    /// A configuration that only carries a key file, for commands without sync.json.
+    public static func parseForKeyOnly() -> SyncConfiguration {
+        SyncConfiguration(pubkeys: [], relays: [], kinds: nil, since: nil, ledgerPath: URL(fileURLWithPath: "/dev/null"), archive: nil,
+                          secretKeyFile: nil, logLevel: "info", discover: DiscoverSettings(), baseDirectory: URL(fileURLWithPath: "."))
+    }
+}

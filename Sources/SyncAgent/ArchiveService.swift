@@ -1,0 +1,71 @@
+import Archive
+import Foundation
+import Ledger
+import Logging
+import ServiceLifecycle
+
+/// Appends every event the ledger commits to the archive, in commit (seq)
+/// order. Where it stands is derived from the archive itself (its last
+/// complete line), so a crash between archive flush and ledger update
+/// neither loses nor doubles a line.
+final class ArchiveService: Service, Sendable {
+    let configuration: ArchiveConfiguration
+    let ledger: Ledger
+    let counters: AgentCounters
+    let wake: WakeSignal
+    let logger: Logger
+    static let batchSize = 2_000
+
+    init(configuration: ArchiveConfiguration, ledger: Ledger, counters: AgentCounters, wake: WakeSignal, logger: Logger) {
+        self.configuration = configuration
+        self.ledger = ledger
+        self.counters = counters
+        self.wake = wake
+        self.logger = logger
+    }
+
+    func run() async throws {
+        let writer = try ArchiveWriter(configuration: configuration)
+        var through = try startingSeq(writer)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let n = try drain(writer, through: &through)
+            if n == 0 {
+                await cancelWhenGracefulShutdown { await self.wake.wait(timeout: .seconds(2)) }
+            }
+        }
+        // Shutdown: archive what the ledger committed, then seal the segment.
+        while try drain(writer, through: &through) > 0 {}
+        try writer.close()
+    }
+
+    /// Archives everything committed so far and closes the writer (one-shot mode).
+    func drainAndClose() throws {
+        let writer = try ArchiveWriter(configuration: configuration)
+        var through = try startingSeq(writer)
+        while try drain(writer, through: &through) > 0 {}
+        try writer.close()
+    }
+
+    private func startingSeq(_ writer: ArchiveWriter) throws -> Int64 {
+        let marked = try ledger.archivedThroughSeq()
+        guard let last = writer.lastEventID else { return marked }
+        guard let seq = try ledger.seq(ofEventID: last) else {
+            logger.warning("archive ends with an event the ledger does not know; continuing from the ledger's mark",
+                           metadata: ["event.id": "\(last)", "archive.directory": "\(configuration.directory.path)"])
+            return marked
+        }
+        if seq != marked { try ledger.setArchivedThroughSeq(seq) }
+        return seq
+    }
+
+    private func drain(_ writer: ArchiveWriter, through: inout Int64) throws -> Int {
+        let batch = try ledger.events(afterSeq: through, limit: Self.batchSize)
+        guard let last = batch.last else { return 0 }
+        for e in batch { try writer.append(rawLine: e.rawJSON, id: e.id) }
+        try writer.flush()
+        through = last.seq
+        try ledger.setArchivedThroughSeq(through)
+        counters.update { $0.archived += batch.count }
+        return batch.count
+    }
+}

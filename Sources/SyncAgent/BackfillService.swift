@@ -1,0 +1,31 @@
+import Ledger
+import Logging
+import RelayClient
+import ServiceLifecycle
+
+/// Runs a relay's backfill once in the daemon, retrying after failures until
+/// it completes; live sync covers everything newer meanwhile.
+struct BackfillService: Service {
+    let job: BackfillJob
+    let logger: Logger
+    static let retryDelay: Duration = .seconds(30)
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                guard await job.relay.waitUntilConnected(timeout: .seconds(30)) else { continue }
+                do {
+                    let result = try await job.run()
+                    job.logger.info("backfill complete", metadata: ["relay.url": "\(job.relay.url)", "events": "\(result.events)"])
+                    return
+                } catch is CancellationError {
+                    return
+                } catch {
+                    try? job.ledger.noteRelayError(job.relay.url, "\(error)", at: Clock.unixNow())
+                    logger.warning("backfill failed; will retry", metadata: ["relay.url": "\(job.relay.url)", "error": "\(error)"])
+                    try await Task.sleep(for: Self.retryDelay)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Ledger
+import Logging
+import NostrCore
+import RelayClient
+import ServiceLifecycle
+
+/// Mirrors pending events to one writable relay: takes due deliveries from
+/// the ledger (a persistent queue), publishes them through the relay's
+/// in-flight window, and records each outcome. A crash re-sends at most the
+/// batch that was in flight.
+struct DeliveryService: Service {
+    let relay: Relay
+    let ledger: Ledger
+    let counters: AgentCounters
+    let wake: WakeSignal
+    let logger: Logger
+    var policy = DeliveryPolicy()
+    static let batchSize = 500
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let round = try await deliverDue()
+            if round.attempted == 0 {
+                await cancelWhenGracefulShutdown { await wake.wait(timeout: .seconds(5)) }
+            }
+        }
+    }
+
+    struct Round: Sendable {
+        var attempted = 0
+        /// Delivered, duplicate or permanently rejected: no longer pending.
+        var settled = 0
+    }
+
+    /// Publishes one batch of due deliveries.
+    func deliverDue() async throws -> Round {
+        let url = relay.url
+        let due = try ledger.dueDeliveries(relay: url, limit: Self.batchSize, now: Clock.unixNow())
+        guard !due.isEmpty else { return Round() }
+        var events: [Event] = []
+        var results: [DeliveryResult] = []
+        var attempts: [String: Int] = [:]
+        for d in due {
+            do {
+                events.append(try Event(json: d.rawJSON))
+                attempts[d.eventID] = d.attempts
+            } catch {
+                results.append(DeliveryResult(eventID: d.eventID, relay: url, outcome: .rejected("stored event unreadable: \(error)")))
+            }
+        }
+        let outcomes = await relay.publish(events)
+        for e in events {
+            let outcome = outcomes[e.id] ?? .timedOut
+            results.append(policy.result(for: outcome, eventID: e.id, relay: url, attempts: attempts[e.id] ?? 0))
+        }
+        try ledger.recordDeliveryOutcomes(results, now: Clock.unixNow())
+        tally(results)
+        let settled = results.filter { if case .retry = $0.outcome { false } else { true } }.count
+        if settled > 0 { try ledger.noteRelaySuccess(url, at: Clock.unixNow()) }
+        return Round(attempted: due.count, settled: settled)
+    }
+
+    private func tally(_ results: [DeliveryResult]) {
+        let url = relay.url
+        counters.update { c in
+            for r in results {
+                switch r.outcome {
+                case .delivered: c.delivered[url, default: 0] += 1
+                case .duplicate: c.duplicates[url, default: 0] += 1
+                case let .rejected(reason): c.rejected[url, default: [:]][reason, default: 0] += 1
+                case .retry: c.retried[url, default: 0] += 1
+                }
+            }
+        }
+        for r in results {
+            if case let .rejected(reason) = r.outcome {
+                logger.notice("delivery rejected", metadata: ["relay.url": "\(url)", "event.id": "\(r.eventID)", "reason": "\(reason)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Ledger
+import Logging
+import NostrCore
+
+/// The single path from "a relay gave us verified events" to the ledger:
+/// records each batch in one transaction, then wakes the delivery loops and
+/// the archiver. Events are verified by RelayClient before they get here.
+public final class EventIngestor: Sendable {
+    let ledger: Ledger
+    let writableRelays: [String]
+    let counters: AgentCounters
+    let deliveryWake: [String: WakeSignal]
+    let archiveWake: WakeSignal
+    let filter: Filter
+    let logger: Logger
+    let now: @Sendable () -> Int64
+
+    init(ledger: Ledger, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
+         archiveWake: WakeSignal, filter: Filter, logger: Logger, now: @escaping @Sendable () -> Int64) {
+        self.ledger = ledger
+        self.writableRelays = writableRelays
+        self.counters = counters
+        self.deliveryWake = deliveryWake
+        self.archiveWake = archiveWake
+        self.filter = filter
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Records events seen on `relay`. Events outside the configured authors,
+    /// kinds or time range are ignored: a relay may send more than was asked.
+    public func ingest(_ events: [Event], from relay: String) throws {
+        let wanted = events.filter { filter.matches($0) }
+        guard !wanted.isEmpty else { return }
+        let outcomes = try ledger.record(wanted.map { ObservedEvent(event: $0, relay: relay) }, writableRelays: writableRelays, now: now())
+        var anyNew = false
+        counters.update { c in
+            c.fetched[relay, default: 0] += wanted.count
+            for o in outcomes {
+                switch o {
+                case .new: c.new += 1; anyNew = true
+                case .known: c.known += 1
+                case .superseded: c.superseded += 1; anyNew = true
+                case .expired: c.expired += 1; anyNew = true
+                case .ephemeral: c.ephemeral += 1
+                }
+            }
+        }
+        if anyNew {
+            for w in deliveryWake.values { w.signal() }
+            archiveWake.signal()
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Archive
+import Foundation
+import Ledger
+import NostrCore
+
+/// Writes the ledger's events (their received text, in commit order) to one file.
+public enum LedgerExport {
+    public static func export(ledger: Ledger, to out: URL, since: Int64?, until: Int64?) throws -> Int {
+        let plain = out.pathExtension == "jsonl"
+        let staging = out.deletingLastPathComponent().appendingPathComponent(".relaysync-export-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: staging) }
+        var config = ArchiveConfiguration(directory: staging)
+        config.rotateBytes = .max
+        config.rotateAge = .seconds(Int64.max / 2)
+        let writer = plain ? nil : try ArchiveWriter(configuration: config)
+        var text = ""
+        var count = 0
+        var after: Int64 = 0
+        while true {
+            let batch = try ledger.events(afterSeq: after, limit: 5_000)
+            guard let last = batch.last else { break }
+            after = last.seq
+            for e in batch {
+                if since != nil || until != nil {
+                    guard let created = try? Event(json: e.rawJSON).createdAt else { continue }
+                    if let since, created < since { continue }
+                    if let until, created > until { continue }
+                }
+                if let writer { try writer.append(rawLine: e.rawJSON, id: e.id) } else { text += e.rawJSON + "\n" }
+                count += 1
+            }
+        }
+        if let writer {
+            try writer.close()
+            let produced = try FileManager.default.contentsOfDirectory(at: staging, includingPropertiesForKeys: nil)
+            try? FileManager.default.removeItem(at: out)
+            if let file = produced.first {
+                try FileManager.default.moveItem(at: file, to: out)
+            } else {
+                FileManager.default.createFile(atPath: out.path, contents: Data())
+            }
+        } else {
+            try text.write(to: out, atomically: true, encoding: .utf8)
+        }
+        return count
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// What a one-shot run did, for people (`text`) and scripts (`Codable`).
+public struct OnceSummary: Sendable, Codable {
+    public var counters: AgentCounters.Snapshot
+    /// Relay URL → why it failed (unreachable, backfill error, deliveries left pending).
+    public var failures: [String: String]
+    /// Relay URL → events dropped because their id or signature did not verify.
+    public var invalid: [String: Int]
+    /// Relay URL → deliveries still pending at exit.
+    public var pending: [String: Int]
+    public var seconds: Double
+
+    public var succeeded: Bool { failures.isEmpty }
+
+    public var text: String {
+        var lines: [String] = []
+        lines.append("relaysync --once: \(succeeded ? "complete" : "INCOMPLETE") in \(String(format: "%.1f", seconds)) s")
+        let fetched = counters.fetched.values.reduce(0, +)
+        lines.append("  fetched \(fetched) events: \(counters.new) new, \(counters.known) already known, \(counters.superseded) older replaceable versions, \(counters.expired) expired, \(invalid.values.reduce(0, +)) invalid")
+        for url in counters.fetched.keys.sorted() {
+            lines.append("    from \(url): \(counters.fetched[url]!)\(invalid[url].map { $0 > 0 ? ", \($0) invalid" : "" } ?? "")")
+        }
+        let writable = Set(counters.delivered.keys).union(counters.duplicates.keys).union(counters.rejected.keys).union(pending.keys).sorted()
+        for url in writable {
+            let rejected = counters.rejected[url]?.values.reduce(0, +) ?? 0
+            lines.append("  to \(url): \(counters.delivered[url] ?? 0) delivered, \(counters.duplicates[url] ?? 0) duplicates, \(rejected) rejected, \(pending[url] ?? 0) pending")
+            for (reason, n) in (counters.rejected[url] ?? [:]).sorted(by: { $0.value > $1.value }) {
+                lines.append("    rejected \(n)× \(reason)")
+            }
+        }
+        if counters.archived > 0 { lines.append("  archived \(counters.archived) events") }
+        for (url, why) in failures.sorted(by: { $0.key < $1.key }) {
+            lines.append("  FAILED \(url): \(why)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

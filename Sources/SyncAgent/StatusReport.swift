@@ -1,0 +1,88 @@
+import Foundation
+import Ledger
+
+/// What `relaysync status` shows. The JSON form (`json`) is a stable
+/// interface documented in docs/status.md: fields are only ever added.
+public struct StatusReport: Sendable, Codable {
+    public struct RelayLine: Sendable, Codable {
+        public var url: String
+        public var role: String
+        public var present: Int
+        public var delivered: Int
+        public var duplicate: Int
+        public var pending: Int
+        public var rejected: Int
+        public var rejectedByReason: [String: Int]
+        public var superseded: Int
+        public var lastSuccessAt: Int64?
+        public var lastError: String?
+        public var lastErrorAt: Int64?
+        public var backfillAuthorsComplete: Int
+        public var backfillAuthorsTotal: Int
+
+        enum CodingKeys: String, CodingKey {
+            case url, role, present, delivered, duplicate, pending, rejected, superseded
+            case rejectedByReason = "rejected_by_reason"
+            case lastSuccessAt = "last_success_at"
+            case lastError = "last_error"
+            case lastErrorAt = "last_error_at"
+            case backfillAuthorsComplete = "backfill_authors_complete"
+            case backfillAuthorsTotal = "backfill_authors_total"
+        }
+    }
+
+    public var ledgerPath: String
+    public var ledgerBytes: Int64
+    public var events: Int
+    public var archivedThroughSeq: Int64
+    public var relays: [RelayLine]
+
+    enum CodingKeys: String, CodingKey {
+        case events, relays
+        case ledgerPath = "ledger_path"
+        case ledgerBytes = "ledger_bytes"
+        case archivedThroughSeq = "archived_through_seq"
+    }
+
+    public static func make(configuration: SyncConfiguration, ledger: Ledger) throws -> StatusReport {
+        let stats = Dictionary(try ledger.relayStatistics().map { ($0.relay, $0) }, uniquingKeysWith: { a, _ in a })
+        var lines: [RelayLine] = []
+        let configured = configuration.relays.map { ($0.url, $0.role.rawValue) }
+        let others = stats.keys.filter { url in !configured.contains { $0.0 == url } }.sorted().map { ($0, "not configured") }
+        for (url, role) in configured + others {
+            let s = stats[url]
+            lines.append(RelayLine(url: url, role: role, present: s?.present ?? 0, delivered: s?.delivered ?? 0, duplicate: s?.duplicate ?? 0,
+                                   pending: s?.pending ?? 0, rejected: s?.rejected ?? 0, rejectedByReason: s?.rejectedByReason ?? [:],
+                                   superseded: s?.superseded ?? 0, lastSuccessAt: s?.lastSuccessAt, lastError: s?.lastError,
+                                   lastErrorAt: s?.lastErrorAt, backfillAuthorsComplete: s?.backfillAuthorsComplete ?? 0,
+                                   backfillAuthorsTotal: s?.backfillAuthorsTotal ?? 0))
+        }
+        return StatusReport(ledgerPath: configuration.ledgerPath.path, ledgerBytes: ledger.fileSize, events: try ledger.eventCount(),
+                            archivedThroughSeq: try ledger.archivedThroughSeq(), relays: lines)
+    }
+
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    public var text: String {
+        var out = ["ledger \(ledgerPath): \(events) events, \(ByteCountFormatter.string(fromByteCount: ledgerBytes, countStyle: .file)), archived through #\(archivedThroughSeq)"]
+        for r in relays {
+            out.append("\(r.url) [\(r.role)]")
+            out.append("  present \(r.present), delivered \(r.delivered), duplicate \(r.duplicate), pending \(r.pending), rejected \(r.rejected), superseded \(r.superseded)")
+            for (reason, n) in r.rejectedByReason.sorted(by: { $0.value > $1.value }).prefix(5) {
+                out.append("    rejected \(n)× \(reason)")
+            }
+            if r.backfillAuthorsTotal > 0 { out.append("  backfill: \(r.backfillAuthorsComplete)/\(r.backfillAuthorsTotal) authors complete") }
+            if let t = r.lastSuccessAt { out.append("  last success \(Self.format(t))") }
+            if let e = r.lastError, let t = r.lastErrorAt { out.append("  last error \(Self.format(t)): \(e)") }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    static func format(_ t: Int64) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(t)))
+    }
+}

@@ -1,0 +1,97 @@
+import Archive
+import Foundation
+import Ledger
+import Logging
+import RelayClient
+
+extension SyncAgentRunner {
+    /// One-shot backfill: every readable relay's history, then every pending
+    /// delivery, then the archive; a relay that cannot be reached or keeps
+    /// failing makes the summary (and the exit code) say so.
+    public func runOnce() async throws -> OnceSummary {
+        let runID = try ledger.beginRun(mode: "once", at: Clock.unixNow())
+        let started = ContinuousClock.now
+        let summary = try await withThrowingTaskGroup(of: Void.self) { group -> OnceSummary in
+            group.addTask { try await self.pool.run() }
+            defer { group.cancelAll() }
+            var failures = try await backfillAll()
+            failures.merge(try await deliverAll()) { a, b in "\(a); \(b)" }
+            if let archiveConfiguration {
+                try ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger).drainAndClose()
+            }
+            var invalid: [String: Int] = [:]
+            for (url, relay) in relays { invalid[url] = await relay.health().invalid }
+            var pending: [String: Int] = [:]
+            for entry in configuration.writableRelays { pending[entry.url] = try ledger.pendingCount(relay: entry.url) }
+            return OnceSummary(counters: counters.snapshot, failures: failures, invalid: invalid, pending: pending,
+                               seconds: (ContinuousClock.now - started).seconds)
+        }
+        try ledger.endRun(runID, at: Clock.unixNow(), exitCode: summary.succeeded ? 0 : 2, summaryJSON: summaryJSON())
+        return summary
+    }
+
+    private func backfillAll() async throws -> [String: String] {
+        try await withThrowingTaskGroup(of: (String, String?).self) { group in
+            for entry in configuration.readableRelays {
+                let relay = relays[entry.url]!
+                group.addTask {
+                    guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
+                        try self.ledger.noteRelayError(entry.url, "could not connect", at: Clock.unixNow())
+                        return (entry.url, "could not connect")
+                    }
+                    do {
+                        _ = try await self.backfillJob(relay).run()
+                        return (entry.url, nil)
+                    } catch {
+                        try self.ledger.noteRelayError(entry.url, "\(error)", at: Clock.unixNow())
+                        return (entry.url, "backfill failed: \(error)")
+                    }
+                }
+            }
+            var failures: [String: String] = [:]
+            for try await (url, failure) in group { if let failure { failures[url] = failure } }
+            return failures
+        }
+    }
+
+    private func deliverAll() async throws -> [String: String] {
+        try await withThrowingTaskGroup(of: (String, String?).self) { group in
+            for entry in configuration.writableRelays {
+                let relay = relays[entry.url]!
+                group.addTask { (entry.url, try await self.deliverUntilDrained(relay)) }
+            }
+            var failures: [String: String] = [:]
+            for try await (url, failure) in group { if let failure { failures[url] = failure } }
+            return failures
+        }
+    }
+
+    /// Delivers until nothing is pending for `relay`, or until it makes no
+    /// progress for `onceGiveUp`; returns why it stopped short.
+    private func deliverUntilDrained(_ relay: Relay) async throws -> String? {
+        let url = relay.url
+        guard try ledger.pendingCount(relay: url) > 0 else { return nil }
+        guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
+            try ledger.noteRelayError(url, "could not connect", at: Clock.unixNow())
+            return "could not connect"
+        }
+        var service = DeliveryService(relay: relay, ledger: ledger, counters: counters, wake: deliveryWake[url]!, logger: logger)
+        service.policy = DeliveryPolicy(baseDelay: 1, maxDelay: 8)
+        var lastProgress = ContinuousClock.now
+        while true {
+            let round = try await service.deliverDue()
+            let pending = try ledger.pendingCount(relay: url)
+            if pending == 0 { return nil }
+            if round.settled > 0 { lastProgress = .now }
+            if ContinuousClock.now - lastProgress > onceGiveUp {
+                try ledger.noteRelayError(url, "\(pending) deliveries still pending", at: Clock.unixNow())
+                return "\(pending) deliveries still pending after \(onceGiveUp) without progress"
+            }
+            if round.attempted == 0 { try await Task.sleep(for: .milliseconds(250)) }
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

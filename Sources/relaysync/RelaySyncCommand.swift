@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct RelaySyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relaysync",
+        abstract: "Back up and synchronise Nostr events between relays.",
+        subcommands: [Run.self, Status.self, ArchiveCommand.self, Restore.self]
+    )
+}

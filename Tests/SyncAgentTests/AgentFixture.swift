@@ -1,0 +1,86 @@
+import Foundation
+import Logging
+import NostrCore
+import PeerHarness
+import RelayClient
+@testable import SyncAgent
+
+/// Builds configs, seeds relays and reads them back for the agent's
+/// end-to-end tests. Relays are real third-party relays started by the test.
+struct AgentFixture {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("relaysync-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    func cleanUp() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    static var logger: Logger {
+        var l = Logger(label: "test")
+        l.logLevel = ProcessInfo.processInfo.environment["RELAYSYNC_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        return l
+    }
+
+    func configuration(pubkeys: [String], relays: [(String, RelayRole)], kinds: [Int]? = nil, since: Int64? = nil, archive: Bool = false) throws -> SyncConfiguration {
+        var fields: [(String, JSONValue)] = [
+            ("pubkeys", .array(pubkeys.map { .string($0) })),
+            ("relays", .array(relays.map { .object([("url", .string($0.0)), ("role", .string($0.1.rawValue))]) })),
+            ("ledger", .string("ledger.sqlite")),
+        ]
+        if let kinds { fields.append(("kinds", .array(kinds.map { .int(Int64($0)) }))) }
+        if let since { fields.append(("since", .int(since))) }
+        if archive { fields.append(("archive", .object([("directory", .string("archive"))]))) }
+        let text = JSONValue.object(fields).serialized
+        try text.write(to: directory.appendingPathComponent("sync.json"), atomically: true, encoding: .utf8)
+        return try SyncConfiguration.parse(text, baseDirectory: directory)
+    }
+
+    /// Publishes events through RelaySync's own client and checks every one was accepted.
+    static func seed(_ events: [Event], into url: String) async throws {
+        try await withRelay(url) { relay in
+            let outcomes = await relay.publish(events)
+            let failed = events.filter { !(outcomes[$0.id]?.isDelivered ?? false) }
+            guard failed.isEmpty else { throw FixtureError("seeding \(url): \(failed.count) of \(events.count) not accepted, e.g. \(String(describing: outcomes[failed[0].id]))") }
+        }
+    }
+
+    /// Every event id the relay holds for these authors.
+    static func ids(on url: String, authors: [String]) async throws -> Set<String> {
+        try await withRelay(url) { relay in
+            let collected = Collected()
+            _ = try await relay.fetchAll(Filter(authors: authors)) { page, _ in collected.add(page.map(\.id)) }
+            return collected.ids
+        }
+    }
+
+    static func withRelay<T: Sendable>(_ url: String, _ body: @Sendable (Relay) async throws -> T) async throws -> T {
+        let relay = Relay(configuration: RelayConfiguration(url: url), logger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await relay.run(); return nil }
+            guard await relay.waitUntilConnected(timeout: .seconds(15)) else { throw FixtureError("cannot connect to \(url)") }
+            let result = try await body(relay)
+            group.cancelAll()
+            return result
+        }
+    }
+
+    static func notes(_ key: SecretKey, count: Int, kind: Int = 1, start: Int64 = 1_700_000_000) throws -> [Event] {
+        try (0..<count).map { i in try key.sign(kind: kind, content: "note \(i) from \(key.publicKey.prefix(8)) — ünïcode ✓", tags: [["t", "relaysync"]], createdAt: start + Int64(i)) }
+    }
+}
+
+final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var set: Set<String> = []
+    func add(_ ids: [String]) { lock.lock(); set.formUnion(ids); lock.unlock() }
+    var ids: Set<String> { lock.lock(); defer { lock.unlock() }; return set }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Ledger
+import NostrCore
+import PeerHarness
+import Testing
+@testable import SyncAgent
+
+/// The agent process killed with SIGKILL at random moments, and stopped with
+/// SIGTERM, against real relays.
+@Suite(.serialized) struct CrashSafetyTests {
+    @Test func killNineDuringAMirrorLosesNothingAndResendsLittle() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let primary = try await TestRelay.start(.localRelay)
+        let backup = try await TestRelay.start(.localRelay)
+        defer { Task { await primary.stop(); await backup.stop() } }
+
+        let alice = SecretKey.generate()
+        let events = try AgentFixture.notes(alice, count: 20_000, start: 1_690_000_000)
+        try await AgentFixture.seed(events, into: primary.url)
+        let config = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)], archive: true)
+        let configPath = f.directory.appendingPathComponent("sync.json").path
+        let log = f.directory.appendingPathComponent("agent.log")
+
+        var kills = 0
+        for _ in 0..<10 {
+            let agent = try AgentProcess.start(["run", "--config", configPath, "--log-level", "warning"], logTo: log)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 300...2_500)))
+            agent.signal(SIGKILL)
+            #expect(await agent.waitForExit(timeout: .seconds(10)) != nil)
+            kills += 1
+        }
+        let (status, output) = try await AgentProcess.run(["run", "--once", "--config", configPath], logTo: log, timeout: .seconds(240))
+        #expect(status == 0, "\(output.suffix(2_000))")
+
+        let expected = Set(events.map(\.id))
+        #expect(try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]) == expected)
+
+        // Every re-send after a kill hits an event the backup already stored and is
+        // recorded as duplicate: at most one in-flight batch per kill.
+        let stats = try Ledger(path: config.ledgerPath.path).relayStatistics().first { $0.relay == backup.url }
+        let duplicates = stats?.duplicate ?? 0
+        #expect((stats?.delivered ?? 0) + duplicates == 20_000)
+        #expect(duplicates <= kills * DeliveryService.batchSize, "re-sent \(duplicates) after \(kills) kills")
+        #expect(stats?.pending == 0)
+
+        // The archive holds every event exactly once.
+        let archived = try ArchiveCheck.ids(in: config.archive!.directory)
+        #expect(archived.count == 20_000)
+        #expect(Set(archived) == expected)
+    }
+
+    @Test func sigtermDrainsAndExitsZero() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let primary = try await TestRelay.start(.localRelay)
+        let backup = try await TestRelay.start(.nostrRelay)
+        defer { Task { await primary.stop(); await backup.stop() } }
+        let alice = SecretKey.generate()
+        try await AgentFixture.seed(try AgentFixture.notes(alice, count: 300), into: primary.url)
+        let config = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)], archive: true)
+        let agent = try AgentProcess.start(["run", "--config", f.directory.appendingPathComponent("sync.json").path],
+                                           logTo: f.directory.appendingPathComponent("agent.log"))
+        try await Task.sleep(for: .seconds(3))
+        agent.signal(SIGTERM)
+        let status = await agent.waitForExit(timeout: .seconds(10))
+        #expect(status == 0)
+        // The open segment was sealed: no .part left behind.
+        let names = try FileManager.default.contentsOfDirectory(atPath: config.archive!.directory.path)
+        #expect(!names.contains { $0.hasSuffix(".part") }, "\(names)")
+        #expect(names.contains { $0.hasSuffix(".jsonl.zst") })
+    }
+}
