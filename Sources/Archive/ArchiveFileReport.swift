@@ -1,3 +1,5 @@
+import Foundation
+
 /// What `archive verify` found in one file.
 public struct ArchiveFileReport: Sendable, Codable {
     public struct BadLine: Sendable, Codable, Equatable {
@@ -24,11 +26,15 @@ public struct ArchiveFileReport: Sendable, Codable {
     public var isClean: Bool { invalidCount == 0 && problems.isEmpty && duplicateIDs == 0 }
 
     public var text: String {
-        var out = ["\(file): \(isClean ? "OK" : "DAMAGED") \(events) events" + (oldest.map { " from \($0) to \(newest!)" } ?? "")]
+        var out = ["\(file): \(isClean ? "OK" : "DAMAGED") \(events) events" + (oldest.map { " from \(Self.time($0)) to \(Self.time(newest ?? $0))" } ?? "")]
         for p in problems { out.append("  \(p.frame.map { "frame \($0) " } ?? "")byte \(p.offset): \(p.reason)") }
         for b in invalidLines { out.append("  line \(b.line): \(b.reason)") }
         if invalidCount > invalidLines.count { out.append("  … and \(invalidCount - invalidLines.count) more invalid lines") }
         if duplicateIDs > 0 { out.append("  \(duplicateIDs) duplicate ids, e.g. \(duplicateExamples.joined(separator: ", "))") }
         return out.joined(separator: "\n")
+    }
+
+    private static func time(_ t: Int64) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(t)))
     }
 }

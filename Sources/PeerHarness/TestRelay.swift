@@ -8,16 +8,20 @@ public final class TestRelay: @unchecked Sendable {
     public struct Options: Sendable {
         /// nostr-relay's `max_limit` (results per REQ).
         public var maxLimit: Int?
-        /// Require NIP-42 authentication.
+        /// Require NIP-42 authentication (LocalRelay: for reads and writes; nostr-relay: for writes,
+        /// and only `writers` may write).
         public var auth: Bool
+        /// nostr-relay with `auth`: pubkeys given the writer role.
+        public var writers: [String]
         /// LocalRelay: keep events in LMDB so a restart keeps them (nostr-relay always persists).
         public var persistent: Bool
         /// nostr-relay: reject events older than a year, as its default config does.
         public var recentOnly: Bool
 
-        public init(maxLimit: Int? = nil, auth: Bool = false, persistent: Bool = false, recentOnly: Bool = false) {
+        public init(maxLimit: Int? = nil, auth: Bool = false, writers: [String] = [], persistent: Bool = false, recentOnly: Bool = false) {
             self.maxLimit = maxLimit
             self.auth = auth
+            self.writers = writers
             self.persistent = persistent
             self.recentOnly = recentOnly
         }
@@ -77,6 +81,7 @@ public final class TestRelay: @unchecked Sendable {
             var args = [String(port), dataDirectory.path]
             if let m = options.maxLimit { args += ["--max-limit", String(m)] }
             if options.auth { args.append("--auth") }
+            for w in options.writers { args += ["--writer", w] }
             if options.recentOnly { args.append("--recent-only") }
             p.arguments = args
         case .localRelay:

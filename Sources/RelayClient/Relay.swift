@@ -38,6 +38,8 @@ public final class Relay: Service, Sendable {
                     switch action {
                     case .connect:
                         let error = await connection.run()
+                        // A connection closed because we are stopping is not a failure worth a warning.
+                        if Task.isCancelled || stopSignal.hasFired || error is CancellationError { break loop }
                         action = await core.ended(error: error)
                     case let .backOff(delay, _):
                         if await stopSignal.sleep(for: delay) || Task.isCancelled { break loop }

@@ -22,6 +22,8 @@ public struct RelayConfiguration: Sendable {
     public var maxFrameSize: Int = 1 << 20
     /// Events in flight awaiting OK (default 100).
     public var publishWindow: Int = 100
+    /// With `authKey` set: how long EVENTs wait after connecting for the relay's AUTH challenge.
+    public var authChallengeWait: Duration = .seconds(1)
     /// An OK not received within this is a timeout (default 10 s).
     public var okTimeout: Duration = .seconds(10)
     /// A non-live subscription without EOSE after this ends with `.closed` (default 30 s).

@@ -62,6 +62,9 @@ actor RelayCore {
     private var authEventID: String?
     private var authSentAt: Duration?
     private var authenticated = false
+    /// With a key configured, EVENTs wait this long after connecting for the relay's challenge,
+    /// so relays that refuse unauthenticated writes (nostr-relay says `restricted:`) see AUTH first.
+    private var authGraceUntil: Duration?
 
     private(set) var information: RelayInformation?
     private var informationAttempted = false
@@ -130,6 +133,7 @@ actor RelayCore {
         disconnectedSince = nil
         connectedSince = Date()
         killReason = nil
+        authGraceUntil = configuration.authKey == nil ? nil : now + configuration.authChallengeWait
         logger.debug("relay.connected", metadata: ["relay.generation": "\(generation)"])
         for (_, w) in connectWaiters { w.resume(returning: true) }
         connectWaiters = [:]
@@ -233,7 +237,7 @@ actor RelayCore {
     }
 
     private func pump() {
-        guard outbound != nil, machine.state.isOpen else { return }
+        guard outbound != nil, machine.state.isOpen, !holdingForAuth else { return }
         for event in publishQueue.takeSendable(at: now) {
             eventsSent += 1
             send(ClientMessage.event(event).encoded)
@@ -399,6 +403,12 @@ actor RelayCore {
         } catch {
             logger.error("relay.auth.sign-failed", metadata: ["relay.reason": .string("\(error)")])
         }
+    }
+
+    private var holdingForAuth: Bool {
+        guard configuration.authKey != nil, !authenticated else { return false }
+        if authSentAt != nil { return true }
+        return challenge == nil && authGraceUntil.map { now < $0 } ?? false
     }
 
     private func ensureAuthenticated() {

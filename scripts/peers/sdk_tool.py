@@ -1,6 +1,7 @@
 """nostr-sdk (rust-nostr) as an independent implementation for tests and benchmarks.
 
-  sdk_tool.py sign --count N [--kind K] [--created-at T]   one signed event JSON per line (fresh key)
+  sdk_tool.py sign --count N [--kind K] [--created-at T] [--plain] [--key-file F]
+                                                           one signed event JSON per line
   sdk_tool.py verify                                         reads event JSON lines, prints ok/bad per line
   sdk_tool.py publish URL [--concurrency C]                  reads event JSON lines, publishes, prints JSON counts
   sdk_tool.py fetch URL FILTER_JSON                          prints JSON {"count", "seconds"}
@@ -20,13 +21,29 @@ WORDS = ("nostr relay backup zap note follow key signal archive mirror tag threa
          "ünïcödé 日本語 émoji 🚀 مرحبا \"quoted\" back\\slash tab\t").split(" ")
 
 
+def load_keys(path):
+    """The key in PATH, or a fresh one written there (so a later run signs as the same author)."""
+    if path is None:
+        return Keys.generate()
+    try:
+        with open(path) as f:
+            return Keys.parse(f.read().strip())
+    except FileNotFoundError:
+        keys = Keys.generate()
+        with open(path, "w") as f:
+            f.write(keys.secret_key().to_hex())
+        return keys
+
+
 def sign(args):
-    keys = Keys.generate()
+    keys = load_keys(args.key_file)
     rng = random.Random(args.seed)
+    # nostr-relay 1.14 refuses content holding control characters, so --plain leaves the tab out.
+    words = [w for w in WORDS if not (args.plain and "\t" in w)]
     base = args.created_at or int(time.time()) - args.count
     for i in range(args.count):
-        content = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 60)))
-        tags = [Tag.parse(["t", rng.choice(WORDS[:12])])]
+        content = " ".join(rng.choice(words) for _ in range(rng.randint(5, 60)))
+        tags = [Tag.parse(["t", rng.choice(words[:12])])]
         if i % 3 == 0:
             tags.append(Tag.parse(["p", keys.public_key().to_hex()]))
         builder = EventBuilder(Kind(args.kind), content).tags(tags).custom_created_at(Timestamp.from_secs(base + i))
@@ -97,6 +114,8 @@ p.add_argument("--count", type=int, default=1)
 p.add_argument("--kind", type=int, default=1)
 p.add_argument("--created-at", type=int)
 p.add_argument("--seed", type=int, default=1)
+p.add_argument("--plain", action="store_true", help="no control characters in content")
+p.add_argument("--key-file", help="sign with the key in this file (created with a fresh key if missing)")
 sub.add_parser("verify")
 p = sub.add_parser("publish")
 p.add_argument("url")
