@@ -84,6 +84,42 @@ import Testing
         #expect(try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]) == [newer.id, newerArticle.id, otherArticle.id])
     }
 
+    /// A primary that serves forged events (a scripted relay: no real relay stores them): they
+    /// are counted against that relay and never reach the ledger, the archive or the backup.
+    @Test func forgedEventsFromAPrimaryAreNeverStoredArchivedOrDelivered() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let alice = SecretKey.generate()
+        let good = try AgentFixture.notes(alice, count: 40)
+        let badSig = try AgentFixture.notes(alice, count: 5, start: 1_700_100_000).map { e in
+            let flipped = String(e.sig.prefix(20)) + (e.sig.dropFirst(20).first == "0" ? "1" : "0") + String(e.sig.dropFirst(21))
+            return Event(id: e.id, pubkey: e.pubkey, createdAt: e.createdAt, kind: e.kind, tags: e.tags, content: e.content, sig: flipped)
+        }
+        let badID = try AgentFixture.notes(alice, count: 3, start: 1_700_200_000).map { e in
+            Event(id: String(e.id.reversed()), pubkey: e.pubkey, createdAt: e.createdAt, kind: e.kind, tags: e.tags, content: e.content, sig: e.sig)
+        }
+        let store = ScriptedRelayStore(events: good + badSig + badID)
+        let primary = try await ScriptedRelay.start(behaviour: store.behaviour)
+        let backup = try await TestRelay.start(.localRelay)
+        do {
+            let config = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)], archive: true)
+            let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
+            #expect(summary.succeeded, "\(summary.text)")
+            #expect(summary.counters.new == good.count)
+            #expect(summary.invalid[primary.url] == badSig.count + badID.count, "\(summary.text)")
+            #expect(try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]) == Set(good.map(\.id)))
+            let ledger = try Ledger(path: config.ledgerPath.path)
+            for e in badSig + badID { #expect(try ledger.presence(of: e.id).isEmpty) }
+            let archived = try ArchiveCheck.ids(in: config.archive!.directory)
+            #expect(Set(archived) == Set(good.map(\.id)))
+            #expect(archived.count == good.count)
+        } catch {
+            await primary.stop(); await backup.stop()
+            throw error
+        }
+        await primary.stop(); await backup.stop()
+    }
+
     @Test func twoBothRelaysStayInSyncLiveWithoutBouncing() async throws {
         let f = try AgentFixture()
         defer { f.cleanUp() }
