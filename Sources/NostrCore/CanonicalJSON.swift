@@ -9,9 +9,10 @@ public enum CanonicalJSON {
         var s = s
         s.withUTF8 { buf in
             var runStart = 0
+            let special = JSONScanner.special
             for i in 0..<buf.count {
                 let b = buf[i]
-                guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+                guard special[Int(b)] != 0 else { continue }
                 if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[runStart..<i])) }
                 runStart = i + 1
                 switch b {

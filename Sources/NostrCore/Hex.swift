@@ -28,19 +28,39 @@ public enum Hex {
         return text.withUTF8 { decode($0) }
     }
 
+    /// Nibble values by byte; 0xFF for anything that is not a hex digit.
+    /// 0 for `0-9a-f`, 1 otherwise.
+    private static let lowercaseTable: [UInt8] = (0..<256).map { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) ? 0 : 1 }
+    private static let table: [UInt8] = (0..<256).map { nibble(UInt8($0)) ?? 0xFF }
+
     static func decode(_ buf: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard buf.count % 2 == 0 else { return nil }
-        var out = [UInt8](repeating: 0, count: buf.count / 2)
-        for i in 0..<out.count {
-            guard let hi = nibble(buf[2 * i]), let lo = nibble(buf[2 * i + 1]) else { return nil }
-            out[i] = hi << 4 | lo
+        var bad: UInt8 = 0
+        let out = table.withUnsafeBufferPointer { t in
+            [UInt8](unsafeUninitializedCapacity: buf.count / 2) { dst, n in
+                for i in 0..<buf.count / 2 {
+                    let hi = t[Int(buf[2 * i])], lo = t[Int(buf[2 * i + 1])]
+                    bad |= hi | lo
+                    dst[i] = hi << 4 | (lo & 0x0F)
+                }
+                n = buf.count / 2
+            }
         }
-        return out
+        return bad & 0xF0 == 0 ? out : nil
     }
 
     /// True when `text` is exactly `count` lowercase hex characters.
     public static func isLowercase(_ text: String, count: Int) -> Bool {
-        guard text.utf8.count == count else { return false }
-        return text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        var text = text
+        return text.withUTF8 { isLowercase($0, count: count) }
+    }
+
+    static func isLowercase(_ buf: UnsafeBufferPointer<UInt8>, count: Int) -> Bool {
+        guard buf.count == count else { return false }
+        return lowercaseTable.withUnsafeBufferPointer { t in
+            var bad: UInt8 = 0
+            for b in buf { bad |= t[Int(b)] }
+            return bad == 0
+        }
     }
 }

@@ -2,6 +2,6 @@ import Crypto
 
 enum SHA256Digest {
     static func of(_ bytes: [UInt8]) -> [UInt8] {
-        Array(SHA256.hash(data: bytes))
+        SHA256.hash(data: bytes).withUnsafeBytes { [UInt8]($0) }
     }
 }
