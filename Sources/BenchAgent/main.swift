@@ -1,1 +1,197 @@
-print("BenchAgent: not written yet")
+import CSecp256k1
+import Foundation
+import Logging
+import NostrCore
+import PeerHarness
+import RelayClient
+
+// scripts/bench-agent: `relaysync run --once` mirroring LocalRelay -> LocalRelay, at 20,000 and
+// 100,000 events (CPU per 1,000 events against a bare signature verification, peak RSS), then
+// the daemon's live propagation from a publish on the primary to the event on the backup.
+
+let logger: Logger = {
+    var l = Logger(label: "bench-agent")
+    l.logLevel = .error
+    return l
+}()
+let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+let relaysync = binDir.appendingPathComponent("relaysync").path
+let sizes = CommandLine.arguments.dropFirst().compactMap(Int.init).isEmpty ? [20_000, 100_000] : CommandLine.arguments.dropFirst().compactMap(Int.init)
+let work = FileManager.default.temporaryDirectory.appendingPathComponent("relaysync-bench-agent-\(UUID().uuidString)")
+try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: work) }
+
+/// A child process we reap ourselves, so its own rusage (CPU, peak RSS) is exact.
+struct Child {
+    let pid: pid_t
+    static func spawn(_ args: [String], output: String) throws -> Child {
+        var actions: posix_spawn_file_actions_t = .init()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var pid: pid_t = 0
+        let argv = args.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let rc = posix_spawn(&pid, args[0], &actions, nil, argv, environ)
+        guard rc == 0 else { throw PeerError("cannot start \(args[0]): \(rc)") }
+        return Child(pid: pid)
+    }
+    func wait() -> (status: Int32, cpu: Double, peakRSS: Int) {
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return (status, cpu, usage.ru_maxrss * 1024)
+    }
+}
+
+func withRelay<T>(_ url: String, _ body: (Relay) async throws -> T) async throws -> T {
+    let relay = Relay(configuration: RelayConfiguration(url: url), logger: logger)
+    let service = Task { try await relay.run() }
+    defer { relay.stop(); service.cancel() }
+    guard await relay.waitUntilConnected(timeout: .seconds(10)) else { throw PeerError("cannot connect to \(url)") }
+    return try await body(relay)
+}
+
+func writeConfig(_ dir: URL, authors: [String], primary: String, backup: String) throws -> String {
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let config = """
+    {"pubkeys": [\(authors.map { "\"\($0)\"" }.joined(separator: ","))],
+     "relays": [{"url": "\(primary)", "role": "primary"}, {"url": "\(backup)", "role": "backup"}],
+     "ledger": "ledger.sqlite", "archive": {"directory": "archive"}, "log_level": "error"}
+    """
+    let path = dir.appendingPathComponent("sync.json").path
+    try config.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+/// Microseconds per bare secp256k1_schnorrsig_verify (keys pre-parsed) on these events.
+func bareVerifyMicros(_ events: [Event]) -> Double {
+    let ctx = secp256k1_context_create(UInt32(1))!
+    func bytes(_ hex: String) -> [UInt8] {
+        let u = Array(hex.utf8)
+        func n(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : c - 87 }
+        return stride(from: 0, to: u.count, by: 2).map { n(u[$0]) << 4 | n(u[$0 + 1]) }
+    }
+    let sample = events.prefix(5_000).map { e -> ([UInt8], [UInt8], secp256k1_xonly_pubkey) in
+        var k = secp256k1_xonly_pubkey()
+        _ = secp256k1_xonly_pubkey_parse(ctx, &k, bytes(e.pubkey))
+        return (bytes(e.sig), bytes(e.id), k)
+    }
+    var best = Double.infinity
+    for _ in 0..<3 {
+        let start = ContinuousClock.now
+        for var s in sample { precondition(secp256k1_schnorrsig_verify(ctx, s.0, s.1, 32, &s.2) == 1) }
+        best = min(best, (ContinuousClock.now - start) / .seconds(1))
+    }
+    return best / Double(sample.count) * 1e6
+}
+
+struct OnceResult { var events: Int; var seconds: Double; var cpu: Double; var peakRSS: Int; var summary: String }
+
+func once(_ n: Int) async throws -> (OnceResult, [Event]) {
+    // LMDB stores: LocalRelay's in-memory store keeps only the newest 75,000 events.
+    let primary = try await TestRelay.start(.localRelay, options: .init(persistent: true))
+    let backup = try await TestRelay.start(.localRelay, options: .init(persistent: true))
+    defer { primary.stopNow(); backup.stopNow() }
+    let now = Int64(Date().timeIntervalSince1970)
+    let events = SampleEvents.make(count: n, authors: 20, end: now - 60, span: 365 * 86_400, seed: UInt64(n))
+    try await withRelay(primary.url) { relay in
+        for start in stride(from: 0, to: events.count, by: 10_000) {
+            let out = await relay.publish(Array(events[start..<min(start + 10_000, events.count)]))
+            let refused = out.values.filter { !$0.isDelivered }
+            guard refused.isEmpty else {
+                throw PeerError("seeding: \(refused.count) refused: \(Dictionary(grouping: refused, by: \.description).mapValues(\.count))")
+            }
+        }
+    }
+    let dir = work.appendingPathComponent("once-\(n)")
+    let config = try writeConfig(dir, authors: Array(Set(events.map(\.pubkey))), primary: primary.url, backup: backup.url)
+    let log = dir.appendingPathComponent("once.log").path
+    let start = ContinuousClock.now
+    let child = try Child.spawn([relaysync, "run", "--once", "--config", config], output: log)
+    let tracer = ProcessInfo.processInfo.environment["BENCH_TRACE_RSS"] == nil ? nil : Task {
+        while !Task.isCancelled {
+            if let status = try? String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8),
+               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS") }) {
+                FileHandle.standardError.write(Data("t=\(f((ContinuousClock.now - start) / .seconds(1), 1)) \(line)\n".utf8))
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+    let r = child.wait()
+    tracer?.cancel()
+    let seconds = (ContinuousClock.now - start) / .seconds(1)
+    let summary = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    guard r.status == 0 else { throw PeerError("relaysync --once failed (\(r.status)):\n\(summary)") }
+    await primary.stop()
+    await backup.stop()
+    return (OnceResult(events: n, seconds: seconds, cpu: r.cpu, peakRSS: r.peakRSS, summary: summary), events)
+}
+
+final class Arrivals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var times: [String: ContinuousClock.Instant] = [:]
+    func note(_ id: String) { lock.withLock { if times[id] == nil { times[id] = .now } } }
+    func time(_ id: String) -> ContinuousClock.Instant? { lock.withLock { times[id] } }
+    var count: Int { lock.withLock { times.count } }
+}
+
+/// Live: the daemon runs; events are published one at a time on the primary; the time until
+/// the backup hands each one to a live subscription is measured (an upper bound on the time to
+/// the backup's OK to the agent, since the backup broadcasts after it stores).
+func live(count: Int) async throws -> [Double] {
+    let primary = try await TestRelay.start(.localRelay)
+    let backup = try await TestRelay.start(.localRelay)
+    defer { primary.stopNow(); backup.stopNow() }
+    let key = SecretKey.generate()
+    let dir = work.appendingPathComponent("live")
+    let config = try writeConfig(dir, authors: [key.publicKey], primary: primary.url, backup: backup.url)
+    let daemon = try Child.spawn([relaysync, "run", "--config", config], output: dir.appendingPathComponent("daemon.log").path)
+    defer { kill(daemon.pid, SIGTERM); _ = daemon.wait() }
+    try await Task.sleep(for: .seconds(3))
+    let arrivals = Arrivals()
+    return try await withRelay(backup.url) { watcher in
+        let since = Int64(Date().timeIntervalSince1970) - 5
+        let sub = watcher.subscribe([Filter(authors: [key.publicKey], since: since)], live: true)
+        let reader = Task { for await item in sub { if case let .event(e) = item { arrivals.note(e.id) } } }
+        defer { reader.cancel(); sub.cancel() }
+        try await Task.sleep(for: .milliseconds(500))
+        return try await withRelay(primary.url) { publisher in
+            var latencies: [Double] = []
+            for i in 0..<count {
+                let e = try key.sign(kind: 1, content: "live \(i)", createdAt: Int64(Date().timeIntervalSince1970))
+                let sent = ContinuousClock.now
+                guard await publisher.publish(e).isDelivered else { throw PeerError("primary refused a live event") }
+                let deadline = sent + .seconds(5)
+                while arrivals.time(e.id) == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .microseconds(200)) }
+                guard let got = arrivals.time(e.id) else { throw PeerError("live event \(i) did not reach the backup in 5 s") }
+                latencies.append((got - sent) / .milliseconds(1))
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return latencies
+        }
+    }
+}
+
+func f(_ x: Double, _ d: Int = 0) -> String { String(format: "%.\(d)f", x) }
+var results: [OnceResult] = []
+var sample: [Event] = []
+for n in sizes {
+    let (r, events) = try await once(n)
+    results.append(r)
+    sample = events
+}
+let bare = bareVerifyMicros(sample)
+let latencies = try await live(count: 300).sorted()
+func pct(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)] }
+
+print("bench-agent: relaysync run --once, LocalRelay -> LocalRelay on 127.0.0.1 (release build)")
+print("  bare secp256k1_schnorrsig_verify on these events: \(f(bare, 1)) µs")
+for r in results {
+    let perEvent = r.cpu / Double(r.events) * 1e6
+    print("  \(r.events) events: \(f(r.seconds, 1)) s wall, \(f(Double(r.events) / r.seconds)) events/s, CPU \(f(r.cpu, 2)) s = \(f(perEvent, 0)) ms per 1,000 events = \(f(perEvent / bare, 2))x a bare verify (goal <= 3x), peak RSS \(f(Double(r.peakRSS) / 1_048_576, 1)) MiB (goal < 64)")
+}
+print("  live, publish on primary -> event on backup, \(latencies.count) events one at a time: p50 \(f(pct(0.5), 2)) ms, p90 \(f(pct(0.9), 2)) ms, p99 \(f(pct(0.99), 2)) ms, max \(f(latencies.last ?? 0, 2)) ms (goal p99 < 20 ms)")
+if let last = results.last { print("  summary of the \(last.events)-event run:\n" + last.summary.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")) }

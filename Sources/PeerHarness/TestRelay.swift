@@ -122,6 +122,20 @@ public final class TestRelay: @unchecked Sendable {
         if ownsDirectory { try? FileManager.default.removeItem(at: dataDirectory) }
     }
 
+    /// `stop()` without `await`, for `defer`: SIGTERM to the process group, SIGKILL after 5 s,
+    /// waiting (bounded) until it is gone; removes data it created. Idempotent.
+    public func stopNow() {
+        if let p = lock.withLock({ () -> Process? in defer { process = nil }; return process }) {
+            let pid = p.processIdentifier
+            kill(-pid, SIGTERM)
+            var polls = 0
+            while p.isRunning && polls < 100 { usleep(50_000); polls += 1 }
+            kill(-pid, SIGKILL)
+            while p.isRunning && polls < 200 { usleep(20_000); polls += 1 }
+        }
+        if ownsDirectory { try? FileManager.default.removeItem(at: dataDirectory) }
+    }
+
     /// SIGKILL now, keeping the data: a crash.
     public func kill9() async {
         await terminate(gracefully: false)

@@ -54,8 +54,10 @@ struct ConnectionStateMachine: Sendable {
         if state == .authenticating { state = .connected }
     }
 
-    /// The connection attempt failed or an open connection ended.
-    mutating func connectionEnded<R: RandomNumberGenerator>(at now: Duration, random: inout R) -> Action {
+    /// The connection attempt failed or an open connection ended. `productive` says the connection
+    /// did real work before it ended (LocalRelay stalls a busy connection every ~6,000 EVENTs):
+    /// such a relay is healthy, so backoff starts over instead of growing towards the cap.
+    mutating func connectionEnded<R: RandomNumberGenerator>(at now: Duration, random: inout R, productive: Bool = false) -> Action {
         switch state {
         case .terminated: return .stop
         case .disconnected, .backingOff: return .none
@@ -65,7 +67,7 @@ struct ConnectionStateMachine: Sendable {
             let lived = now - since
             openTime += lived
             // A connection that held long enough proves the relay healthy again.
-            if lived >= settings.stableAfter { failures = 0 }
+            if lived >= settings.stableAfter || productive { failures = 0 }
         }
         connectedAt = nil
         failures += 1

@@ -20,8 +20,9 @@ public struct RelayConfiguration: Sendable {
     public var stableAfter: Duration = .seconds(60)
     /// Largest inbound frame and message in bytes (default 1 MiB; clamped to `maxFrameSizeHardCap`).
     public var maxFrameSize: Int = 1 << 20
-    /// Events in flight awaiting OK (default 100).
-    public var publishWindow: Int = 100
+    /// Events in flight awaiting OK (default 250: single-worker relays such as nostr-relay spend
+    /// less per event on larger bursts; see docs/benchmarks.md).
+    public var publishWindow: Int = 250
     /// With `authKey` set: how long EVENTs wait after connecting for the relay's AUTH challenge.
     public var authChallengeWait: Duration = .seconds(1)
     /// An OK not received within this is a timeout (default 10 s).

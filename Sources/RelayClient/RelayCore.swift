@@ -65,6 +65,9 @@ actor RelayCore {
     /// With a key configured, EVENTs wait this long after connecting for the relay's challenge,
     /// so relays that refuse unauthenticated writes (nostr-relay says `restricted:`) see AUTH first.
     private var authGraceUntil: Duration?
+    /// Messages received on the current connection, to tell a productive one from a flapping one.
+    private var messagesThisConnection = 0
+    static let productiveAfterMessages = 100
 
     private(set) var information: RelayInformation?
     private var informationAttempted = false
@@ -134,6 +137,7 @@ actor RelayCore {
         connectedSince = Date()
         killReason = nil
         authGraceUntil = configuration.authKey == nil ? nil : now + configuration.authChallengeWait
+        messagesThisConnection = 0
         logger.debug("relay.connected", metadata: ["relay.generation": "\(generation)"])
         for (_, w) in connectWaiters { w.resume(returning: true) }
         connectWaiters = [:]
@@ -164,7 +168,7 @@ actor RelayCore {
         let reason = killReason ?? error.map { "\($0)" } ?? (wasOpen ? "closed by relay" : "connection failed")
         lastError = reason
         killReason = nil
-        let action = machine.connectionEnded(at: now, random: &random)
+        let action = machine.connectionEnded(at: now, random: &random, productive: messagesThisConnection >= Self.productiveAfterMessages)
         if case let .backOff(delay, level) = action {
             logger.log(level: level, "relay.disconnected", metadata: [
                 "relay.error": .string(reason),
@@ -249,6 +253,7 @@ actor RelayCore {
     /// Routes one verified-or-not event; returns the buffer to push it into, nil when dropped.
     func route(subscription: String, event: Event, verification: EventVerification, generation gen: Int) -> SubscriptionHandle? {
         guard gen == generation else { return nil }
+        messagesThisConnection += 1
         lastFrameAt = now
         eventsReceived += 1
         guard var rec = subscriptions[subscription] else { return nil }
@@ -303,6 +308,7 @@ actor RelayCore {
     }
 
     func handle(_ message: RelayMessage, generation gen: Int) {
+        if gen == generation { messagesThisConnection += 1 }
         guard gen == generation else { return }
         lastFrameAt = now
         switch message {

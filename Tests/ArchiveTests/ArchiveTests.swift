@@ -102,7 +102,12 @@ final class TestClock: @unchecked Sendable {
         try w.close()
         let file = try segments()[0]
         var data = try Data(contentsOf: file)
-        data[data.count / 2] ^= 0x55
+        // Inside the compressed payload of the sixth frame, well past its header: a flip at a
+        // random offset could hit a header byte, which is a different failure.
+        let magic: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD]
+        let starts = (0..<(data.count - 3)).filter { i in (0..<4).allSatisfy { data[i + $0] == magic[$0] } }
+        try #require(starts.count == 10)
+        data[starts[5] + (starts[6] - starts[5]) / 2] ^= 0x55
         try data.write(to: file)
         let report = ArchiveVerifier.verify([file])[0]
         #expect(!report.isClean)

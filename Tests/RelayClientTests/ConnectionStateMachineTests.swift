@@ -57,6 +57,21 @@ struct ConnectionStateMachineTests {
         #expect(m.reconnects == 1)
     }
 
+    @Test func productiveConnectionResetsBackoffEvenIfShort() {
+        var m = ConnectionStateMachine(settings: settings)
+        var rng = SplitMix64(state: 9)
+        _ = m.start(at: .zero)
+        for _ in 0..<8 {
+            _ = m.connectionEnded(at: .zero, random: &rng)
+            _ = m.backoffElapsed()
+        }
+        _ = m.connected(at: .seconds(10))
+        // Stalled after 2 s of real work (LocalRelay after ~6,000 EVENTs): back to the first step.
+        guard case let .backOff(d, _) = m.connectionEnded(at: .seconds(12), random: &rng, productive: true) else { Issue.record("expected backoff"); return }
+        #expect(m.failures == 1)
+        #expect(d <= .seconds(1))
+    }
+
     @Test func failureLoggingIsRateLimited() {
         var m = ConnectionStateMachine(settings: settings)
         var rng = SplitMix64(state: 1)

@@ -13,7 +13,7 @@ import Testing
         defer { f.cleanUp() }
         let primary = try await TestRelay.start(.localRelay)
         let backup = try await TestRelay.start(.localRelay)
-        defer { Task { await primary.stop(); await backup.stop() } }
+        defer { primary.stopNow(); backup.stopNow() }
 
         let alice = SecretKey.generate()
         let events = try AgentFixture.notes(alice, count: 20_000, start: 1_690_000_000)
@@ -55,7 +55,7 @@ import Testing
         defer { f.cleanUp() }
         let primary = try await TestRelay.start(.localRelay)
         let backup = try await TestRelay.start(.nostrRelay)
-        defer { Task { await primary.stop(); await backup.stop() } }
+        defer { primary.stopNow(); backup.stopNow() }
         let alice = SecretKey.generate()
         try await AgentFixture.seed(try AgentFixture.notes(alice, count: 300), into: primary.url)
         let config = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)], archive: true)

@@ -13,7 +13,7 @@ import Testing
         let primary = try await TestRelay.start(.localRelay)
         let backupA = try await TestRelay.start(.nostrRelay)
         let backupB = try await TestRelay.start(.localRelay)
-        defer { Task { await primary.stop(); await backupA.stop(); await backupB.stop() } }
+        defer { primary.stopNow(); backupA.stopNow(); backupB.stopNow() }
 
         let alice = SecretKey.generate(), bob = SecretKey.generate(), stranger = SecretKey.generate()
         let wanted = try AgentFixture.notes(alice, count: 120) + AgentFixture.notes(bob, count: 80)
@@ -46,7 +46,7 @@ import Testing
         defer { f.cleanUp() }
         let primary = try await TestRelay.start(.nostrRelay)
         let backup = try await TestRelay.start(.localRelay)
-        defer { Task { await primary.stop(); await backup.stop() } }
+        defer { primary.stopNow(); backup.stopNow() }
 
         let alice = SecretKey.generate()
         let old = try AgentFixture.notes(alice, count: 10, start: 1_600_000_000)
@@ -67,7 +67,7 @@ import Testing
         // nostr-relay keeps an older replaceable version that arrives later, beside the newer one.
         let primary = try await TestRelay.start(.nostrRelay)
         let backup = try await TestRelay.start(.localRelay)
-        defer { Task { await primary.stop(); await backup.stop() } }
+        defer { primary.stopNow(); backup.stopNow() }
 
         let alice = SecretKey.generate()
         let newer = try alice.sign(kind: 0, content: #"{"name":"alice v2"}"#, createdAt: 1_700_000_200)
@@ -125,7 +125,7 @@ import Testing
         defer { f.cleanUp() }
         let left = try await TestRelay.start(.localRelay)
         let right = try await TestRelay.start(.nostrRelay)
-        defer { Task { await left.stop(); await right.stop() } }
+        defer { left.stopNow(); right.stopNow() }
 
         let alice = SecretKey.generate()
         let now = Int64(Date().timeIntervalSince1970)

@@ -90,7 +90,11 @@ import Testing
         #expect(truncate(truncated.path, off_t(size - size / 20)) == 0)
         let flipped = try segment(second, into: "b")
         var bytes = try Data(contentsOf: flipped)
-        bytes[bytes.count / 2] ^= 0x55
+        // Mid-payload of the sixth of ten frames (a header byte would be a different failure).
+        let magic: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD]
+        let starts = (0..<(bytes.count - 3)).filter { i in (0..<4).allSatisfy { bytes[i + $0] == magic[$0] } }
+        try #require(starts.count == 10)
+        bytes[starts[5] + (starts[6] - starts[5]) / 2] ^= 0x55
         try bytes.write(to: flipped)
 
         // A plain JSONL from another tool with a forged signature and a non-JSON line.
