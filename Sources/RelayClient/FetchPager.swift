@@ -149,9 +149,10 @@ struct FetchPager: Sendable {
         return nil
     }
 
-    /// Only events at or above the current bound can come back; forget older ones.
+    /// Only events at or above the current bound can come back; forget older ones, so memory
+    /// stays flat however long the history (the set is kept small: pages are a few hundred).
     private mutating func pruneSeen() {
-        guard seen.count > 200_000, let upper else { return }
+        guard seen.count > 10_000, let upper else { return }
         seen = seen.filter { $0.value <= upper + 1 }
     }
 }

@@ -39,7 +39,7 @@ public final class Relay: Service, Sendable {
                     case .connect:
                         let error = await connection.run()
                         // A connection closed because we are stopping is not a failure worth a warning.
-                        if Task.isCancelled || stopSignal.hasFired || error is CancellationError { break loop }
+                        if Task.isCancelled || stopSignal.hasFired { break loop }
                         action = await core.ended(error: error)
                     case let .backOff(delay, _):
                         if await stopSignal.sleep(for: delay) || Task.isCancelled { break loop }

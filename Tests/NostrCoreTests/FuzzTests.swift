@@ -1,21 +1,11 @@
 import Foundation
+import PeerHarness
 import Testing
 @testable import NostrCore
 
 /// Random and mutated frames: every input ends in a value or a typed error,
 /// never a crash or a hang.
 @Suite struct FuzzTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func mutatedFramesNeverCrash() throws {
         let key = SecretKey.generate()
         let e = try key.sign(kind: 1, content: "fuzz \"me\" \\ 🚀", tags: [["e", "x"], ["p", "y"]], createdAt: 1)
@@ -24,7 +14,7 @@ import Testing
             #"["CLOSED","s","auth-required: x"]"#, #"["COUNT","c",{"count":3}]"#, ##"["REQ","s",{"kinds":[1],"#e":["a"]}]"##,
         ]
         let alphabet = Array(#"[]{}",:\0123456789abcdefEVNTOKtruefalsenull -.eE\u"#.utf8)
-        var rng = SplitMix(state: 42)
+        var rng = SeededGenerator(seed: 42)
         var decoded = 0, rejected = 0
         for i in 0..<30_000 {
             var bytes = Array(seeds[i % seeds.count].utf8)
@@ -48,7 +38,7 @@ import Testing
     }
 
     @Test func randomBytesAndDeepNesting() {
-        var rng = SplitMix(state: 7)
+        var rng = SeededGenerator(seed: 7)
         for _ in 0..<5_000 {
             let n = Int.random(in: 0..<200, using: &rng)
             let bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }

@@ -1,4 +1,5 @@
 import Logging
+import PeerHarness
 import Testing
 @testable import RelayClient
 
@@ -8,7 +9,7 @@ struct ConnectionStateMachineTests {
 
     @Test func startConnectAndFailWithGrowingJitteredBackoffUpToCap() {
         var m = ConnectionStateMachine(settings: settings)
-        var rng = SplitMix64(state: 42)
+        var rng = SeededGenerator(seed: 42)
         #expect(m.start(at: .zero) == .connect)
         #expect(m.state == .connecting)
         var now = Duration.zero
@@ -35,7 +36,7 @@ struct ConnectionStateMachineTests {
 
     @Test func stableConnectionResetsBackoffShortOneDoesNot() {
         var m = ConnectionStateMachine(settings: settings)
-        var rng = SplitMix64(state: 7)
+        var rng = SeededGenerator(seed: 7)
         _ = m.start(at: .zero)
         for _ in 0..<6 {
             _ = m.connectionEnded(at: .zero, random: &rng)
@@ -59,7 +60,7 @@ struct ConnectionStateMachineTests {
 
     @Test func productiveConnectionResetsBackoffEvenIfShort() {
         var m = ConnectionStateMachine(settings: settings)
-        var rng = SplitMix64(state: 9)
+        var rng = SeededGenerator(seed: 9)
         _ = m.start(at: .zero)
         for _ in 0..<8 {
             _ = m.connectionEnded(at: .zero, random: &rng)
@@ -74,7 +75,7 @@ struct ConnectionStateMachineTests {
 
     @Test func failureLoggingIsRateLimited() {
         var m = ConnectionStateMachine(settings: settings)
-        var rng = SplitMix64(state: 1)
+        var rng = SeededGenerator(seed: 1)
         _ = m.start(at: .zero)
         var loud = 0
         for _ in 0..<1000 {
@@ -87,7 +88,7 @@ struct ConnectionStateMachineTests {
 
     @Test func authenticationAndShutdown() {
         var m = ConnectionStateMachine(settings: settings)
-        var rng = SplitMix64(state: 3)
+        var rng = SeededGenerator(seed: 3)
         _ = m.start(at: .zero)
         _ = m.connected(at: .seconds(1))
         m.authenticationStarted()

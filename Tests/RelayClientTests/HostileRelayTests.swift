@@ -56,7 +56,9 @@ struct HostileRelayTests {
                 #expect(server.connectionCount >= 2)
                 #expect(await relay.waitUntilConnected(timeout: .seconds(5)))
                 let e = TestSupport.events(1)[0]
-                #expect(await relay.publish(e) == .accepted)
+                let outcome = await relay.publish(e)
+                // Re-sent if the first try was on a connection that then dropped: duplicate is delivered too.
+                #expect(outcome.isDelivered, "\(outcome)")
                 let h = await relay.health()
                 #expect(h.lastError != nil)
                 #expect(h.reconnects >= 1)
