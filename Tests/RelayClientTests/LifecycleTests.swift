@@ -51,12 +51,16 @@ struct LifecycleTests {
         let relay = Relay(configuration: config, logger: recorder.logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await relay.run() }
-            try await Task.sleep(for: .seconds(3))
+            // Until a few attempts have failed (bounded: a loaded machine connects slowly).
+            let deadline = ContinuousClock.now + .seconds(8)
+            while recorder.all.filter({ $0.message == "relay.disconnected" }).count < 5, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
             relay.stop()
             try await group.waitForAll()
         }
         let failures = recorder.all.filter { $0.message == "relay.disconnected" }
-        // 100 ms doubling to a 1 s cap with jitter: a handful of attempts in 3 s, not thousands.
+        // 100 ms doubling to a 1 s cap with jitter: a handful of attempts in seconds, not thousands.
         #expect(failures.count >= 3 && failures.count <= 30, "attempts: \(failures.count)")
         let loud = failures.filter { $0.level >= .info }
         #expect(loud.count <= 5, "loud: \(loud.count)")
