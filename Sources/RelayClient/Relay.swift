@@ -61,6 +61,26 @@ public final class Relay: Service, Sendable {
         }
     }
 
+    /// Sends a one-off request (COUNT, NEG-OPEN) and waits up to `timeout` for the relay's answer
+    /// naming `subscription` (COUNT, NEG-MSG, NEG-ERR or CLOSED); nil when none comes.
+    public func exchange(_ message: ClientMessage, subscription: String, timeout: Duration) async -> RelayMessage? {
+        let core = self.core
+        let answer = await withTaskGroup(of: RelayMessage??.self) { group -> RelayMessage? in
+            group.addTask { .some(await core.awaitReply(message, subscription: subscription)) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                await core.cancelReply(subscription)
+                return .none
+            }
+            var result: RelayMessage?
+            if case let .some(first)? = await group.next() { result = first }
+            group.cancelAll()
+            return result
+        }
+        await core.cancelReply(subscription)
+        return answer
+    }
+
     /// Ends `run()`: closes the connection cleanly, ends subscriptions, fails pending publishes.
     public func stop() {
         stopSignal.fire()

@@ -67,6 +67,9 @@ actor RelayCore {
     private var authGraceUntil: Duration?
     /// Messages received on the current connection, to tell a productive one from a flapping one.
     private var messagesThisConnection = 0
+    private var authChallenged = false
+    /// One-off request/answer exchanges (COUNT, NEG-OPEN probes) by subscription id.
+    private var replyWaiters: [String: CheckedContinuation<RelayMessage?, Never>] = [:]
     static let productiveAfterMessages = 100
 
     private(set) var information: RelayInformation?
@@ -328,6 +331,7 @@ actor RelayCore {
         case let .eose(sub):
             eose(sub)
         case let .closed(sub, reason):
+            if replyWaiters[sub] != nil { answerWaiter(sub, message); return }
             closed(sub, reason: reason)
         case let .notice(text):
             noticeCount += 1
@@ -336,10 +340,32 @@ actor RelayCore {
             }
         case let .auth(c):
             challenge = c
+            authChallenged = true
             if configuration.authKey != nil { sendAuth() }
-        case .event, .count, .negMsg, .negErr:
+        case let .count(sub, _, _), let .negMsg(sub, _), let .negErr(sub, _):
+            answerWaiter(sub, message)
+        case .event:
             break
         }
+    }
+
+    /// Sends `message` and returns the first COUNT, NEG-MSG, NEG-ERR or CLOSED naming
+    /// `subscription`; nil if the connection is down or `cancelReply` comes first.
+    func awaitReply(_ message: ClientMessage, subscription: String) async -> RelayMessage? {
+        guard outbound != nil, machine.state.isOpen else { return nil }
+        return await withCheckedContinuation { continuation in
+            replyWaiters[subscription]?.resume(returning: nil)
+            replyWaiters[subscription] = continuation
+            send(message.encoded)
+        }
+    }
+
+    func cancelReply(_ subscription: String) {
+        replyWaiters.removeValue(forKey: subscription)?.resume(returning: nil)
+    }
+
+    private func answerWaiter(_ subscription: String, _ message: RelayMessage) {
+        replyWaiters.removeValue(forKey: subscription)?.resume(returning: message)
     }
 
     private func sendProbe() {
@@ -660,6 +686,7 @@ actor RelayCore {
             pacingMs: publishQueue.pacing.milliseconds,
             oneAtATime: publishQueue.oneAtATime,
             authenticated: authenticated,
+            authChallenged: authChallenged,
             lastError: lastError)
     }
 }

@@ -33,5 +33,7 @@ public struct RelayHealth: Sendable, Codable, Equatable {
     /// The relay answered OK without an id or not at all, so events go one at a time.
     public var oneAtATime: Bool
     public var authenticated: Bool
+    /// The relay sent a NIP-42 AUTH challenge at some point.
+    public var authChallenged: Bool = false
     public var lastError: String?
 }

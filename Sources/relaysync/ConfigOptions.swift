@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import Logging
+import NostrCore
 import SyncAgent
 
 /// Options shared by every command that reads `sync.json`.
@@ -30,3 +32,10 @@ struct ConfigOptions: ParsableArguments {
 }
 
 import Foundation
+
+/// The key from `--key-file` or `RELAYSYNC_SECRET_KEY`, for commands that take no config file.
+func loadSecretKey(keyFile: String?) throws -> SecretKey? {
+    var file = SyncConfiguration.parseForKeyOnly()
+    file.secretKeyFile = keyFile.map { URL(fileURLWithPath: $0) }
+    do { return try file.loadSecretKey() } catch { throw ValidationError("\(error)") }
+}

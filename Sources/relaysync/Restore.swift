@@ -39,7 +39,7 @@ extension RelaySyncCommand {
             options.until = try until.map { try parseTime($0, "--until") }
             options.dryRun = dryRun
             options.journal = journal.map { URL(fileURLWithPath: $0) }
-            options.authKey = try loadKey()
+            options.authKey = try loadSecretKey(keyFile: keyFile)
             let report = try await RestoreJob(options: options, logger: LogSetup.makeLogger(level: logLevel)).run()
             if json {
                 printJSON(report)
@@ -47,12 +47,6 @@ extension RelaySyncCommand {
                 print(report.text)
             }
             if !report.succeeded { throw ExitCode(1) }
-        }
-
-        func loadKey() throws -> SecretKey? {
-            var file = SyncConfiguration.parseForKeyOnly()
-            file.secretKeyFile = keyFile.map { URL(fileURLWithPath: $0) }
-            do { return try file.loadSecretKey() } catch { throw ValidationError("\(error)") }
         }
     }
 }
