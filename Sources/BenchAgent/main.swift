@@ -69,15 +69,10 @@ func writeConfig(_ dir: URL, authors: [String], primary: String, backup: String)
 /// Microseconds per bare secp256k1_schnorrsig_verify (keys pre-parsed) on these events.
 func bareVerifyMicros(_ events: [Event]) -> Double {
     let ctx = secp256k1_context_create(UInt32(1))!
-    func bytes(_ hex: String) -> [UInt8] {
-        let u = Array(hex.utf8)
-        func n(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : c - 87 }
-        return stride(from: 0, to: u.count, by: 2).map { n(u[$0]) << 4 | n(u[$0 + 1]) }
-    }
     let sample = events.prefix(5_000).map { e -> ([UInt8], [UInt8], secp256k1_xonly_pubkey) in
         var k = secp256k1_xonly_pubkey()
-        _ = secp256k1_xonly_pubkey_parse(ctx, &k, bytes(e.pubkey))
-        return (bytes(e.sig), bytes(e.id), k)
+        _ = secp256k1_xonly_pubkey_parse(ctx, &k, Hex.decode(e.pubkey)!)
+        return (Hex.decode(e.sig)!, Hex.decode(e.id)!, k)
     }
     var best = Double.infinity
     for _ in 0..<3 {

@@ -17,21 +17,13 @@ let bytes = texts.reduce(0) { $0 + $1.utf8.count }
 let ctx = secp256k1_context_create(UInt32(1))!
 var parsedKeys: [String: secp256k1_xonly_pubkey] = [:]
 var bare: [(sig: [UInt8], msg: [UInt8], key: secp256k1_xonly_pubkey)] = []
-func hexBytes(_ s: String) -> [UInt8] {
-    var out: [UInt8] = []
-    out.reserveCapacity(s.utf8.count / 2)
-    var it = s.utf8.makeIterator()
-    func nib(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : c - 87 }
-    while let a = it.next(), let b = it.next() { out.append(nib(a) << 4 | nib(b)) }
-    return out
-}
 for e in events {
     if parsedKeys[e.pubkey] == nil {
         var k = secp256k1_xonly_pubkey()
-        precondition(secp256k1_xonly_pubkey_parse(ctx, &k, hexBytes(e.pubkey)) == 1)
+        precondition(secp256k1_xonly_pubkey_parse(ctx, &k, Hex.decode(e.pubkey)!) == 1)
         parsedKeys[e.pubkey] = k
     }
-    bare.append((hexBytes(e.sig), hexBytes(e.id), parsedKeys[e.pubkey]!))
+    bare.append((Hex.decode(e.sig)!, Hex.decode(e.id)!, parsedKeys[e.pubkey]!))
 }
 
 func timed(_ body: () -> Int) -> Double {

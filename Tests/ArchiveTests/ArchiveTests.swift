@@ -1,5 +1,6 @@
 import Foundation
 import NostrCore
+import PeerHarness
 import Testing
 @testable import Archive
 
@@ -104,8 +105,7 @@ final class TestClock: @unchecked Sendable {
         var data = try Data(contentsOf: file)
         // Inside the compressed payload of the sixth frame, well past its header: a flip at a
         // random offset could hit a header byte, which is a different failure.
-        let magic: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD]
-        let starts = (0..<(data.count - 3)).filter { i in (0..<4).allSatisfy { data[i + $0] == magic[$0] } }
+        let starts = ZstdFrames.starts(in: data)
         try #require(starts.count == 10)
         data[starts[5] + (starts[6] - starts[5]) / 2] ^= 0x55
         try data.write(to: file)

@@ -71,42 +71,37 @@ struct RealPeerTests {
     @Test(.timeLimit(.minutes(3)), arguments: flavors)
     func liveSubscriptionSurvivesARelayKillAndRestart(_ flavor: TestRelay.Flavor) async throws {
         let peer = try await TestRelay.start(flavor, options: .init(persistent: true))
-        do {
-            let key = SecretKey.generate()
-            let now = TestSupport.now()
-            let before = TestSupport.events(10, start: now - 20, key: key, content: "before")
-            let after = TestSupport.events(10, start: now - 5, key: key, content: "after")
-            try await TestSupport.withRelay(TestSupport.configuration(peer.url)) { reader in
-                let live = reader.subscribe([Filter(authors: [key.publicKey], since: now - 60)], live: true)
-                let seen = EventTally()
-                let watcher = Task {
-                    for await item in live {
-                        if case let .event(e) = item { seen.add([e]) }
-                        if seen.count >= before.count + after.count { return }
-                    }
+        defer { peer.stopNow() }
+        let key = SecretKey.generate()
+        let now = TestSupport.now()
+        let before = TestSupport.events(10, start: now - 20, key: key, content: "before")
+        let after = TestSupport.events(10, start: now - 5, key: key, content: "after")
+        try await TestSupport.withRelay(TestSupport.configuration(peer.url)) { reader in
+            let live = reader.subscribe([Filter(authors: [key.publicKey], since: now - 60)], live: true)
+            let seen = EventTally()
+            let watcher = Task {
+                for await item in live {
+                    if case let .event(e) = item { seen.add([e]) }
+                    if seen.count >= before.count + after.count { return }
                 }
-                try await TestSupport.withRelay(TestSupport.configuration(peer.url)) { writer in
-                    let out = await writer.publish(before)
-                    #expect(before.allSatisfy { out[$0.id]?.isDelivered == true })
-                }
-                try await waitUntil(seconds: 15) { seen.count >= before.count }
-                await peer.kill9()
-                try await peer.restart()
-                // Published while the reader is still reconnecting or just back.
-                try await TestSupport.withRelay(TestSupport.configuration(peer.url)) { writer in
-                    let out = await writer.publish(after)
-                    #expect(after.allSatisfy { out[$0.id]?.isDelivered == true })
-                }
-                try await waitUntil(seconds: 30) { seen.count >= before.count + after.count }
-                watcher.cancel()
-                live.cancel()
-                #expect(seen.ids == Set((before + after).map(\.id)))
-                #expect(await reader.health().reconnects >= 1)
             }
-            await peer.stop()
-        } catch {
-            await peer.stop()
-            throw error
+            try await TestSupport.withRelay(TestSupport.configuration(peer.url)) { writer in
+                let out = await writer.publish(before)
+                #expect(before.allSatisfy { out[$0.id]?.isDelivered == true })
+            }
+            try await waitUntil(seconds: 15) { seen.count >= before.count }
+            await peer.kill9()
+            try await peer.restart()
+            // Published while the reader is still reconnecting or just back.
+            try await TestSupport.withRelay(TestSupport.configuration(peer.url)) { writer in
+                let out = await writer.publish(after)
+                #expect(after.allSatisfy { out[$0.id]?.isDelivered == true })
+            }
+            try await waitUntil(seconds: 30) { seen.count >= before.count + after.count }
+            watcher.cancel()
+            live.cancel()
+            #expect(seen.ids == Set((before + after).map(\.id)))
+            #expect(await reader.health().reconnects >= 1)
         }
     }
 

@@ -99,9 +99,9 @@ import Testing
             Event(id: String(e.id.reversed()), pubkey: e.pubkey, createdAt: e.createdAt, kind: e.kind, tags: e.tags, content: e.content, sig: e.sig)
         }
         let store = ScriptedRelayStore(events: good + badSig + badID)
-        let primary = try await ScriptedRelay.start(behaviour: store.behaviour)
         let backup = try await TestRelay.start(.localRelay)
-        do {
+        defer { backup.stopNow() }
+        try await ScriptedRelay.with(store.behaviour) { primary in
             let config = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)], archive: true)
             let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
             #expect(summary.succeeded, "\(summary.text)")
@@ -113,11 +113,7 @@ import Testing
             let archived = try ArchiveCheck.ids(in: config.archive!.directory)
             #expect(Set(archived) == Set(good.map(\.id)))
             #expect(archived.count == good.count)
-        } catch {
-            await primary.stop(); await backup.stop()
-            throw error
         }
-        await primary.stop(); await backup.stop()
     }
 
     @Test func twoBothRelaysStayInSyncLiveWithoutBouncing() async throws {

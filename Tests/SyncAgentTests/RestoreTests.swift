@@ -24,43 +24,38 @@ import Testing
 
         let source = try await TestRelay.start(.localRelay)
         let target = try await TestRelay.start(flavor, options: .init(recentOnly: true))
-        do {
-            try await AgentFixture.seed(all, into: source.url)
-            let config = try f.configuration(pubkeys: [alice.publicKey], relays: [(source.url, .primary)], archive: true)
-            let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
-            #expect(summary.succeeded, "\(summary.text)")
+        defer { source.stopNow(); target.stopNow() }
+        try await AgentFixture.seed(all, into: source.url)
+        let config = try f.configuration(pubkeys: [alice.publicKey], relays: [(source.url, .primary)], archive: true)
+        let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
+        #expect(summary.succeeded, "\(summary.text)")
 
-            let segments = try FileManager.default.contentsOfDirectory(at: config.archive!.directory, includingPropertiesForKeys: nil)
-            let verified = ArchiveVerifier.verify(segments)
-            #expect(verified.allSatisfy { $0.isClean })
-            #expect(verified.map(\.events).reduce(0, +) == all.count)
+        let segments = try FileManager.default.contentsOfDirectory(at: config.archive!.directory, includingPropertiesForKeys: nil)
+        let verified = ArchiveVerifier.verify(segments)
+        #expect(verified.allSatisfy { $0.isClean })
+        #expect(verified.map(\.events).reduce(0, +) == all.count)
 
-            var options = RestoreJob.Options(target: target.url, files: segments)
-            options.journal = f.directory.appendingPathComponent("restore.journal")
-            let report = try await RestoreJob(options: options, logger: AgentFixture.logger).run()
-            let expected: Set<String>
-            if flavor == .nostrRelay {
-                expected = Set(all.map(\.id)).subtracting(old.map(\.id))
-                #expect(report.rejected.values.map(\.count).reduce(0, +) == old.count, "\(report.text)")
-                #expect(Set(report.rejected.values.flatMap(\.examples)) == Set(old.map(\.id)))
-                #expect(!report.succeeded)
-            } else {
-                expected = Set(all.map(\.id))
-                #expect(report.succeeded, "\(report.text)")
-            }
-            #expect(report.read == all.count)
-            #expect(report.accepted == expected.count, "\(report.text)")
-            #expect(try await AgentFixture.ids(on: target.url, authors: [alice.publicKey]) == expected)
-
-            // Resumed (or repeated) with the same journal: nothing already accepted is sent again.
-            let again = try await RestoreJob(options: options, logger: AgentFixture.logger).run()
-            #expect(again.alreadyRestored == expected.count)
-            #expect(again.accepted + again.duplicate == 0)
-        } catch {
-            await source.stop(); await target.stop()
-            throw error
+        var options = RestoreJob.Options(target: target.url, files: segments)
+        options.journal = f.directory.appendingPathComponent("restore.journal")
+        let report = try await RestoreJob(options: options, logger: AgentFixture.logger).run()
+        let expected: Set<String>
+        if flavor == .nostrRelay {
+            expected = Set(all.map(\.id)).subtracting(old.map(\.id))
+            #expect(report.rejected.values.map(\.count).reduce(0, +) == old.count, "\(report.text)")
+            #expect(Set(report.rejected.values.flatMap(\.examples)) == Set(old.map(\.id)))
+            #expect(!report.succeeded)
+        } else {
+            expected = Set(all.map(\.id))
+            #expect(report.succeeded, "\(report.text)")
         }
-        await source.stop(); await target.stop()
+        #expect(report.read == all.count)
+        #expect(report.accepted == expected.count, "\(report.text)")
+        #expect(try await AgentFixture.ids(on: target.url, authors: [alice.publicKey]) == expected)
+
+        // Resumed (or repeated) with the same journal: nothing already accepted is sent again.
+        let again = try await RestoreJob(options: options, logger: AgentFixture.logger).run()
+        #expect(again.alreadyRestored == expected.count)
+        #expect(again.accepted + again.duplicate == 0)
     }
 
     /// Damaged archives: every problem is reported with its place, and every intact event is
@@ -91,8 +86,7 @@ import Testing
         let flipped = try segment(second, into: "b")
         var bytes = try Data(contentsOf: flipped)
         // Mid-payload of the sixth of ten frames (a header byte would be a different failure).
-        let magic: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD]
-        let starts = (0..<(bytes.count - 3)).filter { i in (0..<4).allSatisfy { bytes[i + $0] == magic[$0] } }
+        let starts = ZstdFrames.starts(in: bytes)
         try #require(starts.count == 10)
         bytes[starts[5] + (starts[6] - starts[5]) / 2] ^= 0x55
         try bytes.write(to: flipped)
@@ -107,34 +101,29 @@ import Testing
         #expect(FileManager.default.createFile(atPath: empty.path, contents: Data()))
 
         let target = try await TestRelay.start(.localRelay)
-        do {
-            var options = RestoreJob.Options(target: target.url, files: [truncated, flipped, plain, empty])
-            options.journal = f.directory.appendingPathComponent("restore.journal")
-            let report = try await RestoreJob(options: options, logger: AgentFixture.logger).run()
-            #expect(!report.succeeded)
-            #expect(report.invalid["bad signature"]?.examples == ["other-tool.jsonl:2"], "\(report.text)")
-            #expect(report.invalid["not an event"]?.examples == ["other-tool.jsonl:3"], "\(report.text)")
-            #expect(report.invalid.keys.contains { $0.hasPrefix("damaged archive") && $0.contains("truncated") }, "\(report.text)")
-            #expect(report.invalid.keys.contains { $0.hasPrefix("damaged archive") && $0.contains("corrupt frame") }, "\(report.text)")
-            #expect(report.invalid.keys.contains { $0 == "damaged archive: empty file" }, "\(report.text)")
+        defer { target.stopNow() }
+        var options = RestoreJob.Options(target: target.url, files: [truncated, flipped, plain, empty])
+        options.journal = f.directory.appendingPathComponent("restore.journal")
+        let report = try await RestoreJob(options: options, logger: AgentFixture.logger).run()
+        #expect(!report.succeeded)
+        #expect(report.invalid["bad signature"]?.examples == ["other-tool.jsonl:2"], "\(report.text)")
+        #expect(report.invalid["not an event"]?.examples == ["other-tool.jsonl:3"], "\(report.text)")
+        #expect(report.invalid.keys.contains { $0.hasPrefix("damaged archive") && $0.contains("truncated") }, "\(report.text)")
+        #expect(report.invalid.keys.contains { $0.hasPrefix("damaged archive") && $0.contains("corrupt frame") }, "\(report.text)")
+        #expect(report.invalid.keys.contains { $0 == "damaged archive: empty file" }, "\(report.text)")
 
-            let onRelay = try await AgentFixture.ids(on: target.url, authors: [alice.publicKey])
-            let original = Set((first + second + plainEvents).map(\.id))
-            // Everything restored is genuine; the nine intact frames before the cut, the frames
-            // around the flipped byte and the good plain lines are all there.
-            #expect(onRelay.isSubset(of: original))
-            #expect(Set(first.prefix(900).map(\.id)).isSubset(of: onRelay))
-            #expect(Set(second.prefix(400).map(\.id)).isSubset(of: onRelay))
-            #expect(Set(second.suffix(400).map(\.id)).isSubset(of: onRelay))
-            #expect(Set([plainEvents[0], plainEvents[2], plainEvents[3]].map(\.id)).isSubset(of: onRelay))
-            #expect(report.accepted == onRelay.count)
-            // What the verifier calls intact is exactly what was restored.
-            let intact = ArchiveVerifier.verify([truncated, flipped, plain, empty]).map(\.events).reduce(0, +)
-            #expect(intact == onRelay.count)
-        } catch {
-            await target.stop()
-            throw error
-        }
-        await target.stop()
+        let onRelay = try await AgentFixture.ids(on: target.url, authors: [alice.publicKey])
+        let original = Set((first + second + plainEvents).map(\.id))
+        // Everything restored is genuine; the nine intact frames before the cut, the frames
+        // around the flipped byte and the good plain lines are all there.
+        #expect(onRelay.isSubset(of: original))
+        #expect(Set(first.prefix(900).map(\.id)).isSubset(of: onRelay))
+        #expect(Set(second.prefix(400).map(\.id)).isSubset(of: onRelay))
+        #expect(Set(second.suffix(400).map(\.id)).isSubset(of: onRelay))
+        #expect(Set([plainEvents[0], plainEvents[2], plainEvents[3]].map(\.id)).isSubset(of: onRelay))
+        #expect(report.accepted == onRelay.count)
+        // What the verifier calls intact is exactly what was restored.
+        let intact = ArchiveVerifier.verify([truncated, flipped, plain, empty]).map(\.events).reduce(0, +)
+        #expect(intact == onRelay.count)
     }
 }
