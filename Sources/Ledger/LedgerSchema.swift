@@ -75,6 +75,36 @@ enum LedgerSchema {
                 INSERT INTO archive_state VALUES (1, 0);
                 """)
         }
+        m.registerMigration("v2-discovery") { db in
+            try db.execute(sql: """
+                -- Newest relay list (10002) and profile (0) per author, whoever served it.
+                CREATE TABLE author_metadata (
+                    pubkey TEXT NOT NULL,
+                    kind INTEGER NOT NULL,
+                    event_id TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    raw TEXT NOT NULL,
+                    source_relay TEXT NOT NULL,
+                    fetched_at INTEGER NOT NULL,
+                    PRIMARY KEY (pubkey, kind)
+                ) WITHOUT ROWID;
+
+                -- When the indexers were last asked about an author, found or not,
+                -- so a restart does not ask again before the refresh interval.
+                CREATE TABLE discovery_checks (
+                    pubkey TEXT PRIMARY KEY,
+                    checked_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+
+                -- Health and NIP-11 figures the daemon last measured, for `relays` and selection after a restart.
+                CREATE TABLE relay_health (
+                    url TEXT PRIMARY KEY,
+                    figures TEXT,
+                    information TEXT,
+                    updated_at INTEGER NOT NULL
+                );
+                """)
+        }
         return m
     }
 }

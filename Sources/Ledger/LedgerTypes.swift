@@ -106,3 +106,23 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "ledger \(path): \(operation) failed: \(underlying)" }
 }
+
+/// A relay list or profile as cached, with where and when it was fetched.
+public struct CachedAuthorMetadata: Sendable, Equatable {
+    public var raw: String
+    public var sourceRelay: String
+    public var fetchedAt: Int64
+}
+
+/// A relay's last measured figures, kept as JSON so the ledger does not depend on their shape.
+public struct RelayHealthRecord: Sendable, Equatable {
+    public var figuresJSON: String?
+    public var informationJSON: String?
+    public var updatedAt: Int64
+
+    public init(figuresJSON: String?, informationJSON: String?, updatedAt: Int64) {
+        self.figuresJSON = figuresJSON
+        self.informationJSON = informationJSON
+        self.updatedAt = updatedAt
+    }
+}

@@ -13,11 +13,15 @@ public final class ScriptedRelay: Sendable {
     public struct Behaviour: Sendable {
         public var onConnect: @Sendable (ScriptedRelayConnection) async throws -> Void
         public var onText: @Sendable (ScriptedRelayConnection, String) async throws -> Void
+        /// NIP-11 document served to plain HTTP GETs; nil closes them unanswered.
+        public var information: String?
 
         public init(
+            information: String? = nil,
             onConnect: @escaping @Sendable (ScriptedRelayConnection) async throws -> Void = { _ in },
             onText: @escaping @Sendable (ScriptedRelayConnection, String) async throws -> Void
         ) {
+            self.information = information
             self.onConnect = onConnect
             self.onText = onText
         }
@@ -25,6 +29,7 @@ public final class ScriptedRelay: Sendable {
 
     private enum Upgrade: Sendable {
         case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>)
+        case plainHTTP(NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>)
         case notUpgraded
     }
 
@@ -62,8 +67,11 @@ public final class ScriptedRelay: Sendable {
                         upgraders: [upgrader],
                         notUpgradingCompletionHandler: { channel in
                             channel.eventLoop.makeCompletedFuture {
-                                _ = channel.close()
-                                return .notUpgraded
+                                guard behaviour.information != nil else {
+                                    _ = channel.close()
+                                    return .notUpgraded
+                                }
+                                return .plainHTTP(try NIOAsyncChannel(wrappingChannelSynchronously: channel))
                             }
                         })
                     return try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
@@ -78,9 +86,15 @@ public final class ScriptedRelay: Sendable {
                     do {
                         for try await upgrade in inbound {
                             group.addTask {
-                                guard case let .websocket(channel)? = try? await upgrade.get() else { return }
-                                let relay = holder.relay.withLock { $0 }
-                                await relay?.serve(channel, behaviour: behaviour)
+                                switch try? await upgrade.get() {
+                                case let .websocket(channel)?:
+                                    let relay = holder.relay.withLock { $0 }
+                                    await relay?.serve(channel, behaviour: behaviour)
+                                case let .plainHTTP(channel)?:
+                                    await Self.answer(channel, with: behaviour.information ?? "{}")
+                                default:
+                                    return
+                                }
                             }
                         }
                     } catch {}
@@ -90,6 +104,23 @@ public final class ScriptedRelay: Sendable {
         let relay = ScriptedRelay(port: boundPort, serverChannel: server.channel, serving: serving)
         holder.relay.withLock { $0 = relay }
         return relay
+    }
+
+    /// Answers one HTTP request with `document` as `application/nostr+json`, then closes.
+    private static func answer(_ channel: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, with document: String) async {
+        try? await channel.executeThenClose { inbound, outbound in
+            for try await part in inbound {
+                guard case .end = part else { continue }
+                var headers = HTTPHeaders()
+                headers.add(name: "Content-Type", value: "application/nostr+json")
+                headers.add(name: "Content-Length", value: "\(document.utf8.count)")
+                headers.add(name: "Connection", value: "close")
+                try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)))
+                try await outbound.write(.body(.byteBuffer(ByteBuffer(string: document))))
+                try await outbound.write(.end(nil))
+                return
+            }
+        }
     }
 
     /// Starts a relay, runs `body`, and stops the relay whatever happens.

@@ -1,7 +1,9 @@
 import Synchronization
 
 /// Fires once; every waiter (past or future) is released. Used to cut sleeps short on shutdown.
-final class OneShotSignal: Sendable {
+public final class OneShotSignal: Sendable {
+    public init() {}
+
     private struct State {
         var fired = false
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
@@ -10,9 +12,9 @@ final class OneShotSignal: Sendable {
 
     private let state = Mutex(State())
 
-    var hasFired: Bool { state.withLock { $0.fired } }
+    public var hasFired: Bool { state.withLock { $0.fired } }
 
-    func fire() {
+    public func fire() {
         let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.fired = true
             defer { s.waiters = [:] }
@@ -22,7 +24,7 @@ final class OneShotSignal: Sendable {
     }
 
     /// Returns when fired or when the task is cancelled.
-    func wait() async {
+    public func wait() async {
         let id = state.withLock { s -> Int in s.next += 1; return s.next }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in

@@ -148,6 +148,11 @@ public final class Relay: Service, Sendable {
         return await core.information
     }
 
+    /// The NIP-11 document if it was already read; never starts a fetch.
+    public func informationIfRead() async -> RelayInformation? {
+        await core.information
+    }
+
     public func health() async -> RelayHealth {
         await core.health()
     }

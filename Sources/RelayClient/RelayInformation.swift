@@ -24,6 +24,9 @@ public struct RelayInformation: Sendable, Codable, Equatable {
     public var version: String?
     public var supportedNIPs: [Int]
     public var limitation: Limitation
+    /// Kinds the relay says it keeps for no time at all (`retention` entries
+    /// with `time` or `count` 0): it will not store them.
+    public var refusedKinds: [ClosedRange<Int>] = []
 
     public init(name: String? = nil, software: String? = nil, version: String? = nil, supportedNIPs: [Int] = [], limitation: Limitation = .init()) {
         self.name = name
@@ -58,6 +61,24 @@ public struct RelayInformation: Sendable, Codable, Equatable {
             limitation.restrictedWrites = l["restricted_writes"]?.lenientBool
             limitation.paymentRequired = l["payment_required"]?.lenientBool
             limitation.minPowDifficulty = l["min_pow_difficulty"]?.lenientInt
+        }
+        if case let .array(specs)? = root["retention"] {
+            refusedKinds = specs.flatMap(Self.refusedKinds(in:))
+        }
+    }
+
+    /// Whether the relay's retention policy refuses `kind`.
+    public func refuses(kind: Int) -> Bool {
+        refusedKinds.contains { $0.contains(kind) }
+    }
+
+    private static func refusedKinds(in spec: JSONValue) -> [ClosedRange<Int>] {
+        guard case .object = spec, spec["time"]?.lenientInt == 0 || spec["count"]?.lenientInt == 0 else { return [] }
+        guard case let .array(kinds)? = spec["kinds"] else { return [0...Int(UInt16.max)] }
+        return kinds.compactMap { k -> ClosedRange<Int>? in
+            if let single = k.lenientInt { return single...single }
+            if case let .array(pair) = k, pair.count == 2, let a = pair[0].lenientInt, let b = pair[1].lenientInt, a <= b { return a...b }
+            return nil
         }
     }
 }

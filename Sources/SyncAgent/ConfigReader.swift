@@ -27,6 +27,9 @@ struct ConfigReader {
         if relays.filter({ $0.role.isReadable }).isEmpty && !discover.enabled {
             throw ConfigError(key: "relays", reason: "no relay to read from: add one with role \"primary\" or \"both\", or enable discover")
         }
+        if discover.enabled && discover.indexers.isEmpty && relays.filter({ $0.role.isReadable }).isEmpty {
+            throw ConfigError(key: "discover.indexers", reason: "discovery needs at least one indexer or readable relay to ask for relay lists")
+        }
         return SyncConfiguration(pubkeys: pubkeys, relays: relays, kinds: kinds, since: since, ledgerPath: path(ledger),
                                  archive: archive, secretKeyFile: keyFile, logLevel: level, discover: discover, baseDirectory: base)
     }

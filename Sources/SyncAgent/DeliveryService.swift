@@ -40,9 +40,15 @@ struct DeliveryService: Service {
         var events: [Event] = []
         var results: [DeliveryResult] = []
         var attempts: [String: Int] = [:]
+        let content = RelayContentPolicy(information: await relay.information(), hasKey: relay.configuration.authKey != nil)
         for d in due {
             do {
-                events.append(try Event(json: d.rawJSON))
+                let event = try Event(json: d.rawJSON)
+                if let refusal = content.refusal(kind: event.kind) {
+                    results.append(DeliveryResult(eventID: d.eventID, relay: url, outcome: .rejected(refusal)))
+                    continue
+                }
+                events.append(event)
                 attempts[d.eventID] = d.attempts
             } catch {
                 results.append(DeliveryResult(eventID: d.eventID, relay: url, outcome: .rejected("stored event unreadable: \(error)")))

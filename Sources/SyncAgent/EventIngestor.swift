@@ -14,9 +14,11 @@ public final class EventIngestor: Sendable {
     let filter: Filter
     let logger: Logger
     let now: @Sendable () -> Int64
+    /// Where relay lists seen in passing go, when discovery is on.
+    let relayLists: RelayListInbox?
 
     init(ledger: Ledger, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
-         archiveWake: WakeSignal, filter: Filter, logger: Logger, now: @escaping @Sendable () -> Int64) {
+         archiveWake: WakeSignal, filter: Filter, logger: Logger, relayLists: RelayListInbox? = nil, now: @escaping @Sendable () -> Int64) {
         self.ledger = ledger
         self.writableRelays = writableRelays
         self.counters = counters
@@ -25,6 +27,7 @@ public final class EventIngestor: Sendable {
         self.filter = filter
         self.logger = logger
         self.now = now
+        self.relayLists = relayLists
     }
 
     /// Records events seen on `relay`. Events outside the configured authors,
@@ -45,6 +48,10 @@ public final class EventIngestor: Sendable {
                 case .ephemeral: c.ephemeral += 1
                 }
             }
+        }
+        if let relayLists {
+            // Only first sightings: discovery records what it is offered, and must not be offered it again.
+            relayLists.offer(zip(wanted, outcomes).compactMap { if case .new = $1 { $0 } else { nil } }, from: relay)
         }
         if anyNew {
             for w in deliveryWake.values { w.signal() }

@@ -10,6 +10,12 @@ public struct OnceSummary: Sendable, Codable {
     /// Relay URL → deliveries still pending at exit.
     public var pending: [String: Int]
     public var seconds: Double
+    /// Relays found through NIP-65 relay lists → the authors read from each.
+    public var discovered: [String: [String]] = [:]
+    /// Discovered relays that could not be read; they do not fail the run.
+    public var discoveredFailures: [String: String] = [:]
+    /// Relays named by relay lists but not read, with the reason.
+    public var discoverySkipped: [String: String] = [:]
 
     public var succeeded: Bool { failures.isEmpty }
 
@@ -28,6 +34,13 @@ public struct OnceSummary: Sendable, Codable {
             for (reason, n) in (counters.rejected[url] ?? [:]).sorted(by: { $0.value > $1.value }) {
                 lines.append("    rejected \(n)× \(reason)")
             }
+        }
+        if !discovered.isEmpty || !discoverySkipped.isEmpty {
+            lines.append("  discovered \(discovered.count) relays from relay lists (\(discoverySkipped.count) skipped)")
+            for (url, authors) in discovered.sorted(by: { $0.key < $1.key }) {
+                lines.append("    \(url) for \(authors.count) author\(authors.count == 1 ? "" : "s")\(discoveredFailures[url].map { ": unreadable, \($0)" } ?? "")")
+            }
+            for (url, why) in discoverySkipped.sorted(by: { $0.key < $1.key }) { lines.append("    skipped \(url): \(why)") }
         }
         if counters.archived > 0 { lines.append("  archived \(counters.archived) events") }
         for (url, why) in failures.sorted(by: { $0.key < $1.key }) {

@@ -14,37 +14,55 @@ extension SyncAgentRunner {
         let summary = try await withThrowingTaskGroup(of: Void.self) { group -> OnceSummary in
             group.addTask { try await self.pool.run() }
             defer { group.cancelAll() }
-            var failures = try await backfillAll()
+            let discovered = try await discoverOnce()
+            var readers = configuration.readableRelays.map { (relay: relays[$0.url]!, authors: configuration.pubkeys) }
+            for url in discovered.order { readers.append((relay: await pool.add(RelayConfiguration(url: url, authKey: authKey)), authors: discovered.readers[url]!)) }
+            var failures = try await backfillAll(readers)
+            // A relay list often names dead relays: those are reported, not counted as a failed backup.
+            var discoveredFailures: [String: String] = [:]
+            for url in discovered.order { discoveredFailures[url] = failures.removeValue(forKey: url) }
             failures.merge(try await deliverAll()) { a, b in "\(a); \(b)" }
             if let archiveConfiguration {
                 try ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger).drainAndClose()
             }
             var invalid: [String: Int] = [:]
-            for (url, relay) in relays { invalid[url] = await relay.health().invalid }
+            for relay in await pool.relays { invalid[relay.url] = await relay.health().invalid }
+            await HealthRecorder(pool: pool, ledger: ledger, logger: logger).record()
             var pending: [String: Int] = [:]
             for entry in configuration.writableRelays { pending[entry.url] = try ledger.pendingCount(relay: entry.url) }
             return OnceSummary(counters: counters.snapshot, failures: failures, invalid: invalid, pending: pending,
-                               seconds: (ContinuousClock.now - started).seconds)
+                               seconds: (ContinuousClock.now - started).seconds, discovered: discovered.readers,
+                               discoveredFailures: discoveredFailures, discoverySkipped: discovered.skipped)
         }
         try ledger.endRun(runID, at: Clock.unixNow(), exitCode: summary.succeeded ? 0 : 2, summaryJSON: summaryJSON())
         return summary
     }
 
-    private func backfillAll() async throws -> [String: String] {
+    /// The discovered relays to read, from relay lists refreshed when due.
+    private func discoverOnce() async throws -> DiscoveryPlan {
+        guard let discovery else { return DiscoveryPlan() }
+        _ = try await discovery.resolver.refresh(force: false)
+        let recorded = try ledger.relayHealthRecords().compactMapValues { r in
+            r.figuresJSON.flatMap { try? JSONDecoder().decode(RelayHealthFigures.self, from: Data($0.utf8)) }
+        }
+        return try await discovery.resolver.plan(health: recorded)
+    }
+
+    private func backfillAll(_ readers: [(relay: Relay, authors: [String])]) async throws -> [String: String] {
         try await withThrowingTaskGroup(of: (String, String?).self) { group in
-            for entry in configuration.readableRelays {
-                let relay = relays[entry.url]!
+            for (relay, authors) in readers {
+                let url = relay.url
                 group.addTask {
                     guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
-                        try self.ledger.noteRelayError(entry.url, "could not connect", at: Clock.unixNow())
-                        return (entry.url, "could not connect")
+                        try self.ledger.noteRelayError(url, "could not connect", at: Clock.unixNow())
+                        return (url, "could not connect")
                     }
                     do {
-                        _ = try await self.backfillJob(relay).run()
-                        return (entry.url, nil)
+                        _ = try await self.backfillJob(relay, authors: authors).run()
+                        return (url, nil)
                     } catch {
-                        try self.ledger.noteRelayError(entry.url, "\(error)", at: Clock.unixNow())
-                        return (entry.url, "backfill failed: \(error)")
+                        try self.ledger.noteRelayError(url, "\(error)", at: Clock.unixNow())
+                        return (url, "backfill failed: \(error)")
                     }
                 }
             }

@@ -19,6 +19,9 @@ public final class SyncAgentRunner: Sendable {
     let deliveryWake: [String: WakeSignal]
     let archiveWake = WakeSignal()
     let ingestor: EventIngestor
+    let authKey: SecretKey?
+    /// Set when discovery is on.
+    let discovery: (resolver: DiscoveryResolver, inbox: RelayListInbox, indexers: [Relay])?
     /// How long a one-shot run keeps retrying a relay that makes no progress.
     let onceGiveUp: Duration
 
@@ -27,19 +30,31 @@ public final class SyncAgentRunner: Sendable {
         self.logger = logger
         self.onceGiveUp = onceGiveUp
         let key = try configuration.loadSecretKey()
+        authKey = key
         ledger = try Ledger(path: configuration.ledgerPath.path)
         pool = RelayPool(logger: logger)
         var relays: [String: Relay] = [:]
         for entry in configuration.relays {
-            var rc = RelayConfiguration(url: entry.url, authKey: entry.auth ? key : nil)
-            rc.authKey = entry.auth ? key : nil
-            relays[entry.url] = await pool.add(rc)
+            relays[entry.url] = await pool.add(RelayConfiguration(url: entry.url, authKey: entry.auth ? key : nil))
         }
         self.relays = relays
         let writable = configuration.writableRelays.map(\.url)
         deliveryWake = Dictionary(uniqueKeysWithValues: writable.map { ($0, WakeSignal()) })
+        let inbox = configuration.discover.enabled ? RelayListInbox(authors: configuration.pubkeys) : nil
         ingestor = EventIngestor(ledger: ledger, writableRelays: writable, counters: counters, deliveryWake: deliveryWake,
-                                 archiveWake: archiveWake, filter: configuration.filter, logger: logger, now: { Clock.unixNow() })
+                                 archiveWake: archiveWake, filter: configuration.filter, logger: logger, relayLists: inbox,
+                                 now: { Clock.unixNow() })
+        if let inbox {
+            var indexers: [Relay] = []
+            for url in configuration.discover.indexers { indexers.append(await pool.add(RelayConfiguration(url: url))) }
+            let readable = configuration.readableRelays.compactMap { relays[$0.url] }.filter { r in !indexers.contains { $0 === r } }
+            let resolver = DiscoveryResolver(settings: configuration.discover, authors: configuration.pubkeys, sources: indexers + readable,
+                                             configured: Set(configuration.relays.map(\.url)), hasKey: key != nil, ledger: ledger,
+                                             ingestor: ingestor, information: InformationCache(ledger: ledger, logger: logger), logger: logger)
+            discovery = (resolver, inbox, indexers)
+        } else {
+            discovery = nil
+        }
         _ = try ledger.ensureDeliveries(toWritableRelays: writable, now: Clock.unixNow())
     }
 
@@ -69,6 +84,16 @@ public final class SyncAgentRunner: Sendable {
                                   successTerminationBehavior: .ignore))
             services.append(.init(service: BackfillService(job: backfillJob(relay), logger: logger), successTerminationBehavior: .ignore))
         }
+        if let discovery {
+            let factory = DiscoveryService.ReaderFactory { [self] relay, authors in
+                (LiveSyncService(relay: relay, filter: Filter(authors: authors, kinds: configuration.kinds, since: configuration.since),
+                                 ingestor: ingestor, logger: logger),
+                 BackfillService(job: backfillJob(relay, authors: authors), logger: logger))
+            }
+            services.append(.init(service: DiscoveryService(resolver: discovery.resolver, pool: pool, inbox: discovery.inbox, indexers: discovery.indexers,
+                                                            authKey: authKey, readers: factory, logger: logger)))
+        }
+        services.append(.init(service: HealthRecorder(pool: pool, ledger: ledger, logger: logger)))
         services.append(.init(service: ProgressReporter(counters: counters, logger: logger, interval: .seconds(30))))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("agent started", metadata: ["relays": "\(relays.count)", "pubkeys": "\(configuration.pubkeys.count)"])
@@ -82,8 +107,8 @@ public final class SyncAgentRunner: Sendable {
         logger.info("agent stopped")
     }
 
-    func backfillJob(_ relay: Relay) -> BackfillJob {
-        BackfillJob(relay: relay, authors: configuration.pubkeys, kinds: configuration.kinds, since: configuration.since,
+    func backfillJob(_ relay: Relay, authors: [String]? = nil) -> BackfillJob {
+        BackfillJob(relay: relay, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds, since: configuration.since,
                     ledger: ledger, ingestor: ingestor, logger: logger)
     }
 

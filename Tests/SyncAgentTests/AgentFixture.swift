@@ -25,7 +25,8 @@ struct AgentFixture {
         return l
     }
 
-    func configuration(pubkeys: [String], relays: [(String, RelayRole)], kinds: [Int]? = nil, since: Int64? = nil, archive: Bool = false) throws -> SyncConfiguration {
+    func configuration(pubkeys: [String], relays: [(String, RelayRole)], kinds: [Int]? = nil, since: Int64? = nil, archive: Bool = false,
+                       indexers: [String]? = nil) throws -> SyncConfiguration {
         var fields: [(String, JSONValue)] = [
             ("pubkeys", .array(pubkeys.map { .string($0) })),
             ("relays", .array(relays.map { .object([("url", .string($0.0)), ("role", .string($0.1.rawValue))]) })),
@@ -34,6 +35,9 @@ struct AgentFixture {
         if let kinds { fields.append(("kinds", .array(kinds.map { .int(Int64($0)) }))) }
         if let since { fields.append(("since", .int(since))) }
         if archive { fields.append(("archive", .object([("directory", .string("archive"))]))) }
+        if let indexers {
+            fields.append(("discover", .object([("enabled", .bool(true)), ("indexers", .array(indexers.map { .string($0) })), ("refresh", .string("6h"))])))
+        }
         let text = JSONValue.object(fields).serialized
         try text.write(to: directory.appendingPathComponent("sync.json"), atomically: true, encoding: .utf8)
         return try SyncConfiguration.parse(text, baseDirectory: directory)

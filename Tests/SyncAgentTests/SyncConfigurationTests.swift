@@ -58,6 +58,8 @@ import Testing
         (#"{"pubkeys":["K"],"relays":[{"url":"ws://a"}],"archive":{"directory":"a","compression_level":40}}"#, "archive.compression_level"),
         (#"{"pubkeys":["K"],"relays":[{"url":"ws://a"}],"archive":{}}"#, "archive.directory"),
         (#"{"pubkeys":["K"],"relays":[{"url":"ws://a"}],"discover":{"refresh":"often"}}"#, "discover.refresh"),
+        (#"{"pubkeys":["K"],"relays":[{"url":"ws://a","role":"backup"}],"discover":{"enabled":true,"indexers":[]}}"#, "discover.indexers"),
+        (#"{"pubkeys":["K"],"relays":[{"url":"ws://a"}],"discover":{"indexers":["https://x"]}}"#, "discover.indexers[0]"),
         (#"{"pubkeys":["K"],"relays":[{"url":"ws://a"}],"legder":"x"}"#, "legder"),
         (#"{"pubkeys":["K"],"relays":[{"url":"ws://a"}]"#, ""),
     ])

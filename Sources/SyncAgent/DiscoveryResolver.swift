@@ -1,0 +1,116 @@
+import Foundation
+import Ledger
+import Logging
+import NostrCore
+import RelayClient
+
+/// Finds the configured authors' relay lists and turns them into a plan:
+/// asks the indexers and the configured readable relays (only about authors
+/// not asked within the refresh interval, so a restart does not re-query),
+/// caches the newest lists and profiles in the ledger, and reads the NIP-11
+/// documents of the relays they name for the content strategy.
+struct DiscoveryResolver: Sendable {
+    let settings: SyncConfiguration.DiscoverSettings
+    let authors: [String]
+    /// Relays asked for relay lists: the indexers, then the configured readable relays.
+    let sources: [Relay]
+    let configured: Set<String>
+    let hasKey: Bool
+    let ledger: Ledger
+    let ingestor: EventIngestor
+    let information: InformationCache
+    let logger: Logger
+    /// How long one round of asking the sources may take.
+    var askTimeout: Duration = .seconds(20)
+    static let metadataKinds = [0, RelayListMetadata.kind]
+    static let authorsPerQuery = 250
+
+    /// Asks the sources about every author whose last check is older than
+    /// the refresh interval (all of them with `force`). Returns whether any
+    /// cached relay list changed; authors stay unchecked when no source answered.
+    func refresh(force: Bool) async throws -> Bool {
+        let now = Clock.unixNow()
+        let checks = try ledger.discoveryChecks(authors)
+        let stale = authors.filter { force || checks[$0].map { now - $0 >= Int64(settings.refreshSeconds) } ?? true }
+        guard !stale.isEmpty else { return false }
+        var changed = false
+        var answered = false
+        for start in stride(from: 0, to: stale.count, by: Self.authorsPerQuery) {
+            let chunk = Array(stale[start..<min(start + Self.authorsPerQuery, stale.count)])
+            let filter = Filter(authors: chunk, kinds: Self.metadataKinds)
+            for (url, events, ok) in await ask(filter) {
+                answered = answered || ok
+                changed = try absorb(events, from: url, at: now) || changed
+            }
+        }
+        if answered {
+            try ledger.noteDiscoveryChecked(stale, at: now)
+            logger.info("relay lists refreshed", metadata: ["authors": "\(stale.count)", "changed": "\(changed)"])
+        } else {
+            logger.warning("no indexer or configured relay answered for relay lists", metadata: ["authors": "\(stale.count)"])
+        }
+        return changed
+    }
+
+    /// Caches relay lists and profiles (newest wins) and records them as the
+    /// authors' events like any other. Returns whether a relay list changed.
+    func absorb(_ events: [Event], from url: String, at time: Int64) throws -> Bool {
+        let wanted = events.filter { Self.metadataKinds.contains($0.kind) && authors.contains($0.pubkey) }
+        var changed = false
+        for event in wanted {
+            let replaced = try ledger.cacheAuthorMetadata(event, from: url, at: time)
+            changed = changed || (replaced && event.kind == RelayListMetadata.kind)
+        }
+        if !wanted.isEmpty { try ingestor.ingest(wanted, from: url) }
+        return changed
+    }
+
+    /// The cached relay lists, by author.
+    func lists() throws -> [String: RelayListMetadata] {
+        var out: [String: RelayListMetadata] = [:]
+        for (pubkey, cached) in try ledger.authorMetadata(kind: RelayListMetadata.kind, pubkeys: authors) {
+            if let event = try? Event(json: cached.raw), let list = RelayListMetadata(event: event) { out[pubkey] = list }
+        }
+        return out
+    }
+
+    /// The plan for the cached lists, ranking by `health`; relays named for
+    /// the first time get their NIP-11 document read first.
+    func plan(health: [String: RelayHealthFigures]) async throws -> DiscoveryPlan {
+        let lists = try lists()
+        let named = Set(lists.values.flatMap(\.write).compactMap(RelayURL.normalize)).subtracting(configured)
+        let documents = await information.documents(for: named)
+        var refusals: [String: String] = [:]
+        for url in named {
+            if let reason = RelayContentPolicy(information: documents[url] ?? nil, hasKey: hasKey).readSkipReason { refusals[url] = reason }
+        }
+        return DiscoveryPlan(.init(lists: lists, configured: configured, limitPerPubkey: settings.maxRelaysPerPubkey,
+                                   health: health, refusals: refusals))
+    }
+
+    /// One non-live query to every source at once, bounded by `askTimeout`.
+    private func ask(_ filter: Filter) async -> [(String, [Event], Bool)] {
+        let timeout = askTimeout
+        return await withTaskGroup(of: (String, [Event], Bool).self) { group in
+            for relay in sources {
+                group.addTask {
+                    guard await relay.waitUntilConnected(timeout: timeout) else { return (relay.url, [], false) }
+                    var events: [Event] = []
+                    var ended = false
+                    for await item in relay.subscribe([filter], live: false) {
+                        switch item {
+                        case let .event(e): events.append(e)
+                        case .endOfStoredEvents: ended = true
+                        case let .closed(reason):
+                            logger.debug("relay list query closed", metadata: ["relay.url": "\(relay.url)", "reason": "\(reason.raw)"])
+                        }
+                    }
+                    return (relay.url, events, ended)
+                }
+            }
+            var out: [(String, [Event], Bool)] = []
+            for await answer in group { out.append(answer) }
+            return out
+        }
+    }
+}

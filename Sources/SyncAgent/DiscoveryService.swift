@@ -1,0 +1,119 @@
+import Logging
+import NostrCore
+import RelayClient
+import ServiceLifecycle
+
+/// NIP-65 discovery in the daemon: keeps the discovered relays of the
+/// configured authors running, each as a primary for just the authors whose
+/// relay lists name it (backfill, then live). Watches the indexers for new
+/// relay lists, takes those seen by live sync from the inbox, re-checks on
+/// the refresh interval, and starts or stops relays without a restart.
+struct DiscoveryService: Service {
+    let resolver: DiscoveryResolver
+    let pool: RelayPool
+    let inbox: RelayListInbox
+    let indexers: [Relay]
+    let authKey: SecretKey?
+    let readers: ReaderFactory
+    let logger: Logger
+    /// How often the loop looks for authors due a re-check.
+    var tick: Duration = .seconds(60)
+
+    /// Builds the backfill and live services of a discovered relay.
+    struct ReaderFactory: Sendable {
+        let make: @Sendable (Relay, [String]) -> (live: LiveSyncService, backfill: BackfillService)
+    }
+
+    private struct Running {
+        var authors: [String]
+        let stop: OneShotSignal
+    }
+
+    func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for indexer in indexers {
+                group.addTask { await watch(indexer) }
+            }
+            var running: [String: Running] = [:]
+            var replan = true
+            var lastPlan = ContinuousClock.now
+            let refresh = Duration.seconds(resolver.settings.refreshSeconds)
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                do {
+                    if try await resolver.refresh(force: false) { replan = true }
+                    if try absorbInbox() { replan = true }
+                    if ContinuousClock.now - lastPlan >= refresh { replan = true }
+                    if replan {
+                        let plan = try await resolver.plan(health: await currentHealth())
+                        await apply(plan, to: &running, group: &group)
+                        replan = false
+                        lastPlan = ContinuousClock.now
+                    }
+                } catch {
+                    logger.warning("discovery round failed; will retry", metadata: ["error": "\(error)"])
+                }
+                await cancelWhenGracefulShutdown { await inbox.wake.wait(timeout: tick) }
+            }
+            for reader in running.values { reader.stop.fire() }
+        }
+    }
+
+    private func absorbInbox() throws -> Bool {
+        var changed = false
+        for (event, relay) in inbox.drain() {
+            changed = try resolver.absorb([event], from: relay, at: Clock.unixNow()) || changed
+        }
+        return changed
+    }
+
+    private func currentHealth() async -> [String: RelayHealthFigures] {
+        await pool.healths().mapValues(RelayHealthFigures.init)
+    }
+
+    private func apply(_ plan: DiscoveryPlan, to running: inout [String: Running], group: inout DiscardingTaskGroup) async {
+        for (url, reader) in running where plan.readers[url] != reader.authors {
+            reader.stop.fire()
+            running[url] = nil
+            if !indexers.contains(where: { $0.url == url }) { await pool.remove(url: url) }
+            logger.info("discovered relay stopped", metadata: ["relay.url": "\(url)"])
+        }
+        for url in plan.order where running[url] == nil {
+            let authors = plan.readers[url]!
+            let relay = await pool.add(RelayConfiguration(url: url, authKey: authKey))
+            let stop = OneShotSignal()
+            running[url] = Running(authors: authors, stop: stop)
+            let services = readers.make(relay, authors)
+            logger.info("discovered relay started", metadata: ["relay.url": "\(url)", "authors": "\(authors.count)"])
+            group.addTask { await Self.read(services, until: stop) }
+        }
+        for (url, reason) in plan.skipped.sorted(by: { $0.key < $1.key }) {
+            logger.debug("discovered relay skipped", metadata: ["relay.url": "\(url)", "reason": "\(reason)"])
+        }
+    }
+
+    /// Runs a discovered relay's backfill and live sync until told to stop or shut down.
+    private static func read(_ services: (live: LiveSyncService, backfill: BackfillService), until stop: OneShotSignal) async {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await stop.wait(); return true }
+            group.addTask { try? await services.live.run(); return false }
+            group.addTask { try? await services.backfill.run(); return false }
+            var working = 2
+            while let stopped = await group.next() {
+                if stopped { break }
+                working -= 1
+                if working == 0 { break }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Follows an indexer for new relay lists and profiles of the configured authors.
+    private func watch(_ indexer: Relay) async {
+        let filter = Filter(authors: resolver.authors, kinds: DiscoveryResolver.metadataKinds, since: Clock.unixNow() - LiveSyncService.startOverlap)
+        try? await cancelWhenGracefulShutdown {
+            for try await item in indexer.subscribe([filter], live: true) {
+                if case let .event(event) = item { inbox.offer([event], from: indexer.url) }
+            }
+        }
+    }
+}

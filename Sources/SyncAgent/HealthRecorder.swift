@@ -1,0 +1,38 @@
+import Foundation
+import Ledger
+import Logging
+import RelayClient
+import ServiceLifecycle
+
+/// Records every pooled relay's health figures and NIP-11 document in the
+/// ledger on an interval and at shutdown, so `relaysync relays` can show
+/// them and selection after a restart starts from evidence.
+struct HealthRecorder: Service {
+    let pool: RelayPool
+    let ledger: Ledger
+    let logger: Logger
+    var interval: Duration = .seconds(30)
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await cancelWhenGracefulShutdown { try? await Task.sleep(for: interval) }
+            await record()
+        }
+    }
+
+    func record() async {
+        let encoder = JSONEncoder()
+        var records: [String: RelayHealthRecord] = [:]
+        for relay in await pool.relays {
+            let health = await relay.health()
+            let figures = try? encoder.encode(RelayHealthFigures(health))
+            let info = await relay.informationIfRead().flatMap { try? encoder.encode($0) }
+            records[relay.url] = RelayHealthRecord(figuresJSON: figures.map { String(decoding: $0, as: UTF8.self) },
+                                                   informationJSON: info.map { String(decoding: $0, as: UTF8.self) },
+                                                   updatedAt: Clock.unixNow())
+        }
+        do { try ledger.saveRelayHealth(records) } catch {
+            logger.warning("relay health not recorded", metadata: ["error": "\(error)"])
+        }
+    }
+}
