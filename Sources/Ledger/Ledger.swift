@@ -23,6 +23,9 @@ public final class Ledger: Sendable {
                 // WAL with NORMAL: a crash may lose the last commits of a power cut, never corrupt;
                 // the agent re-fetches or re-sends what a lost commit held.
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // Readers scan forward (due deliveries, the archive, status) and gain little from a
+                // page cache; SQLite's default 2 MB each made memory grow with history.
+                if db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -256") }
             }
             configuration.busyMode = .timeout(10)
             pool = try DatabasePool(path: path, configuration: configuration)

@@ -1,6 +1,4 @@
 import ArgumentParser
-import Foundation
-import Ledger
 import SyncAgent
 
 extension RelaySyncCommand {
@@ -20,10 +18,7 @@ extension RelaySyncCommand {
         var json = false
 
         func run() async throws {
-            let configuration = try options.load()
-            let ledger = try Ledger(path: configuration.ledgerPath.path)
-            let report = try RelaysReport.make(configuration: configuration, ledger: ledger)
-            print(json ? report.json : report.text)
+            try options.printReport(RelaysReport.self, json: json)
         }
     }
 }

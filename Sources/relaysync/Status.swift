@@ -1,6 +1,4 @@
 import ArgumentParser
-import Foundation
-import Ledger
 import SyncAgent
 
 extension RelaySyncCommand {
@@ -16,10 +14,7 @@ extension RelaySyncCommand {
         var json = false
 
         func run() async throws {
-            let configuration = try options.load()
-            let ledger = try Ledger(path: configuration.ledgerPath.path)
-            let report = try StatusReport.make(configuration: configuration, ledger: ledger)
-            print(json ? report.json : report.text)
+            try options.printReport(StatusReport.self, json: json)
         }
     }
 }
