@@ -72,8 +72,12 @@ extension Ledger {
     /// Events in commit order, for the archiver.
     public func events(afterSeq seq: Int64, limit: Int) throws -> [StoredEvent] {
         try read("read events") { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT seq, id, raw FROM events WHERE seq > ? ORDER BY seq LIMIT ?"), arguments: [seq, limit])
-                .map { StoredEvent(seq: $0[0], id: $0[1], rawJSON: $0[2]) }
+            // A cursor reads columns in place; fetchAll would copy every row's column names.
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT seq, id, raw FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
+                                           arguments: [seq, limit])
+            var out: [StoredEvent] = []
+            while let row = try rows.next() { out.append(StoredEvent(seq: row[0], id: row[1], rawJSON: row[2])) }
+            return out
         }
     }
 

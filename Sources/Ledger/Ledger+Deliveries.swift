@@ -4,13 +4,16 @@ extension Ledger {
     /// Pending deliveries due now for `relay`, oldest first.
     public func dueDeliveries(relay: String, limit: Int, now: Int64) throws -> [PendingDelivery] {
         try read("read due deliveries") { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT d.seq, e.id, e.raw, d.attempts FROM deliveries d JOIN events e ON e.seq = d.seq
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT d.seq, e.id, e.kind, e.raw, d.attempts FROM deliveries d JOIN events e ON e.seq = d.seq
                 WHERE d.relay = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
                 ORDER BY d.seq LIMIT ?
-                """), arguments: [relay, now, limit]).map {
-                PendingDelivery(seq: $0[0], eventID: $0[1], relay: relay, rawJSON: $0[2], attempts: $0[3])
+                """), arguments: [relay, now, limit])
+            var out: [PendingDelivery] = []
+            while let row = try rows.next() {
+                out.append(PendingDelivery(seq: row[0], eventID: row[1], kind: row[2], relay: relay, rawJSON: row[3], attempts: row[4]))
             }
+            return out
         }
     }
 

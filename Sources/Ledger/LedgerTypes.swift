@@ -33,7 +33,9 @@ public enum DeliveryState: String, Sendable, Codable, CaseIterable {
 public struct PendingDelivery: Sendable {
     public let seq: Int64
     public let eventID: String
+    public let kind: Int
     public let relay: String
+    /// The event's verified text as received.
     public let rawJSON: String
     public let attempts: Int
 }

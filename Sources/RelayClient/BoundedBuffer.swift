@@ -28,9 +28,16 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
     private enum PopStep { case value(Element?, CheckedContinuation<Void, Never>?), wait }
 
     let capacity: Int
+    /// A waiting consumer is woken once this many elements are buffered (or by `pushNow`,
+    /// `finish`, `cancel`). Above 1 for consumers that want everything until a control item
+    /// anyway: one wake-up per batch instead of a thread hand-off per event.
+    let wakeThreshold: Int
     private let state = Mutex(State())
 
-    init(capacity: Int) { self.capacity = max(1, capacity) }
+    init(capacity: Int, wakeThreshold: Int = 1) {
+        self.capacity = max(1, capacity)
+        self.wakeThreshold = min(max(1, wakeThreshold), self.capacity)
+    }
 
     var count: Int { state.withLock { $0.count } }
     var isFinished: Bool { state.withLock { $0.finished } }
@@ -45,9 +52,10 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
         while true {
             let step: PushStep = state.withLock { s in
                 if s.finished { return .done(false) }
-                if let c = s.consumer {
+                if let c = s.consumer, s.count + 1 >= wakeThreshold {
                     s.consumer = nil
-                    c.resume(returning: element)
+                    s.items.append(element)
+                    c.resume(returning: s.pop())
                     return .done(true)
                 }
                 if s.count < capacity || Task.isCancelled {
@@ -76,18 +84,30 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
 
     /// Adds an element without waiting (control items such as EOSE); ignores the capacity.
     func pushNow(_ element: Element) {
-        let c: CheckedContinuation<Element?, Never>? = state.withLock { s in
+        let c: (CheckedContinuation<Element?, Never>, Element?)? = state.withLock { s in
             if s.finished { return nil }
-            if let c = s.consumer { s.consumer = nil; return c }
             s.items.append(element)
-            return nil
+            guard let c = s.consumer else { return nil }
+            s.consumer = nil
+            return (c, s.pop())
         }
-        c?.resume(returning: element)
+        c?.0.resume(returning: c?.1)
     }
 
     /// Next element; nil once finished and drained. Cancelling the consumer finishes the buffer.
     func next() async -> Element? {
-        await withTaskCancellationHandler {
+        // Fast path: an element is ready, so no continuation or cancellation handler is needed.
+        let ready: PopStep = state.withLock { s in
+            guard let e = s.pop() else { return s.finished ? .value(nil, nil) : .wait }
+            var woken: CheckedContinuation<Void, Never>?
+            if let key = s.producers.keys.first { woken = s.producers.removeValue(forKey: key) }
+            return .value(e, woken)
+        }
+        if case let .value(e, woken) = ready {
+            woken?.resume()
+            return e
+        }
+        return await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Element?, Never>) in
                 let step: PopStep = state.withLock { s in
                     if let e = s.pop() {
@@ -111,15 +131,15 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
 
     /// No more elements will come; the consumer drains what is buffered.
     func finish() {
-        let (consumer, producers) = state.withLock { s -> (CheckedContinuation<Element?, Never>?, [CheckedContinuation<Void, Never>]) in
+        let (consumer, producers) = state.withLock { s -> ((CheckedContinuation<Element?, Never>, Element?)?, [CheckedContinuation<Void, Never>]) in
             s.finished = true
-            let c = s.count == 0 ? s.consumer : nil
-            if c != nil { s.consumer = nil }
+            let c = s.consumer.map { ($0, s.pop()) }
+            s.consumer = nil
             let p = Array(s.producers.values)
             s.producers = [:]
             return (c, p)
         }
-        consumer?.resume(returning: nil)
+        consumer?.0.resume(returning: consumer?.1)
         for p in producers { p.resume() }
     }
 

@@ -18,7 +18,7 @@ struct PublishQueue: Sendable {
     }
 
     struct Item: Sendable {
-        let event: Event
+        let event: OutboundEvent
         /// Enqueue order, so events sent together are re-sent in the order given.
         var order = 0
         var sentAt: Duration?
@@ -71,16 +71,24 @@ struct PublishQueue: Sendable {
     /// Queues an event; false when the same id is already pending (the caller just waits).
     @discardableResult
     mutating func enqueue(_ event: Event) -> Bool {
+        enqueue(OutboundEvent(event))
+    }
+
+    @discardableResult
+    mutating func enqueue(_ event: OutboundEvent) -> Bool {
         guard pendingIDs.insert(event.id).inserted else { return false }
         enqueued += 1
         waiting.append(Item(event: event, order: enqueued))
         return true
     }
 
-    /// Events to send now, within the window and the pacing.
-    mutating func takeSendable(at now: Duration) -> [Event] {
-        var out: [Event] = []
+    /// Events to send now, within the window and the pacing. A window with events in flight
+    /// is refilled a quarter at a time, so sends go out in bursts rather than one per OK
+    /// (one wake-up of the writer per burst instead of per event).
+    mutating func takeSendable(at now: Duration) -> [OutboundEvent] {
+        var out: [OutboundEvent] = []
         let limit = oneAtATime ? 1 : max(1, settings.window)
+        guard inFlight.isEmpty || limit - inFlight.count >= max(1, limit / 4) else { return out }
         while inFlight.count < limit, now >= nextSendAt, var item = popNext() {
             item.sentAt = now
             inFlight[item.event.id] = item

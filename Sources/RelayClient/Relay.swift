@@ -103,7 +103,7 @@ public final class Relay: Service, Sendable {
 
     func subscribe(_ filters: [Filter], live: Bool, buffer: Int) -> RelaySubscription {
         let core = self.core
-        let handle = SubscriptionHandle(id: core.makeSubscriptionID(), capacity: buffer) { id in
+        let handle = SubscriptionHandle(id: core.makeSubscriptionID(), capacity: buffer, live: live) { id in
             Task { await core.cancelSubscription(id) }
         }
         let register = Task { await core.register(handle, filters: filters, live: live) }
@@ -114,7 +114,7 @@ public final class Relay: Service, Sendable {
     /// Same as `subscribe` but registered before returning (no race with a fast EOSE).
     func subscribeNow(_ filters: [Filter], live: Bool, buffer: Int) async -> RelaySubscription {
         let core = self.core
-        let handle = SubscriptionHandle(id: core.makeSubscriptionID(), capacity: buffer) { id in
+        let handle = SubscriptionHandle(id: core.makeSubscriptionID(), capacity: buffer, live: live) { id in
             Task { await core.cancelSubscription(id) }
         }
         await core.register(handle, filters: filters, live: live)
@@ -125,11 +125,16 @@ public final class Relay: Service, Sendable {
     /// `notConnectedAfter` for one; afterwards events queue across reconnects.
     public func publish(_ event: Event) async -> PublishOutcome {
         await awaitFirstConnection()
-        return await core.publish(event)
+        return await core.publish(OutboundEvent(event))
     }
 
     /// Pipelined within the publish window; outcomes keyed by event id.
     public func publish(_ events: [Event]) async -> [String: PublishOutcome] {
+        await publish(events.map(OutboundEvent.init))
+    }
+
+    /// Pipelined within the publish window; outcomes keyed by event id.
+    public func publish(_ events: [OutboundEvent]) async -> [String: PublishOutcome] {
         await awaitFirstConnection()
         return await core.publish(events)
     }

@@ -247,7 +247,7 @@ actor RelayCore {
         guard outbound != nil, machine.state.isOpen, !holdingForAuth else { return }
         for event in publishQueue.takeSendable(at: now) {
             eventsSent += 1
-            send(ClientMessage.event(event).encoded)
+            send(event.message)
         }
     }
 
@@ -540,7 +540,7 @@ actor RelayCore {
 
     // MARK: publishing
 
-    func publish(_ event: Event) async -> PublishOutcome {
+    func publish(_ event: OutboundEvent) async -> PublishOutcome {
         if let early = refuse(event) { return early }
         return await withCheckedContinuation { c in
             waiters[event.id, default: []].append(.single(c))
@@ -549,9 +549,9 @@ actor RelayCore {
         }
     }
 
-    func publish(_ events: [Event]) async -> [String: PublishOutcome] {
+    func publish(_ events: [OutboundEvent]) async -> [String: PublishOutcome] {
         var results: [String: PublishOutcome] = [:]
-        var toSend: [Event] = []
+        var toSend: [OutboundEvent] = []
         var ids = Set<String>()
         for e in events where ids.insert(e.id).inserted {
             if let early = refuse(e) { results[e.id] = early } else { toSend.append(e) }
@@ -568,7 +568,7 @@ actor RelayCore {
         return results.merging(sent) { a, _ in a }
     }
 
-    private func refuse(_ event: Event) -> PublishOutcome? {
+    private func refuse(_ event: OutboundEvent) -> PublishOutcome? {
         if !running || machine.state == .terminated { return .notConnected }
         if let max = information?.limitation.maxMessageLength, max > 0, event.rawJSON.utf8.count + 12 > max {
             return .rejected(RelayReason("invalid: event larger than the relay's max_message_length \(max)"))

@@ -38,9 +38,12 @@ final class SubscriptionHandle: Sendable {
     private let onCancel: @Sendable (String) -> Void
     private let cancelled = Mutex(false)
 
-    init(id: String, capacity: Int, onCancel: @escaping @Sendable (String) -> Void) {
+    /// Events a query's consumer is handed at a time: it wants everything up to EOSE anyway.
+    static let queryBatch = 128
+
+    init(id: String, capacity: Int, live: Bool, onCancel: @escaping @Sendable (String) -> Void) {
         self.id = id
-        self.buffer = BoundedBuffer(capacity: capacity)
+        self.buffer = BoundedBuffer(capacity: capacity, wakeThreshold: live ? 1 : Self.queryBatch)
         self.onCancel = onCancel
     }
 

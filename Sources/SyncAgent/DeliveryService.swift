@@ -37,22 +37,18 @@ struct DeliveryService: Service {
         let url = relay.url
         let due = try ledger.dueDeliveries(relay: url, limit: Self.batchSize, now: Clock.unixNow())
         guard !due.isEmpty else { return Round() }
-        var events: [Event] = []
+        var events: [OutboundEvent] = []
         var results: [DeliveryResult] = []
         var attempts: [String: Int] = [:]
         let content = RelayContentPolicy(information: await relay.information(), hasKey: relay.configuration.authKey != nil)
         for d in due {
-            do {
-                let event = try Event(json: d.rawJSON)
-                if let refusal = content.refusal(kind: event.kind) {
-                    results.append(DeliveryResult(eventID: d.eventID, relay: url, outcome: .rejected(refusal)))
-                    continue
-                }
-                events.append(event)
-                attempts[d.eventID] = d.attempts
-            } catch {
-                results.append(DeliveryResult(eventID: d.eventID, relay: url, outcome: .rejected("stored event unreadable: \(error)")))
+            if let refusal = content.refusal(kind: d.kind) {
+                results.append(DeliveryResult(eventID: d.eventID, relay: url, outcome: .rejected(refusal)))
+                continue
             }
+            // The ledger keeps only verified text, so it is sent as stored, without parsing it again.
+            events.append(OutboundEvent(id: d.eventID, rawJSON: d.rawJSON))
+            attempts[d.eventID] = d.attempts
         }
         let outcomes = await relay.publish(events)
         for e in events {

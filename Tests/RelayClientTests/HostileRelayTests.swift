@@ -20,7 +20,7 @@ struct HostileRelayTests {
         }, onText: { c, t in try await store.answer(c, t) })
         try await ScriptedRelay.with(behaviour) { server in
             try await TestSupport.withRelay(TestSupport.configuration(server.url)) { relay in
-                #expect(await relay.waitUntilConnected(timeout: .seconds(5)))
+                #expect(await relay.waitUntilConnected(timeout: .seconds(15)))
                 let e = TestSupport.events(1)[0]
                 #expect(await relay.publish(e) == .accepted)
                 let got = await TestSupport.collect(relay.subscribe([Filter(kinds: [1])], live: false))
@@ -45,7 +45,7 @@ struct HostileRelayTests {
         })
         try await ScriptedRelay.with(behaviour) { server in
             try await TestSupport.withRelay(TestSupport.configuration(server.url)) { relay in
-                #expect(await relay.waitUntilConnected(timeout: .seconds(5)))
+                #expect(await relay.waitUntilConnected(timeout: .seconds(15)))
                 let sub = relay.subscribe([Filter(kinds: [9999])], live: true)
                 // The connection is replaced; the client goes on.
                 let deadline = ContinuousClock.now + .seconds(15)
@@ -54,7 +54,7 @@ struct HostileRelayTests {
                 }
                 sub.cancel()
                 #expect(server.connectionCount >= 2)
-                #expect(await relay.waitUntilConnected(timeout: .seconds(5)))
+                #expect(await relay.waitUntilConnected(timeout: .seconds(15)))
                 let e = TestSupport.events(1)[0]
                 let outcome = await relay.publish(e)
                 // Re-sent if the first try was on a connection that then dropped: duplicate is delivered too.
@@ -176,7 +176,7 @@ struct HostileRelayTests {
                 #expect(outcomes.values.filter { $0 == .accepted }.count == 18)
                 #expect(outcomes[events[4].id] == .timedOut)
                 #expect(outcomes[events[11].id] == .timedOut)
-                #expect(ContinuousClock.now - start < .seconds(15))
+                #expect(ContinuousClock.now - start < .seconds(30), "unanswered events held up the rest")
             }
         }
     }

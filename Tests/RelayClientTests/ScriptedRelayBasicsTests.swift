@@ -11,7 +11,7 @@ struct ScriptedRelayBasicsTests {
         let store = ScriptedRelayStore()
         try await ScriptedRelay.with(store.behaviour) { server in
             try await TestSupport.withRelay(TestSupport.configuration(server.url)) { relay in
-                #expect(await relay.waitUntilConnected(timeout: .seconds(5)))
+                #expect(await relay.waitUntilConnected(timeout: .seconds(15)))
                 let events = TestSupport.events(30)
                 #expect(await relay.publish(events[0]) == .accepted)
                 #expect(await relay.publish(events[0]) == .duplicate("have it"))
