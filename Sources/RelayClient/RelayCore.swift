@@ -25,6 +25,7 @@ actor RelayCore {
     struct SubscriptionRecord {
         let handle: SubscriptionHandle
         let filters: [Filter]
+        let matcher: FilterMatcher
         let live: Bool
         var newest: Int64?
         var eoseDelivered = false
@@ -259,8 +260,9 @@ actor RelayCore {
         messagesThisConnection += 1
         lastFrameAt = now
         eventsReceived += 1
-        guard var rec = subscriptions[subscription] else { return nil }
-        rec.handle.rawCount.withLock { $0 += 1 }
+        // The record is read and changed in place: a copy would copy its id set on every event.
+        guard let handle = subscriptions[subscription]?.handle else { return nil }
+        handle.rawCount.withLock { $0 += 1 }
         guard verification.isValid else {
             invalid += 1
             if invalid <= 20 || invalid % 1000 == 0 {
@@ -270,20 +272,16 @@ actor RelayCore {
             }
             return nil
         }
-        guard rec.filters.contains(where: { $0.matches(event) }) else {
+        guard subscriptions[subscription]!.matcher.matches(event) else {
             outOfRange += 1
             if outOfRange <= 20 || outOfRange % 1000 == 0 {
                 logger.info("relay.event.out-of-range", metadata: ["event.id": .string(event.id), "relay.subscription": .string(subscription)])
             }
             return nil
         }
-        guard rec.recent.insert(event.id) else {
-            subscriptions[subscription] = rec
-            return nil
-        }
-        if event.createdAt > (rec.newest ?? .min) { rec.newest = event.createdAt }
-        subscriptions[subscription] = rec
-        return rec.handle
+        guard subscriptions[subscription]!.recent.insert(event.id) else { return nil }
+        if event.createdAt > (subscriptions[subscription]!.newest ?? .min) { subscriptions[subscription]!.newest = event.createdAt }
+        return handle
     }
 
     func malformed(_ error: MessageDecodingError, generation gen: Int) {
@@ -488,7 +486,7 @@ actor RelayCore {
         }
         subscriptionCounter += 1
         subscriptions[handle.id] = SubscriptionRecord(
-            handle: handle, filters: filters, live: live,
+            handle: handle, filters: filters, matcher: FilterMatcher(filters), live: live,
             recent: RecentIDs(capacity: max(configuration.subscriptionBuffer * 4, 10_000)),
             createdOrder: subscriptionCounter)
         sendREQ(handle.id)

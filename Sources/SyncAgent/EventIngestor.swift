@@ -11,7 +11,7 @@ public final class EventIngestor: Sendable {
     let counters: AgentCounters
     let deliveryWake: [String: WakeSignal]
     let archiveWake: WakeSignal
-    let filter: Filter
+    let filter: FilterMatcher
     let logger: Logger
     let now: @Sendable () -> Int64
     /// Where relay lists seen in passing go, when discovery is on.
@@ -24,7 +24,7 @@ public final class EventIngestor: Sendable {
         self.counters = counters
         self.deliveryWake = deliveryWake
         self.archiveWake = archiveWake
-        self.filter = filter
+        self.filter = FilterMatcher([filter])
         self.logger = logger
         self.now = now
         self.relayLists = relayLists

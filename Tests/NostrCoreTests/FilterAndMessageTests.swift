@@ -27,6 +27,26 @@ import Testing
         #expect(!Filter(tags: ["e": ["root"], "p": ["nobody"]]).matches(e), "all tag conditions must hold")
     }
 
+    @Test func preparedMatcherAgreesWithFilterMatches() throws {
+        let keys = (0..<3).map { _ in SecretKey.generate() }
+        var events: [Event] = []
+        for (i, k) in keys.enumerated() {
+            for kind in [0, 1, 7] {
+                events.append(try k.sign(kind: kind, content: "\(i)", tags: [["e", "root"], ["p", keys[(i + 1) % 3].publicKey]], createdAt: Int64(100 + i * 10 + kind)))
+            }
+        }
+        let filters = [
+            Filter(), Filter(ids: [events[2].id, events[5].id]), Filter(authors: keys.prefix(2).map(\.publicKey)), Filter(authors: []),
+            Filter(kinds: [0, 7]), Filter(since: 110, until: 120), Filter(tags: ["p": [keys[0].publicKey]]),
+            Filter(authors: [keys[2].publicKey], kinds: [1], since: 100), Filter(tags: ["e": ["root"], "p": ["nobody"]]),
+        ]
+        for e in events {
+            for f in filters { #expect(FilterMatcher([f]).matches(e) == f.matches(e), "\(f) on \(e.id)") }
+            #expect(FilterMatcher(Array(filters.suffix(3))).matches(e) == filters.suffix(3).contains { $0.matches(e) })
+            #expect(!FilterMatcher([]).matches(e), "no filter matches nothing")
+        }
+    }
+
     @Test func decodesEveryRelayMessage() throws {
         let e = try key.sign(kind: 1, content: "hi", createdAt: 1)
         #expect(try RelayMessage.decode(#"["EVENT","s1",\#(e.rawJSON)]"#) == .event(subscription: "s1", event: e))
