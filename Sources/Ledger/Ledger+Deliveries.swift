@@ -22,24 +22,25 @@ extension Ledger {
     public func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64) throws {
         guard !results.isEmpty else { return }
         try write("record delivery outcomes") { db in
-            let settle = try db.cachedStatement(sql: """
-                UPDATE deliveries SET state = ?, reason = ?, attempts = attempts + 1, updated_at = ?
-                WHERE relay = ? AND state = 'pending' AND seq = (SELECT seq FROM events WHERE id = ?)
-                """)
-            let retry = try db.cachedStatement(sql: """
-                UPDATE deliveries SET reason = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
-                WHERE relay = ? AND state = 'pending' AND seq = (SELECT seq FROM events WHERE id = ?)
-                """)
+            let target = "relay = ? AND state = 'pending' AND seq = "
+            let settleSQL = "UPDATE deliveries SET state = ?, reason = ?, attempts = attempts + 1, updated_at = ? WHERE " + target
+            let retrySQL = "UPDATE deliveries SET reason = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE " + target
+            // With the seq known, the row is found by its key; otherwise through the id index.
+            let bySeq = (settle: try db.cachedStatement(sql: settleSQL + "?"), retry: try db.cachedStatement(sql: retrySQL + "?"))
+            let byID = (settle: try db.cachedStatement(sql: settleSQL + "(SELECT seq FROM events WHERE id = ?)"),
+                        retry: try db.cachedStatement(sql: retrySQL + "(SELECT seq FROM events WHERE id = ?)"))
             for r in results {
+                let key: DatabaseValue = r.seq?.databaseValue ?? r.eventID.databaseValue
+                let (settle, retry) = r.seq == nil ? byID : bySeq
                 switch r.outcome {
                 case .delivered:
-                    try settle.execute(arguments: [DeliveryState.delivered.rawValue, nil as String?, now, r.relay, r.eventID])
+                    try settle.execute(arguments: [DeliveryState.delivered.rawValue, nil as String?, now, r.relay, key])
                 case .duplicate:
-                    try settle.execute(arguments: [DeliveryState.duplicate.rawValue, nil as String?, now, r.relay, r.eventID])
+                    try settle.execute(arguments: [DeliveryState.duplicate.rawValue, nil as String?, now, r.relay, key])
                 case let .rejected(reason):
-                    try settle.execute(arguments: [DeliveryState.rejected.rawValue, reason, now, r.relay, r.eventID])
+                    try settle.execute(arguments: [DeliveryState.rejected.rawValue, reason, now, r.relay, key])
                 case let .retry(reason, after):
-                    try retry.execute(arguments: [reason, now + max(0, after), now, r.relay, r.eventID])
+                    try retry.execute(arguments: [reason, now + max(0, after), now, r.relay, key])
                 }
             }
         }

@@ -53,11 +53,14 @@ public struct DeliveryResult: Sendable {
     public let eventID: String
     public let relay: String
     public let outcome: Outcome
+    /// The event's ledger seq when the caller has it (saves looking it up by id).
+    public var seq: Int64?
 
-    public init(eventID: String, relay: String, outcome: Outcome) {
+    public init(eventID: String, relay: String, outcome: Outcome, seq: Int64? = nil) {
         self.eventID = eventID
         self.relay = relay
         self.outcome = outcome
+        self.seq = seq
     }
 }
 

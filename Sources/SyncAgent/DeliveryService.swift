@@ -40,20 +40,24 @@ struct DeliveryService: Service {
         var events: [OutboundEvent] = []
         var results: [DeliveryResult] = []
         var attempts: [String: Int] = [:]
+        var seqs: [String: Int64] = [:]
         let content = RelayContentPolicy(information: await relay.information(), hasKey: relay.configuration.authKey != nil)
         for d in due {
             if let refusal = content.refusal(kind: d.kind) {
-                results.append(DeliveryResult(eventID: d.eventID, relay: url, outcome: .rejected(refusal)))
+                results.append(DeliveryResult(eventID: d.eventID, relay: url, outcome: .rejected(refusal), seq: d.seq))
                 continue
             }
             // The ledger keeps only verified text, so it is sent as stored, without parsing it again.
             events.append(OutboundEvent(id: d.eventID, rawJSON: d.rawJSON))
             attempts[d.eventID] = d.attempts
+            seqs[d.eventID] = d.seq
         }
         let outcomes = await relay.publish(events)
         for e in events {
             let outcome = outcomes[e.id] ?? .timedOut
-            results.append(policy.result(for: outcome, eventID: e.id, relay: url, attempts: attempts[e.id] ?? 0))
+            var result = policy.result(for: outcome, eventID: e.id, relay: url, attempts: attempts[e.id] ?? 0)
+            result.seq = seqs[e.id]
+            results.append(result)
         }
         try ledger.recordDeliveryOutcomes(results, now: Clock.unixNow())
         tally(results)

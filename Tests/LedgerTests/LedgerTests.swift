@@ -42,6 +42,28 @@ import Testing
         #expect(try reopened.pendingCount(relay: b) == 2)
     }
 
+    @Test func outcomesKeyedBySeqSettleOnlyThatRelaysPendingRow() throws {
+        let l = try Ledger.temporary()
+        let events = try (0..<4).map { try note($0) }
+        _ = try l.record(events.map { ObservedEvent(event: $0, relay: a) }, writableRelays: [b, c], now: 1)
+        let pending = try l.dueDeliveries(relay: b, limit: 10, now: 5)
+        #expect(pending.map(\.eventID) == events.map(\.id))
+        #expect(pending.allSatisfy { $0.kind == 1 && $0.rawJSON.contains($0.eventID) })
+        try l.recordDeliveryOutcomes([
+            DeliveryResult(eventID: pending[0].eventID, relay: b, outcome: .delivered, seq: pending[0].seq),
+            DeliveryResult(eventID: pending[1].eventID, relay: b, outcome: .rejected("blocked: no"), seq: pending[1].seq),
+            DeliveryResult(eventID: pending[2].eventID, relay: b, outcome: .retry("rate-limited: slow", afterSeconds: 60), seq: pending[2].seq),
+            // A seq of the source relay's row changes nothing: it is not pending there.
+            DeliveryResult(eventID: pending[3].eventID, relay: a, outcome: .delivered, seq: pending[3].seq),
+        ], now: 10)
+        #expect(try l.presence(of: events[0].id) == [a: .present, b: .delivered, c: .pending])
+        #expect(try l.presence(of: events[1].id)[b] == .rejected)
+        #expect(try l.presence(of: events[3].id)[a] == .present)
+        #expect(try due(l, b, now: 11) == [events[3].id])
+        #expect(try due(l, b, now: 71) == [events[2].id, events[3].id])
+        #expect(try due(l, c).count == 4)
+    }
+
     @Test func bothRelaysGetEachEventExactlyOnce() throws {
         let l = try Ledger.temporary()
         let fromA = try note(1), fromB = try note(2)
