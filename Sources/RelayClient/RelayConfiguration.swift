@@ -39,8 +39,11 @@ public struct RelayConfiguration: Sendable {
     public var rateLimitRetries: Int = 3
     /// Waiting this long without a connection makes queued publishes `.notConnected` (default 30 s).
     public var notConnectedAfter: Duration = .seconds(30)
-    /// Whether to offer permessage-deflate (default true).
-    public var compression: Bool = true
+    /// Whether to offer permessage-deflate: true or false forces it; nil (default) offers it to
+    /// every host but a loopback one (127.0.0.0/8, ::1, localhost). On loopback compression saves
+    /// no time, and a relay written in Python (nostr-relay) then spends more CPU inflating EVENTs
+    /// and deflating answers than on storing them: see docs/benchmarks.md.
+    public var compression: Bool?
     /// Whether to fetch NIP-11 information on start (default true).
     public var fetchInformation: Bool = true
 
@@ -53,4 +56,22 @@ public struct RelayConfiguration: Sendable {
     }
 
     var effectiveMaxFrameSize: Int { min(max(maxFrameSize, 1 << 14), Self.maxFrameSizeHardCap) }
+
+    /// What `compression` comes to for this `url`.
+    public var offersCompression: Bool {
+        if let compression { return compression }
+        guard let host = RelayInformationFetcher.Target(relayURL: url)?.host else { return true }
+        return !Self.isLoopback(host: host)
+    }
+
+    /// Names and addresses that never leave the machine. Textual, without a resolver: a name
+    /// other than `localhost` that happens to resolve to loopback still gets compression.
+    static func isLoopback(host: String) -> Bool {
+        let h = host.lowercased()
+        if h == "localhost" || h.hasSuffix(".localhost") { return true }
+        if h == "::1" || h == "0:0:0:0:0:0:0:1" { return true }
+        let v4 = h.hasPrefix("::ffff:") ? String(h.dropFirst(7)) : h
+        let octets = v4.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
 }

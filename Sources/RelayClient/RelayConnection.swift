@@ -27,7 +27,7 @@ struct RelayConnection: Sendable {
         let frame = configuration.effectiveMaxFrameSize
         return WebSocketClientConfiguration(
             maxFrameSize: frame,
-            extensions: configuration.compression ? [.perMessageDeflate(maxDecompressedFrameSize: frame)] : [],
+            extensions: configuration.offersCompression ? [.perMessageDeflate(maxDecompressedFrameSize: frame)] : [],
             closeTimeout: .seconds(2),
             autoPing: .enabled(timePeriod: configuration.pingInterval),
             validateUTF8: true)

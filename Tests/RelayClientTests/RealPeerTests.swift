@@ -30,6 +30,29 @@ struct RealPeerTests {
         }
     }
 
+    /// On 127.0.0.1 permessage-deflate is off by default, so the other tests no longer exercise it:
+    /// forced on, publishing and paging through nostr-relay (which accepts the offer) still work.
+    @Test(.timeLimit(.minutes(2)))
+    func forcedDeflateAgainstNostrRelay() async throws {
+        try await TestRelay.with(.nostrRelay) { peer in
+            let key = SecretKey.generate()
+            let events = TestSupport.events(50, start: TestSupport.now() - 300, key: key)
+            var configuration = TestSupport.configuration(peer.url)
+            configuration.compression = true
+            try await TestSupport.withRelay(configuration) { relay in
+                let outcomes = await relay.publish(events)
+                // Under the whole suite's load an OK can miss the tests' 2 s timeout; the re-sent
+                // event then comes back as a duplicate, which is still delivered.
+                let refused = events.filter { !(outcomes[$0.id]?.isDelivered ?? false) }
+                #expect(refused.isEmpty, "\(refused.count) not delivered, e.g. \(outcomes[refused.first?.id ?? ""].map(\.description) ?? "")")
+                let pages = EventTally()
+                let summary = try await relay.fetchAll(Filter(authors: [key.publicKey])) { page, _ in pages.add(page) }
+                #expect(pages.ids == Set(events.map(\.id)))
+                #expect(summary.events == events.count)
+            }
+        }
+    }
+
     /// 2,000 events, 300 of them in one second, through a per-REQ cap of 500 (LocalRelay's own)
     /// or 400 (nostr-relay's `max_limit`, hidden: no NIP-11 is read, so the pager must notice it).
     @Test(.timeLimit(.minutes(3)), arguments: flavors)
