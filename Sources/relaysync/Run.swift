@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import RelayClient
 import SyncAgent
 
 extension RelaySyncCommand {
@@ -26,7 +25,6 @@ extension RelaySyncCommand {
                 print("\(options.config): OK (\(configuration.pubkeys.count) pubkeys, \(configuration.readableRelays.count) readable and \(configuration.writableRelays.count) writable relays)")
                 return
             }
-            if let n = ProcessInfo.processInfo.environment["RELAYSYNC_IO_THREADS"].flatMap(Int.init) { RelayIO.useThreads(n) }
             let logger = LogSetup.makeLogger(level: configuration.logLevel)
             let agent = try await SyncAgentRunner(configuration: configuration, logger: logger)
             if once {
