@@ -37,7 +37,8 @@ public enum LedgerExport {
             if let file = produced.first {
                 try FileManager.default.moveItem(at: file, to: out)
             } else {
-                FileManager.default.createFile(atPath: out.path, contents: Data())
+                // An empty export is still a file, so scripts can rely on it existing.
+                try Data().write(to: out)
             }
         } else {
             try text.write(to: out, atomically: true, encoding: .utf8)

@@ -12,7 +12,8 @@ public final class RestoreJournal {
         self.url = url
         let fm = FileManager.default
         try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !fm.fileExists(atPath: url.path) { fm.createFile(atPath: url.path, contents: nil) }
+        // A file that cannot be created is reported by FileHandle below, with the reason.
+        if !fm.fileExists(atPath: url.path) { _ = fm.createFile(atPath: url.path, contents: nil) }
         let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
         for line in text.split(separator: "\n") where line.utf8.count == 64 { done.insert(String(line)) }
         handle = try FileHandle(forWritingTo: url)
