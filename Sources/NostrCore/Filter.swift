@@ -21,16 +21,8 @@ public struct Filter: Sendable, Hashable, CustomStringConvertible {
 
     /// Local matching exactly as NIP-01 defines it; `limit` plays no part.
     public func matches(_ event: Event) -> Bool {
-        if let ids, !ids.contains(event.id) { return false }
-        if let authors, !authors.contains(event.pubkey) { return false }
-        if let kinds, !kinds.contains(event.kind) { return false }
-        if let since, event.createdAt < since { return false }
-        if let until, event.createdAt > until { return false }
-        for (name, values) in tags {
-            let hit = event.tags.contains { $0.count >= 2 && $0[0] == name && values.contains($0[1]) }
-            if !hit { return false }
-        }
-        return true
+        // One-off checks; code matching many events keeps a FilterMatcher instead.
+        FilterMatcher([self]).matches(event)
     }
 
     public var json: JSONValue {

@@ -22,6 +22,7 @@ struct FetchPager: Sendable {
     }
 
     let base: Filter
+    private let baseMatcher: FilterMatcher
     let pageLimit: Int
     /// Inclusive upper bound of what is left; nil until the first page.
     private(set) var upper: Int64?
@@ -38,6 +39,7 @@ struct FetchPager: Sendable {
         var f = filter
         f.limit = nil
         base = f
+        baseMatcher = FilterMatcher([f])
         self.pageLimit = max(1, pageLimit)
         upper = filter.until
     }
@@ -83,7 +85,7 @@ struct FetchPager: Sendable {
         }
         var inWindow: [Event] = []
         for e in events {
-            guard base.matches(e) else { d.outOfRange += 1; continue }
+            guard baseMatcher.matches(e) else { d.outOfRange += 1; continue }
             if seen[e.id] != nil { d.duplicates += 1 } else {
                 seen[e.id] = e.createdAt
                 d.fresh.append(e)
