@@ -25,14 +25,20 @@ struct DiscoveryResolver: Sendable {
     static let metadataKinds = [0, RelayListMetadata.kind]
     static let authorsPerQuery = 250
 
+    struct Refresh: Sendable {
+        /// A cached relay list changed.
+        var changed = false
+        /// Authors were due a check and no source answered (they stay due).
+        var unanswered = false
+    }
+
     /// Asks the sources about every author whose last check is older than
-    /// the refresh interval (all of them with `force`). Returns whether any
-    /// cached relay list changed; authors stay unchecked when no source answered.
-    func refresh(force: Bool) async throws -> Bool {
+    /// the refresh interval (all of them with `force`).
+    func refresh(force: Bool) async throws -> Refresh {
         let now = Clock.unixNow()
         let checks = try ledger.discoveryChecks(authors)
         let stale = authors.filter { force || checks[$0].map { now - $0 >= Int64(settings.refreshSeconds) } ?? true }
-        guard !stale.isEmpty else { return false }
+        guard !stale.isEmpty else { return Refresh() }
         var changed = false
         var answered = false
         for start in stride(from: 0, to: stale.count, by: Self.authorsPerQuery) {
@@ -49,7 +55,7 @@ struct DiscoveryResolver: Sendable {
         } else {
             logger.warning("no indexer or configured relay answered for relay lists", metadata: ["authors": "\(stale.count)"])
         }
-        return changed
+        return Refresh(changed: changed, unanswered: !answered)
     }
 
     /// Caches relay lists and profiles (newest wins) and records them as the

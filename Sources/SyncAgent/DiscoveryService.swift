@@ -40,7 +40,7 @@ struct DiscoveryService: Service {
             let refresh = Duration.seconds(resolver.settings.refreshSeconds)
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 do {
-                    if try await resolver.refresh(force: false) { replan = true }
+                    if try await resolver.refresh(force: false).changed { replan = true }
                     if try absorbInbox() { replan = true }
                     if ContinuousClock.now - lastPlan >= refresh { replan = true }
                     if replan {

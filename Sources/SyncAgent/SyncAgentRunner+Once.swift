@@ -14,10 +14,10 @@ extension SyncAgentRunner {
         let summary = try await withThrowingTaskGroup(of: Void.self) { group -> OnceSummary in
             group.addTask { try await self.pool.run() }
             defer { group.cancelAll() }
-            let discovered = try await discoverOnce()
+            let (discovered, discoveryFailures) = try await discoverOnce()
             var readers = configuration.readableRelays.map { (relay: relays[$0.url]!, authors: configuration.pubkeys) }
             for url in discovered.order { readers.append((relay: await pool.add(RelayConfiguration(url: url, authKey: authKey)), authors: discovered.readers[url]!)) }
-            var failures = try await backfillAll(readers)
+            var failures = try await backfillAll(readers).merging(discoveryFailures) { a, _ in a }
             // A relay list often names dead relays: those are reported, not counted as a failed backup.
             var discoveredFailures: [String: String] = [:]
             for url in discovered.order { discoveredFailures[url] = failures.removeValue(forKey: url) }
@@ -38,14 +38,20 @@ extension SyncAgentRunner {
         return summary
     }
 
-    /// The discovered relays to read, from relay lists refreshed when due.
-    private func discoverOnce() async throws -> DiscoveryPlan {
-        guard let discovery else { return DiscoveryPlan() }
-        _ = try await discovery.resolver.refresh(force: false)
+    /// The discovered relays to read, from relay lists refreshed when due. When
+    /// no source answered, the indexers count as failed: the run could not
+    /// learn where the authors publish.
+    private func discoverOnce() async throws -> (DiscoveryPlan, [String: String]) {
+        guard let discovery else { return (DiscoveryPlan(), [:]) }
+        var failures: [String: String] = [:]
+        if try await discovery.resolver.refresh(force: false).unanswered {
+            for indexer in discovery.indexers { failures[indexer.url] = "no answer to the relay-list query" }
+            if discovery.indexers.isEmpty { failures["discover"] = "no configured relay answered the relay-list query" }
+        }
         let recorded = try ledger.relayHealthRecords().compactMapValues { r in
             r.figuresJSON.flatMap { try? JSONDecoder().decode(RelayHealthFigures.self, from: Data($0.utf8)) }
         }
-        return try await discovery.resolver.plan(health: recorded)
+        return (try await discovery.resolver.plan(health: recorded), failures)
     }
 
     private func backfillAll(_ readers: [(relay: Relay, authors: [String])]) async throws -> [String: String] {

@@ -92,10 +92,25 @@ import Testing
         let fresh = try alice.sign(kind: 1, content: "after the restart", createdAt: 1_700_100_000)
         try await AgentFixture.seed([fresh], into: writes.url)
         let again = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger, onceGiveUp: .seconds(10)).runOnce()
+        #expect(again.succeeded, "\(again.text)")
         #expect(again.discovered == [writes.url: [alice.publicKey]])
         #expect(again.counters.new == 1, "\(again.text)")
         #expect(try Ledger(path: config.ledgerPath.path).discoveryChecks([alice.publicKey, bob.publicKey]) == checked)
         #expect(try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]).contains(fresh.id))
+    }
+
+    @Test func anUnansweredRelayListQueryFailsTheOneShotRun() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let backup = try await TestRelay.start(.localRelay)
+        defer { backup.stopNow() }
+        let silent = "ws://127.0.0.1:\(try FreePort.pick())"
+        let config = try f.configuration(pubkeys: [SecretKey.generate().publicKey], relays: [(backup.url, .backup)], indexers: [silent])
+        let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
+        // Nothing could be learned about where the author publishes: the backup cannot be complete.
+        #expect(!summary.succeeded)
+        #expect(summary.failures[silent] == "no answer to the relay-list query", "\(summary.text)")
+        #expect(try Ledger(path: config.ledgerPath.path).discoveryChecks(config.pubkeys).isEmpty, "the author stays due a check")
     }
 
     /// Polls the relay until it holds `ids` (bounded: 45 s).
