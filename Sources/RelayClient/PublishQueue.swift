@@ -260,7 +260,9 @@ struct PublishQueue: Sendable {
                 again.append(item)
             }
         }
-        retry = again + retry
+        // Timeouts seen on a connection that then died were most likely its doing, not the
+        // events': they start the next connection with a fresh allowance (resends stay bounded).
+        retry = (again + retry).map { var i = $0; i.timeouts = 0; return i }
         return fx
     }
 
