@@ -41,6 +41,26 @@ struct PublishQueueTests {
         #expect(fx.resolutions == [.init(id: events[3].id, outcome: .rejected(RelayReason("blocked: x")))])
     }
 
+    @Test func aTimeoutOnAConnectionThatThenDiesIsForgiven() {
+        var q = queue()
+        let events = TestSupport.events(2)
+        for e in events { q.enqueue(e) }
+        _ = q.takeSendable(at: .zero)
+        _ = q.receivedOK(eventID: events[1].id, accepted: true, reason: RelayReason(""), at: .seconds(1), canAuthenticate: false)
+        // events[0] times out once while frames still come: it goes back to be retried alone.
+        _ = q.tick(at: .seconds(10), sinceLastFrame: .seconds(1), disconnectedFor: nil)
+        #expect(q.takeSendable(at: .seconds(10)).map(\.id) == [events[0].id])
+        // The connection turns out dead and is replaced: the timeout was its doing.
+        #expect(q.connectionLost().resolutions.isEmpty)
+        #expect(q.takeSendable(at: .seconds(11)).map(\.id) == [events[0].id])
+        // On the new connection it gets a full allowance again: retried once more, not given up.
+        var fx = q.tick(at: .seconds(21), sinceLastFrame: .seconds(1), disconnectedFor: nil)
+        #expect(fx.resolutions.isEmpty)
+        #expect(q.takeSendable(at: .seconds(21)).map(\.id) == [events[0].id])
+        fx = q.tick(at: .seconds(31), sinceLastFrame: .seconds(1), disconnectedFor: nil)
+        #expect(fx.resolutions == [.init(id: events[0].id, outcome: .timedOut)])
+    }
+
     @Test func unansweredEventTimesOutIsRetriedAloneThenGivesUp() {
         var q = queue()
         let events = TestSupport.events(2)
