@@ -73,11 +73,7 @@ struct DiscoveryResolver: Sendable {
 
     /// The cached relay lists, by author.
     func lists() throws -> [String: RelayListMetadata] {
-        var out: [String: RelayListMetadata] = [:]
-        for (pubkey, cached) in try ledger.authorMetadata(kind: RelayListMetadata.kind, pubkeys: authors) {
-            if let event = try? Event(json: cached.raw), let list = RelayListMetadata(event: event) { out[pubkey] = list }
-        }
-        return out
+        try ledger.cachedRelayLists(authors)
     }
 
     /// The plan for the cached lists, ranking by `health`; relays named for
@@ -86,10 +82,7 @@ struct DiscoveryResolver: Sendable {
         let lists = try lists()
         let named = Set(lists.values.flatMap(\.write).compactMap(RelayURL.normalize)).subtracting(configured)
         let documents = await information.documents(for: named)
-        var refusals: [String: String] = [:]
-        for url in named {
-            if let reason = RelayContentPolicy(information: documents[url] ?? nil, hasKey: hasKey).readSkipReason { refusals[url] = reason }
-        }
+        let refusals = RelayContentPolicy.readRefusals(documents, hasKey: hasKey)
         return DiscoveryPlan(.init(lists: lists, configured: configured, limitPerPubkey: settings.maxRelaysPerPubkey,
                                    health: health, refusals: refusals))
     }

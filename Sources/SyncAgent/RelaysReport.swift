@@ -51,9 +51,7 @@ public struct RelaysReport: Sendable, Codable {
 
     public static func make(configuration: SyncConfiguration, ledger: Ledger) throws -> RelaysReport {
         let records = try ledger.relayHealthRecords()
-        let decoder = JSONDecoder()
-        let health = records.compactMapValues { r in r.figuresJSON.flatMap { try? decoder.decode(RelayHealthFigures.self, from: Data($0.utf8)) } }
-        let info = records.compactMapValues { r in r.informationJSON.flatMap { try? decoder.decode(RelayInformation.self, from: Data($0.utf8)) } }
+        let (health, info) = try ledger.recordedRelayFigures()
         let stats = Dictionary(try ledger.relayStatistics().map { ($0.relay, $0) }, uniquingKeysWith: { a, _ in a })
         let hasKey = (try? configuration.loadSecretKey()) != nil
 
@@ -71,15 +69,9 @@ public struct RelaysReport: Sendable, Codable {
         if configuration.discover.enabled {
             let configured = Set(configuration.relays.map(\.url))
             lines += configuration.discover.indexers.filter { !configured.contains($0) }.map { line($0, origin: "indexer", role: "indexer") }
-            var lists: [String: RelayListMetadata] = [:]
-            for (pubkey, cached) in try ledger.authorMetadata(kind: RelayListMetadata.kind, pubkeys: configuration.pubkeys) {
-                if let event = try? Event(json: cached.raw), let list = RelayListMetadata(event: event) { lists[pubkey] = list }
-            }
+            let lists = try ledger.cachedRelayLists(configuration.pubkeys)
             authorsWithLists = lists.count
-            var refusals: [String: String] = [:]
-            for (url, document) in info {
-                if let reason = RelayContentPolicy(information: document, hasKey: hasKey).readSkipReason { refusals[url] = reason }
-            }
+            let refusals = RelayContentPolicy.readRefusals(info.mapValues { $0 }, hasKey: hasKey)
             let plan = DiscoveryPlan(.init(lists: lists, configured: configured, limitPerPubkey: configuration.discover.maxRelaysPerPubkey,
                                            health: health, refusals: refusals))
             lines += plan.order.map { line($0, origin: "discovered", role: "primary (discovered)", pubkeys: plan.readers[$0]!) }

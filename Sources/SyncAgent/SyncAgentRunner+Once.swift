@@ -48,10 +48,7 @@ extension SyncAgentRunner {
             for indexer in discovery.indexers { failures[indexer.url] = "no answer to the relay-list query" }
             if discovery.indexers.isEmpty { failures["discover"] = "no configured relay answered the relay-list query" }
         }
-        let recorded = try ledger.relayHealthRecords().compactMapValues { r in
-            r.figuresJSON.flatMap { try? JSONDecoder().decode(RelayHealthFigures.self, from: Data($0.utf8)) }
-        }
-        return (try await discovery.resolver.plan(health: recorded), failures)
+        return (try await discovery.resolver.plan(health: try ledger.recordedRelayFigures().health), failures)
     }
 
     private func backfillAll(_ readers: [(relay: Relay, authors: [String])]) async throws -> [String: String] {

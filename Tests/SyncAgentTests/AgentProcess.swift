@@ -20,7 +20,7 @@ struct AgentProcess {
         let p = Process()
         p.executableURL = try executable()
         p.arguments = arguments
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)  // FileHandle below reports a failure
         let handle = try FileHandle(forWritingTo: output)
         try handle.seekToEnd()
         p.standardOutput = handle
