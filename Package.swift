@@ -66,6 +66,7 @@ let package = Package(
             dependencies: [
                 "NostrCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),
@@ -104,7 +105,7 @@ let package = Package(
         .executableTarget(name: "BenchCore", dependencies: ["NostrCore", "CSecp256k1", "PeerHarness"], swiftSettings: strict),
         .executableTarget(name: "BenchArchive", dependencies: ["Archive", "PeerHarness"], swiftSettings: strict),
         .executableTarget(name: "BenchRelay", dependencies: ["RelayClient", "PeerHarness"], swiftSettings: strict),
-        .executableTarget(name: "BenchAgent", dependencies: ["SyncAgent", "RelayClient", "PeerHarness", "CSecp256k1", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .executableTarget(name: "BenchAgent", dependencies: ["SyncAgent", "Ledger", "RelayClient", "PeerHarness", "CSecp256k1", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "NostrCoreTests", dependencies: ["NostrCore", "PeerHarness"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "RelayClientTests", dependencies: [
             "RelayClient", "PeerHarness",

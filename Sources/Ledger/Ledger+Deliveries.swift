@@ -1,11 +1,15 @@
 import GRDB
 
 extension Ledger {
+    // Queries on pending deliveries name the partial index: without statistics SQLite prefers the
+    // (relay, seq) key, which walks every delivered row before the first pending one, so each
+    // batch cost time in proportion to the whole history.
+
     /// Pending deliveries due now for `relay`, oldest first.
     public func dueDeliveries(relay: String, limit: Int, now: Int64) throws -> [PendingDelivery] {
         try read("read due deliveries") { db in
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT d.seq, e.id, e.kind, e.raw, d.attempts FROM deliveries d JOIN events e ON e.seq = d.seq
+                SELECT d.seq, e.id, e.kind, e.raw, d.attempts FROM deliveries d INDEXED BY deliveries_pending JOIN events e ON e.seq = d.seq
                 WHERE d.relay = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
                 ORDER BY d.seq LIMIT ?
                 """), arguments: [relay, now, limit])
@@ -26,21 +30,24 @@ extension Ledger {
             let settleSQL = "UPDATE deliveries SET state = ?, reason = ?, attempts = attempts + 1, updated_at = ? WHERE " + target
             let retrySQL = "UPDATE deliveries SET reason = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE " + target
             // With the seq known, the row is found by its key; otherwise through the id index.
-            let bySeq = (settle: try db.cachedStatement(sql: settleSQL + "?"), retry: try db.cachedStatement(sql: retrySQL + "?"))
-            let byID = (settle: try db.cachedStatement(sql: settleSQL + "(SELECT seq FROM events WHERE id = ?)"),
-                        retry: try db.cachedStatement(sql: retrySQL + "(SELECT seq FROM events WHERE id = ?)"))
+            let bySeq = (settle: try DirectStatement(db, sql: settleSQL + "?"), retry: try DirectStatement(db, sql: retrySQL + "?"))
+            let byID = (settle: try DirectStatement(db, sql: settleSQL + "(SELECT seq FROM events WHERE id = ?)"),
+                        retry: try DirectStatement(db, sql: retrySQL + "(SELECT seq FROM events WHERE id = ?)"))
             for r in results {
-                let key: DatabaseValue = r.seq?.databaseValue ?? r.eventID.databaseValue
                 let (settle, retry) = r.seq == nil ? byID : bySeq
+                let bindTarget = { (b: inout DirectStatement.Binder) in
+                    b.add(r.relay)
+                    if let seq = r.seq { b.add(seq) } else { b.add(r.eventID) }
+                }
                 switch r.outcome {
                 case .delivered:
-                    try settle.execute(arguments: [DeliveryState.delivered.rawValue, nil as String?, now, r.relay, key])
+                    try settle.run(db) { b in b.add(DeliveryState.delivered.rawValue); b.add(nil as String?); b.add(now); bindTarget(&b) }
                 case .duplicate:
-                    try settle.execute(arguments: [DeliveryState.duplicate.rawValue, nil as String?, now, r.relay, key])
+                    try settle.run(db) { b in b.add(DeliveryState.duplicate.rawValue); b.add(nil as String?); b.add(now); bindTarget(&b) }
                 case let .rejected(reason):
-                    try settle.execute(arguments: [DeliveryState.rejected.rawValue, reason, now, r.relay, key])
+                    try settle.run(db) { b in b.add(DeliveryState.rejected.rawValue); b.add(reason); b.add(now); bindTarget(&b) }
                 case let .retry(reason, after):
-                    try retry.execute(arguments: [reason, now + max(0, after), now, r.relay, key])
+                    try retry.run(db) { b in b.add(reason); b.add(now + max(0, after)); b.add(now); bindTarget(&b) }
                 }
             }
         }
@@ -72,12 +79,21 @@ extension Ledger {
         }
     }
 
+    /// Whether anything is still pending for `relay`: one probe of the pending index, where a
+    /// count would walk all of it (the one-shot run asks after every batch).
+    public func hasPending(relay: String) throws -> Bool {
+        try read("probe pending") { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_pending WHERE relay = ? AND state = 'pending')"),
+                              arguments: [relay]) ?? false
+        }
+    }
+
     public func pendingCount(relay: String?) throws -> Int {
         try read("count pending") { db in
             if let relay {
-                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE relay = ? AND state = 'pending'", arguments: [relay]) ?? 0
+                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries INDEXED BY deliveries_pending WHERE relay = ? AND state = 'pending'", arguments: [relay]) ?? 0
             }
-            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'") ?? 0
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries INDEXED BY deliveries_pending WHERE state = 'pending'") ?? 0
         }
     }
 }

@@ -8,38 +8,45 @@ extension Ledger {
         try write("record events") { db in
             var outcomes: [RecordOutcome] = []
             outcomes.reserveCapacity(batch.count)
-            let findSeq = try db.cachedStatement(sql: "SELECT seq FROM events WHERE id = ?")
-            let insertEvent = try db.cachedStatement(sql: """
+            let findSeq = try DirectStatement(db, sql: "SELECT seq FROM events WHERE id = ?")
+            let insertEvent = try DirectStatement(db, sql: """
                 INSERT INTO events (id, pubkey, kind, created_at, d_tag, replace_key, expiration, first_relay, first_seen_at, raw)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                 """)
-            let insertDelivery = try db.cachedStatement(sql: "INSERT OR IGNORE INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, ?, ?)")
+            let insertDelivery = try DirectStatement(db, sql: "INSERT OR IGNORE INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, ?, ?)")
             for observed in batch {
                 let e = observed.event
                 if e.kindClass == .ephemeral {
                     outcomes.append(.ephemeral)
                     continue
                 }
-                if let seq = try Int64.fetchOne(findSeq, arguments: [e.id]) {
+                // Inserted first and looked up only when the id is already there: new events,
+                // the common case, cost one probe of the id index instead of two.
+                try insertEvent.run(db) { b in
+                    b.add(e.id); b.add(e.pubkey); b.add(e.kind); b.add(e.createdAt); b.add(e.dTag); b.add(e.replacementKey)
+                    b.add(e.expiration); b.add(observed.relay); b.add(now); b.add(e.rawJSON)
+                }
+                guard db.changesCount == 1 else {
+                    guard let seq = try findSeq.run(db, { $0.add(e.id) }) else {
+                        throw LedgerError(path: path, operation: "record events", underlying: "event \(e.id) neither inserted nor found")
+                    }
                     try Self.markPresent(db, relay: observed.relay, seq: seq, now: now)
                     outcomes.append(.known)
                     continue
                 }
-                try insertEvent.execute(arguments: [e.id, e.pubkey, e.kind, e.createdAt, e.dTag, e.replacementKey, e.expiration,
-                                                    observed.relay, now, e.rawJSON])
                 let seq = db.lastInsertedRowID
                 var state = DeliveryState.pending
                 var outcome = RecordOutcome.new(seq: seq)
                 if e.isExpired(at: now) {
                     state = .expired
                     outcome = .expired(seq: seq)
-                } else if let key = e.replacementKey, !(try Self.becomeHead(db, key: key, event: e, now: now)) {
+                } else if let key = e.replacementKey, !(try Self.becomeHead(db, key: key, event: e, writableRelays: writableRelays, now: now)) {
                     state = .superseded
                     outcome = .superseded(seq: seq)
                 }
-                try insertDelivery.execute(arguments: [observed.relay, seq, DeliveryState.present.rawValue, now])
+                try insertDelivery.run(db) { b in b.add(observed.relay); b.add(seq); b.add(DeliveryState.present.rawValue); b.add(now) }
                 for relay in writableRelays where relay != observed.relay {
-                    try insertDelivery.execute(arguments: [relay, seq, state.rawValue, now])
+                    try insertDelivery.run(db) { b in b.add(relay); b.add(seq); b.add(state.rawValue); b.add(now) }
                 }
                 outcomes.append(outcome)
             }
@@ -59,15 +66,18 @@ extension Ledger {
     /// Makes `event` the newest version for `key` if it is newer (NIP-01:
     /// later created_at, then lower id), superseding pending deliveries of
     /// the version it replaces. Returns false when the event is older.
-    static func becomeHead(_ db: Database, key: String, event: Event, now: Int64) throws -> Bool {
+    static func becomeHead(_ db: Database, key: String, event: Event, writableRelays: [String], now: Int64) throws -> Bool {
         if let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT event_id, created_at FROM replaceable_heads WHERE replace_key = ?"), arguments: [key]) {
             let headID: String = head[0], headCreated: Int64 = head[1]
             let newer = event.createdAt != headCreated ? event.createdAt > headCreated : event.id < headID
             guard newer else { return false }
-            try db.cachedStatement(sql: """
-                UPDATE deliveries SET state = 'superseded', updated_at = ?
-                WHERE state = 'pending' AND seq = (SELECT seq FROM events WHERE id = ?)
-                """).execute(arguments: [now, headID])
+            // Row by row on the (relay, seq) key: a condition on seq alone would scan every delivery.
+            if let headSeq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM events WHERE id = ?"), arguments: [headID]) {
+                let supersede = try db.cachedStatement(sql: """
+                    UPDATE deliveries SET state = 'superseded', updated_at = ? WHERE relay = ? AND seq = ? AND state = 'pending'
+                    """)
+                for relay in writableRelays { try supersede.execute(arguments: [now, relay, headSeq]) }
+            }
         }
         try db.cachedStatement(sql: """
             INSERT INTO replaceable_heads (replace_key, event_id, created_at) VALUES (?, ?, ?)

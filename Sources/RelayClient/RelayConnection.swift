@@ -30,7 +30,10 @@ struct RelayConnection: Sendable {
             extensions: configuration.offersCompression ? [.perMessageDeflate(maxDecompressedFrameSize: frame)] : [],
             closeTimeout: .seconds(2),
             autoPing: .enabled(timePeriod: configuration.pingInterval),
-            validateUTF8: true)
+            // Text frames are decoded into Strings, which repairs bad UTF-8; an event so repaired fails
+            // its id check and is counted invalid like any bad event, where validation here would drop
+            // the whole connection, and it would be a second pass over every frame.
+            validateUTF8: false)
     }
 
     /// Connects and serves until the connection ends; returns the error that ended it, if any.

@@ -38,9 +38,11 @@ struct DeliveryService: Service {
         let due = try ledger.dueDeliveries(relay: url, limit: Self.batchSize, now: Clock.unixNow())
         guard !due.isEmpty else { return Round() }
         var events: [OutboundEvent] = []
+        var sent: [PendingDelivery] = []
         var results: [DeliveryResult] = []
-        var attempts: [String: Int] = [:]
-        var seqs: [String: Int64] = [:]
+        events.reserveCapacity(due.count)
+        sent.reserveCapacity(due.count)
+        results.reserveCapacity(due.count)
         let content = RelayContentPolicy(information: await relay.information(), hasKey: relay.configuration.authKey != nil)
         for d in due {
             if let refusal = content.refusal(kind: d.kind) {
@@ -49,14 +51,13 @@ struct DeliveryService: Service {
             }
             // The ledger keeps only verified text, so it is sent as stored, without parsing it again.
             events.append(OutboundEvent(id: d.eventID, rawJSON: d.rawJSON))
-            attempts[d.eventID] = d.attempts
-            seqs[d.eventID] = d.seq
+            sent.append(d)
         }
         let outcomes = await relay.publish(events)
-        for e in events {
-            let outcome = outcomes[e.id] ?? .timedOut
-            var result = policy.result(for: outcome, eventID: e.id, relay: url, attempts: attempts[e.id] ?? 0)
-            result.seq = seqs[e.id]
+        for d in sent {
+            let outcome = outcomes[d.eventID] ?? .timedOut
+            var result = policy.result(for: outcome, eventID: d.eventID, relay: url, attempts: d.attempts)
+            result.seq = d.seq
             results.append(result)
         }
         try ledger.recordDeliveryOutcomes(results, now: Clock.unixNow())

@@ -91,7 +91,7 @@ extension SyncAgentRunner {
     /// progress for `onceGiveUp`; returns why it stopped short.
     private func deliverUntilDrained(_ relay: Relay) async throws -> String? {
         let url = relay.url
-        guard try ledger.pendingCount(relay: url) > 0 else { return nil }
+        guard try ledger.hasPending(relay: url) else { return nil }
         guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
             try ledger.noteRelayError(url, "could not connect", at: Clock.unixNow())
             return "could not connect"
@@ -101,10 +101,10 @@ extension SyncAgentRunner {
         var lastProgress = ContinuousClock.now
         while true {
             let round = try await service.deliverDue()
-            let pending = try ledger.pendingCount(relay: url)
-            if pending == 0 { return nil }
+            if try !ledger.hasPending(relay: url) { return nil }
             if round.settled > 0 { lastProgress = .now }
             if ContinuousClock.now - lastProgress > onceGiveUp {
+                let pending = try ledger.pendingCount(relay: url)
                 try ledger.noteRelayError(url, "\(pending) deliveries still pending", at: Clock.unixNow())
                 return "\(pending) deliveries still pending after \(onceGiveUp) without progress"
             }
