@@ -5,14 +5,17 @@ extension Ledger {
     // (relay, seq) key, which walks every delivered row before the first pending one, so each
     // batch cost time in proportion to the whole history.
 
+    static let dueDeliveriesSQL = """
+        SELECT d.seq, e.id, e.kind, e.raw, d.attempts FROM deliveries d INDEXED BY deliveries_pending JOIN events e ON e.seq = d.seq
+        WHERE d.relay = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
+        ORDER BY d.seq LIMIT ?
+        """
+    static let hasPendingSQL = "SELECT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_pending WHERE relay = ? AND state = 'pending')"
+
     /// Pending deliveries due now for `relay`, oldest first.
     public func dueDeliveries(relay: String, limit: Int, now: Int64) throws -> [PendingDelivery] {
         try read("read due deliveries") { db in
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT d.seq, e.id, e.kind, e.raw, d.attempts FROM deliveries d INDEXED BY deliveries_pending JOIN events e ON e.seq = d.seq
-                WHERE d.relay = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
-                ORDER BY d.seq LIMIT ?
-                """), arguments: [relay, now, limit])
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: Self.dueDeliveriesSQL), arguments: [relay, now, limit])
             var out: [PendingDelivery] = []
             while let row = try rows.next() {
                 out.append(PendingDelivery(seq: row[0], eventID: row[1], kind: row[2], relay: relay, rawJSON: row[3], attempts: row[4]))
@@ -83,8 +86,7 @@ extension Ledger {
     /// count would walk all of it (the one-shot run asks after every batch).
     public func hasPending(relay: String) throws -> Bool {
         try read("probe pending") { db in
-            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_pending WHERE relay = ? AND state = 'pending')"),
-                              arguments: [relay]) ?? false
+            try Bool.fetchOne(db.cachedStatement(sql: Self.hasPendingSQL), arguments: [relay]) ?? false
         }
     }
 

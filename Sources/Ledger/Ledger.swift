@@ -68,6 +68,14 @@ public final class Ledger: Sendable {
         try read("look up event") { try Int64.fetchOne($0, sql: "SELECT seq FROM events WHERE id = ?", arguments: [id]) }
     }
 
+    /// SQLite's plan for `sql`, one step per line (tests check that per-batch queries use their index).
+    func queryPlan(_ sql: String) throws -> String {
+        try read("explain") { db in
+            let parameters = StatementArguments(Array(repeating: nil as String?, count: sql.filter { $0 == "?" }.count))
+            return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: parameters).map { row -> String in row["detail"] }.joined(separator: "\n")
+        }
+    }
+
     /// Relay → state for one event (tests and diagnostics).
     public func presence(of eventID: String) throws -> [String: DeliveryState] {
         try read("read presence") { db in

@@ -176,4 +176,30 @@ import Testing
         #expect(try l.pendingCount(relay: nil) == 20_000)
         print("ledger: recorded 10,000 events with 2 backups in \(elapsed) (debug build)")
     }
+
+    /// The one-shot run and the delivery service ask these after every batch: on the (relay, seq)
+    /// key they walked every already-delivered row first, so a long history made each batch slower.
+    @Test func perBatchPendingQueriesUseThePendingIndex() throws {
+        let l = try Ledger.temporary()
+        for sql in [Ledger.dueDeliveriesSQL, Ledger.hasPendingSQL] {
+            let plan = try l.queryPlan(sql)
+            #expect(plan.contains("USING INDEX deliveries_pending"), "\(plan)")
+            #expect(!plan.contains("PRIMARY KEY (relay"), "\(plan)")
+        }
+        let events = try (0..<3).map { try note($0) }
+        _ = try l.record(events.map { ObservedEvent(event: $0, relay: a) }, writableRelays: [b], now: 1)
+        #expect(try l.hasPending(relay: b) && !l.hasPending(relay: a) && !l.hasPending(relay: c))
+        try l.recordDeliveryOutcomes(events.map { DeliveryResult(eventID: $0.id, relay: b, outcome: .delivered) }, now: 2)
+        #expect(try !l.hasPending(relay: b))
+    }
+
+    /// An older head's pending deliveries are superseded on every writable relay, by key.
+    @Test func newerVersionSupersedesPendingOnEveryBackup() throws {
+        let l = try Ledger.temporary()
+        let old = try note(0, kind: 10002, at: 100), new = try note(1, kind: 10002, at: 200)
+        _ = try l.record([ObservedEvent(event: old, relay: a)], writableRelays: [b, c], now: 1)
+        _ = try l.record([ObservedEvent(event: new, relay: a)], writableRelays: [b, c], now: 2)
+        #expect(try l.presence(of: old.id) == [a: .present, b: .superseded, c: .superseded])
+        #expect(try due(l, b) == [new.id] && due(l, c) == [new.id])
+    }
 }
