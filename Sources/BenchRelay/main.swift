@@ -115,6 +115,10 @@ for flavor in [TestRelay.Flavor.localRelay, .nostrRelay] {
     let now = Int64(Date().timeIntervalSince1970)
     let events = SampleEvents.make(count: n, authors: 20, end: now - 60, span: 200 * 86_400)
     let authors = Array(Set(events.map(\.pubkey)))
+    // BENCH_DUMP_EVENTS=DIR writes each relay's event set as JSON lines, to replay it with other clients.
+    if let dir = ProcessInfo.processInfo.environment["BENCH_DUMP_EVENTS"] {
+        try events.map(\.rawJSON).joined(separator: "\n").write(toFile: "\(dir)/\(flavor.rawValue).jsonl", atomically: true, encoding: .utf8)
+    }
     rows.append(try await ours(flavor, events, authors: authors))
     rows.append(try await reference(flavor, events, authors: authors))
 }
