@@ -88,9 +88,14 @@ func bareVerifyMicros(_ events: [Event]) -> Double {
 /// published (a newer replaceable version replaces the older), and CPU per event is per handled event.
 /// `bare` is the bare verify timed just before and just after the run, averaged, so both sides of the
 /// ratio see the same machine.
-struct OnceResult { var lmdb = false; var events: Int; var handled: Int; var seconds: Double; var cpu: Double; var peakRSS: Int; var summary: String; var bare: Double }
+struct OnceResult {
+    var lmdb = false; var events: Int; var handled: Int; var seconds: Double; var cpu: Double; var peakRSS: Int; var summary: String; var bare: Double
+    /// CPU µs per handled event (= ms per 1,000), and that against the bare verify.
+    var perEvent: Double { cpu / Double(handled) * 1e6 }
+    var ratio: Double { perEvent / bare }
+}
 
-func once(_ n: Int) async throws -> (OnceResult, [Event]) {
+func once(_ n: Int) async throws -> OnceResult {
     // LocalRelay's in-memory store keeps only the newest 75,000 events; above that, LMDB
     // (several times slower, so the relays, not the agent, set the pace).
     let lmdb = n > 70_000 || ProcessInfo.processInfo.environment["BENCH_LMDB"] != nil
@@ -146,8 +151,8 @@ func once(_ n: Int) async throws -> (OnceResult, [Event]) {
     await backup.stop()
     let bareAfter = bareVerifyMicros(events)
     let handled = try Ledger(path: dir.appendingPathComponent("ledger.sqlite").path).eventCount()
-    return (OnceResult(lmdb: lmdb, events: n, handled: handled, seconds: seconds, cpu: r.cpu, peakRSS: peak.value, summary: summary,
-                       bare: (bareBefore + bareAfter) / 2), events)
+    return OnceResult(lmdb: lmdb, events: n, handled: handled, seconds: seconds, cpu: r.cpu, peakRSS: peak.value, summary: summary,
+                      bare: (bareBefore + bareAfter) / 2)
 }
 
 final class PeakRSS: @unchecked Sendable {
@@ -208,19 +213,18 @@ func f(_ x: Double, _ d: Int = 0) -> String { String(format: "%.\(d)f", x) }
 let repeats = max(1, Int(ProcessInfo.processInfo.environment["BENCH_REPEAT"] ?? "") ?? 3)
 var results: [OnceResult] = []
 for n in sizes {
-    for _ in 0..<(n <= 20_000 ? repeats : 1) { results.append(try await once(n).0) }
+    for _ in 0..<(n <= 20_000 ? repeats : 1) { results.append(try await once(n)) }
 }
 let latencies = try await live(count: 300).sorted()
 func pct(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)] }
 
 print("bench-agent: relaysync run --once, LocalRelay -> LocalRelay on 127.0.0.1 (release build)")
 for r in results {
-    let perEvent = r.cpu / Double(r.handled) * 1e6
     print("  \(r.events) events published, \(r.handled) kept by the primary and mirrored (\(r.lmdb ? "LMDB" : "in-memory") relays): \(f(r.seconds, 1)) s wall, \(f(Double(r.handled) / r.seconds)) events/s")
-    print("    CPU \(f(r.cpu, 2)) s = \(f(perEvent, 0)) ms per 1,000 events = \(f(perEvent / r.bare, 2))x a bare verify of \(f(r.bare, 1)) µs (timed before and after the run; goal <= 3x), peak RSS \(f(Double(r.peakRSS) / 1_048_576, 1)) MiB (goal < 64)")
+    print("    CPU \(f(r.cpu, 2)) s = \(f(r.perEvent, 0)) ms per 1,000 events = \(f(r.ratio, 2))x a bare verify of \(f(r.bare, 1)) µs (timed before and after the run; goal <= 3x), peak RSS \(f(Double(r.peakRSS) / 1_048_576, 1)) MiB (goal < 64)")
 }
 for n in sizes {
-    let ratios = results.filter { $0.events == n }.map { $0.cpu / Double($0.handled) * 1e6 / $0.bare }.sorted()
+    let ratios = results.filter { $0.events == n }.map(\.ratio).sorted()
     if ratios.count > 1 {
         print("  \(n) events: median of \(ratios.count) runs \(f(ratios[ratios.count / 2], 2))x a bare verify (runs: \(ratios.map { f($0, 2) + "x" }.joined(separator: ", ")))")
     }

@@ -42,16 +42,16 @@ extension Ledger {
                     b.add(r.relay)
                     if let seq = r.seq { b.add(seq) } else { b.add(r.eventID) }
                 }
+                let settled: (DeliveryState, String?)
                 switch r.outcome {
-                case .delivered:
-                    try settle.run(db) { b in b.add(DeliveryState.delivered.rawValue); b.add(nil as String?); b.add(now); bindTarget(&b) }
-                case .duplicate:
-                    try settle.run(db) { b in b.add(DeliveryState.duplicate.rawValue); b.add(nil as String?); b.add(now); bindTarget(&b) }
-                case let .rejected(reason):
-                    try settle.run(db) { b in b.add(DeliveryState.rejected.rawValue); b.add(reason); b.add(now); bindTarget(&b) }
+                case .delivered: settled = (.delivered, nil)
+                case .duplicate: settled = (.duplicate, nil)
+                case let .rejected(reason): settled = (.rejected, reason)
                 case let .retry(reason, after):
                     try retry.run(db) { b in b.add(reason); b.add(now + max(0, after)); b.add(now); bindTarget(&b) }
+                    continue
                 }
+                try settle.run(db) { b in b.add(settled.0.rawValue); b.add(settled.1); b.add(now); bindTarget(&b) }
             }
         }
     }

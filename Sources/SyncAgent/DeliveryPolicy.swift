@@ -9,7 +9,7 @@ struct DeliveryPolicy: Sendable {
     var baseDelay: Int64 = 5
     var maxDelay: Int64 = 3600
 
-    func result(for outcome: PublishOutcome, eventID: String, relay: String, attempts: Int) -> DeliveryResult {
+    func result(for outcome: PublishOutcome, eventID: String, relay: String, attempts: Int, seq: Int64? = nil) -> DeliveryResult {
         let delay = min(maxDelay, baseDelay << min(attempts, 20))
         let o: DeliveryResult.Outcome
         switch outcome {
@@ -22,7 +22,7 @@ struct DeliveryPolicy: Sendable {
         case .timedOut: o = .retry("timed out waiting for OK", afterSeconds: delay)
         case .notConnected: o = .retry("not connected", afterSeconds: delay)
         }
-        return DeliveryResult(eventID: eventID, relay: relay, outcome: o)
+        return DeliveryResult(eventID: eventID, relay: relay, outcome: o, seq: seq)
     }
 
     /// `prefix: message`, or the raw text when the relay gave no prefix.

@@ -55,10 +55,7 @@ struct DeliveryService: Service {
         }
         let outcomes = await relay.publish(events)
         for d in sent {
-            let outcome = outcomes[d.eventID] ?? .timedOut
-            var result = policy.result(for: outcome, eventID: d.eventID, relay: url, attempts: d.attempts)
-            result.seq = d.seq
-            results.append(result)
+            results.append(policy.result(for: outcomes[d.eventID] ?? .timedOut, eventID: d.eventID, relay: url, attempts: d.attempts, seq: d.seq))
         }
         try ledger.recordDeliveryOutcomes(results, now: Clock.unixNow())
         tally(results)

@@ -50,8 +50,7 @@ public struct RelaysReport: Sendable, Codable {
     }
 
     public static func make(configuration: SyncConfiguration, ledger: Ledger) throws -> RelaysReport {
-        let records = try ledger.relayHealthRecords()
-        let (health, info) = try ledger.recordedRelayFigures()
+        let (health, info, recordedAt) = try ledger.recordedRelayFigures()
         let stats = Dictionary(try ledger.relayStatistics().map { ($0.relay, $0) }, uniquingKeysWith: { a, _ in a })
         let hasKey = (try? configuration.loadSecretKey()) != nil
 
@@ -59,7 +58,7 @@ public struct RelaysReport: Sendable, Codable {
             let policy = RelayContentPolicy(information: info[url], hasKey: auth && hasKey)
             let notes = role == "backup" || role == "both" ? policy.writeNotes : policy.readSkipReason.map { [$0] } ?? []
             return Line(url: url, origin: origin, role: role, pubkeys: pubkeys, score: RelaySelection.score(health[url] ?? .unmeasured),
-                        health: health[url], healthRecordedAt: health[url] == nil ? nil : records[url]?.updatedAt,
+                        health: health[url], healthRecordedAt: health[url] == nil ? nil : recordedAt[url],
                         lastSuccessAt: stats[url]?.lastSuccessAt, lastError: stats[url]?.lastError, notes: notes)
         }
 
