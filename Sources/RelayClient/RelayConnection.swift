@@ -1,8 +1,8 @@
 import Logging
 import NIOCore
+import NIOWebSocket
 import NostrCore
-import WSClient
-import WSCompression
+import Synchronization
 
 /// Why this side ended a connection.
 struct ConnectionClosedLocally: Error, CustomStringConvertible {
@@ -16,85 +16,143 @@ public struct RelayConnectTimeout: Error, Sendable, CustomStringConvertible {
     public var description: String { "connecting to \(url) took longer than \(timeout)" }
 }
 
+/// The relay broke the WebSocket protocol (RFC 6455), or sent a message over the size cap.
+public struct WebSocketViolation: Error, Sendable, CustomStringConvertible {
+    public let url: String
+    public let reason: String
+    public var description: String { "\(url) broke the WebSocket protocol: \(reason)" }
+}
+
+/// Neither a pong nor any other frame arrived for a whole ping period.
+public struct WebSocketPingTimeout: Error, Sendable, CustomStringConvertible {
+    public let url: String
+    public let period: Duration
+    public var description: String { "\(url) answered no ping and sent nothing for \(period)" }
+}
+
 /// One WebSocket connection to the relay: a reader that decodes, verifies and routes frames,
-/// and a writer that drains what the core queued. Ends when either side closes.
+/// a writer that drains what the core queued, and a pinger. Ends when any of them does.
 struct RelayConnection: Sendable {
     let core: RelayCore
     let configuration: RelayConfiguration
     let logger: Logger
 
-    var clientConfiguration: WebSocketClientConfiguration {
-        let frame = configuration.effectiveMaxFrameSize
-        return WebSocketClientConfiguration(
-            maxFrameSize: frame,
-            extensions: configuration.offersCompression ? [.perMessageDeflate(maxDecompressedFrameSize: frame)] : [],
-            closeTimeout: .seconds(2),
-            autoPing: .enabled(timePeriod: configuration.pingInterval),
-            // Text frames are decoded into Strings, which repairs bad UTF-8; an event so repaired fails
-            // its id check and is counted invalid like any bad event, where validation here would drop
-            // the whole connection, and it would be a second pass over every frame.
-            validateUTF8: false)
-    }
+    /// How long a local close waits for the relay's answering close frame.
+    static let closeTimeout: Duration = .seconds(2)
 
     /// Connects and serves until the connection ends; returns the error that ended it, if any.
     func run() async -> (any Error)? {
-        let core = self.core
-        let maxMessage = configuration.effectiveMaxFrameSize
-        let opened = OneShotSignal()
-        let clientConfiguration = self.clientConfiguration
-        let logger = self.logger
-        let timeout = configuration.connectTimeout
-        let url = configuration.url
+        let socket: WebSocketDialer.Socket
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    let client = WebSocketClient(url: url, configuration: clientConfiguration, logger: logger) { inbound, outbound, _ in
-                        opened.fire()
-                        try await Self.serve(core: core, inbound: inbound, outbound: outbound, maxMessage: maxMessage)
-                    }
-                    _ = try await client.run()
-                }
-                group.addTask {
-                    // Only the opening is timed; an open connection is watched by the core.
-                    if await opened.sleep(for: timeout) { try await Task.sleep(for: .seconds(1_000_000_000)) }
-                    throw RelayConnectTimeout(url: url, timeout: timeout)
-                }
-                try await group.next()
-                group.cancelAll()
-            }
-            return nil
-        } catch is ConnectionClosedLocally {
-            return nil
+            socket = try await WebSocketDialer(configuration: configuration, logger: logger).connect()
         } catch {
             return error
         }
+        let outcome: (any Error)?
+        do {
+            try await socket.channel.executeThenClose { inbound, outbound in
+                try await serve(inbound: inbound, outbound: outbound, deflate: socket.deflate)
+            }
+            outcome = nil
+        } catch is ConnectionClosedLocally {
+            outcome = nil
+        } catch let error as NIOAsyncWriterError where error == .alreadyFinished() {
+            outcome = nil
+        } catch {
+            outcome = error
+        }
+        return outcome
     }
 
-    private static func serve(core: RelayCore, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, maxMessage: Int) async throws {
-        let (stream, continuation) = AsyncStream<String>.makeStream()
-        guard let generation = await core.opened(outbound: continuation) else { return }
+    private func serve(
+        inbound: NIOAsyncChannelInboundStream<WebSocketFrame>,
+        outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>,
+        deflate: PerMessageDeflate?
+    ) async throws {
+        let outbox = Outbox()
+        guard let generation = await core.opened(outbound: outbox) else { return }
+        let sender = FrameSender(outbound: outbound)
+        let clock = ContinuousClock()
+        let origin = clock.now
+        let keepalive = KeepaliveCell()
+        let (core, url, period) = (self.core, configuration.url, configuration.pingInterval)
+        let maxMessage = configuration.effectiveMaxFrameSize
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await text in stream {
-                    try await outbound.write(.text(text))
+                let deflater = try deflate.flatMap { $0.compressesOutbound ? try Deflater($0) : nil }
+                while let texts = await outbox.next() {
+                    var frames: [WebSocketFrame] = []
+                    frames.reserveCapacity(texts.count)
+                    for text in texts {
+                        var frame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text))
+                        if let compressed = try deflater?.deflate(frame.data) {
+                            frame.data = compressed
+                            frame.rsv1 = true
+                        }
+                        frames.append(frame)
+                    }
+                    try await sender.send(frames)
                 }
-                // The core finished the stream: it wants this connection gone.
-                if !Task.isCancelled { throw ConnectionClosedLocally() }
+                guard !Task.isCancelled else { return }
+                // The core finished the outbox: it wants this connection gone. The reader ends
+                // the group when the relay answers the close; this bounds the wait.
+                try await sender.sendClose(.normalClosure)
+                try await Task.sleep(for: Self.closeTimeout)
+                throw ConnectionClosedLocally()
             }
             group.addTask {
-                var messages = inbound.messages(maxSize: maxMessage).makeAsyncIterator()
-                while let message = try await messages.next() {
-                    let text: String
-                    switch message {
-                    case let .text(t): text = t
-                    case let .binary(b):
-                        guard let t = b.getString(at: b.readerIndex, length: b.readableBytes) else {
-                            await core.nonTextFrame(generation: generation)
-                            continue
-                        }
-                        text = t
+                while true {
+                    try await Task.sleep(for: period)
+                    switch keepalive.state.withLock({ $0.periodElapsed(at: clock.now - origin) }) {
+                    case let .ping(payload): try await sender.sendControl(.ping, payload)
+                    case .wait: continue
+                    case .dead: throw WebSocketPingTimeout(url: url, period: period)
                     }
-                    await Self.process(text, core: core, generation: generation)
+                }
+            }
+            group.addTask {
+                var assembler = MessageAssembler(maxMessage: maxMessage, compression: deflate != nil)
+                let inflater = try deflate.map { try Inflater($0, maxSize: maxMessage) }
+                for try await frame in inbound {
+                    let now = clock.now - origin
+                    switch frame.opcode {
+                    case .ping:
+                        keepalive.state.withLock { $0.frameReceived(at: now) }
+                        try await sender.sendControl(.pong, frame.unmaskedData)
+                    case .pong:
+                        if let roundTrip = keepalive.state.withLock({ $0.pong(frame.unmaskedData, at: now) }) {
+                            await core.pingAnswered(roundTrip, generation: generation)
+                        }
+                    case .connectionClose:
+                        try? await sender.sendClose(.normalClosure)
+                        return
+                    case .text, .binary, .continuation:
+                        keepalive.state.withLock { $0.frameReceived(at: now) }
+                        switch assembler.receive(frame) {
+                        case .none:
+                            continue
+                        case let .message(payload, _, compressed):
+                            var message = payload
+                            if compressed {
+                                guard let inflater else { throw WebSocketViolation(url: url, reason: "compressed message without permessage-deflate") }
+                                do {
+                                    message = try inflater.inflate(payload)
+                                } catch is Inflater.TooLarge {
+                                    try? await sender.sendClose(.messageTooLarge)
+                                    throw WebSocketViolation(url: url, reason: "message inflates past the \(maxMessage)-byte cap")
+                                }
+                            }
+                            // Binary frames are read as text too: NIP-01 speaks JSON, and a relay
+                            // that sends it in binary frames loses nothing that way.
+                            await Self.process(String(buffer: message), core: core, generation: generation)
+                        case let .violation(code, reason):
+                            try? await sender.sendClose(code)
+                            throw WebSocketViolation(url: url, reason: reason)
+                        }
+                    default:
+                        try? await sender.sendClose(.protocolError)
+                        throw WebSocketViolation(url: url, reason: "reserved opcode \(frame.opcode)")
+                    }
                 }
             }
             try await group.next()
@@ -120,4 +178,9 @@ struct RelayConnection: Sendable {
             await core.handle(message, generation: generation)
         }
     }
+}
+
+/// The keepalive state the reader and the pinger share.
+private final class KeepaliveCell: Sendable {
+    let state = Mutex(Keepalive(openedAt: .zero))
 }

@@ -49,7 +49,7 @@ actor RelayCore {
     private var subscriptions: [String: SubscriptionRecord] = [:]
     private var subscriptionCounter = 0
 
-    private var outbound: AsyncStream<String>.Continuation?
+    private var outbound: Outbox?
     private(set) var generation = 0
     private var lastFrameAt: Duration = .zero
     private var disconnectedSince: Duration?
@@ -86,6 +86,7 @@ actor RelayCore {
     private var noticeCount = 0
     private var reqToEOSE = LatencySamples()
     private var eventToOK = LatencySamples()
+    private var pingRoundTrip = LatencySamples()
     private var lastError: String?
     private var killReason: String?
     /// A liveness probe (a REQ that matches nothing) sent when OKs are overdue and the relay is silent.
@@ -128,7 +129,7 @@ actor RelayCore {
     }
 
     /// The WebSocket is up: returns the generation its frames must carry.
-    func opened(outbound: AsyncStream<String>.Continuation) -> Int? {
+    func opened(outbound: Outbox) -> Int? {
         guard machine.state == .connecting else {
             outbound.finish()
             return nil
@@ -302,10 +303,10 @@ actor RelayCore {
         }
     }
 
-    func nonTextFrame(generation gen: Int) {
+    func pingAnswered(_ roundTrip: Duration, generation gen: Int) {
         guard gen == generation else { return }
         lastFrameAt = now
-        malformedFrames += 1
+        pingRoundTrip.add(roundTrip)
     }
 
     func handle(_ message: RelayMessage, generation gen: Int) {
@@ -673,7 +674,7 @@ actor RelayCore {
             connectedSince: connectedSince,
             uptimeRatio: machine.uptimeRatio(at: now),
             reconnects: machine.reconnects,
-            latency: .init(reqToEOSE: reqToEOSE.stat, eventToOK: eventToOK.stat, ping: nil),
+            latency: .init(reqToEOSE: reqToEOSE.stat, eventToOK: eventToOK.stat, ping: pingRoundTrip.stat),
             eventsReceived: eventsReceived,
             eventsSent: eventsSent,
             accepted: accepted,

@@ -7,7 +7,7 @@ public struct RelayHealth: Sendable, Codable, Equatable {
         public var reqToEOSE: LatencyStat?
         /// EVENT sent to its OK received.
         public var eventToOK: LatencyStat?
-        /// WebSocket ping round trip; nil because swift-websocket answers pongs internally.
+        /// WebSocket ping round trip; nil until a ping period has passed.
         public var ping: LatencyStat?
     }
 
