@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import NostrCore
 import Synchronization
@@ -15,13 +16,17 @@ public final class ScriptedRelay: Sendable {
         public var onText: @Sendable (ScriptedRelayConnection, String) async throws -> Void
         /// NIP-11 document served to plain HTTP GETs; nil closes them unanswered.
         public var information: String?
+        /// Whether pings get pongs (false: a relay that stopped answering but keeps the socket open).
+        public var answersPings = true
 
         public init(
             information: String? = nil,
+            answersPings: Bool = true,
             onConnect: @escaping @Sendable (ScriptedRelayConnection) async throws -> Void = { _ in },
             onText: @escaping @Sendable (ScriptedRelayConnection, String) async throws -> Void
         ) {
             self.information = information
+            self.answersPings = answersPings
             self.onConnect = onConnect
             self.onText = onText
         }
@@ -34,7 +39,8 @@ public final class ScriptedRelay: Sendable {
     }
 
     public let port: Int
-    public var url: String { "ws://127.0.0.1:\(port)" }
+    private let tls: Bool
+    public var url: String { "\(tls ? "wss" : "ws")://127.0.0.1:\(port)" }
     private let serverChannel: any Channel
     private let serving: Task<Void, Never>
     private let connections = Mutex<[Int: any Channel]>([:])
@@ -43,14 +49,15 @@ public final class ScriptedRelay: Sendable {
     /// Connections accepted so far.
     public var connectionCount: Int { counter.withLock { $0 } }
 
-    private init(port: Int, serverChannel: any Channel, serving: Task<Void, Never>) {
+    private init(port: Int, tls: Bool, serverChannel: any Channel, serving: Task<Void, Never>) {
         self.port = port
+        self.tls = tls
         self.serverChannel = serverChannel
         self.serving = serving
     }
 
-    /// Binds (port 0 = any free port) and serves until `stop()`.
-    public static func start(port: Int = 0, behaviour: Behaviour) async throws -> ScriptedRelay {
+    /// Binds (port 0 = any free port) and serves until `stop()`; with `tls`, as `wss://`.
+    public static func start(port: Int = 0, tls: NIOSSLContext? = nil, behaviour: Behaviour) async throws -> ScriptedRelay {
         let upgrader = NIOTypedWebSocketServerUpgrader<Upgrade>(
             maxFrameSize: 16 << 20,
             shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
@@ -63,6 +70,9 @@ public final class ScriptedRelay: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     let configuration = NIOTypedHTTPServerUpgradeConfiguration<Upgrade>(
                         upgraders: [upgrader],
                         notUpgradingCompletionHandler: { channel in
@@ -101,7 +111,7 @@ public final class ScriptedRelay: Sendable {
                 }
             }
         }
-        let relay = ScriptedRelay(port: boundPort, serverChannel: server.channel, serving: serving)
+        let relay = ScriptedRelay(port: boundPort, tls: tls != nil, serverChannel: server.channel, serving: serving)
         holder.relay.withLock { $0 = relay }
         return relay
     }
@@ -124,8 +134,8 @@ public final class ScriptedRelay: Sendable {
     }
 
     /// Starts a relay, runs `body`, and stops the relay whatever happens.
-    public static func with<T: Sendable>(_ behaviour: Behaviour, _ body: (ScriptedRelay) async throws -> T) async throws -> T {
-        let relay = try await start(behaviour: behaviour)
+    public static func with<T: Sendable>(_ behaviour: Behaviour, tls: NIOSSLContext? = nil, _ body: (ScriptedRelay) async throws -> T) async throws -> T {
+        let relay = try await start(tls: tls, behaviour: behaviour)
         do {
             let result = try await body(relay)
             await relay.stop()
@@ -168,7 +178,7 @@ public final class ScriptedRelay: Sendable {
                     guard frame.fin, let whole = pending else { continue }
                     pending = nil
                     try await behaviour.onText(connection, String(buffer: whole))
-                case .ping:
+                case .ping where behaviour.answersPings:
                     try await outbound.write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
                 case .connectionClose:
                     var code = ByteBuffer()

@@ -2,11 +2,10 @@ import NIOCore
 
 /// When to ping, and when a connection is dead: a ping went unanswered for a whole period and
 /// no other frame arrived in that time either. A busy relay whose pong waits behind a long run
-/// of EVENTs is alive, so any frame counts as a sign of life.
+/// of EVENTs is alive, so any frame counts as a sign of life, and it is asked again.
 struct Keepalive {
     enum Action: Equatable {
         case ping(ByteBuffer)
-        case wait
         case dead
     }
 
@@ -24,9 +23,7 @@ struct Keepalive {
 
     /// Called once per ping period.
     mutating func periodElapsed(at now: Duration) -> Action {
-        if let sent = outstanding {
-            return lastFrameAt > sent.sentAt ? .wait : .dead
-        }
+        if let sent = outstanding, lastFrameAt <= sent.sentAt { return .dead }
         counter += 1
         outstanding = (counter, now)
         var payload = ByteBuffer()

@@ -1,3 +1,4 @@
+import NIOSSL
 import NostrCore
 
 /// How one relay connection behaves. Every default is documented beside its field.
@@ -46,6 +47,8 @@ public struct RelayConfiguration: Sendable {
     public var compression: Bool?
     /// Whether to fetch NIP-11 information on start (default true).
     public var fetchInformation: Bool = true
+    /// Certificates trusted for `wss://` besides the system's roots (tests' self-signed relay).
+    var additionalTrustRoots: [NIOSSLCertificate] = []
 
     /// No relay gets frames larger than this, whatever `maxFrameSize` says (16 MiB).
     public static let maxFrameSizeHardCap = 16 << 20

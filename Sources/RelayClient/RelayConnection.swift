@@ -70,7 +70,7 @@ struct RelayConnection: Sendable {
         deflate: PerMessageDeflate?
     ) async throws {
         let outbox = Outbox()
-        guard let generation = await core.opened(outbound: outbox) else { return }
+        guard let generation = await core.opened(outbound: outbox, deflate: deflate != nil) else { return }
         let sender = FrameSender(outbound: outbound)
         let clock = ContinuousClock()
         let origin = clock.now
@@ -105,7 +105,6 @@ struct RelayConnection: Sendable {
                     try await Task.sleep(for: period)
                     switch keepalive.state.withLock({ $0.periodElapsed(at: clock.now - origin) }) {
                     case let .ping(payload): try await sender.sendControl(.ping, payload)
-                    case .wait: continue
                     case .dead: throw WebSocketPingTimeout(url: url, period: period)
                     }
                 }

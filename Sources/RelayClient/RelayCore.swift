@@ -50,6 +50,7 @@ actor RelayCore {
     private var subscriptionCounter = 0
 
     private var outbound: Outbox?
+    private var deflate = false
     private(set) var generation = 0
     private var lastFrameAt: Duration = .zero
     private var disconnectedSince: Duration?
@@ -129,7 +130,7 @@ actor RelayCore {
     }
 
     /// The WebSocket is up: returns the generation its frames must carry.
-    func opened(outbound: Outbox) -> Int? {
+    func opened(outbound: Outbox, deflate: Bool) -> Int? {
         guard machine.state == .connecting else {
             outbound.finish()
             return nil
@@ -137,6 +138,7 @@ actor RelayCore {
         _ = machine.connected(at: now)
         generation += 1
         self.outbound = outbound
+        self.deflate = deflate
         lastFrameAt = now
         disconnectedSince = nil
         connectedSince = Date()
@@ -156,6 +158,7 @@ actor RelayCore {
         let wasOpen = machine.state.isOpen
         outbound?.finish()
         outbound = nil
+        deflate = false
         let lost = publishQueue.connectionLost()
         deliver(lost.resolutions)
         for key in Array(subscriptions.keys) {
@@ -686,6 +689,7 @@ actor RelayCore {
             oneAtATime: publishQueue.oneAtATime,
             authenticated: authenticated,
             authChallenged: authChallenged,
+            deflate: deflate,
             lastError: lastError)
     }
 }

@@ -35,5 +35,7 @@ public struct RelayHealth: Sendable, Codable, Equatable {
     public var authenticated: Bool
     /// The relay sent a NIP-42 AUTH challenge at some point.
     public var authChallenged: Bool = false
+    /// The current connection speaks permessage-deflate (RFC 7692).
+    public var deflate: Bool = false
     public var lastError: String?
 }

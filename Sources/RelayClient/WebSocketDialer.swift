@@ -39,7 +39,11 @@ struct WebSocketDialer: Sendable {
         }
         let timeout = configuration.connectTimeout
         let deadline = NIODeadline.now() + TimeAmount(timeout)
-        let sslContext = target.tls ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if !configuration.additionalTrustRoots.isEmpty {
+            tls.additionalTrustRoots = [.certificates(configuration.additionalTrustRoots)]
+        }
+        let sslContext = target.tls ? try NIOSSLContext(configuration: tls) : nil
         let head = Self.requestHead(target: target, offerDeflate: configuration.offersCompression)
         let maxFrame = configuration.effectiveMaxFrameSize
         let logger = self.logger

@@ -259,4 +259,28 @@ struct HostileRelayTests {
             }
         }
     }
+
+    /// A relay that keeps the socket open but stopped answering (no pong, no frame) is replaced
+    /// by the keepalive alone: with nothing in flight the core has no overdue OK to notice.
+    @Test(.timeLimit(.minutes(1)))
+    func aRelayThatAnswersNoPingIsReplaced() async throws {
+        let store = ScriptedRelayStore()
+        let behaviour = ScriptedRelay.Behaviour(answersPings: false, onText: { c, t in try await store.answer(c, t) })
+        try await ScriptedRelay.with(behaviour) { server in
+            var configuration = TestSupport.configuration(server.url)
+            configuration.pingInterval = .milliseconds(300)
+            try await TestSupport.withRelay(configuration) { relay in
+                #expect(await relay.waitUntilConnected(timeout: .seconds(15)))
+                let deadline = ContinuousClock.now + .seconds(15)
+                while server.connectionCount < 2, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(server.connectionCount >= 2)
+                let h = await relay.health()
+                #expect(h.reconnects >= 1)
+                #expect(h.lastError?.contains("answered no ping") == true, "\(h.lastError ?? "no error")")
+                #expect(h.latency.ping == nil)
+            }
+        }
+    }
 }

@@ -30,6 +30,27 @@ struct RealPeerTests {
         }
     }
 
+    /// Both peers answer WebSocket pings; the round trips reach the relay's health and the
+    /// connection stays up.
+    @Test(.timeLimit(.minutes(1)), arguments: flavors)
+    func pingsAreAnsweredAndTimed(_ flavor: TestRelay.Flavor) async throws {
+        try await TestRelay.with(flavor) { peer in
+            var configuration = TestSupport.configuration(peer.url)
+            configuration.pingInterval = .milliseconds(200)
+            try await TestSupport.withRelay(configuration) { relay in
+                #expect(await relay.waitUntilConnected(timeout: .seconds(15)))
+                let deadline = ContinuousClock.now + .seconds(10)
+                while (await relay.health().latency.ping?.samples ?? 0) < 3, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                let h = await relay.health()
+                #expect((h.latency.ping?.samples ?? 0) >= 3)
+                #expect((h.latency.ping?.medianMs ?? .infinity) < 200)
+                #expect(h.reconnects == 0 && h.state == .connected)
+            }
+        }
+    }
+
     /// On 127.0.0.1 permessage-deflate is off by default, so the other tests no longer exercise it:
     /// forced on, publishing and paging through nostr-relay (which accepts the offer) still work.
     @Test(.timeLimit(.minutes(2)))
@@ -41,6 +62,7 @@ struct RealPeerTests {
             configuration.compression = true
             try await TestSupport.withRelay(configuration) { relay in
                 let outcomes = await relay.publish(events)
+                #expect(await relay.health().deflate, "nostr-relay accepts permessage-deflate")
                 // Under the whole suite's load an OK can miss the tests' 2 s timeout; the re-sent
                 // event then comes back as a duplicate, which is still delivered.
                 let refused = events.filter { !(outcomes[$0.id]?.isDelivered ?? false) }
