@@ -18,15 +18,19 @@ public final class ScriptedRelay: Sendable {
         public var information: String?
         /// Whether pings get pongs (false: a relay that stopped answering but keeps the socket open).
         public var answersPings = true
+        /// Whether WebSocket upgrades are refused (the request is then answered as plain HTTP).
+        public var refusesUpgrade = false
 
         public init(
             information: String? = nil,
             answersPings: Bool = true,
+            refusesUpgrade: Bool = false,
             onConnect: @escaping @Sendable (ScriptedRelayConnection) async throws -> Void = { _ in },
             onText: @escaping @Sendable (ScriptedRelayConnection, String) async throws -> Void
         ) {
             self.information = information
             self.answersPings = answersPings
+            self.refusesUpgrade = refusesUpgrade
             self.onConnect = onConnect
             self.onText = onText
         }
@@ -60,7 +64,7 @@ public final class ScriptedRelay: Sendable {
     public static func start(port: Int = 0, tls: NIOSSLContext? = nil, behaviour: Behaviour) async throws -> ScriptedRelay {
         let upgrader = NIOTypedWebSocketServerUpgrader<Upgrade>(
             maxFrameSize: 16 << 20,
-            shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
+            shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(behaviour.refusesUpgrade ? nil : HTTPHeaders()) },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
                     .websocket(try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel))

@@ -3,8 +3,8 @@ import PeerHarness
 import Testing
 @testable import RelayClient
 
-@Suite("wss:// against a local TLS relay")
-struct TLSTests {
+@Suite("Opening the WebSocket: TLS and the upgrade")
+struct WebSocketOpeningTests {
     /// A certificate no system trusts is reported, never ignored: the client does not connect.
     @Test(.timeLimit(.minutes(1)))
     func anUntrustedCertificateIsReportedAndRefused() async throws {
@@ -36,6 +36,20 @@ struct TLSTests {
                 let got = await TestSupport.collect(relay.subscribe([Filter(kinds: [1])], live: false))
                 #expect(Set(got.events.map(\.id)) == Set(events.map(\.id)))
                 #expect(await relay.health().reconnects == 0)
+            }
+        }
+    }
+
+    /// A server that answers the upgrade request as plain HTTP is no relay: the error says so.
+    @Test(.timeLimit(.minutes(1)))
+    func aServerThatDoesNotUpgradeIsReported() async throws {
+        let behaviour = ScriptedRelay.Behaviour(information: #"{"name":"not a relay"}"#, refusesUpgrade: true, onText: { _, _ in })
+        try await ScriptedRelay.with(behaviour) { server in
+            try await TestSupport.withRelay(TestSupport.configuration(server.url)) { relay in
+                #expect(await !relay.waitUntilConnected(timeout: .seconds(2)))
+                let error = await relay.health().lastError ?? ""
+                #expect(error.contains("did not upgrade"), "\(error)")
+                #expect(server.connectionCount == 0)
             }
         }
     }
