@@ -42,26 +42,20 @@ struct RelayConnection: Sendable {
 
     /// Connects and serves until the connection ends; returns the error that ended it, if any.
     func run() async -> (any Error)? {
-        let socket: WebSocketDialer.Socket
         do {
-            socket = try await WebSocketDialer(configuration: configuration, logger: logger).connect()
-        } catch {
-            return error
-        }
-        let outcome: (any Error)?
-        do {
+            let socket = try await WebSocketDialer(configuration: configuration, logger: logger).connect()
             try await socket.channel.executeThenClose { inbound, outbound in
                 try await serve(inbound: inbound, outbound: outbound, deflate: socket.deflate)
             }
-            outcome = nil
+            return nil
         } catch is ConnectionClosedLocally {
-            outcome = nil
+            return nil
         } catch let error as NIOAsyncWriterError where error == .alreadyFinished() {
-            outcome = nil
+            // A write raced the close: the connection was ending anyway.
+            return nil
         } catch {
-            outcome = error
+            return error
         }
-        return outcome
     }
 
     private func serve(

@@ -11,6 +11,12 @@ public struct WebSocketUpgradeRefused: Error, Sendable, CustomStringConvertible 
     public var description: String { "\(url) did not upgrade the connection to a WebSocket" }
 }
 
+/// The relay's address is not a `ws://` or `wss://` URL with a host and a valid port.
+public struct RelayURLInvalid: Error, Sendable, CustomStringConvertible {
+    public let url: String
+    public var description: String { "\(url) is not a ws:// or wss:// URL with a host" }
+}
+
 /// Opens a relay's WebSocket on swift-nio directly: TCP, TLS for `wss://` with the system's
 /// trust roots, the HTTP/1.1 upgrade and permessage-deflate negotiation. swift-websocket's
 /// client writes and flushes every frame on its own and spends four `getrandom` calls on each
@@ -35,7 +41,7 @@ struct WebSocketDialer: Sendable {
     func connect() async throws -> Socket {
         let url = configuration.url
         guard let target = RelayInformationFetcher.Target(relayURL: url) else {
-            throw WebSocketUpgradeRefused(url: url)
+            throw RelayURLInvalid(url: url)
         }
         let timeout = configuration.connectTimeout
         let deadline = NIODeadline.now() + TimeAmount(timeout)
