@@ -218,6 +218,11 @@ public final class ScriptedRelayConnection: Sendable {
         try await send(message.encoded)
     }
 
+    /// A text frame of arbitrary bytes, valid UTF-8 or not.
+    public func sendText(bytes: [UInt8]) async throws {
+        try await outbound.write(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes)))
+    }
+
     public func sendBinary(_ bytes: [UInt8]) async throws {
         try await outbound.write(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: bytes)))
     }

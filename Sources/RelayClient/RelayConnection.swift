@@ -137,7 +137,7 @@ struct RelayConnection: Sendable {
                             }
                             // Binary frames are read as text too: NIP-01 speaks JSON, and a relay
                             // that sends it in binary frames loses nothing that way.
-                            await Self.process(String(buffer: message), core: core, generation: generation)
+                            await Self.process(message, core: core, generation: generation)
                         case let .violation(code, reason):
                             try? await sender.sendClose(code)
                             throw WebSocketViolation(url: url, reason: reason)
@@ -153,11 +153,15 @@ struct RelayConnection: Sendable {
         }
     }
 
-    private static func process(_ text: String, core: RelayCore, generation: Int) async {
+    private static func process(_ payload: ByteBuffer, core: RelayCore, generation: Int) async {
+        let decoded = payload.withUnsafeReadableBytes { raw -> Result<RelayMessage, MessageDecodingError> in
+            let bytes = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+            do throws(MessageDecodingError) { return .success(try RelayMessage.decode(utf8: bytes)) } catch { return .failure(error) }
+        }
         let message: RelayMessage
-        do {
-            message = try RelayMessage.decode(text)
-        } catch {
+        switch decoded {
+        case let .success(m): message = m
+        case let .failure(error):
             await core.malformed(error, generation: generation)
             return
         }

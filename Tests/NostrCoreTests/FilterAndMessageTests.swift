@@ -81,6 +81,24 @@ import Testing
         #expect(closed.prefix == .authRequired)
     }
 
+    /// A frame read straight from its bytes decodes as its text does; a byte that is not UTF-8
+    /// inside the event is repaired as the string is read, and the event then fails its id check.
+    @Test func decodesFromBytesAndRepairsBadUTF8() throws {
+        let e = try key.sign(kind: 1, content: "caf\u{e9} BAD?", createdAt: 1)
+        var bytes = Array(#"["EVENT","s1",\#(e.rawJSON)]"#.utf8)
+        let decoded = try bytes.withUnsafeBufferPointer { try RelayMessage.decode(utf8: $0) }
+        #expect(decoded == .event(subscription: "s1", event: e))
+        guard case let .event(_, good) = decoded else { return }
+        #expect(good.verify().isValid)
+        let question = try #require(bytes.lastIndex(of: UInt8(ascii: "?")))
+        bytes[question] = 0xFF
+        guard case let .event(_, broken) = try bytes.withUnsafeBufferPointer({ try RelayMessage.decode(utf8: $0) }) else {
+            Issue.record("still an EVENT"); return
+        }
+        #expect(broken.content == "caf\u{e9} BAD\u{FFFD}")
+        #expect(!broken.verify().isValid)
+    }
+
     @Test func reasonPrefixes() {
         for p in RelayReason.Prefix.allCases {
             #expect(RelayReason("\(p.rawValue): why").prefix == p)

@@ -119,9 +119,16 @@ struct HostileRelayTests {
             Event(id: String(repeating: "a", count: 64), pubkey: e.pubkey, createdAt: e.createdAt, kind: e.kind, tags: e.tags, content: e.content, sig: e.sig)
         }
         let wrongKind = TestSupport.events(5, start: 1_700_003_000, kind: 7)
+        // Signed over "BAD?", sent with the "?" turned into a byte that is not UTF-8.
+        let badUTF8 = TestSupport.events(2, start: 1_700_004_000, content: "BAD?")
         let behaviour = ScriptedRelay.Behaviour(onText: { c, t in
             guard case let .req(sub, _)? = try? ClientMessage.decode(t) else { return }
             for e in good + bad + badID + wrongKind { try await c.send(.event(subscription: sub, event: e)) }
+            for e in badUTF8 {
+                let bytes = Array(RelayMessage.event(subscription: sub, event: e).encoded.utf8)
+                let at = try #require(bytes.indices.first { bytes[$0...].starts(with: Array("BAD?".utf8)) }) + 3
+                try await c.sendText(bytes: Array(bytes[..<at]) + [0xFF] + Array(bytes[(at + 1)...]))
+            }
             try await c.send(.eose(subscription: sub))
         })
         try await ScriptedRelay.with(behaviour) { server in
@@ -130,8 +137,9 @@ struct HostileRelayTests {
                 #expect(got.eose)
                 #expect(Set(got.events.map(\.id)) == Set(good.map(\.id)))
                 let h = await relay.health()
-                #expect(h.invalid == 13)
+                #expect(h.invalid == 15)
                 #expect(h.outOfRange == 5)
+                #expect(h.reconnects == 0, "bad UTF-8 costs the event, not the connection")
             }
         }
     }
