@@ -44,8 +44,10 @@ struct RelayConnection: Sendable {
     func run() async -> (any Error)? {
         do {
             let socket = try await WebSocketDialer(configuration: configuration, logger: logger).connect()
-            try await socket.channel.executeThenClose { inbound, outbound in
-                try await serve(inbound: inbound, outbound: outbound, deflate: socket.deflate)
+            try await withTaskExecutorPreference(EventLoopTaskExecutor(socket.channel.channel.eventLoop)) {
+                try await socket.channel.executeThenClose { inbound, outbound in
+                    try await serve(inbound: inbound, outbound: outbound, deflate: socket.deflate)
+                }
             }
             return nil
         } catch is ConnectionClosedLocally {
