@@ -46,7 +46,7 @@ struct RelayConnection: Sendable {
             let socket = try await WebSocketDialer(configuration: configuration, logger: logger).connect()
             try await withTaskExecutorPreference(EventLoopTaskExecutor(socket.channel.channel.eventLoop)) {
                 try await socket.channel.executeThenClose { inbound, outbound in
-                    try await serve(inbound: inbound, outbound: outbound, deflate: socket.deflate)
+                    try await serve(inbound: inbound, outbound: outbound, deflate: socket.deflate, replies: socket.replies)
                 }
             }
             return nil
@@ -63,10 +63,11 @@ struct RelayConnection: Sendable {
     private func serve(
         inbound: NIOAsyncChannelInboundStream<WebSocketFrame>,
         outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>,
-        deflate: PerMessageDeflate?
+        deflate: PerMessageDeflate?,
+        replies: ReadPacer.Gauge
     ) async throws {
         let outbox = Outbox()
-        guard let generation = await core.opened(outbound: outbox, deflate: deflate != nil) else { return }
+        guard let generation = await core.opened(outbound: outbox, deflate: deflate != nil, replies: replies) else { return }
         let sender = FrameSender(outbound: outbound)
         let clock = ContinuousClock()
         let origin = clock.now

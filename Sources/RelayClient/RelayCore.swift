@@ -50,6 +50,8 @@ actor RelayCore {
     private var subscriptionCounter = 0
 
     private var outbound: Outbox?
+    /// Tells the connection's read pacer how many EVENTs await OKs.
+    private var replies: ReadPacer.Gauge?
     private var deflate = false
     private(set) var generation = 0
     private var lastFrameAt: Duration = .zero
@@ -130,7 +132,7 @@ actor RelayCore {
     }
 
     /// The WebSocket is up: returns the generation its frames must carry.
-    func opened(outbound: Outbox, deflate: Bool) -> Int? {
+    func opened(outbound: Outbox, deflate: Bool, replies: ReadPacer.Gauge? = nil) -> Int? {
         guard machine.state == .connecting else {
             outbound.finish()
             return nil
@@ -139,6 +141,7 @@ actor RelayCore {
         generation += 1
         self.outbound = outbound
         self.deflate = deflate
+        self.replies = replies
         lastFrameAt = now
         disconnectedSince = nil
         connectedSince = Date()
@@ -254,6 +257,7 @@ actor RelayCore {
             eventsSent += 1
             send(event.message)
         }
+        replies?.set(awaitingReplies: publishQueue.inFlight.count)
     }
 
     // MARK: inbound

@@ -26,6 +26,8 @@ struct WebSocketDialer: Sendable {
     struct Socket: Sendable {
         let channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>
         let deflate: PerMessageDeflate?
+        /// Feeds the connection's `ReadPacer`.
+        let replies: ReadPacer.Gauge
     }
 
     private enum Upgrade: Sendable {
@@ -97,8 +99,10 @@ struct WebSocketDialer: Sendable {
                 if let deflate {
                     logger.debug("relay.websocket.deflate", metadata: ["relay.deflate": "\(deflate)"])
                 }
+                let replies = ReadPacer.Gauge()
+                try channel.pipeline.syncOperations.addHandler(ReadPacer(gauge: replies), position: .first)
                 let channel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel)
-                return .upgraded(Socket(channel: channel, deflate: deflate))
+                return .upgraded(Socket(channel: channel, deflate: deflate, replies: replies))
             }
         }
         var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: .init(
