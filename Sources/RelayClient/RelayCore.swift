@@ -132,7 +132,7 @@ actor RelayCore {
     }
 
     /// The WebSocket is up: returns the generation its frames must carry.
-    func opened(outbound: Outbox, deflate: Bool, replies: ReadPacer.Gauge? = nil) -> Int? {
+    func opened(outbound: Outbox, deflate: Bool, replies: ReadPacer.Gauge) -> Int? {
         guard machine.state == .connecting else {
             outbound.finish()
             return nil
