@@ -48,10 +48,7 @@ struct HostileRelayTests {
                 #expect(await relay.waitUntilConnected(timeout: .seconds(15)))
                 let sub = relay.subscribe([Filter(kinds: [9999])], live: true)
                 // The connection is replaced; the client goes on.
-                let deadline = ContinuousClock.now + .seconds(15)
-                while server.connectionCount < 2, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+                try await TestSupport.waitFor(seconds: 15) { server.connectionCount >= 2 }
                 sub.cancel()
                 #expect(server.connectionCount >= 2)
                 #expect(await relay.waitUntilConnected(timeout: .seconds(15)))
@@ -279,10 +276,7 @@ struct HostileRelayTests {
             configuration.pingInterval = .milliseconds(300)
             try await TestSupport.withRelay(configuration) { relay in
                 #expect(await relay.waitUntilConnected(timeout: .seconds(15)))
-                let deadline = ContinuousClock.now + .seconds(15)
-                while server.connectionCount < 2, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+                try await TestSupport.waitFor(seconds: 15) { server.connectionCount >= 2 }
                 #expect(server.connectionCount >= 2)
                 let h = await relay.health()
                 #expect(h.reconnects >= 1)

@@ -52,9 +52,8 @@ struct LifecycleTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await relay.run() }
             // Until a few attempts have failed (bounded: a loaded machine connects slowly).
-            let deadline = ContinuousClock.now + .seconds(20)
-            while recorder.all.filter({ $0.message == "relay.disconnected" }).count < 5, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(100))
+            try await TestSupport.waitFor(seconds: 20, every: .milliseconds(100)) {
+                recorder.all.filter { $0.message == "relay.disconnected" }.count >= 5
             }
             relay.stop()
             try await group.waitForAll()

@@ -39,10 +39,7 @@ struct RealPeerTests {
             configuration.pingInterval = .milliseconds(200)
             try await TestSupport.withRelay(configuration) { relay in
                 #expect(await relay.waitUntilConnected(timeout: .seconds(15)))
-                let deadline = ContinuousClock.now + .seconds(10)
-                while (await relay.health().latency.ping?.samples ?? 0) < 3, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(100))
-                }
+                try await TestSupport.waitFor(seconds: 10, every: .milliseconds(100)) { (await relay.health().latency.ping?.samples ?? 0) >= 3 }
                 let h = await relay.health()
                 #expect((h.latency.ping?.samples ?? 0) >= 3)
                 #expect((h.latency.ping?.medianMs ?? .infinity) < 200)
@@ -194,13 +191,8 @@ struct RealPeerTests {
     }
 
     private func waitUntil(seconds: Int, _ condition: @Sendable () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("condition not met within \(seconds) s")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        if try await !TestSupport.waitFor(seconds: seconds, { condition() }) {
+            Issue.record("condition not met within \(seconds) s")
         }
     }
 }

@@ -43,8 +43,7 @@ struct ScriptedRelayBasicsTests {
                 var iterator = sub.makeAsyncIterator()
                 guard case .endOfStoredEvents? = await iterator.next() else { Issue.record("expected EOSE"); return }
                 sub.cancel()
-                let deadline = ContinuousClock.now + .seconds(5)
-                while closes.value == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                try await TestSupport.waitFor(seconds: 5, every: .milliseconds(20)) { closes.value > 0 }
                 try await Task.sleep(for: .milliseconds(200))  // a second CLOSE would have arrived by now
                 #expect(closes.value == 1)
             }

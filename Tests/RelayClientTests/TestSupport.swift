@@ -22,6 +22,17 @@ enum TestSupport {
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
 
+    /// Polls `condition` every `interval` until it holds or `seconds` pass; returns whether it held.
+    @discardableResult
+    static func waitFor(seconds: Int, every interval: Duration = .milliseconds(50), _ condition: () async -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while !(await condition()) {
+            guard ContinuousClock.now < deadline else { return false }
+            try await Task.sleep(for: interval)
+        }
+        return true
+    }
+
     /// A configuration with short timeouts so hostile cases finish quickly.
     static func configuration(_ url: String, authKey: SecretKey? = nil) -> RelayConfiguration {
         var c = RelayConfiguration(url: url, authKey: authKey)
