@@ -118,7 +118,7 @@ let package = Package(
             .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: strict),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger"], swiftSettings: strict),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "PeerHarness"], swiftSettings: strict),
         .testTarget(name: "SyncAgentTests", dependencies: ["SyncAgent", "PeerHarness", "Archive", "Ledger", "RelayClient", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
     ]

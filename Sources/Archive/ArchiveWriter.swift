@@ -11,8 +11,8 @@ import NostrCore
 public final class ArchiveWriter {
     public let configuration: ArchiveConfiguration
     let now: @Sendable () -> Date
-    /// Id of the last complete line in the archive, after recovery or appends.
-    public private(set) var lastEventID: String?
+    /// The event on the last complete line in the archive, after recovery or appends.
+    public private(set) var lastEvent: ArchivedEventKey?
     public private(set) var currentSegment: URL?
 
     private var fd: Int32 = -1
@@ -67,22 +67,24 @@ public final class ArchiveWriter {
             let reader = ArchiveReader(url: URL(fileURLWithPath: path(name.sealedName)))
             try reader.forEachLine { _ in }
             if let line = reader.lastCleanLine {
-                lastEventID = Self.eventID(of: line)
+                lastEvent = Self.key(of: line)
                 break
             }
         }
     }
 
-    static func eventID(of line: String) -> String? {
-        if let e = try? Event(json: line) { return e.id }
-        return (try? JSONValue.parse(line))?["id"]?.stringValue
+    static func key(of line: String) -> ArchivedEventKey? {
+        if let e = try? Event(json: line) { return ArchivedEventKey(id: e.id, createdAt: e.createdAt) }
+        guard let object = try? JSONValue.parse(line), let id = object["id"]?.stringValue,
+              let createdAt = object["created_at"]?.intValue else { return nil }
+        return ArchivedEventKey(id: id, createdAt: createdAt)
     }
 
     public func append(_ event: Event) throws {
-        try append(rawLine: event.rawJSON, id: event.id)
+        try append(rawLine: event.rawJSON, key: ArchivedEventKey(id: event.id, createdAt: event.createdAt))
     }
 
-    public func append(rawLine: String, id: String) throws {
+    public func append(rawLine: String, key: ArchivedEventKey) throws {
         if fd < 0 { try openSegment() }
         var line = rawLine
         line.append("\n")
@@ -90,7 +92,7 @@ public final class ArchiveWriter {
         linesInFrame += 1
         bytesInFrame += line.utf8.count
         segmentBytes += line.utf8.count
-        lastEventID = id
+        lastEvent = key
         if linesInFrame >= configuration.flushEveryLines || bytesInFrame >= configuration.flushEveryBytes {
             try endFrame()
         }

@@ -73,10 +73,10 @@ extension Ledger {
     public func events(afterSeq seq: Int64, limit: Int) throws -> [StoredEvent] {
         try read("read events") { db in
             // A cursor reads columns in place; fetchAll would copy every row's column names.
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT seq, id, raw FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT seq, id, created_at, raw FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
                                            arguments: [seq, limit])
             var out: [StoredEvent] = []
-            while let row = try rows.next() { out.append(StoredEvent(seq: row[0], id: row[1], rawJSON: row[2])) }
+            while let row = try rows.next() { out.append(StoredEvent(seq: row[0], id: row[1], createdAt: row[2], rawJSON: row[3])) }
             return out
         }
     }

@@ -32,15 +32,11 @@ extension Ledger {
             let target = "relay = ? AND state = 'pending' AND seq = "
             let settleSQL = "UPDATE deliveries SET state = ?, reason = ?, attempts = attempts + 1, updated_at = ? WHERE " + target
             let retrySQL = "UPDATE deliveries SET reason = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE " + target
-            // With the seq known, the row is found by its key; otherwise through the id index.
-            let bySeq = (settle: try DirectStatement(db, sql: settleSQL + "?"), retry: try DirectStatement(db, sql: retrySQL + "?"))
-            let byID = (settle: try DirectStatement(db, sql: settleSQL + "(SELECT seq FROM events WHERE id = ?)"),
-                        retry: try DirectStatement(db, sql: retrySQL + "(SELECT seq FROM events WHERE id = ?)"))
+            let settle = try DirectStatement(db, sql: settleSQL + "?"), retry = try DirectStatement(db, sql: retrySQL + "?")
             for r in results {
-                let (settle, retry) = r.seq == nil ? byID : bySeq
                 let bindTarget = { (b: inout DirectStatement.Binder) in
                     b.add(r.relay)
-                    if let seq = r.seq { b.add(seq) } else { b.add(r.eventID) }
+                    b.add(r.seq)
                 }
                 let settled: (DeliveryState, String?)
                 switch r.outcome {

@@ -2,16 +2,19 @@ import GRDB
 import NostrCore
 
 extension Ledger {
+    /// An event's seq, through the (created_at, id) key: the ledger has no index on the id alone.
+    static let findSeqSQL = "SELECT seq FROM events WHERE created_at = ? AND id = ?"
+
     /// Records verified events seen on relays, in one transaction, and
     /// schedules their deliveries to `writableRelays`.
     public func record(_ batch: [ObservedEvent], writableRelays: [String], now: Int64) throws -> [RecordOutcome] {
         try write("record events") { db in
             var outcomes: [RecordOutcome] = []
             outcomes.reserveCapacity(batch.count)
-            let findSeq = try DirectStatement(db, sql: "SELECT seq FROM events WHERE id = ?")
+            let findSeq = try DirectStatement(db, sql: Self.findSeqSQL)
             let insertEvent = try DirectStatement(db, sql: """
                 INSERT INTO events (id, pubkey, kind, created_at, d_tag, replace_key, expiration, first_relay, first_seen_at, raw)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (created_at, id) DO NOTHING
                 """)
             let insertDelivery = try DirectStatement(db, sql: "INSERT OR IGNORE INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, ?, ?)")
             for observed in batch {
@@ -27,7 +30,7 @@ extension Ledger {
                     b.add(e.expiration); b.add(observed.relay); b.add(now); b.add(e.rawJSON)
                 }
                 guard db.changesCount == 1 else {
-                    guard let seq = try findSeq.run(db, { $0.add(e.id) }) else {
+                    guard let seq = try findSeq.run(db, { b in b.add(e.createdAt); b.add(e.id) }) else {
                         throw LedgerError(path: path, operation: "record events", underlying: "event \(e.id) neither inserted nor found")
                     }
                     try Self.markPresent(db, relay: observed.relay, seq: seq, now: now)
@@ -72,7 +75,7 @@ extension Ledger {
             let newer = event.createdAt != headCreated ? event.createdAt > headCreated : event.id < headID
             guard newer else { return false }
             // Row by row on the (relay, seq) key: a condition on seq alone would scan every delivery.
-            if let headSeq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM events WHERE id = ?"), arguments: [headID]) {
+            if let headSeq = try Int64.fetchOne(db.cachedStatement(sql: Self.findSeqSQL), arguments: [headCreated, headID]) {
                 let supersede = try db.cachedStatement(sql: """
                     UPDATE deliveries SET state = 'superseded', updated_at = ? WHERE relay = ? AND seq = ? AND state = 'pending'
                     """)

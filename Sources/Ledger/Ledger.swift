@@ -64,8 +64,9 @@ public final class Ledger: Sendable {
         try read("count events") { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM events") ?? 0 }
     }
 
-    public func seq(ofEventID id: String) throws -> Int64? {
-        try read("look up event") { try Int64.fetchOne($0, sql: "SELECT seq FROM events WHERE id = ?", arguments: [id]) }
+    /// The seq of the event with this id and `created_at`, if recorded.
+    public func seq(ofEventID id: String, createdAt: Int64) throws -> Int64? {
+        try read("look up event") { try Int64.fetchOne($0.cachedStatement(sql: Self.findSeqSQL), arguments: [createdAt, id]) }
     }
 
     /// SQLite's plan for `sql`, one step per line (tests check that per-batch queries use their index).
@@ -77,9 +78,11 @@ public final class Ledger: Sendable {
     }
 
     /// Relay → state for one event (tests and diagnostics).
-    public func presence(of eventID: String) throws -> [String: DeliveryState] {
+    public func presence(of event: Event) throws -> [String: DeliveryState] {
         try read("read presence") { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT d.relay, d.state FROM deliveries d JOIN events e ON e.seq = d.seq WHERE e.id = ?", arguments: [eventID])
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT d.relay, d.state FROM deliveries d JOIN events e ON e.seq = d.seq WHERE e.created_at = ? AND e.id = ?
+                """, arguments: [event.createdAt, event.id])
             var out: [String: DeliveryState] = [:]
             for row in rows {
                 let relay: String = row[0], state: String = row[1]

@@ -105,6 +105,43 @@ enum LedgerSchema {
                 );
                 """)
         }
+        m.registerMigration("v3-events-unique-by-time") { db in
+            // A unique index on the id alone puts every new event on a random page of that index:
+            // past a few tens of thousands of events each commit rewrote about one index page per
+            // event, and SQLite's write-ahead log and checkpoints made that the ledger's main cost.
+            // (created_at, id) is just as unique for verified events (the id hashes created_at),
+            // and events arrive roughly in time order, so inserts land on a few pages. SQLite
+            // cannot drop a column's UNIQUE, so the table is rebuilt (SQLite's documented way);
+            // GRDB runs this with foreign keys off and checks them before committing.
+            let next = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+            try db.execute(sql: """
+                CREATE TABLE events_v3 (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL,
+                    pubkey TEXT NOT NULL,
+                    kind INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    d_tag TEXT,
+                    replace_key TEXT,
+                    expiration INTEGER,
+                    first_relay TEXT NOT NULL,
+                    first_seen_at INTEGER NOT NULL,
+                    raw TEXT NOT NULL,
+                    UNIQUE (created_at, id)
+                );
+                INSERT INTO events_v3 (seq, id, pubkey, kind, created_at, d_tag, replace_key, expiration, first_relay, first_seen_at, raw)
+                    SELECT seq, id, pubkey, kind, created_at, d_tag, replace_key, expiration, first_relay, first_seen_at, raw FROM events ORDER BY seq;
+                DROP TABLE events;
+                ALTER TABLE events_v3 RENAME TO events;
+                CREATE INDEX events_replace_key ON events(replace_key) WHERE replace_key IS NOT NULL;
+                CREATE INDEX events_author_time ON events(pubkey, created_at);
+                """)
+            // AUTOINCREMENT's high-water mark survives, so a seq is never handed out twice.
+            if let next {
+                try db.execute(sql: "DELETE FROM sqlite_sequence WHERE name = 'events'")
+                try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", arguments: [next])
+            }
+        }
         return m
     }
 }

@@ -53,10 +53,10 @@ public struct DeliveryResult: Sendable {
     public let eventID: String
     public let relay: String
     public let outcome: Outcome
-    /// The event's ledger seq when the caller has it (saves looking it up by id).
-    public var seq: Int64?
+    /// The event's ledger seq (from `dueDeliveries` or `record`): the delivery row's key.
+    public var seq: Int64
 
-    public init(eventID: String, relay: String, outcome: Outcome, seq: Int64? = nil) {
+    public init(eventID: String, relay: String, outcome: Outcome, seq: Int64) {
         self.eventID = eventID
         self.relay = relay
         self.outcome = outcome
@@ -82,6 +82,7 @@ public struct BackfillCursor: Sendable, Hashable, Codable {
 public struct StoredEvent: Sendable {
     public let seq: Int64
     public let id: String
+    public let createdAt: Int64
     public let rawJSON: String
 }
 

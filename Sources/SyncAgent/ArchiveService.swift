@@ -48,10 +48,10 @@ final class ArchiveService: Service, Sendable {
 
     private func startingSeq(_ writer: ArchiveWriter) throws -> Int64 {
         let marked = try ledger.archivedThroughSeq()
-        guard let last = writer.lastEventID else { return marked }
-        guard let seq = try ledger.seq(ofEventID: last) else {
+        guard let last = writer.lastEvent else { return marked }
+        guard let seq = try ledger.seq(ofEventID: last.id, createdAt: last.createdAt) else {
             logger.warning("archive ends with an event the ledger does not know; continuing from the ledger's mark",
-                           metadata: ["event.id": "\(last)", "archive.directory": "\(configuration.directory.path)"])
+                           metadata: ["event.id": "\(last.id)", "archive.directory": "\(configuration.directory.path)"])
             return marked
         }
         if seq != marked { try ledger.setArchivedThroughSeq(seq) }
@@ -61,7 +61,7 @@ final class ArchiveService: Service, Sendable {
     private func drain(_ writer: ArchiveWriter, through: inout Int64) throws -> Int {
         let batch = try ledger.events(afterSeq: through, limit: Self.batchSize)
         guard let last = batch.last else { return 0 }
-        for e in batch { try writer.append(rawLine: e.rawJSON, id: e.id) }
+        for e in batch { try writer.append(rawLine: e.rawJSON, key: ArchivedEventKey(id: e.id, createdAt: e.createdAt)) }
         try writer.flush()
         through = last.seq
         try ledger.setArchivedThroughSeq(through)

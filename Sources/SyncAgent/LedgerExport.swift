@@ -21,12 +21,9 @@ public enum LedgerExport {
             guard let last = batch.last else { break }
             after = last.seq
             for e in batch {
-                if since != nil || until != nil {
-                    guard let created = try? Event(json: e.rawJSON).createdAt else { continue }
-                    if let since, created < since { continue }
-                    if let until, created > until { continue }
-                }
-                if let writer { try writer.append(rawLine: e.rawJSON, id: e.id) } else { text += e.rawJSON + "\n" }
+                if let since, e.createdAt < since { continue }
+                if let until, e.createdAt > until { continue }
+                if let writer { try writer.append(rawLine: e.rawJSON, key: ArchivedEventKey(id: e.id, createdAt: e.createdAt)) } else { text += e.rawJSON + "\n" }
                 count += 1
             }
         }

@@ -151,7 +151,7 @@ final class TestClock: @unchecked Sendable {
         try h.write(contentsOf: Data([0x28, 0xB5, 0x2F, 0xFD, 0x04, 0x58, 0x11, 0x22, 0x33]))
         try h.close()
         let w = try ArchiveWriter(configuration: config)
-        #expect(w.lastEventID == evs[249].id)
+        #expect(w.lastEvent == ArchivedEventKey(id: evs[249].id, createdAt: evs[249].createdAt))
         for e in evs.suffix(50) { try w.append(e) }
         try w.close()
         let files = try segments()

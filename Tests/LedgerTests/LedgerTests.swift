@@ -24,21 +24,23 @@ import Testing
         // B turns out to have it already (seen live): nothing is owed any more.
         #expect(try l.record([ObservedEvent(event: e, relay: b)], writableRelays: [a, b], now: 2) == [.known])
         #expect(try due(l, b).isEmpty)
-        #expect(try l.presence(of: e.id) == [a: .present, b: .present])
+        #expect(try l.presence(of: e) == [a: .present, b: .present])
     }
 
     @Test func deliveredIsNeverDueAgainAcrossRestarts() throws {
         let l = try Ledger.temporary()
         let events = try (0..<10).map { try note($0) }
         _ = try l.record(events.map { ObservedEvent(event: $0, relay: a) }, writableRelays: [b, c], now: 1)
-        try l.recordDeliveryOutcomes(events.prefix(6).map { DeliveryResult(eventID: $0.id, relay: b, outcome: .delivered) }
-            + events.dropFirst(6).prefix(2).map { DeliveryResult(eventID: $0.id, relay: b, outcome: .duplicate) }, now: 2)
+        // Recorded in order into a fresh ledger: the i-th event has seq i + 1.
+        let seqd = events.enumerated().map { (seq: Int64($0.offset + 1), id: $0.element.id) }
+        try l.recordDeliveryOutcomes(seqd.prefix(6).map { DeliveryResult(eventID: $0.id, relay: b, outcome: .delivered, seq: $0.seq) }
+            + seqd.dropFirst(6).prefix(2).map { DeliveryResult(eventID: $0.id, relay: b, outcome: .duplicate, seq: $0.seq) }, now: 2)
         let reopened = try Ledger(path: l.path)
         #expect(try due(reopened, b) == events.suffix(2).map(\.id))
         #expect(try due(reopened, c).count == 10)
         // The echo of a delivered event does not reopen it.
         _ = try reopened.record([ObservedEvent(event: events[0], relay: b)], writableRelays: [b, c], now: 3)
-        #expect(try reopened.presence(of: events[0].id)[b] == .delivered)
+        #expect(try reopened.presence(of: events[0])[b] == .delivered)
         #expect(try reopened.pendingCount(relay: b) == 2)
     }
 
@@ -56,9 +58,9 @@ import Testing
             // A seq of the source relay's row changes nothing: it is not pending there.
             DeliveryResult(eventID: pending[3].eventID, relay: a, outcome: .delivered, seq: pending[3].seq),
         ], now: 10)
-        #expect(try l.presence(of: events[0].id) == [a: .present, b: .delivered, c: .pending])
-        #expect(try l.presence(of: events[1].id)[b] == .rejected)
-        #expect(try l.presence(of: events[3].id)[a] == .present)
+        #expect(try l.presence(of: events[0]) == [a: .present, b: .delivered, c: .pending])
+        #expect(try l.presence(of: events[1])[b] == .rejected)
+        #expect(try l.presence(of: events[3])[a] == .present)
         #expect(try due(l, b, now: 11) == [events[3].id])
         #expect(try due(l, b, now: 71) == [events[2].id, events[3].id])
         #expect(try due(l, c).count == 4)
@@ -70,8 +72,8 @@ import Testing
         _ = try l.record([ObservedEvent(event: fromA, relay: a), ObservedEvent(event: fromB, relay: b)], writableRelays: [a, b], now: 1)
         #expect(try due(l, a) == [fromB.id])
         #expect(try due(l, b) == [fromA.id])
-        try l.recordDeliveryOutcomes([DeliveryResult(eventID: fromB.id, relay: a, outcome: .delivered),
-                                      DeliveryResult(eventID: fromA.id, relay: b, outcome: .delivered)], now: 2)
+        try l.recordDeliveryOutcomes([DeliveryResult(eventID: fromB.id, relay: a, outcome: .delivered, seq: 2),
+                                      DeliveryResult(eventID: fromA.id, relay: b, outcome: .delivered, seq: 1)], now: 2)
         // Each relay's live feed now echoes the other's event back: nothing bounces.
         _ = try l.record([ObservedEvent(event: fromB, relay: a), ObservedEvent(event: fromA, relay: b)], writableRelays: [a, b], now: 3)
         #expect(try due(l, a).isEmpty && due(l, b).isEmpty)
@@ -86,7 +88,7 @@ import Testing
         // A newer version supersedes the pending older one.
         _ = try l.record([ObservedEvent(event: v3, relay: a)], writableRelays: [b], now: 1)
         #expect(try due(l, b) == [v3.id])
-        #expect(try l.presence(of: v2.id)[b] == .superseded)
+        #expect(try l.presence(of: v2)[b] == .superseded)
         #expect(try l.eventCount() == 3)
     }
 
@@ -122,8 +124,8 @@ import Testing
         let l = try Ledger.temporary()
         let x = try note(0), y = try note(1)
         _ = try l.record([x, y].map { ObservedEvent(event: $0, relay: a) }, writableRelays: [b], now: 100)
-        try l.recordDeliveryOutcomes([DeliveryResult(eventID: x.id, relay: b, outcome: .retry("rate-limited: slow down", afterSeconds: 60)),
-                                      DeliveryResult(eventID: y.id, relay: b, outcome: .rejected("blocked: not on allow list"))], now: 100)
+        try l.recordDeliveryOutcomes([DeliveryResult(eventID: x.id, relay: b, outcome: .retry("rate-limited: slow down", afterSeconds: 60), seq: 1),
+                                      DeliveryResult(eventID: y.id, relay: b, outcome: .rejected("blocked: not on allow list"), seq: 2)], now: 100)
         #expect(try due(l, b, now: 159).isEmpty)
         let later = try l.dueDeliveries(relay: b, limit: 10, now: 160)
         #expect(later.map(\.eventID) == [x.id])
@@ -160,7 +162,7 @@ import Testing
         #expect(try l.events(afterSeq: 1, limit: 10).map(\.id) == events.dropFirst().map(\.id))
         try l.setArchivedThroughSeq(2)
         #expect(try Ledger(path: l.path).archivedThroughSeq() == 2)
-        #expect(try l.seq(ofEventID: events[2].id) == 3)
+        #expect(try l.seq(ofEventID: events[2].id, createdAt: events[2].createdAt) == 3)
         let stats = try l.relayStatistics().first { $0.relay == a }
         #expect(stats?.backfillAuthorsTotal == 3 && stats?.backfillAuthorsComplete == 1)
     }
@@ -189,7 +191,7 @@ import Testing
         let events = try (0..<3).map { try note($0) }
         _ = try l.record(events.map { ObservedEvent(event: $0, relay: a) }, writableRelays: [b], now: 1)
         #expect(try l.hasPending(relay: b) && !l.hasPending(relay: a) && !l.hasPending(relay: c))
-        try l.recordDeliveryOutcomes(events.map { DeliveryResult(eventID: $0.id, relay: b, outcome: .delivered) }, now: 2)
+        try l.recordDeliveryOutcomes(events.enumerated().map { DeliveryResult(eventID: $0.element.id, relay: b, outcome: .delivered, seq: Int64($0.offset + 1)) }, now: 2)
         #expect(try !l.hasPending(relay: b))
     }
 
@@ -199,7 +201,7 @@ import Testing
         let old = try note(0, kind: 10002, at: 100), new = try note(1, kind: 10002, at: 200)
         _ = try l.record([ObservedEvent(event: old, relay: a)], writableRelays: [b, c], now: 1)
         _ = try l.record([ObservedEvent(event: new, relay: a)], writableRelays: [b, c], now: 2)
-        #expect(try l.presence(of: old.id) == [a: .present, b: .superseded, c: .superseded])
+        #expect(try l.presence(of: old) == [a: .present, b: .superseded, c: .superseded])
         #expect(try due(l, b) == [new.id] && due(l, c) == [new.id])
     }
 }

@@ -30,7 +30,7 @@ import Testing
             #expect(store.ids == Set(notes.map(\.id)))
             #expect(store.eventMessagesReceived == notes.count)
             let ledger = try Ledger(path: config.ledgerPath.path)
-            for e in letters { #expect(try ledger.presence(of: e.id)[backup.url] == .rejected) }
+            for e in letters { #expect(try ledger.presence(of: e)[backup.url] == .rejected) }
             let line = try #require(try RelaysReport.make(configuration: config, ledger: ledger).relays.first { $0.url == backup.url })
             #expect(line.notes == ["NIP-11 retention refuses kinds 4"])
         }

@@ -109,7 +109,7 @@ import Testing
             #expect(summary.invalid[primary.url] == badSig.count + badID.count, "\(summary.text)")
             #expect(try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]) == Set(good.map(\.id)))
             let ledger = try Ledger(path: config.ledgerPath.path)
-            for e in badSig + badID { #expect(try ledger.presence(of: e.id).isEmpty) }
+            for e in badSig + badID { #expect(try ledger.presence(of: e).isEmpty) }
             let archived = try ArchiveCheck.ids(in: config.archive!.directory)
             #expect(Set(archived) == Set(good.map(\.id)))
             #expect(archived.count == good.count)
@@ -155,7 +155,7 @@ import Testing
         let ledger = try Ledger(path: config.ledgerPath.path)
         // The target may later be seen holding it (live echo): delivered or present, never pending.
         for (e, source, target) in toLeft.map({ ($0, left.url, right.url) }) + toRight.map({ ($0, right.url, left.url) }) {
-            let p = try ledger.presence(of: e.id)
+            let p = try ledger.presence(of: e)
             #expect(p[source] == .present)
             #expect(p[target] == .delivered || p[target] == .present)
         }
