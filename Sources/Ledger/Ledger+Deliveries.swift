@@ -29,25 +29,20 @@ extension Ledger {
     public func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64) throws {
         guard !results.isEmpty else { return }
         try write("record delivery outcomes") { db in
-            let target = "relay = ? AND state = 'pending' AND seq = "
-            let settleSQL = "UPDATE deliveries SET state = ?, reason = ?, attempts = attempts + 1, updated_at = ? WHERE " + target
-            let retrySQL = "UPDATE deliveries SET reason = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE " + target
-            let settle = try DirectStatement(db, sql: settleSQL + "?"), retry = try DirectStatement(db, sql: retrySQL + "?")
+            let target = "relay = ? AND state = 'pending' AND seq = ?"
+            let settle = try DirectStatement(db, sql: "UPDATE deliveries SET state = ?, reason = ?, attempts = attempts + 1, updated_at = ? WHERE " + target)
+            let retry = try DirectStatement(db, sql: "UPDATE deliveries SET reason = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE " + target)
             for r in results {
-                let bindTarget = { (b: inout DirectStatement.Binder) in
-                    b.add(r.relay)
-                    b.add(r.seq)
-                }
                 let settled: (DeliveryState, String?)
                 switch r.outcome {
                 case .delivered: settled = (.delivered, nil)
                 case .duplicate: settled = (.duplicate, nil)
                 case let .rejected(reason): settled = (.rejected, reason)
                 case let .retry(reason, after):
-                    try retry.run(db) { b in b.add(reason); b.add(now + max(0, after)); b.add(now); bindTarget(&b) }
+                    try retry.run(db) { b in b.add(reason); b.add(now + max(0, after)); b.add(now); b.add(r.relay); b.add(r.seq) }
                     continue
                 }
-                try settle.run(db) { b in b.add(settled.0.rawValue); b.add(settled.1); b.add(now); bindTarget(&b) }
+                try settle.run(db) { b in b.add(settled.0.rawValue); b.add(settled.1); b.add(now); b.add(r.relay); b.add(r.seq) }
             }
         }
     }
