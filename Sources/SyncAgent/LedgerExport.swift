@@ -1,7 +1,6 @@
 import Archive
 import Foundation
 import Ledger
-import NostrCore
 
 /// Writes the ledger's events (their received text, in commit order) to one file.
 public enum LedgerExport {
