@@ -17,13 +17,18 @@ public final class TestRelay: @unchecked Sendable {
         public var persistent: Bool
         /// nostr-relay: reject events older than a year, as its default config does.
         public var recentOnly: Bool
+        /// LocalRelay: keep events in `scripts/peers/memory_store.py`, which has no cap, instead of
+        /// nostr-sdk's in-memory store, which keeps only the newest 75,000. For benchmarks.
+        public var unboundedMemory: Bool
 
-        public init(maxLimit: Int? = nil, auth: Bool = false, writers: [String] = [], persistent: Bool = false, recentOnly: Bool = false) {
+        public init(maxLimit: Int? = nil, auth: Bool = false, writers: [String] = [], persistent: Bool = false, recentOnly: Bool = false,
+                    unboundedMemory: Bool = false) {
             self.maxLimit = maxLimit
             self.auth = auth
             self.writers = writers
             self.persistent = persistent
             self.recentOnly = recentOnly
+            self.unboundedMemory = unboundedMemory
         }
     }
 
@@ -88,6 +93,7 @@ public final class TestRelay: @unchecked Sendable {
             p.executableURL = venv.appendingPathComponent("bin/python")
             var args = [PeerEnvironment.script("local_relay.py").path, "--port", String(port)]
             if options.persistent { args += ["--lmdb", dataDirectory.appendingPathComponent("lmdb").path] }
+            if options.unboundedMemory { args.append("--unbounded-memory") }
             if options.auth { args += ["--nip42", "both"] }
             p.arguments = args
         }

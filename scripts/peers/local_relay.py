@@ -1,12 +1,15 @@
 """Runs nostr-sdk's LocalRelay (rust-nostr) on 127.0.0.1:PORT until SIGTERM.
 
-Usage: local_relay.py --port P [--nip42 read|write|both] [--lmdb DIR]
+Usage: local_relay.py --port P [--nip42 read|write|both] [--lmdb DIR | --unbounded-memory]
 The rate limit is lifted so tests and benchmarks measure the relay, not its
 throttle. Prints "ready URL" once listening.
 """
 import argparse
 import asyncio
+import os
 import signal
+
+from memory_store import MemoryStore, run_inline
 
 from nostr_sdk import (LocalRelayBuilder, LocalRelayBuilderNip42, LocalRelayBuilderNip42Mode, NostrLmdb, RateLimit,
                        uniffi_set_event_loop)
@@ -17,6 +20,7 @@ async def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--nip42", choices=["read", "write", "both"])
     parser.add_argument("--lmdb")
+    parser.add_argument("--unbounded-memory", action="store_true", help="memory_store.MemoryStore, for benchmarks")
     args = parser.parse_args()
     loop = asyncio.get_running_loop()
     uniffi_set_event_loop(loop)
@@ -24,6 +28,9 @@ async def main():
     builder = builder.rate_limit(RateLimit(max_reqs=1000, notes_per_minute=1_000_000))
     if args.lmdb:
         builder = builder.database(await NostrLmdb.open(args.lmdb))
+    elif args.unbounded_memory:
+        run_inline()
+        builder = builder.database(MemoryStore())
     if args.nip42:
         builder = builder.nip42(LocalRelayBuilderNip42(mode=getattr(LocalRelayBuilderNip42Mode, args.nip42.upper())))
     relay = builder.build()
@@ -34,6 +41,9 @@ async def main():
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     relay.shutdown()
+    if args.unbounded_memory:
+        # The store's calls run on the relay's threads: leave without tearing the interpreter down under them.
+        os._exit(0)
 
 
 asyncio.run(main())

@@ -1,0 +1,186 @@
+"""An unbounded in-memory event store for nostr-sdk's LocalRelay, for benchmarks only.
+
+LocalRelay's own in-memory store keeps only the newest 75,000 events, and its LMDB store writes one
+event at a time at a few hundred events/s, so at 100,000 events a benchmark would measure the relay's
+store instead of the agent. This store keeps every event in a dict, applies NIP-01's replaceable and
+addressable rules and NIP-09 deletions, and answers queries newest first within the filter's limit.
+LocalRelay still does all the protocol work: parsing, verification, limits and subscriptions.
+
+uniffi runs every call of a Python-implemented store as a coroutine on the asyncio loop, handed over
+from the relay's tokio thread and back: two such hops per stored event held this store to about 900
+events/s, so the benchmark measured the hops. `run_inline` completes the call on the calling thread
+instead. It applies only to this store, whose methods never await; a lock keeps them atomic.
+"""
+import bisect
+import json
+import threading
+
+import nostr_sdk.nostr_sdk as _ffi
+
+from nostr_sdk import (DatabaseEventStatus, Filter, NostrDatabase, NostrDatabaseFeatures, RejectedReason,
+                       SaveEventStatus)
+
+
+def _is_replaceable(kind):
+    return kind in (0, 3) or 10_000 <= kind < 20_000
+
+
+def _is_addressable(kind):
+    return 30_000 <= kind < 40_000
+
+
+def _newer(a, b):
+    """NIP-01: the later created_at wins; on a tie, the lowest id."""
+    return (a[0] > b[0]) or (a[0] == b[0] and a[1] < b[1])
+
+
+@_ffi._UNIFFI_FOREIGN_FUTURE_DROPPED_CALLBACK
+def _nothing_to_drop(handle):
+    pass
+
+
+def _run_inline(make_call, out_dropped, handle_success, handle_error, error_type=None, lower_error=None):
+    """uniffi's foreign-future call, completed before returning to Rust."""
+    out_dropped[0] = _ffi._UniffiForeignFutureDroppedCallbackStruct(0, _nothing_to_drop)
+    coroutine = make_call()
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        handle_success(done.value)
+        return
+    except Exception as e:
+        if error_type is not None and isinstance(e, error_type):
+            handle_error(_ffi._UniffiRustCallStatus.CALL_ERROR, lower_error(e))
+        else:
+            handle_error(_ffi._UniffiRustCallStatus.CALL_UNEXPECTED_ERROR, _ffi._UniffiFfiConverterString.lower(repr(e)))
+        return
+    coroutine.close()
+    handle_error(_ffi._UniffiRustCallStatus.CALL_UNEXPECTED_ERROR,
+                 _ffi._UniffiFfiConverterString.lower("MemoryStore method suspended"))
+
+
+def run_inline():
+    """Routes uniffi's async trait calls through `_run_inline` (this process has no other such trait)."""
+    _ffi._uniffi_trait_interface_call_async = _run_inline
+    _ffi._uniffi_trait_interface_call_async_with_error = _run_inline
+
+
+class MemoryStore(NostrDatabase):
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.events = {}        # id hex -> (created_at, Event)
+        self.order = []         # (created_at, id hex), sorted lazily before a query
+        self.sorted = True
+        self.heads = {}         # (pubkey, kind[, d]) -> (created_at, id hex)
+        self.deleted = set()
+
+    def backend(self):
+        return "relaysync-bench-memory"
+
+    def features(self):
+        return NostrDatabaseFeatures(persistent=False, event_expiration=False, full_text_search=False,
+                                     request_to_vanish=False)
+
+    async def save_event(self, event):
+        with self.lock:
+            return self._save(event)
+
+    def _save(self, event):
+        eid = event.id().to_hex()
+        if eid in self.events:
+            return SaveEventStatus.rejected(RejectedReason.DUPLICATE)
+        if eid in self.deleted:
+            return SaveEventStatus.rejected(RejectedReason.DELETED)
+        kind = event.kind().as_u16()
+        if 20_000 <= kind < 30_000:
+            return SaveEventStatus.rejected(RejectedReason.EPHEMERAL)
+        created = event.created_at().as_secs()
+        pubkey = event.author().to_hex()
+        if _is_replaceable(kind) or _is_addressable(kind):
+            key = (pubkey, kind)
+            if _is_addressable(kind):
+                d = next((t[1] for t in json.loads(event.as_json())["tags"] if len(t) > 1 and t[0] == "d"), "")
+                key = (pubkey, kind, d)
+            head = self.heads.get(key)
+            if head is not None and not _newer((created, eid), head):
+                return SaveEventStatus.rejected(RejectedReason.REPLACED)
+            if head is not None:
+                self._remove(head[1])
+            self.heads[key] = (created, eid)
+        if kind == 5:
+            for tag in json.loads(event.as_json())["tags"]:
+                target = self.events.get(tag[1]) if len(tag) > 1 and tag[0] == "e" else None
+                if target is not None and target[1].author().to_hex() == pubkey:
+                    self._remove(tag[1])
+                    self.deleted.add(tag[1])
+        self.events[eid] = (created, event)
+        self.order.append((created, eid))
+        self.sorted = False
+        return SaveEventStatus.success()
+
+    def _remove(self, eid):
+        if self.events.pop(eid, None) is not None:
+            self.sorted = False  # the stale (created_at, id) pair is skipped and pruned at the next sort
+
+    async def check_id(self, event_id):
+        eid = event_id.to_hex()
+        with self.lock:
+            if eid in self.events:
+                return DatabaseEventStatus.SAVED
+            return DatabaseEventStatus.DELETED if eid in self.deleted else DatabaseEventStatus.NOT_EXISTENT
+
+    async def event_by_id(self, event_id):
+        with self.lock:
+            found = self.events.get(event_id.to_hex())
+        return found[1] if found else None
+
+    async def count(self, filter):
+        with self.lock:
+            return len(self._query(filter))
+
+    async def query(self, filter):
+        with self.lock:
+            return self._query(filter)
+
+    def _query(self, filter):
+        if not self.sorted:
+            self.order = sorted(p for p in set(self.order) if p[1] in self.events)
+            self.sorted = True
+        spec = json.loads(filter.as_json())
+        limit = spec.get("limit")
+        if limit == 0:
+            return []
+        until = spec.get("until", 2**63)
+        since = spec.get("since", 0)
+        ids = spec.get("ids")
+        result = []
+        if ids is not None:
+            candidates = sorted((self.events[i][0], i) for i in ids if i in self.events)
+            candidates.reverse()
+        else:
+            end = bisect.bisect_right(self.order, (until, "g"))
+            candidates = (self.order[i] for i in range(end - 1, -1, -1))
+        for created, eid in candidates:
+            if created < since:
+                break
+            if created > until:
+                continue
+            event = self.events[eid][1]
+            if filter.match_event(event):
+                result.append(event)
+                if limit is not None and len(result) >= limit:
+                    break
+        return result
+
+    async def delete_events(self, filter):
+        with self.lock:
+            self._delete(filter)
+
+    def _delete(self, filter):
+        for event in self._query(Filter.from_json(json.dumps({k: v for k, v in json.loads(filter.as_json()).items()
+                                                              if k != "limit"}))):
+            self._remove(event.id().to_hex())
+
+    async def wipe(self):
+        with self.lock:
+            self.events, self.order, self.sorted, self.heads, self.deleted = {}, [], True, {}, set()
