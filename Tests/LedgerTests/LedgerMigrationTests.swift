@@ -36,6 +36,7 @@ import Testing
         let events = try (0..<3).map { try key.sign(kind: 1, content: "old \($0)", createdAt: 1_700_000_000 + Int64($0)) }
         let l = try Ledger(path: try v2Ledger(events))
         #expect(try l.eventCount() == 3)
+        #expect(try l.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_author_time'") } == 0)
         #expect(try l.events(afterSeq: 0, limit: 10).map(\.id) == events.map(\.id))
         #expect(try l.seq(ofEventID: events[2].id, createdAt: events[2].createdAt) == 3)
         #expect(try l.presence(of: events[1]) == [a: .present, b: .delivered])
@@ -49,6 +50,7 @@ import Testing
     }
 
     @Test func eventsAreUniqueByTimeAndIDWithNoIndexOnTheIDAlone() throws {
+        // And none by author either (v4): no query reads events by author.
         let l = try Ledger.temporary()
         let plan = try l.queryPlan(Ledger.findSeqSQL)
         #expect(plan.contains("INDEX sqlite_autoindex_events") && plan.contains("created_at=? AND id=?"), "\(plan)")
@@ -59,5 +61,6 @@ import Testing
             }
         }
         #expect(indexed.contains(["created_at", "id"]) && !indexed.contains(["id"]), "\(indexed)")
+        #expect(!indexed.contains(["pubkey", "created_at"]), "\(indexed)")
     }
 }
