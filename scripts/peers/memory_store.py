@@ -67,7 +67,10 @@ def run_inline():
 
 class MemoryStore(NostrDatabase):
     def __init__(self):
-        self.lock = threading.RLock()
+        self.lock = threading.Lock()
+        self._reset()
+
+    def _reset(self):
         self.events = {}        # id hex -> (created_at, Event)
         self.order = []         # (created_at, id hex), sorted lazily before a query
         self.sorted = True
@@ -183,4 +186,4 @@ class MemoryStore(NostrDatabase):
 
     async def wipe(self):
         with self.lock:
-            self.events, self.order, self.sorted, self.heads, self.deleted = {}, [], True, {}, set()
+            self._reset()
