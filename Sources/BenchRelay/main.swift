@@ -34,6 +34,19 @@ var rows: [Row] = []
 /// efficient client; pinning takes that scheduler effect out of the relay's figures.
 let pinCPU = ProcessInfo.processInfo.environment["BENCH_PIN_RELAY"].flatMap(Int.init)
 
+/// BENCH_PIN_CLIENT=N: this process (RelaySync's client) and the nostr-sdk tool it starts on CPU N only.
+let pinClientCPU = ProcessInfo.processInfo.environment["BENCH_PIN_CLIENT"].flatMap(Int.init)
+
+func taskset(cpu: Int, pid: String) throws {
+    let taskset = Process()
+    taskset.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+    taskset.arguments = ["-a", "-p", "-c", String(cpu), pid]
+    taskset.standardOutput = FileHandle.nullDevice
+    try taskset.run()
+    taskset.waitUntilExit()
+    guard taskset.terminationStatus == 0 else { throw PeerError("taskset -c \(cpu) on process \(pid) failed") }
+}
+
 func pin(_ peer: TestRelay) throws {
     guard let cpu = pinCPU else { return }
     for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int32(entry) != nil {
@@ -41,13 +54,7 @@ func pin(_ peer: TestRelay) throws {
               let close = stat.lastIndex(of: ")") else { continue }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 2, Int32(fields[2]) == peer.pid else { continue }
-        let taskset = Process()
-        taskset.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-        taskset.arguments = ["-a", "-p", "-c", String(cpu), entry]
-        taskset.standardOutput = FileHandle.nullDevice
-        try taskset.run()
-        taskset.waitUntilExit()
-        guard taskset.terminationStatus == 0 else { throw PeerError("taskset -c \(cpu) on relay process \(entry) failed") }
+        try taskset(cpu: cpu, pid: entry)
     }
 }
 
@@ -110,6 +117,7 @@ func reference(_ flavor: TestRelay.Flavor, _ events: [Event], authors: [String])
     }
 }
 
+if let cpu = pinClientCPU { try taskset(cpu: cpu, pid: String(ProcessInfo.processInfo.processIdentifier)) }
 for flavor in [TestRelay.Flavor.localRelay, .nostrRelay] {
     let n = counts[flavor]!
     let now = Int64(Date().timeIntervalSince1970)

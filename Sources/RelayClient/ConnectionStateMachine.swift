@@ -63,15 +63,23 @@ struct ConnectionStateMachine: Sendable {
         case .disconnected, .backingOff: return .none
         case .connecting, .connected, .authenticating: break
         }
+        var quickRetry = false
         if let since = connectedAt {
             let lived = now - since
             openTime += lived
             // A connection that held long enough proves the relay healthy again.
-            if lived >= settings.stableAfter || productive { failures = 0 }
+            if lived >= settings.stableAfter || productive {
+                failures = 0
+                // A healthy relay dropped one connection (a stall, a restart behind a proxy): waiting
+                // would only idle a bulk publish. Needing a second of life first keeps a relay that
+                // drops every connection to one retry per second.
+                quickRetry = lived >= settings.backoffInitial
+            }
         }
         connectedAt = nil
-        failures += 1
         state = .backingOff
+        if quickRetry { return .backOff(.zero, logLevel: .warning) }
+        failures += 1
         return .backOff(delay(random: &random), logLevel: logLevel)
     }
 

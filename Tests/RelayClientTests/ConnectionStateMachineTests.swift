@@ -50,12 +50,17 @@ struct ConnectionStateMachineTests {
         #expect(m.failures == 7)
         _ = m.backoffElapsed()
         _ = m.connected(at: .seconds(200))
-        // Held for 61 s: healthy again, the next delay is back near one second.
+        // Held for 61 s: healthy again, so the first retry is immediate...
         guard case let .backOff(d, level) = m.connectionEnded(at: .seconds(261), random: &rng) else { Issue.record("expected backoff"); return }
-        #expect(m.failures == 1)
-        #expect(d <= .seconds(1))
+        #expect(m.failures == 0)
+        #expect(d == .zero)
         #expect(level == .warning)
         #expect(m.reconnects == 1)
+        // ...and if that attempt fails, backoff starts over near one second.
+        #expect(m.backoffElapsed() == .connect)
+        guard case let .backOff(d2, _) = m.connectionEnded(at: .seconds(261), random: &rng) else { Issue.record("expected backoff"); return }
+        #expect(m.failures == 1)
+        #expect(d2 >= .milliseconds(250) && d2 <= .seconds(1))
     }
 
     @Test func productiveConnectionResetsBackoffEvenIfShort() {
@@ -67,10 +72,44 @@ struct ConnectionStateMachineTests {
             _ = m.backoffElapsed()
         }
         _ = m.connected(at: .seconds(10))
-        // Stalled after 2 s of real work (LocalRelay after ~6,000 EVENTs): back to the first step.
+        // Stalled after 2 s of real work (LocalRelay after ~6,000 EVENTs): reconnect at once.
         guard case let .backOff(d, _) = m.connectionEnded(at: .seconds(12), random: &rng, productive: true) else { Issue.record("expected backoff"); return }
-        #expect(m.failures == 1)
-        #expect(d <= .seconds(1))
+        #expect(m.failures == 0)
+        #expect(d == .zero)
+    }
+
+    @Test func relayDroppingEveryBusyConnectionIsRetriedAtMostOncePerSecond() {
+        var m = ConnectionStateMachine(settings: settings)
+        var rng = SeededGenerator(seed: 11)
+        _ = m.start(at: .zero)
+        var now = Duration.zero
+        var attempts = 0
+        // Each connection does real work, then dies after only 0.2 s: no quick retry, so the
+        // reconnects are spaced by the jittered first step, never a tight loop.
+        while now < .seconds(60), attempts < 10_000 {
+            attempts += 1
+            _ = m.connected(at: now)
+            now += .milliseconds(200)
+            guard case let .backOff(d, _) = m.connectionEnded(at: now, random: &rng, productive: true) else { Issue.record("expected backoff"); return }
+            #expect(d >= .milliseconds(250))
+            now += d
+            _ = m.backoffElapsed()
+        }
+        #expect(attempts < 60 / 0.45 + 1, "\(attempts) connections in a minute")
+        // Dying after 1.5 s instead: immediate retries, but one per 1.5 s of connection life.
+        var n = ConnectionStateMachine(settings: settings)
+        _ = n.start(at: .zero)
+        now = .zero
+        attempts = 0
+        while now < .seconds(60), attempts < 10_000 {
+            attempts += 1
+            _ = n.connected(at: now)
+            now += .milliseconds(1500)
+            guard case let .backOff(d, _) = n.connectionEnded(at: now, random: &rng, productive: true) else { Issue.record("expected backoff"); return }
+            now += d
+            _ = n.backoffElapsed()
+        }
+        #expect(attempts == 40)
     }
 
     @Test func failureLoggingIsRateLimited() {
