@@ -95,7 +95,7 @@ struct ConnectionStateMachineTests {
             now += d
             _ = m.backoffElapsed()
         }
-        #expect(attempts < 60 / 0.45 + 1, "\(attempts) connections in a minute")
+        #expect(Double(attempts) < 60 / 0.45 + 1, "\(attempts) connections in a minute")
         // Dying after 1.5 s instead: immediate retries, but one per 1.5 s of connection life.
         var n = ConnectionStateMachine(settings: settings)
         _ = n.start(at: .zero)
