@@ -4,8 +4,9 @@ import Logging
 import NostrCore
 import RelayClient
 
-/// Publishes archive files into a relay: every line is verified, filtered,
-/// de-duplicated, then sent through the relay's bounded in-flight window.
+/// Publishes archive files into a relay: `RestoreFeed` reads, verifies, filters and
+/// de-duplicates on its own thread while batches go out through the relay's bounded
+/// in-flight window, two batches at a time so the window never drains between them.
 /// Accepted ids go to a journal so an interrupted restore resumes without
 /// re-sending them. Replaceable and addressable events are sent last,
 /// oldest first, so the relay ends up keeping the newest version.
@@ -38,93 +39,65 @@ public struct RestoreJob: Sendable {
         self.logger = logger
     }
 
+    /// Batches published at once while restoring regular events: the next batch fills the
+    /// relay's window while the last one's final OKs come back, so the window never drains.
+    static let batchesInFlight = 2
+
     public func run() async throws -> RestoreReport {
         let started = ContinuousClock.now
-        var report = RestoreReport(target: options.target, dryRun: options.dryRun)
         let journal = try options.dryRun ? nil : RestoreJournal(url: options.journal ?? RestoreJournal.defaultURL(for: options.target, besides: options.files[0]))
+        let feed = RestoreFeed(options: options, restored: journal?.ids ?? [])
+        var report: RestoreReport
         if options.dryRun {
-            var sender = RestoreSender(relay: nil, journal: nil, options: options)
-            try await scan(&report, &sender)
+            report = try await publish(feed, relay: nil, journal: nil)
         } else {
             var configuration = RelayConfiguration(url: options.target)
             configuration.authKey = options.authKey
             let relay = Relay(configuration: configuration, logger: logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            report = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await relay.run() }
                 defer { group.cancelAll() }
                 guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
                     throw RestoreError(target: options.target, reason: "could not connect")
                 }
-                var sender = RestoreSender(relay: relay, journal: journal, options: options)
-                try await scan(&report, &sender)
+                return try await publish(feed, relay: relay, journal: journal)
             }
         }
         report.seconds = (ContinuousClock.now - started).seconds
         return report
     }
 
-    private func scan(_ report: inout RestoreReport, _ sender: inout RestoreSender) async throws {
-        var seen = Set<String>()
-        var replaceables: [Event] = []
-        let now = Int64(Date().timeIntervalSince1970)
-        for file in options.files {
-            let reader = ArchiveReader(url: file)
-            var pending: [Event] = []
-            var lines: [(Event, String)] = []
-            try reader.forEachLine { line in
-                report.read += 1
-                let place = "\(file.lastPathComponent):\(line.lineNumber)"
-                let event: Event
-                do throws(EventParseError) { event = try Event(json: line.text) } catch {
-                    report.invalid[error.field.map { "malformed \($0)" } ?? "not an event", default: .init()].add(place)
-                    return
-                }
-                let verdict = event.verify()
-                guard verdict.isValid else {
-                    report.invalid[verdict == .badSignature ? "bad signature" : "id does not match content", default: .init()].add(place)
-                    return
-                }
-                guard seen.insert(event.id).inserted else {
-                    report.skipped["duplicate within the archives", default: .init()].add(event.id)
-                    return
-                }
-                if let skip = skipReason(event, now: now) {
-                    report.skipped[skip, default: .init()].add(event.id)
-                    return
-                }
-                lines.append((event, place))
+    private func publish(_ feed: RestoreFeed, relay: Relay?, journal: RestoreJournal?) async throws -> RestoreReport {
+        var report = RestoreReport(target: options.target, dryRun: options.dryRun)
+        defer { feed.stop() }
+        let maxAttempts = options.maxAttempts
+        try await withThrowingTaskGroup(of: RestoreBatchResult.self) { group in
+            var inFlight = 0
+            func settleOne() async throws {
+                guard let done = try await group.next() else { return }
+                inFlight -= 1
+                done.apply(to: &report)
+                try journal?.record(done.done)
             }
-            for p in reader.problems {
-                report.invalid["damaged archive: \(p.reason)", default: .init()].add("\(file.lastPathComponent) byte \(p.offset)")
-            }
-            for (event, _) in lines {
-                if sender.journal?.contains(event.id) ?? false {
-                    report.alreadyRestored += 1
-                } else if event.kindClass == .replaceable || event.kindClass == .addressable {
-                    replaceables.append(event)
-                } else {
-                    pending.append(event)
-                    if pending.count >= options.batchSize {
-                        try await sender.send(pending, into: &report)
-                        pending.removeAll(keepingCapacity: true)
+            for try await item in feed.items() {
+                switch item {
+                case let .events(batch, replaceable):
+                    feed.taken()
+                    guard let relay else {
+                        report.wouldSend += batch.count
+                        continue
                     }
+                    // Versions of one replaceable event must reach the relay oldest first.
+                    while inFlight >= (replaceable ? 1 : Self.batchesInFlight) { try await settleOne() }
+                    group.addTask { await RestoreSender.send(batch, to: relay, maxAttempts: maxAttempts) }
+                    inFlight += 1
+                case let .finished(reading):
+                    report.absorbReading(reading)
                 }
             }
-            try await sender.send(pending, into: &report)
+            while inFlight > 0 { try await settleOne() }
         }
-        replaceables.sort { $0.createdAt != $1.createdAt ? $0.createdAt < $1.createdAt : $0.id > $1.id }
-        for start in stride(from: 0, to: replaceables.count, by: options.batchSize) {
-            try await sender.send(Array(replaceables[start..<min(start + options.batchSize, replaceables.count)]), into: &report)
-        }
-    }
-
-    func skipReason(_ e: Event, now: Int64) -> String? {
-        if let kinds = options.kinds, !kinds.contains(e.kind) { return "kind not in --kinds" }
-        if let since = options.since, e.createdAt < since { return "older than --since" }
-        if let until = options.until, e.createdAt > until { return "newer than --until" }
-        if e.kindClass == .ephemeral { return "ephemeral kind: relays do not store it" }
-        if e.isExpired(at: now) { return "expired (NIP-40): relays reject or drop it" }
-        return nil
+        return report
     }
 }
 
@@ -132,62 +105,4 @@ public struct RestoreError: Error, CustomStringConvertible {
     public let target: String
     public let reason: String
     public var description: String { "restore into \(target): \(reason)" }
-}
-
-/// Sends batches, retries transient failures, records outcomes.
-struct RestoreSender {
-    let relay: Relay?
-    let journal: RestoreJournal?
-    let options: RestoreJob.Options
-
-    mutating func send(_ events: [Event], into report: inout RestoreReport) async throws {
-        guard !events.isEmpty else { return }
-        guard let relay else {
-            report.wouldSend += events.count
-            return
-        }
-        var queue = events
-        var attempt = 0
-        while !queue.isEmpty {
-            attempt += 1
-            let outcomes = await relay.publish(queue)
-            var retry: [Event] = []
-            var done: [String] = []
-            for e in queue {
-                let outcome = outcomes[e.id] ?? .timedOut
-                switch outcome {
-                case .accepted:
-                    report.accepted += 1
-                    done.append(e.id)
-                case .duplicate:
-                    report.duplicate += 1
-                    done.append(e.id)
-                default:
-                    if outcome.isPermanentFailure {
-                        report.rejected[Self.bucket(outcome), default: .init()].add(e.id)
-                    } else if attempt >= options.maxAttempts {
-                        report.failed[Self.bucket(outcome), default: .init()].add(e.id)
-                    } else {
-                        retry.append(e)
-                    }
-                }
-            }
-            try journal?.record(done)
-            queue = retry
-            if !queue.isEmpty { try await Task.sleep(for: .seconds(min(8, 1 << (attempt - 1)))) }
-        }
-    }
-
-    /// One line per reason: digits are folded so "invalid: 1600000000 is too old"
-    /// and "invalid: 1600000001 is too old" count together.
-    static func bucket(_ outcome: PublishOutcome) -> String {
-        let raw: String
-        switch outcome {
-        case let .rejected(r), let .rateLimited(r), let .authRequired(r): raw = r.raw.isEmpty ? "rejected without a reason" : r.raw
-        case .timedOut: raw = "no OK from the relay in time"
-        case .notConnected: raw = "connection lost"
-        default: raw = "\(outcome)"
-        }
-        return raw.replacingOccurrences(of: "[0-9]+", with: "N", options: .regularExpression)
-    }
 }

@@ -25,6 +25,7 @@ public final class RestoreJournal {
     deinit { try? handle.close() }
 
     public func contains(_ id: String) -> Bool { done.contains(id) }
+    public var ids: Set<String> { done }
     public var count: Int { done.count }
 
     public func record(_ ids: [String]) throws {

@@ -11,6 +11,10 @@ public struct RestoreReport: Sendable, Codable {
             count += 1
             if examples.count < 3 { examples.append(example) }
         }
+
+        func merged(_ other: Bucket) -> Bucket {
+            Bucket(count: count + other.count, examples: Array((examples + other.examples).prefix(3)))
+        }
     }
 
     public var target: String
@@ -31,6 +35,14 @@ public struct RestoreReport: Sendable, Codable {
     public init(target: String, dryRun: Bool) {
         self.target = target
         self.dryRun = dryRun
+    }
+
+    /// Adds the reading thread's account: lines read, and those never sent.
+    mutating func absorbReading(_ r: RestoreReport) {
+        read += r.read
+        alreadyRestored += r.alreadyRestored
+        invalid.merge(r.invalid) { $0.merged($1) }
+        skipped.merge(r.skipped) { $0.merged($1) }
     }
 
     /// Everything read was accepted, already there, or deliberately skipped.
