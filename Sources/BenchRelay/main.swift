@@ -149,6 +149,7 @@ for r in rows where !r.notes.isEmpty { print("RelaySync on \(r.notes)") }
 print("nostr-sdk's fetch is one REQ: LocalRelay caps every REQ at 500 events, so it cannot get more; RelaySync pages past the cap.")
 print("client CPU: RelaySync's is this process; nostr-sdk's is its Python process, start-up included.")
 if let pinCPU { print("each relay pinned to CPU \(pinCPU) (BENCH_PIN_RELAY)") }
+if let pinClientCPU { print("both clients pinned to CPU \(pinClientCPU) (BENCH_PIN_CLIENT)") }
 
 extension String {
     func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
