@@ -88,6 +88,10 @@ func ours(_ flavor: TestRelay.Flavor, _ events: [Event], authors: [String]) asyn
         let cpu2 = ProcessCPU.ownSeconds()
         row.clientCPU = cpu2 - cpu0
         row.relayFetchCPU = ProcessCPU.groupSeconds(peer.pid) - relay1
+        // BENCH_FETCH_REPEAT=N (for profiling the fetch path): N more fetches, not in the table.
+        for _ in 0..<(env["BENCH_FETCH_REPEAT"].flatMap(Int.init) ?? 0) {
+            _ = try await relay.fetchAll(Filter(authors: authors)) { _, _ in }
+        }
         let health = await relay.health()
         let ok = health.latency.eventToOK.map { "EVENT→OK median \(f($0.medianMs)) ms p90 \(f($0.p90Ms)) ms" } ?? "no OK latency"
         row.notes = "\(flavor.rawValue): deflate \(configuration.offersCompression ? "offered" : "not offered"), "

@@ -61,7 +61,7 @@ struct RelayConnection: Sendable {
     }
 
     private func serve(
-        inbound: NIOAsyncChannelInboundStream<WebSocketFrame>,
+        inbound: NIOAsyncChannelInboundStream<[WebSocketFrame]>,
         outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>,
         deflate: PerMessageDeflate?,
         replies: ReadPacer.Gauge
@@ -109,45 +109,61 @@ struct RelayConnection: Sendable {
             group.addTask {
                 var assembler = MessageAssembler(maxMessage: maxMessage, compression: deflate != nil)
                 let inflater = try deflate.map { try Inflater($0, maxSize: maxMessage) }
-                for try await frame in inbound {
-                    let now = clock.now - origin
-                    switch frame.opcode {
-                    case .ping:
-                        keepalive.state.withLock { $0.frameReceived(at: now) }
-                        try await sender.sendControl(.pong, frame.unmaskedData)
-                    case .pong:
-                        if let roundTrip = keepalive.state.withLock({ $0.pong(frame.unmaskedData, at: now) }) {
-                            await core.pingAnswered(roundTrip, generation: generation)
-                        }
-                    case .connectionClose:
-                        try? await sender.sendClose(.normalClosure)
-                        return
-                    case .text, .binary, .continuation:
-                        keepalive.state.withLock { $0.frameReceived(at: now) }
-                        switch assembler.receive(frame) {
-                        case .none:
-                            continue
-                        case let .message(payload, _, compressed):
-                            var message = payload
-                            if compressed {
-                                guard let inflater else { throw WebSocketViolation(url: url, reason: "compressed message without permessage-deflate") }
-                                do {
-                                    message = try inflater.inflate(payload)
-                                } catch is Inflater.TooLarge {
-                                    try? await sender.sendClose(.messageTooLarge)
-                                    throw WebSocketViolation(url: url, reason: "message inflates past the \(maxMessage)-byte cap")
+                reads: for try await frames in inbound {
+                    // A read's messages are decoded and verified together, then routed in order.
+                    var messages: [ByteBuffer] = []
+                    var closing = false
+                    do {
+                        frameLoop: for frame in frames {
+                            let now = clock.now - origin
+                            switch frame.opcode {
+                            case .ping:
+                                keepalive.state.withLock { $0.frameReceived(at: now) }
+                                try await sender.sendControl(.pong, frame.unmaskedData)
+                            case .pong:
+                                if let roundTrip = keepalive.state.withLock({ $0.pong(frame.unmaskedData, at: now) }) {
+                                    await core.pingAnswered(roundTrip, generation: generation)
                                 }
+                            case .connectionClose:
+                                closing = true
+                                break frameLoop
+                            case .text, .binary, .continuation:
+                                keepalive.state.withLock { $0.frameReceived(at: now) }
+                                switch assembler.receive(frame) {
+                                case .none:
+                                    continue
+                                case let .message(payload, _, compressed):
+                                    var message = payload
+                                    if compressed {
+                                        guard let inflater else { throw WebSocketViolation(url: url, reason: "compressed message without permessage-deflate") }
+                                        do {
+                                            message = try inflater.inflate(payload)
+                                        } catch is Inflater.TooLarge {
+                                            try? await sender.sendClose(.messageTooLarge)
+                                            throw WebSocketViolation(url: url, reason: "message inflates past the \(maxMessage)-byte cap")
+                                        }
+                                    }
+                                    // Binary frames are read as text too: NIP-01 speaks JSON, and a relay
+                                    // that sends it in binary frames loses nothing that way.
+                                    messages.append(message)
+                                case let .violation(code, reason):
+                                    try? await sender.sendClose(code)
+                                    throw WebSocketViolation(url: url, reason: reason)
+                                }
+                            default:
+                                try? await sender.sendClose(.protocolError)
+                                throw WebSocketViolation(url: url, reason: "reserved opcode \(frame.opcode)")
                             }
-                            // Binary frames are read as text too: NIP-01 speaks JSON, and a relay
-                            // that sends it in binary frames loses nothing that way.
-                            await Self.process(message, core: core, generation: generation)
-                        case let .violation(code, reason):
-                            try? await sender.sendClose(code)
-                            throw WebSocketViolation(url: url, reason: reason)
                         }
-                    default:
-                        try? await sender.sendClose(.protocolError)
-                        throw WebSocketViolation(url: url, reason: "reserved opcode \(frame.opcode)")
+                    } catch {
+                        // What arrived before the violation is still delivered.
+                        await Self.process(messages, core: core, generation: generation)
+                        throw error
+                    }
+                    await Self.process(messages, core: core, generation: generation)
+                    if closing {
+                        try? await sender.sendClose(.normalClosure)
+                        break reads
                     }
                 }
             }
@@ -156,26 +172,32 @@ struct RelayConnection: Sendable {
         }
     }
 
-    private static func process(_ payload: ByteBuffer, core: RelayCore, generation: Int) async {
-        let decoded = payload.withUnsafeReadableBytes { raw -> Result<RelayMessage, MessageDecodingError> in
-            let bytes = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
-            do throws(MessageDecodingError) { return .success(try RelayMessage.decode(utf8: bytes)) } catch { return .failure(error) }
-        }
-        let message: RelayMessage
-        switch decoded {
-        case let .success(m): message = m
-        case let .failure(error):
-            await core.malformed(error, generation: generation)
-            return
-        }
-        if case let .event(sub, event) = message {
-            // Verified here, on the connection's task, so the core is not held up by signatures.
-            let verification = event.verify()
-            if let handle = await core.route(subscription: sub, event: event, verification: verification, generation: generation) {
-                await handle.buffer.push(.event(event))
+    private static func process(_ payloads: [ByteBuffer], core: RelayCore, generation: Int) async {
+        guard !payloads.isEmpty else { return }
+        let decoded = payloads.map { payload in
+            payload.withUnsafeReadableBytes { raw -> Result<RelayMessage, MessageDecodingError> in
+                let bytes = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+                do throws(MessageDecodingError) { return .success(try RelayMessage.decode(utf8: bytes)) } catch { return .failure(error) }
             }
-        } else {
-            await core.handle(message, generation: generation)
+        }
+        // Verified here, before the core, so the core is not held up by signatures.
+        var events: [Event] = []
+        for case let .success(.event(_, event)) in decoded { events.append(event) }
+        let verifications = BatchVerifier.verify(events)
+        var next = 0
+        for result in decoded {
+            switch result {
+            case let .failure(error):
+                await core.malformed(error, generation: generation)
+            case let .success(.event(sub, event)):
+                let verification = verifications[next]
+                next += 1
+                if let handle = await core.route(subscription: sub, event: event, verification: verification, generation: generation) {
+                    await handle.buffer.push(.event(event))
+                }
+            case let .success(message):
+                await core.handle(message, generation: generation)
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ public struct RelayURLInvalid: Error, Sendable, CustomStringConvertible {
 struct WebSocketDialer: Sendable {
     /// An upgraded connection, and permessage-deflate's parameters when the relay accepted it.
     struct Socket: Sendable {
-        let channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>
+        let channel: NIOAsyncChannel<[WebSocketFrame], WebSocketFrame>
         let deflate: PerMessageDeflate?
         /// Feeds the connection's `ReadPacer`.
         let replies: ReadPacer.Gauge
@@ -101,7 +101,8 @@ struct WebSocketDialer: Sendable {
                 }
                 let replies = ReadPacer.Gauge()
                 try channel.pipeline.syncOperations.addHandler(ReadPacer(gauge: replies), position: .first)
-                let channel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel)
+                try channel.pipeline.syncOperations.addHandler(FrameBatcher())
+                let channel = try NIOAsyncChannel<[WebSocketFrame], WebSocketFrame>(wrappingChannelSynchronously: channel)
                 return .upgraded(Socket(channel: channel, deflate: deflate, replies: replies))
             }
         }
