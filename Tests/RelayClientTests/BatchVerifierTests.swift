@@ -1,3 +1,4 @@
+import Foundation
 import NostrCore
 import Testing
 @testable import RelayClient
