@@ -24,9 +24,8 @@ public final class RestoreJournal {
 
     deinit { try? handle.close() }
 
-    public func contains(_ id: String) -> Bool { done.contains(id) }
+    /// What the target already accepted, for the reading thread to skip.
     public var ids: Set<String> { done }
-    public var count: Int { done.count }
 
     public func record(_ ids: [String]) throws {
         let fresh = ids.filter { done.insert($0).inserted }
