@@ -20,11 +20,11 @@ final class RestoreFeed: Sendable {
 
     let options: RestoreJob.Options
     /// Ids the journal says the target already accepted.
-    let restored: Set<String>
+    let restored: Set<EventIDKey>
     private let slots: DispatchSemaphore
     private let stopped = Atomic<Bool>(false)
 
-    init(options: RestoreJob.Options, restored: Set<String>, depth: Int = 4) {
+    init(options: RestoreJob.Options, restored: Set<EventIDKey>, depth: Int = 4) {
         self.options = options
         self.restored = restored
         self.slots = DispatchSemaphore(value: depth)
@@ -59,7 +59,7 @@ final class RestoreFeed: Sendable {
 
     private func produce(_ out: AsyncThrowingStream<Item, any Error>.Continuation) throws {
         var report = RestoreReport(target: options.target, dryRun: options.dryRun)
-        var seen = Set<String>()
+        var seen = Set<EventIDKey>()
         var replaceables: [Event] = []
         var pending: [Event] = []
         let now = Int64(Date().timeIntervalSince1970)
@@ -83,13 +83,15 @@ final class RestoreFeed: Sendable {
                     report.invalid[verdict == .badSignature ? "bad signature" : "id does not match content", default: .init()].add("\(file.lastPathComponent):\(line.lineNumber)")
                     return
                 }
-                guard seen.insert(event.id).inserted else {
+                // A verified event's id is 64 hex digits, so the key always exists.
+                let key = EventIDKey(event.id)!
+                guard seen.insert(key).inserted else {
                     report.skipped["duplicate within the archives", default: .init()].add(event.id)
                     return
                 }
                 if let skip = skipReason(event, now: now) {
                     report.skipped[skip, default: .init()].add(event.id)
-                } else if restored.contains(event.id) {
+                } else if restored.contains(key) {
                     report.alreadyRestored += 1
                 } else if event.kindClass == .replaceable || event.kindClass == .addressable {
                     replaceables.append(event)

@@ -5,7 +5,8 @@ import Foundation
 /// appended and fsynced per batch; a torn last line is ignored.
 public final class RestoreJournal {
     public let url: URL
-    private(set) var done: Set<String> = []
+    /// What the target had accepted when the journal was opened, for the reading thread to skip.
+    let ids: Set<EventIDKey>
     private let handle: FileHandle
 
     public init(url: URL) throws {
@@ -15,7 +16,7 @@ public final class RestoreJournal {
         // A file that cannot be created is reported by FileHandle below, with the reason.
         if !fm.fileExists(atPath: url.path) { _ = fm.createFile(atPath: url.path, contents: nil) }
         let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-        for line in text.split(separator: "\n") where line.utf8.count == 64 { done.insert(String(line)) }
+        ids = Set(text.split(separator: "\n").lazy.compactMap { EventIDKey(String($0)) })
         handle = try FileHandle(forWritingTo: url)
         try handle.seekToEnd()
         // A torn final line from a crash must not glue onto the next id.
@@ -24,13 +25,12 @@ public final class RestoreJournal {
 
     deinit { try? handle.close() }
 
-    /// What the target already accepted, for the reading thread to skip.
-    public var ids: Set<String> { done }
-
+    /// Appends ids the relay now holds. They are not added to `ids`: a restore never offers one
+    /// event twice, and holding every id of a large restore in memory a second time would double
+    /// what its de-duplication already costs.
     public func record(_ ids: [String]) throws {
-        let fresh = ids.filter { done.insert($0).inserted }
-        guard !fresh.isEmpty else { return }
-        try handle.write(contentsOf: Data((fresh.joined(separator: "\n") + "\n").utf8))
+        guard !ids.isEmpty else { return }
+        try handle.write(contentsOf: Data((ids.joined(separator: "\n") + "\n").utf8))
         try handle.synchronize()
     }
 
