@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "relaysync", targets: ["relaysync"]),
         .library(name: "NostrCore", targets: ["NostrCore"]),
+        .library(name: "Negentropy", targets: ["Negentropy"]),
         .library(name: "RelayClient", targets: ["RelayClient"]),
         .library(name: "Ledger", targets: ["Ledger"]),
         .library(name: "Archive", targets: ["Archive"]),
@@ -46,6 +47,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // NIP-77 range-based set reconciliation (negentropy protocol v1): SHA-256 and nothing else.
+        .target(
+            name: "Negentropy",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         .target(
             name: "RelayClient",
             dependencies: [
@@ -78,7 +85,7 @@ let package = Package(
         .target(
             name: "SyncAgent",
             dependencies: [
-                "NostrCore", "RelayClient", "Ledger", "Archive",
+                "NostrCore", "Negentropy", "RelayClient", "Ledger", "Archive",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -107,6 +114,7 @@ let package = Package(
         .executableTarget(name: "BenchArchive", dependencies: ["Archive", "PeerHarness"], swiftSettings: strict),
         .executableTarget(name: "BenchRelay", dependencies: ["RelayClient", "PeerHarness"], swiftSettings: strict),
         .executableTarget(name: "BenchAgent", dependencies: ["SyncAgent", "Ledger", "RelayClient", "PeerHarness", "CSecp256k1", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "NegentropyTests", dependencies: ["Negentropy"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "NostrCoreTests", dependencies: ["NostrCore", "PeerHarness"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "RelayClientTests", dependencies: [
             "RelayClient", "PeerHarness",

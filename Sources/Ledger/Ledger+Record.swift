@@ -38,6 +38,7 @@ extension Ledger {
                     continue
                 }
                 let seq = db.lastInsertedRowID
+                if e.kind == 5 { try Self.noteDeletions(db, by: e) }
                 var state = DeliveryState.pending
                 var outcome = RecordOutcome.new(seq: seq)
                 if e.isExpired(at: now) {
@@ -55,6 +56,12 @@ extension Ledger {
             }
             return outcomes
         }
+    }
+
+    /// Remembers what a NIP-09 deletion names, so reconciliation never pushes those events back.
+    static func noteDeletions(_ db: Database, by deletion: Event) throws {
+        let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO deleted_events (event_id, pubkey) VALUES (?, ?)")
+        for id in deletion.deletionTargets.eventIDs { try insert.execute(arguments: [id, deletion.pubkey]) }
     }
 
     /// The relay has the event: cancel anything we still owed it.

@@ -148,6 +148,44 @@ enum LedgerSchema {
             // and about 80 bytes per event on disk.
             try db.execute(sql: "DROP INDEX IF EXISTS events_author_time")
         }
+        m.registerMigration("v5-reconciliation") { db in
+            try db.execute(sql: """
+                -- One row per comparison of a relay's set with the ledger's (NIP-77 or REQ windows).
+                CREATE TABLE reconciliations (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    relay TEXT NOT NULL,
+                    started_at INTEGER NOT NULL,
+                    finished_at INTEGER NOT NULL,
+                    method TEXT NOT NULL,
+                    windows INTEGER NOT NULL,
+                    ledger_events INTEGER NOT NULL,
+                    relay_events INTEGER,
+                    missing_on_relay INTEGER NOT NULL,
+                    missing_in_ledger INTEGER NOT NULL,
+                    fetched INTEGER NOT NULL,
+                    requeued INTEGER NOT NULL,
+                    lost_after_delivery INTEGER NOT NULL,
+                    messages INTEGER NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    error TEXT
+                );
+                CREATE INDEX reconciliations_by_relay ON reconciliations(relay, id);
+
+                -- NIP-09: ids a kind-5 event of the same author asked relays to delete. Such
+                -- events are never pushed again, whatever a relay is missing.
+                CREATE TABLE deleted_events (
+                    event_id TEXT NOT NULL,
+                    pubkey TEXT NOT NULL,
+                    PRIMARY KEY (event_id, pubkey)
+                ) WITHOUT ROWID;
+                INSERT OR IGNORE INTO deleted_events (event_id, pubkey)
+                    SELECT json_extract(t.value, '$[1]'), e.pubkey FROM events e, json_each(json_extract(e.raw, '$.tags')) t
+                    WHERE e.kind = 5 AND json_extract(t.value, '$[0]') = 'e' AND json_type(t.value, '$[1]') = 'text';
+
+                -- Relays whose live subscriptions ignore NIP-01 `limit: 0` (they send stored events first).
+                ALTER TABLE relays ADD COLUMN ignores_limit_zero INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return m
     }
 }

@@ -153,6 +153,36 @@ public final class TestRelay: @unchecked Sendable {
         try await launch()
     }
 
+    /// Stops the relay, deletes these events from its store behind its back (a disk fault, an
+    /// operator), and starts it again on the same port. LocalRelay needs `persistent`.
+    public func removeFromStore(_ ids: [String]) async throws {
+        let store: [String]
+        switch flavor {
+        case .nostrRelay: store = ["--nostr-relay", dataDirectory.appendingPathComponent("nostr.sqlite3").path]
+        case .localRelay:
+            guard options.persistent else { throw PeerError("removeFromStore needs a persistent LocalRelay") }
+            store = ["--lmdb", dataDirectory.appendingPathComponent("lmdb").path]
+        }
+        await terminate(gracefully: true)
+        let p = Process()
+        p.executableURL = try PeerEnvironment.venv().appendingPathComponent("bin/python")
+        p.arguments = [PeerEnvironment.script("store_delete.py").path] + store
+        let input = Pipe()
+        p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
+        let log = dataDirectory.appendingPathComponent("store_delete.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: log)
+        try p.run()
+        input.fileHandleForWriting.write(Data(ids.joined(separator: "\n").utf8 + [10]))
+        try input.fileHandleForWriting.close()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw PeerError("store_delete.py failed: \(((try? String(contentsOf: log, encoding: .utf8)) ?? "").suffix(800))")
+        }
+        try await launch()
+    }
+
     private func terminate(gracefully: Bool) async {
         guard let p = lock.withLock({ () -> Process? in defer { process = nil }; return process }) else { return }
         let pid = p.processIdentifier

@@ -62,11 +62,12 @@ public final class Relay: Service, Sendable {
     }
 
     /// Sends a one-off request (COUNT, NEG-OPEN) and waits up to `timeout` for the relay's answer
-    /// naming `subscription` (COUNT, NEG-MSG, NEG-ERR or CLOSED); nil when none comes.
-    public func exchange(_ message: ClientMessage, subscription: String, timeout: Duration) async -> RelayMessage? {
+    /// naming `subscription` (COUNT, NEG-MSG, NEG-ERR or CLOSED, or with `noticeAnswers` any
+    /// NOTICE); nil when none comes or the connection ends first.
+    public func exchange(_ message: ClientMessage, subscription: String, timeout: Duration, noticeAnswers: Bool = false) async -> RelayMessage? {
         let core = self.core
         let answer = await withTaskGroup(of: RelayMessage??.self) { group -> RelayMessage? in
-            group.addTask { .some(await core.awaitReply(message, subscription: subscription)) }
+            group.addTask { .some(await core.awaitReply(message, subscription: subscription, noticeAnswers: noticeAnswers)) }
             group.addTask {
                 try? await Task.sleep(for: timeout)
                 await core.cancelReply(subscription)
@@ -79,6 +80,16 @@ public final class Relay: Service, Sendable {
         }
         await core.cancelReply(subscription)
         return answer
+    }
+
+    /// Sends a message that expects no answer (NEG-CLOSE, CLOSE); dropped when not connected.
+    public func send(_ message: ClientMessage) async {
+        await core.sendOneOff(message)
+    }
+
+    /// Counts the connections opened so far: a change means the relay was reconnected.
+    public var connectionGeneration: Int {
+        get async { await core.generation }
     }
 
     /// Ends `run()`: closes the connection cleanly, ends subscriptions, fails pending publishes.
@@ -96,7 +107,8 @@ public final class Relay: Service, Sendable {
     }
 
     /// Opens a subscription. `live == false` ends after EOSE; `live == true` stays open and is
-    /// re-issued after reconnects with `since` = newest seen − `resubscribeOverlap`.
+    /// re-issued as asked after reconnects (a live filter with `limit: 0` gets `limit: 1` once the
+    /// relay is seen ignoring `limit: 0`).
     public func subscribe(_ filters: [Filter], live: Bool) -> RelaySubscription {
         subscribe(filters, live: live, buffer: configuration.subscriptionBuffer)
     }

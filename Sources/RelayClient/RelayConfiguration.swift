@@ -32,8 +32,6 @@ public struct RelayConfiguration: Sendable {
     public var eoseTimeout: Duration = .seconds(30)
     /// Buffered inbound events per subscription before the connection stops reading (default 5,000).
     public var subscriptionBuffer: Int = 5_000
-    /// Seconds subtracted from the newest seen `created_at` when re-issuing a live subscription (default 10).
-    public var resubscribeOverlap: Int64 = 10
     /// Page size for `fetchAll` when the relay publishes no NIP-11 `max_limit` (default 500, the most common cap).
     public var fetchPageLimit: Int = 500
     /// Times a rate-limited event is re-sent before `.rateLimited` is returned (default 3).

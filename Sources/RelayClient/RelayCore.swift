@@ -24,10 +24,13 @@ actor RelayCore {
 
     struct SubscriptionRecord {
         let handle: SubscriptionHandle
-        let filters: [Filter]
+        var filters: [Filter]
         let matcher: FilterMatcher
         let live: Bool
-        var newest: Int64?
+        /// Events received between the REQ and its EOSE: stored ones, which a live subscription
+        /// with `limit: 0` should not get.
+        var beforeEOSE = 0
+        var awaitingEOSE = false
         var eoseDelivered = false
         var activeOn: Int?
         var reqSentAt: Duration?
@@ -74,6 +77,8 @@ actor RelayCore {
     private var authChallenged = false
     /// One-off request/answer exchanges (COUNT, NEG-OPEN probes) by subscription id.
     private var replyWaiters: [String: CheckedContinuation<RelayMessage?, Never>] = [:]
+    /// Exchanges a NOTICE also answers: relays without NIP-77 often reply to NEG-OPEN with one.
+    private var noticeAnswers: Set<String> = []
     static let productiveAfterMessages = 100
 
     private(set) var information: RelayInformation?
@@ -168,6 +173,8 @@ actor RelayCore {
             subscriptions[key]?.activeOn = nil
             subscriptions[key]?.reqSentAt = nil
         }
+        // An exchange cannot be answered on a connection that is gone: its waiter learns now.
+        for sub in Array(replyWaiters.keys) { cancelReply(sub) }
         challenge = nil
         authEventID = nil
         authSentAt = nil
@@ -288,7 +295,7 @@ actor RelayCore {
             return nil
         }
         guard subscriptions[subscription]!.recent.insert(event.id) else { return nil }
-        if event.createdAt > (subscriptions[subscription]!.newest ?? .min) { subscriptions[subscription]!.newest = event.createdAt }
+        if subscriptions[subscription]!.awaitingEOSE { subscriptions[subscription]!.beforeEOSE += 1 }
         return handle
     }
 
@@ -340,6 +347,7 @@ actor RelayCore {
             if replyWaiters[sub] != nil { answerWaiter(sub, message); return }
             closed(sub, reason: reason)
         case let .notice(text):
+            for sub in noticeAnswers { answerWaiter(sub, message) }
             noticeCount += 1
             if noticeCount <= 20 || noticeCount % 1000 == 0 {
                 logger.info("relay.notice", metadata: ["relay.notice": .string(String(text.prefix(300)))])
@@ -357,21 +365,30 @@ actor RelayCore {
 
     /// Sends `message` and returns the first COUNT, NEG-MSG, NEG-ERR or CLOSED naming
     /// `subscription`; nil if the connection is down or `cancelReply` comes first.
-    func awaitReply(_ message: ClientMessage, subscription: String) async -> RelayMessage? {
+    func awaitReply(_ message: ClientMessage, subscription: String, noticeAnswers acceptsNotice: Bool = false) async -> RelayMessage? {
         guard outbound != nil, machine.state.isOpen else { return nil }
         return await withCheckedContinuation { continuation in
             replyWaiters[subscription]?.resume(returning: nil)
             replyWaiters[subscription] = continuation
+            if acceptsNotice { noticeAnswers.insert(subscription) }
             send(message.encoded)
         }
     }
 
     func cancelReply(_ subscription: String) {
+        noticeAnswers.remove(subscription)
         replyWaiters.removeValue(forKey: subscription)?.resume(returning: nil)
     }
 
     private func answerWaiter(_ subscription: String, _ message: RelayMessage) {
+        noticeAnswers.remove(subscription)
         replyWaiters.removeValue(forKey: subscription)?.resume(returning: message)
+    }
+
+    /// Sends a message that expects no answer (NEG-CLOSE); dropped when not connected.
+    func sendOneOff(_ message: ClientMessage) {
+        guard outbound != nil, machine.state.isOpen else { return }
+        send(message.encoded)
     }
 
     private func sendProbe() {
@@ -397,7 +414,14 @@ actor RelayCore {
             reqToEOSE.add(now - sent)
             rec.reqSentAt = nil
         }
+        rec.awaitingEOSE = false
         if rec.live {
+            if rec.beforeEOSE > 0, rec.filters.allSatisfy({ $0.limit == 0 }) {
+                // The relay ignores `limit: 0` and sent its stored events first (nostr-relay does);
+                // `limit: 1` bounds that to one event per filter on the next reconnect.
+                logger.notice("relay.live.ignores-limit-zero", metadata: ["relay.subscription": .string(sub), "relay.stored_events": "\(rec.beforeEOSE)"])
+                rec.filters = rec.filters.map { f in var g = f; g.limit = 1; return g }
+            }
             if !rec.eoseDelivered {
                 rec.eoseDelivered = true
                 rec.handle.buffer.pushNow(.endOfStoredEvents)
@@ -514,20 +538,15 @@ actor RelayCore {
             // Over the relay's limit: wait until another subscription ends.
             if active >= limit { return }
         }
-        var filters = rec.filters
-        if rec.live, let newest = rec.newest {
-            // Re-issued after a reconnect: only what may have been missed, with some overlap.
-            let since = newest - configuration.resubscribeOverlap
-            filters = filters.map { f in
-                var g = f
-                g.since = max(f.since ?? .min, since)
-                return g
-            }
-        }
+        // A live subscription is re-issued as it was asked for: no `since` from the newest event
+        // seen, since a date says nothing about when an event arrived (what a reconnect may have
+        // missed is the caller's to reconcile).
         rec.activeOn = generation
         rec.reqSentAt = now
+        rec.beforeEOSE = 0
+        rec.awaitingEOSE = true
         subscriptions[id] = rec
-        send(ClientMessage.req(subscription: id, filters: filters).encoded)
+        send(ClientMessage.req(subscription: id, filters: rec.filters).encoded)
     }
 
     private func remove(_ id: String, sendClose: Bool) {

@@ -19,6 +19,8 @@ struct BackfillJob: Sendable {
     /// Seconds re-read below the newest event seen, for relays that accept late events.
     static let catchUpOverlap: Int64 = 600
     static let authorsPerSubscription = 250
+    /// How far ahead of our clock a `created_at` may move a cursor (relays accept about 15 minutes).
+    static let futureTolerance: Int64 = 900
 
     struct Result: Sendable {
         var events = 0
@@ -66,7 +68,10 @@ struct BackfillJob: Sendable {
         let summary = try await relay.fetchAll(filter) { page, position in
             try ingestor.ingest(page, from: url)
             let updated = state.value.withLock { c -> BackfillCursor in
-                if let top = page.map(\.createdAt).max() { c.newestSeen = max(c.newestSeen ?? top, top) }
+                // A future-dated event must not carry the catch-up point past our own clock.
+                if let top = page.map(\.createdAt).max().map({ min($0, Clock.unixNow() + Self.futureTolerance) }) {
+                    c.newestSeen = max(c.newestSeen ?? top, top)
+                }
                 if movesUntil {
                     c.until = position.nextUntil
                     c.complete = position.complete

@@ -8,6 +8,8 @@ import ServiceLifecycle
 struct BackfillService: Service {
     let job: BackfillJob
     let logger: Logger
+    /// Opened when the backfill completes (the relay's reconciliation waits for it).
+    var done: Gate?
     static let retryDelay: Duration = .seconds(30)
 
     func run() async throws {
@@ -17,6 +19,7 @@ struct BackfillService: Service {
                 do {
                     let result = try await job.run()
                     job.logger.info("backfill complete", metadata: ["relay.url": "\(job.relay.url)", "events": "\(result.events)"])
+                    done?.open()
                     return
                 } catch is CancellationError {
                     return

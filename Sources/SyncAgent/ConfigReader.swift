@@ -30,8 +30,10 @@ struct ConfigReader {
         if discover.enabled && discover.indexers.isEmpty && relays.filter({ $0.role.isReadable }).isEmpty {
             throw ConfigError(key: "discover.indexers", reason: "discovery needs at least one indexer or readable relay to ask for relay lists")
         }
-        return SyncConfiguration(pubkeys: pubkeys, relays: relays, kinds: kinds, since: since, ledgerPath: path(ledger),
-                                 archive: archive, secretKeyFile: keyFile, logLevel: level, discover: discover, baseDirectory: base)
+        var configuration = SyncConfiguration(pubkeys: pubkeys, relays: relays, kinds: kinds, since: since, ledgerPath: path(ledger),
+                                              archive: archive, secretKeyFile: keyFile, logLevel: level, discover: discover, baseDirectory: base)
+        configuration.reconcile = try readReconcile()
+        return configuration
     }
 
     func readPubkeys() throws(ConfigError) -> [String] {
@@ -141,6 +143,28 @@ struct ConfigReader {
         }
         if let v = try int(value["max_relays_per_pubkey"], key: "discover.max_relays_per_pubkey", range: 1...64) { d.maxRelaysPerPubkey = v }
         return d
+    }
+
+    func readReconcile() throws(ConfigError) -> SyncConfiguration.ReconcileSettings {
+        var r = SyncConfiguration.ReconcileSettings()
+        guard let value = root["reconcile"], value != .null else { return r }
+        guard case let .object(fields) = value else { throw ConfigError(key: "reconcile", reason: "must be null or an object") }
+        for (k, _) in fields where !["enabled", "interval", "window_items", "negentropy"].contains(k) {
+            throw ConfigError(key: "reconcile.\(k)", reason: "unknown key (expected enabled, interval, window_items, negentropy)")
+        }
+        for key in ["enabled", "negentropy"] {
+            guard let v = value[key] else { continue }
+            guard case let .bool(b) = v else { throw ConfigError(key: "reconcile.\(key)", reason: "must be true or false") }
+            if key == "enabled" { r.enabled = b } else { r.negentropy = b }
+        }
+        if let i = value["interval"] {
+            guard case let .string(s) = i, let secs = TimeParsing.duration(s) else {
+                throw ConfigError(key: "reconcile.interval", reason: "must be a duration such as \"15m\", \"1h\" or \"30s\"")
+            }
+            r.intervalSeconds = secs
+        }
+        if let v = try int(value["window_items"], key: "reconcile.window_items", range: 1_000...5_000_000) { r.windowItems = v }
+        return r
     }
 
     func string(_ value: JSONValue?, key: String) throws(ConfigError) -> String? {

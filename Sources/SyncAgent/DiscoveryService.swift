@@ -21,7 +21,14 @@ struct DiscoveryService: Service {
 
     /// Builds the backfill and live services of a discovered relay.
     struct ReaderFactory: Sendable {
-        let make: @Sendable (Relay, [String]) -> (live: LiveSyncService, backfill: BackfillService)
+        let make: @Sendable (Relay, [String]) -> Readers
+    }
+
+    /// What runs for one discovered relay.
+    struct Readers: Sendable {
+        let live: LiveSyncService
+        let backfill: BackfillService
+        let reconcile: ReconcileService?
     }
 
     private struct Running {
@@ -92,12 +99,16 @@ struct DiscoveryService: Service {
     }
 
     /// Runs a discovered relay's backfill and live sync until told to stop or shut down.
-    private static func read(_ services: (live: LiveSyncService, backfill: BackfillService), until stop: OneShotSignal) async {
+    private static func read(_ services: Readers, until stop: OneShotSignal) async {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask { await stop.wait(); return true }
             group.addTask { try? await services.live.run(); return false }
             group.addTask { try? await services.backfill.run(); return false }
             var working = 2
+            if let reconcile = services.reconcile {
+                group.addTask { try? await reconcile.run(); return false }
+                working += 1
+            }
             while let stopped = await group.next() {
                 if stopped { break }
                 working -= 1
@@ -109,7 +120,7 @@ struct DiscoveryService: Service {
 
     /// Follows an indexer for new relay lists and profiles of the configured authors.
     private func watch(_ indexer: Relay) async {
-        let filter = Filter(authors: resolver.authors, kinds: DiscoveryResolver.metadataKinds, since: Clock.unixNow() - LiveSyncService.startOverlap)
+        let filter = Filter(authors: resolver.authors, kinds: DiscoveryResolver.metadataKinds, limit: 0)
         try? await cancelWhenGracefulShutdown {
             for try await item in indexer.subscribe([filter], live: true) {
                 if case let .event(event) = item { inbox.offer([event], from: indexer.url) }

@@ -5,20 +5,22 @@ import RelayClient
 import ServiceLifecycle
 
 /// One long-lived subscription per readable relay for the configured authors
-/// and kinds; RelayClient re-issues it after reconnects with an overlapping
-/// `since`, and the ledger drops what was already seen.
+/// and kinds, asking for new events only (NIP-01 `limit: 0`, no `since`): an
+/// event published after it opened arrives whatever its `created_at`. What a
+/// reconnect may have missed is found by reconciliation, not by dates.
 struct LiveSyncService: Service {
     let relay: Relay
     let filter: Filter
     let ingestor: EventIngestor
+    let ledger: Ledger
     let logger: Logger
-    /// Seconds of overlap with backfill when the subscription starts.
-    static let startOverlap: Int64 = 60
 
     func run() async throws {
-        var start = filter
-        start.since = max(filter.since ?? 0, Clock.unixNow() - Self.startOverlap)
-        let live = start
+        // `since` stays only as the configured oldest date to back up, never as a clock position.
+        var live = filter
+        live.until = nil
+        // A relay that ignores `limit: 0` sends its whole store first; `limit: 1` bounds that to one.
+        live.limit = (try? ledger.ignoresLimitZero(relay: relay.url)) == true ? 1 : 0
         let url = relay.url
         do { try await follow(live, url: url) } catch is CancellationError {
             // Shutdown: the subscription ends with the task.
@@ -26,15 +28,23 @@ struct LiveSyncService: Service {
     }
 
     private func follow(_ live: Filter, url: String) async throws {
+        var stored = 0
+        var caughtUp = false
         try await cancelWhenGracefulShutdown {
             for try await item in relay.subscribe([live], live: true) {
                 switch item {
                 case let .event(event):
+                    if !caughtUp { stored += 1 }
                     do { try ingestor.ingest([event], from: url) } catch {
                         logger.error("live event not recorded", metadata: ["relay.url": "\(url)", "event.id": "\(event.id)", "error": "\(error)"])
                         throw error
                     }
                 case .endOfStoredEvents:
+                    caughtUp = true
+                    if live.limit == 0, stored > 0 {
+                        logger.notice("relay ignores limit 0 on live subscriptions; using limit 1", metadata: ["relay.url": "\(url)", "stored_events": "\(stored)"])
+                        try? ledger.noteIgnoresLimitZero(relay: url)
+                    }
                     logger.debug("live subscription caught up", metadata: ["relay.url": "\(url)"])
                 case let .closed(reason):
                     logger.warning("live subscription closed by relay", metadata: ["relay.url": "\(url)", "reason": "\(reason.raw)"])

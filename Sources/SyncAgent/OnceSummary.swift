@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 
 /// What a one-shot run did, for people (`text`) and scripts (`Codable`).
 public struct OnceSummary: Sendable, Codable {
@@ -16,6 +17,8 @@ public struct OnceSummary: Sendable, Codable {
     public var discoveredFailures: [String: String] = [:]
     /// Relays named by relay lists but not read, with the reason.
     public var discoverySkipped: [String: String] = [:]
+    /// Relay URL → what comparing its set with the ledger's found and fixed.
+    public var reconciliations: [String: ReconciliationRecord] = [:]
 
     public var succeeded: Bool { failures.isEmpty }
 
@@ -41,6 +44,9 @@ public struct OnceSummary: Sendable, Codable {
                 lines.append("    \(url) for \(authors.count) author\(authors.count == 1 ? "" : "s")\(discoveredFailures[url].map { ": unreadable, \($0)" } ?? "")")
             }
             for (url, why) in discoverySkipped.sorted(by: { $0.key < $1.key }) { lines.append("    skipped \(url): \(why)") }
+        }
+        for (url, r) in reconciliations.sorted(by: { $0.key < $1.key }) {
+            lines.append("  reconciled \(url) (\(r.method)): \(r.error.map { "failed, \($0)" } ?? "\(r.missingInLedger) missing from the ledger (\(r.fetched) fetched), \(r.missingOnRelay) missing on the relay (\(r.requeued) sent again, \(r.lostAfterDelivery) lost after delivery)")")
         }
         if counters.archived > 0 { lines.append("  archived \(counters.archived) events") }
         for (url, why) in failures.sorted(by: { $0.key < $1.key }) {

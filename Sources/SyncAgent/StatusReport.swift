@@ -19,6 +19,10 @@ public struct StatusReport: Sendable, Codable {
         public var lastErrorAt: Int64?
         public var backfillAuthorsComplete: Int
         public var backfillAuthorsTotal: Int
+        /// The relay's last comparison with the ledger; nil before the first.
+        public var lastReconciliation: Reconciliation?
+        /// Events the relay was found to lack after it had been given them, over all reconciliations.
+        public var lostAfterDeliveryTotal: Int = 0
 
         enum CodingKeys: String, CodingKey {
             case url, role, present, delivered, duplicate, pending, rejected, superseded
@@ -28,6 +32,48 @@ public struct StatusReport: Sendable, Codable {
             case lastErrorAt = "last_error_at"
             case backfillAuthorsComplete = "backfill_authors_complete"
             case backfillAuthorsTotal = "backfill_authors_total"
+            case lastReconciliation = "last_reconciliation"
+            case lostAfterDeliveryTotal = "lost_after_delivery_total"
+        }
+    }
+
+    /// One reconciliation as `status --json` shows it.
+    public struct Reconciliation: Sendable, Codable {
+        public var startedAt: Int64
+        public var finishedAt: Int64
+        public var method: String
+        public var ledgerEvents: Int
+        public var relayEvents: Int?
+        public var missingOnRelay: Int
+        public var missingInLedger: Int
+        public var fetched: Int
+        public var requeued: Int
+        public var lostAfterDelivery: Int
+        public var error: String?
+
+        init(_ r: ReconciliationRecord) {
+            startedAt = r.startedAt
+            finishedAt = r.finishedAt
+            method = r.method
+            ledgerEvents = r.ledgerEvents
+            relayEvents = r.relayEvents
+            missingOnRelay = r.missingOnRelay
+            missingInLedger = r.missingInLedger
+            fetched = r.fetched
+            requeued = r.requeued
+            lostAfterDelivery = r.lostAfterDelivery
+            error = r.error
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case method, fetched, requeued, error
+            case startedAt = "started_at"
+            case finishedAt = "finished_at"
+            case ledgerEvents = "ledger_events"
+            case relayEvents = "relay_events"
+            case missingOnRelay = "missing_on_relay"
+            case missingInLedger = "missing_in_ledger"
+            case lostAfterDelivery = "lost_after_delivery"
         }
     }
 
@@ -46,16 +92,19 @@ public struct StatusReport: Sendable, Codable {
 
     public static func make(configuration: SyncConfiguration, ledger: Ledger) throws -> StatusReport {
         let stats = Dictionary(try ledger.relayStatistics().map { ($0.relay, $0) }, uniquingKeysWith: { a, _ in a })
+        let reconciliations = try ledger.lastReconciliations()
         var lines: [RelayLine] = []
         let configured = configuration.relays.map { ($0.url, $0.role.rawValue) }
-        let others = stats.keys.filter { url in !configured.contains { $0.0 == url } }.sorted().map { ($0, "not configured") }
+        let others = Set(stats.keys).union(reconciliations.keys).filter { url in !configured.contains { $0.0 == url } }.sorted().map { ($0, "not configured") }
         for (url, role) in configured + others {
             let s = stats[url]
             lines.append(RelayLine(url: url, role: role, present: s?.present ?? 0, delivered: s?.delivered ?? 0, duplicate: s?.duplicate ?? 0,
                                    pending: s?.pending ?? 0, rejected: s?.rejected ?? 0, rejectedByReason: s?.rejectedByReason ?? [:],
                                    superseded: s?.superseded ?? 0, lastSuccessAt: s?.lastSuccessAt, lastError: s?.lastError,
                                    lastErrorAt: s?.lastErrorAt, backfillAuthorsComplete: s?.backfillAuthorsComplete ?? 0,
-                                   backfillAuthorsTotal: s?.backfillAuthorsTotal ?? 0))
+                                   backfillAuthorsTotal: s?.backfillAuthorsTotal ?? 0,
+                                   lastReconciliation: reconciliations[url].map { Reconciliation($0.last) },
+                                   lostAfterDeliveryTotal: reconciliations[url]?.lostAfterDeliveryTotal ?? 0))
         }
         return StatusReport(ledgerPath: configuration.ledgerPath.path, ledgerBytes: ledger.fileSize, events: try ledger.eventCount(),
                             archivedThroughSeq: try ledger.archivedThroughSeq(), relays: lines)
@@ -78,6 +127,12 @@ public struct StatusReport: Sendable, Codable {
             if r.backfillAuthorsTotal > 0 { out.append("  backfill: \(r.backfillAuthorsComplete)/\(r.backfillAuthorsTotal) authors complete") }
             if let t = r.lastSuccessAt { out.append("  last success \(Self.format(t))") }
             if let e = r.lastError, let t = r.lastErrorAt { out.append("  last error \(Self.format(t)): \(e)") }
+            if let c = r.lastReconciliation {
+                let found = c.error.map { "failed: \($0)" }
+                    ?? "\(c.missingInLedger) missing from the ledger (\(c.fetched) fetched), \(c.missingOnRelay) missing on the relay (\(c.requeued) sent again)"
+                out.append("  reconciled \(Self.format(c.finishedAt)) by \(c.method): \(found)")
+            }
+            if r.lostAfterDeliveryTotal > 0 { out.append("  lost after delivery, all time: \(r.lostAfterDeliveryTotal)") }
         }
         return out.joined(separator: "\n")
     }

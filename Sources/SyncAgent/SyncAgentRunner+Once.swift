@@ -17,11 +17,30 @@ extension SyncAgentRunner {
             let (discovered, discoveryFailures) = try await discoverOnce()
             var readers = configuration.readableRelays.map { (relay: relays[$0.url]!, authors: configuration.pubkeys) }
             for url in discovered.order { readers.append((relay: await pool.add(RelayConfiguration(url: url, authKey: authKey)), authors: discovered.readers[url]!)) }
-            var failures = try await backfillAll(readers).merging(discoveryFailures) { a, _ in a }
+            // Deliveries run beside the backfill and the reconciliation, as in the daemon: a mirror
+            // takes about as long as the slower of reading and writing, not their sum.
+            let producing = Gate()
+            async let delivered = deliverAll(until: producing)
+            var failures: [String: String]
+            var reconciliations: [String: ReconciliationRecord] = [:]
+            do {
+                failures = try await backfillAll(readers).merging(discoveryFailures) { a, _ in a }
+                if configuration.reconcile.enabled {
+                    reconciliations = try await reconcileAll(readers: readers, skipping: Set(failures.keys))
+                    for (url, record) in reconciliations {
+                        if let error = record.error { failures[url] = failures[url] ?? "reconciliation failed: \(error)" }
+                    }
+                }
+            } catch {
+                producing.open()
+                _ = try? await delivered
+                throw error
+            }
+            producing.open()
             // A relay list often names dead relays: those are reported, not counted as a failed backup.
             var discoveredFailures: [String: String] = [:]
             for url in discovered.order { discoveredFailures[url] = failures.removeValue(forKey: url) }
-            failures.merge(try await deliverAll()) { a, b in "\(a); \(b)" }
+            failures.merge(try await delivered) { a, b in "\(a); \(b)" }
             if let archiveConfiguration {
                 try ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger).drainAndClose()
             }
@@ -32,10 +51,33 @@ extension SyncAgentRunner {
             for entry in configuration.writableRelays { pending[entry.url] = try ledger.pendingCount(relay: entry.url) }
             return OnceSummary(counters: counters.snapshot, failures: failures, invalid: invalid, pending: pending,
                                seconds: (ContinuousClock.now - started).seconds, discovered: discovered.readers,
-                               discoveredFailures: discoveredFailures, discoverySkipped: discovered.skipped)
+                               discoveredFailures: discoveredFailures, discoverySkipped: discovered.skipped,
+                               reconciliations: reconciliations)
         }
         try ledger.endRun(runID, at: Clock.unixNow(), exitCode: summary.succeeded ? 0 : 2, summaryJSON: summaryJSON())
         return summary
+    }
+
+    /// Compares every configured relay, and every discovered reader for its authors, with the
+    /// ledger, all at once; relays that already failed are not tried again.
+    func reconcileAll(readers: [(relay: Relay, authors: [String])], skipping failed: Set<String>, repair: Bool = true) async throws -> [String: ReconciliationRecord] {
+        var jobs: [ReconcileJob] = []
+        for entry in configuration.relays where !failed.contains(entry.url) {
+            var job = reconcileJob(relays[entry.url]!, writable: entry.role.isWritable)
+            job.repair = repair
+            jobs.append(job)
+        }
+        for (relay, authors) in readers where relays[relay.url] == nil && !failed.contains(relay.url) {
+            var job = reconcileJob(relay, authors: authors, writable: false)
+            job.repair = repair
+            jobs.append(job)
+        }
+        return try await withThrowingTaskGroup(of: ReconciliationRecord.self) { group in
+            for job in jobs { group.addTask { try await job.run() } }
+            var out: [String: ReconciliationRecord] = [:]
+            for try await record in group { out[record.relay] = record }
+            return out
+        }
     }
 
     /// The discovered relays to read, from relay lists refreshed when due. When
@@ -75,11 +117,12 @@ extension SyncAgentRunner {
         }
     }
 
-    private func deliverAll() async throws -> [String: String] {
+    /// Delivers to every writable relay until `producing` opens and nothing is pending.
+    func deliverAll(until producing: Gate) async throws -> [String: String] {
         try await withThrowingTaskGroup(of: (String, String?).self) { group in
             for entry in configuration.writableRelays {
                 let relay = relays[entry.url]!
-                group.addTask { (entry.url, try await self.deliverUntilDrained(relay)) }
+                group.addTask { (entry.url, try await self.deliverUntilDrained(relay, producing: producing)) }
             }
             var failures: [String: String] = [:]
             for try await (url, failure) in group { if let failure { failures[url] = failure } }
@@ -87,28 +130,40 @@ extension SyncAgentRunner {
         }
     }
 
-    /// Delivers until nothing is pending for `relay`, or until it makes no
-    /// progress for `onceGiveUp`; returns why it stopped short.
-    private func deliverUntilDrained(_ relay: Relay) async throws -> String? {
+    /// Delivers to `relay` whatever becomes pending until `producing` opens and nothing is
+    /// pending, or until it makes no progress for `onceGiveUp`; returns why it stopped short.
+    /// The relay is connected to only once something is pending.
+    private func deliverUntilDrained(_ relay: Relay, producing: Gate) async throws -> String? {
         let url = relay.url
-        guard try ledger.hasPending(relay: url) else { return nil }
-        guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
-            try ledger.noteRelayError(url, "could not connect", at: Clock.unixNow())
-            return "could not connect"
-        }
-        var service = DeliveryService(relay: relay, ledger: ledger, counters: counters, wake: deliveryWake[url]!, logger: logger)
+        let wake = deliveryWake[url]!
+        var service = DeliveryService(relay: relay, ledger: ledger, counters: counters, wake: wake, logger: logger)
         service.policy = DeliveryPolicy(baseDelay: 1, maxDelay: 8)
+        var connected = false
         var lastProgress = ContinuousClock.now
         while true {
+            // Read the gate before the ledger: once it is open, nothing new becomes pending.
+            let finished = producing.isOpen
+            guard try ledger.hasPending(relay: url) else {
+                if finished { return nil }
+                lastProgress = .now
+                await wake.wait(timeout: .milliseconds(250))
+                continue
+            }
+            if !connected {
+                guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
+                    try ledger.noteRelayError(url, "could not connect", at: Clock.unixNow())
+                    return "could not connect"
+                }
+                connected = true
+            }
             let round = try await service.deliverDue()
-            if try !ledger.hasPending(relay: url) { return nil }
             if round.settled > 0 { lastProgress = .now }
             if ContinuousClock.now - lastProgress > onceGiveUp {
                 let pending = try ledger.pendingCount(relay: url)
                 try ledger.noteRelayError(url, "\(pending) deliveries still pending", at: Clock.unixNow())
                 return "\(pending) deliveries still pending after \(onceGiveUp) without progress"
             }
-            if round.attempted == 0 { try await Task.sleep(for: .milliseconds(250)) }
+            if round.attempted == 0 { await wake.wait(timeout: .milliseconds(250)) }
         }
     }
 }

@@ -24,6 +24,8 @@ public final class SyncAgentRunner: Sendable {
     let discovery: (resolver: DiscoveryResolver, inbox: RelayListInbox, indexers: [Relay])?
     /// How long a one-shot run keeps retrying a relay that makes no progress.
     let onceGiveUp: Duration
+    /// What each relay was found not to support when reconciling.
+    let reconcileMethods = ReconcileMethods()
 
     public init(configuration: SyncConfiguration, logger: Logger, onceGiveUp: Duration = .seconds(60)) async throws {
         self.configuration = configuration
@@ -78,17 +80,28 @@ public final class SyncAgentRunner: Sendable {
         for entry in configuration.writableRelays {
             services.append(.init(service: DeliveryService(relay: relays[entry.url]!, ledger: ledger, counters: counters, wake: deliveryWake[entry.url]!, logger: logger)))
         }
-        for entry in configuration.readableRelays {
+        for entry in configuration.relays {
             let relay = relays[entry.url]!
-            services.append(.init(service: LiveSyncService(relay: relay, filter: configuration.filter, ingestor: ingestor, logger: logger),
-                                  successTerminationBehavior: .ignore))
-            services.append(.init(service: BackfillService(job: backfillJob(relay), logger: logger), successTerminationBehavior: .ignore))
+            var backfilled: Gate?
+            if entry.role.isReadable {
+                let gate = Gate()
+                backfilled = gate
+                services.append(.init(service: LiveSyncService(relay: relay, filter: configuration.filter, ingestor: ingestor, ledger: ledger, logger: logger),
+                                      successTerminationBehavior: .ignore))
+                services.append(.init(service: BackfillService(job: backfillJob(relay), logger: logger, done: gate), successTerminationBehavior: .ignore))
+            }
+            if configuration.reconcile.enabled {
+                services.append(.init(service: reconcileService(relay, writable: entry.role.isWritable, after: backfilled), successTerminationBehavior: .ignore))
+            }
         }
         if let discovery {
             let factory = DiscoveryService.ReaderFactory { [self] relay, authors in
-                (LiveSyncService(relay: relay, filter: Filter(authors: authors, kinds: configuration.kinds, since: configuration.since),
-                                 ingestor: ingestor, logger: logger),
-                 BackfillService(job: backfillJob(relay, authors: authors), logger: logger))
+                let gate = Gate()
+                return DiscoveryService.Readers(
+                    live: LiveSyncService(relay: relay, filter: Filter(authors: authors, kinds: configuration.kinds, since: configuration.since),
+                                          ingestor: ingestor, ledger: ledger, logger: logger),
+                    backfill: BackfillService(job: backfillJob(relay, authors: authors), logger: logger, done: gate),
+                    reconcile: configuration.reconcile.enabled ? reconcileService(relay, authors: authors, writable: false, after: gate) : nil)
             }
             services.append(.init(service: DiscoveryService(resolver: discovery.resolver, pool: pool, inbox: discovery.inbox, indexers: discovery.indexers,
                                                             authKey: authKey, readers: factory, logger: logger)))
@@ -110,6 +123,17 @@ public final class SyncAgentRunner: Sendable {
     func backfillJob(_ relay: Relay, authors: [String]? = nil) -> BackfillJob {
         BackfillJob(relay: relay, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds, since: configuration.since,
                     ledger: ledger, ingestor: ingestor, logger: logger)
+    }
+
+    func reconcileJob(_ relay: Relay, authors: [String]? = nil, writable: Bool) -> ReconcileJob {
+        ReconcileJob(relay: relay, writable: writable, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds,
+                     since: configuration.since, ledger: ledger, ingestor: ingestor, settings: configuration.reconcile,
+                     methods: reconcileMethods, deliveryWake: deliveryWake[relay.url], logger: logger)
+    }
+
+    func reconcileService(_ relay: Relay, authors: [String]? = nil, writable: Bool, after gate: Gate?) -> ReconcileService {
+        ReconcileService(job: reconcileJob(relay, authors: authors, writable: writable),
+                         interval: .seconds(configuration.reconcile.intervalSeconds), afterBackfill: gate, logger: logger)
     }
 
     func summaryJSON() -> String {

@@ -31,6 +31,18 @@ public struct SyncConfiguration: Sendable {
         public var maxRelaysPerPubkey = 8
     }
 
+    /// Comparing each relay's set of events with the ledger's (NIP-77, or REQ windows).
+    public struct ReconcileSettings: Sendable, Equatable {
+        public var enabled = true
+        /// Seconds between the daemon's reconciliations of a relay (default 15 minutes); it also
+        /// reconciles at start (after the backfill) and after every reconnect.
+        public var intervalSeconds = 900
+        /// Ledger events per comparison window (default 50,000): bounds memory and each NIP-77 session.
+        public var windowItems = 50_000
+        /// Try NIP-77 first (default); false compares through COUNT and REQ only.
+        public var negentropy = true
+    }
+
     /// Authors to back up, as lowercase hex.
     public var pubkeys: [String]
     public var relays: [RelayEntry]
@@ -44,13 +56,14 @@ public struct SyncConfiguration: Sendable {
     public var secretKeyFile: URL?
     public var logLevel: String
     public var discover: DiscoverSettings
+    public var reconcile = ReconcileSettings()
     /// Folder of the config file, for messages.
     public var baseDirectory: URL
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
     /// Environment variable that may hold the AUTH key instead of `secret_key_file`.
     public static let secretKeyEnvironment = "RELAYSYNC_SECRET_KEY"
-    static let knownKeys: Set<String> = ["pubkeys", "relays", "kinds", "since", "ledger", "archive", "secret_key_file", "log_level", "discover", "$comment"]
+    static let knownKeys: Set<String> = ["pubkeys", "relays", "kinds", "since", "ledger", "archive", "secret_key_file", "log_level", "discover", "reconcile", "$comment"]
 
     public var readableRelays: [RelayEntry] { relays.filter { $0.role.isReadable } }
     public var writableRelays: [RelayEntry] { relays.filter { $0.role.isWritable } }

@@ -1,0 +1,225 @@
+import GRDB
+import NostrCore
+
+extension Ledger {
+    /// The ledger's events in `scope` from `lower` on, sorted by (created_at, id): at least every
+    /// event of each second read, and no further second once `maxItems` are read, so a window
+    /// never splits one `created_at`. `upper` is the last second read when more remain (the
+    /// caller's next window starts after it), nil when the ledger has nothing later.
+    public func reconcileItems(scope: ReconcileScope, from lower: Int64, maxItems: Int) throws -> (items: [LedgerItem], upper: Int64?) {
+        try read("read reconciliation items") { db in
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT created_at, id, pubkey, kind FROM events WHERE created_at >= ? ORDER BY created_at, id
+                """), arguments: [lower])
+            var items: [LedgerItem] = []
+            while let row = try rows.next() {
+                let createdAt: Int64 = row[0]
+                if items.count >= maxItems, let last = items.last, createdAt != last.createdAt {
+                    return (items, last.createdAt)
+                }
+                guard scope.contains(pubkey: row[2], kind: row[3]) else { continue }
+                items.append(LedgerItem(createdAt: createdAt, id: row[1]))
+            }
+            return (items, nil)
+        }
+    }
+
+    /// Schedules again, for writable `relay`, events it was found to lack. Superseded versions,
+    /// expired events, events a NIP-09 deletion names and events the relay rejected for good are
+    /// left alone. A row that said delivered (or present) counts as lost after delivery. With
+    /// `apply` false nothing changes: the result only sorts the items. A row settled at or after
+    /// `comparedAt` is left as it is: the relay got the event after its set was read.
+    public func requeue(relay: String, items: [LedgerItem], now: Int64, comparedAt: Int64? = nil, apply: Bool = true) throws -> RequeueResult {
+        guard !items.isEmpty else { return RequeueResult() }
+        return try write("requeue deliveries") { db in
+            var result = RequeueResult()
+            let find = try db.cachedStatement(sql: """
+                SELECT e.seq, e.replace_key, e.expiration, d.state, d.updated_at,
+                       EXISTS (SELECT 1 FROM replaceable_heads h WHERE h.replace_key = e.replace_key AND h.event_id = e.id),
+                       EXISTS (SELECT 1 FROM deleted_events x WHERE x.event_id = e.id AND x.pubkey = e.pubkey)
+                FROM events e LEFT JOIN deliveries d ON d.relay = ? AND d.seq = e.seq
+                WHERE e.created_at = ? AND e.id = ?
+                """)
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, 'pending', ?)
+                ON CONFLICT (relay, seq) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = 0, reason = NULL,
+                    updated_at = excluded.updated_at
+                """)
+            for item in items {
+                guard let row = try Row.fetchOne(find, arguments: [relay, item.createdAt, item.id]) else {
+                    result.unknown += 1
+                    continue
+                }
+                let seq: Int64 = row[0]
+                let replaceKey: String? = row[1]
+                let expiration: Int64? = row[2]
+                let state = (row[3] as String?).flatMap(DeliveryState.init(rawValue:))
+                let updatedAt: Int64? = row[4]
+                let isHead: Bool = row[5]
+                let deleted: Bool = row[6]
+                if replaceKey != nil && !isHead || expiration.map({ $0 <= now }) ?? false || deleted || state == .rejected {
+                    result.notEligible += 1
+                    continue
+                }
+                if state == .pending {
+                    result.alreadyPending += 1
+                    continue
+                }
+                if let comparedAt, let updatedAt, updatedAt >= comparedAt {
+                    result.settledSinceComparison += 1
+                    continue
+                }
+                if state == .delivered || state == .duplicate || state == .present { result.lostAfterDelivery += 1 }
+                if apply { try upsert.execute(arguments: [relay, seq, now]) }
+                result.requeued += 1
+            }
+            return result
+        }
+    }
+
+    /// Notes that `relay` holds these events (found by reconciliation): nothing is owed to it.
+    public func markPresent(relay: String, items: [LedgerItem], now: Int64) throws {
+        guard !items.isEmpty else { return }
+        try write("mark present") { db in
+            for item in items {
+                guard let seq = try Int64.fetchOne(db.cachedStatement(sql: Self.findSeqSQL), arguments: [item.createdAt, item.id]) else { continue }
+                try Self.markPresent(db, relay: relay, seq: seq, now: now)
+            }
+        }
+    }
+
+    public func recordReconciliation(_ r: ReconciliationRecord) throws {
+        try write("record reconciliation") { db in
+            try db.execute(sql: """
+                INSERT INTO reconciliations (relay, started_at, finished_at, method, windows, ledger_events, relay_events, missing_on_relay,
+                    missing_in_ledger, fetched, requeued, lost_after_delivery, messages, bytes, error)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [r.relay, r.startedAt, r.finishedAt, r.method, r.windows, r.ledgerEvents, r.relayEvents, r.missingOnRelay,
+                                 r.missingInLedger, r.fetched, r.requeued, r.lostAfterDelivery, r.messages, r.bytes, r.error])
+        }
+    }
+
+    /// Each relay's most recent reconciliation, and its total of events lost after delivery.
+    public func lastReconciliations() throws -> [String: (last: ReconciliationRecord, lostAfterDeliveryTotal: Int)] {
+        try read("read reconciliations") { db in
+            var out: [String: (ReconciliationRecord, Int)] = [:]
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT r.relay, r.started_at, r.finished_at, r.method, r.windows, r.ledger_events, r.relay_events, r.missing_on_relay,
+                       r.missing_in_ledger, r.fetched, r.requeued, r.lost_after_delivery, r.messages, r.bytes, r.error,
+                       (SELECT SUM(lost_after_delivery) FROM reconciliations s WHERE s.relay = r.relay)
+                FROM reconciliations r WHERE r.id = (SELECT MAX(id) FROM reconciliations s WHERE s.relay = r.relay)
+                """)
+            for row in rows {
+                let record = ReconciliationRecord(
+                    relay: row[0], startedAt: row[1], finishedAt: row[2], method: row[3], windows: row[4], ledgerEvents: row[5],
+                    relayEvents: row[6], missingOnRelay: row[7], missingInLedger: row[8], fetched: row[9], requeued: row[10],
+                    lostAfterDelivery: row[11], messages: row[12], bytes: row[13], error: row[14])
+                out[record.relay] = (record, row[15] ?? 0)
+            }
+            return out
+        }
+    }
+
+    /// Whether this relay was seen ignoring `limit: 0` on a live subscription.
+    public func ignoresLimitZero(relay: String) throws -> Bool {
+        try read("read relay quirks") { db in
+            try Bool.fetchOne(db, sql: "SELECT ignores_limit_zero FROM relays WHERE url = ?", arguments: [relay]) ?? false
+        }
+    }
+
+    public func noteIgnoresLimitZero(relay: String) throws {
+        try write("note relay quirk") { db in
+            try db.execute(sql: """
+                INSERT INTO relays (url, ignores_limit_zero) VALUES (?, 1)
+                ON CONFLICT (url) DO UPDATE SET ignores_limit_zero = 1
+                """, arguments: [relay])
+        }
+    }
+}
+
+/// Which ledger events a relay is compared against: the configured filter's authors, kinds and
+/// `since` (nil means any).
+public struct ReconcileScope: Sendable {
+    public var authors: Set<String>?
+    public var kinds: Set<Int>?
+    public var since: Int64?
+
+    public init(authors: [String]?, kinds: [Int]?, since: Int64?) {
+        self.authors = authors.map(Set.init)
+        self.kinds = kinds.map(Set.init)
+        self.since = since
+    }
+
+    func contains(pubkey: String, kind: Int) -> Bool {
+        (authors?.contains(pubkey) ?? true) && (kinds?.contains(kind) ?? true)
+    }
+}
+
+/// One event as reconciliation sees it: its sort key.
+public struct LedgerItem: Sendable, Hashable {
+    public let createdAt: Int64
+    public let id: String
+
+    public init(createdAt: Int64, id: String) {
+        self.createdAt = createdAt
+        self.id = id
+    }
+}
+
+public struct RequeueResult: Sendable, Equatable {
+    public var requeued = 0
+    /// Requeued events whose row said the relay had them (delivered, duplicate or present).
+    public var lostAfterDelivery = 0
+    public var alreadyPending = 0
+    /// Delivered while the relay's set was being compared: not a gap.
+    public var settledSinceComparison = 0
+    /// Superseded, expired, deleted (NIP-09) or rejected by this relay before: never pushed.
+    public var notEligible = 0
+    /// Not in the ledger (the caller's list was stale).
+    public var unknown = 0
+
+    public init() {}
+}
+
+/// What one reconciliation of a relay found and did.
+public struct ReconciliationRecord: Sendable, Equatable, Codable {
+    public var relay: String
+    public var startedAt: Int64
+    public var finishedAt: Int64
+    /// "nip77", "count+req" or "req".
+    public var method: String
+    public var windows: Int
+    public var ledgerEvents: Int
+    /// nil when the comparison did not finish.
+    public var relayEvents: Int?
+    public var missingOnRelay: Int
+    public var missingInLedger: Int
+    /// Events fetched from the relay into the ledger.
+    public var fetched: Int
+    /// Deliveries scheduled again for the relay.
+    public var requeued: Int
+    public var lostAfterDelivery: Int
+    public var messages: Int
+    public var bytes: Int
+    public var error: String?
+
+    public init(relay: String, startedAt: Int64, finishedAt: Int64, method: String, windows: Int, ledgerEvents: Int, relayEvents: Int?,
+                missingOnRelay: Int, missingInLedger: Int, fetched: Int, requeued: Int, lostAfterDelivery: Int, messages: Int, bytes: Int,
+                error: String?) {
+        self.relay = relay
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.method = method
+        self.windows = windows
+        self.ledgerEvents = ledgerEvents
+        self.relayEvents = relayEvents
+        self.missingOnRelay = missingOnRelay
+        self.missingInLedger = missingInLedger
+        self.fetched = fetched
+        self.requeued = requeued
+        self.lostAfterDelivery = lostAfterDelivery
+        self.messages = messages
+        self.bytes = bytes
+        self.error = error
+    }
+}

@@ -1,0 +1,95 @@
+import Ledger
+import Negentropy
+import NostrCore
+import RelayClient
+
+/// One NIP-77 session with a relay over one window: we initiate with the ledger's items, the relay
+/// answers from its own set, and the rounds end with what each side lacks.
+struct NegentropyExchange {
+    let relay: Relay
+    /// How long the first answer may take; a relay without NIP-77 often says nothing at all.
+    var openTimeout: Duration = .seconds(3)
+    /// How long each later answer may take.
+    var roundTimeout: Duration = .seconds(30)
+    /// Bytes per message before hex encoding; strfry's default frame limit is well above twice this.
+    var frameSizeLimit = 60_000
+    /// Rounds before giving up: each round at least halves the ranges in doubt, so a real
+    /// session needs a few dozen at most.
+    static let maxRounds = 1_000
+
+    enum Outcome: Sendable {
+        case diff(have: [LedgerItem], need: [String], traffic: Traffic)
+        /// The relay refused the session because the window holds too many events.
+        case tooLarge(String)
+        /// No NIP-77 here (no answer, a NOTICE, NEG-ERR or CLOSED, or a protocol we do not speak).
+        case unsupported(String)
+    }
+
+    struct Traffic: Sendable {
+        var messages = 0
+        var bytes = 0
+    }
+
+    func run(filter: Filter, items: [LedgerItem]) async throws -> Outcome {
+        var byID: [NegentropyID: LedgerItem] = [:]
+        byID.reserveCapacity(items.count)
+        var negItems: [NegentropyItem] = []
+        negItems.reserveCapacity(items.count)
+        for item in items {
+            // Ledger ids are verified hex; a row that is not is left out of the comparison.
+            guard let id = NegentropyID(hex: item.id), item.createdAt >= 0 else { continue }
+            negItems.append(NegentropyItem(timestamp: UInt64(item.createdAt), id: id))
+            byID[id] = item
+        }
+        var initiator = try NegentropyInitiator(storage: NegentropyStorage(sortedItems: negItems), frameSizeLimit: frameSizeLimit)
+        let subscription = "neg" + String(UInt32.random(in: .min ... .max), radix: 36)
+        var traffic = Traffic()
+        var have: [LedgerItem] = []
+        var need: [String] = []
+        var outgoing = NegentropyHex.encode(try initiator.initiate())
+        var message = ClientMessage.negOpen(subscription: subscription, filter: filter, message: outgoing)
+        var timeout = openTimeout
+        for _ in 0..<Self.maxRounds {
+            try Task.checkCancellation()
+            traffic.messages += 1
+            traffic.bytes += outgoing.utf8.count
+            let answer = await relay.exchange(message, subscription: subscription, timeout: timeout, noticeAnswers: true)
+            switch answer {
+            case nil:
+                if traffic.messages == 1 { return .unsupported("no answer to NEG-OPEN within \(openTimeout)") }
+                throw ReconcileError(relay: relay.url, .sessionLost("no answer to NEG-MSG within \(roundTimeout)"))
+            case let .notice(text)?:
+                await relay.send(.negClose(subscription: subscription))
+                return .unsupported("NOTICE: \(text.prefix(200))")
+            case let .negErr(_, reason)?:
+                return RelayReason(reason).prefix == .blocked ? .tooLarge(reason) : .unsupported("NEG-ERR: \(reason.prefix(200))")
+            case let .closed(_, reason)?:
+                return .unsupported("CLOSED: \(reason.raw.prefix(200))")
+            case let .negMsg(_, text)?:
+                traffic.messages += 1
+                traffic.bytes += text.utf8.count
+                let step: NegentropyStep
+                do {
+                    step = try initiator.reconcile(try NegentropyHex.decode(text))
+                } catch {
+                    await relay.send(.negClose(subscription: subscription))
+                    if traffic.messages == 2 { return .unsupported("unusable NEG-MSG: \(error)") }
+                    throw ReconcileError(relay: relay.url, .malformed("\(error)"))
+                }
+                have.append(contentsOf: step.have.compactMap { byID[$0] })
+                need.append(contentsOf: step.need.map(\.hex))
+                guard let next = step.next else {
+                    await relay.send(.negClose(subscription: subscription))
+                    return .diff(have: have, need: need, traffic: traffic)
+                }
+                outgoing = NegentropyHex.encode(next)
+                message = .negMsg(subscription: subscription, message: outgoing)
+                timeout = roundTimeout
+            case let other?:
+                throw ReconcileError(relay: relay.url, .malformed("unexpected answer \(other)"))
+            }
+        }
+        await relay.send(.negClose(subscription: subscription))
+        throw ReconcileError(relay: relay.url, .malformed("no end after \(Self.maxRounds) rounds"))
+    }
+}

@@ -1,0 +1,27 @@
+/// A reconciliation that could not finish, with the relay it concerned.
+public struct ReconcileError: Error, Sendable, CustomStringConvertible {
+    enum Kind: Sendable {
+        case notConnected
+        case sessionLost(String)
+        case malformed(String)
+        case fetch(String)
+    }
+
+    public let relay: String
+    let kind: Kind
+
+    init(relay: String, _ kind: Kind) {
+        self.relay = relay
+        self.kind = kind
+    }
+
+    public var description: String {
+        let why = switch kind {
+        case .notConnected: "could not connect"
+        case let .sessionLost(s): "session lost: \(s)"
+        case let .malformed(s): "malformed reconciliation message: \(s)"
+        case let .fetch(s): "fetch failed: \(s)"
+        }
+        return "reconciling \(relay): \(why)"
+    }
+}

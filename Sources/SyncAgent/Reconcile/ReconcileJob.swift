@@ -1,0 +1,165 @@
+import Ledger
+import Logging
+import NostrCore
+import RelayClient
+
+/// Compares one relay's set of events with the ledger's, window by window, and repairs both
+/// sides: what only the relay has is fetched by id and ingested like any event (so it is mirrored
+/// onward and archived); what only the ledger has is delivered again when the relay is writable.
+/// Dates decide nothing here: every window is compared as a set, the future included.
+struct ReconcileJob: Sendable {
+    let relay: Relay
+    let writable: Bool
+    let authors: [String]
+    let kinds: [Int]?
+    let since: Int64?
+    let ledger: Ledger
+    let ingestor: EventIngestor
+    let settings: SyncConfiguration.ReconcileSettings
+    let methods: ReconcileMethods
+    let deliveryWake: WakeSignal?
+    let logger: Logger
+    /// False for `audit` without `--repair`: compare and record, change nothing.
+    var repair = true
+    /// Ids asked for per REQ when fetching what the ledger lacks (LocalRelay answers at most 500).
+    static let idsPerRequest = 250
+    /// Splits allowed per run when relays refuse a window as too large.
+    static let maxSplits = 16
+
+    private struct Progress {
+        var record: ReconciliationRecord
+        var negentropy: Bool
+        var count: Bool
+        var splits = 0
+        var usedNegentropy = false
+        var usedCount = false
+        var usedRequests = false
+    }
+
+    func run() async throws -> ReconciliationRecord {
+        let url = relay.url
+        let started = Clock.unixNow()
+        var progress = Progress(
+            record: ReconciliationRecord(relay: url, startedAt: started, finishedAt: started, method: "req", windows: 0, ledgerEvents: 0,
+                                         relayEvents: 0, missingOnRelay: 0, missingInLedger: 0, fetched: 0, requeued: 0,
+                                         lostAfterDelivery: 0, messages: 0, bytes: 0, error: nil),
+            negentropy: settings.negentropy && methods.mayTry(.negentropy, on: url),
+            count: methods.mayTry(.count, on: url))
+        do {
+            guard await relay.waitUntilConnected(timeout: .seconds(15)) else { throw ReconcileError(relay: url, .notConnected) }
+            // A relay whose NIP-11 document lists its NIPs without 77 (or 45) is not asked: waiting
+            // out a silent relay costs seconds per run. One without a document is asked.
+            if let nips = await relay.information()?.supportedNIPs, !nips.isEmpty {
+                progress.negentropy = progress.negentropy && nips.contains(77)
+                progress.count = progress.count && nips.contains(45)
+            }
+            let scope = ReconcileScope(authors: authors, kinds: kinds, since: since)
+            var lower = since ?? 0
+            while true {
+                try Task.checkCancellation()
+                let (items, upper) = try ledger.reconcileItems(scope: scope, from: lower, maxItems: settings.windowItems)
+                progress.record.ledgerEvents += items.count
+                try await compare(TimeWindow(lower: lower, upper: upper), items: items, progress: &progress)
+                guard let upper else { break }
+                lower = upper + 1
+            }
+        } catch {
+            progress.record.relayEvents = nil
+            progress.record.error = "\(error)"
+        }
+        var record = progress.record
+        record.method = switch (progress.usedNegentropy, progress.usedRequests) {
+        case (true, true): "nip77+req"
+        case (true, false): "nip77"
+        case (false, _): progress.usedCount ? "count+req" : "req"
+        }
+        record.finishedAt = Clock.unixNow()
+        try ledger.recordReconciliation(record)
+        if record.requeued > 0 { deliveryWake?.signal() }
+        let metadata: Logger.Metadata = [
+            "relay.url": "\(url)", "method": "\(record.method)", "ledger": "\(record.ledgerEvents)",
+            "missing_on_relay": "\(record.missingOnRelay)", "missing_in_ledger": "\(record.missingInLedger)",
+            "fetched": "\(record.fetched)", "requeued": "\(record.requeued)", "lost_after_delivery": "\(record.lostAfterDelivery)",
+        ]
+        if let error = record.error {
+            logger.warning("reconciliation failed", metadata: metadata.merging(["error": "\(error)"]) { a, _ in a })
+        } else if record.missingOnRelay + record.missingInLedger > 0 {
+            logger.info("reconciliation found differences", metadata: metadata)
+        } else {
+            logger.debug("reconciliation found no differences", metadata: metadata)
+        }
+        return record
+    }
+
+    private var baseFilter: Filter { Filter(authors: authors, kinds: kinds, since: since) }
+
+    private func compare(_ window: TimeWindow, items: [LedgerItem], progress: inout Progress) async throws {
+        progress.record.windows += 1
+        if progress.negentropy {
+            let outcome = try await NegentropyExchange(relay: relay).run(filter: window.filter(baseFilter), items: items)
+            switch outcome {
+            case let .diff(have, need, traffic):
+                progress.usedNegentropy = true
+                progress.record.messages += traffic.messages
+                progress.record.bytes += traffic.bytes
+                progress.record.relayEvents! += items.count - have.count + need.count
+                try applyMissingOnRelay(have, to: &progress.record)
+                try await fetchMissing(need, into: &progress.record)
+                return
+            case let .tooLarge(reason):
+                if progress.splits < Self.maxSplits, let (left, right) = window.split(lastItem: items.last?.createdAt) {
+                    progress.splits += 1
+                    progress.record.windows -= 1
+                    logger.info("reconciliation window too large for the relay; splitting", metadata: ["relay.url": "\(relay.url)", "reason": "\(reason)"])
+                    let cut = items.partitioningIndex { $0.createdAt > left.upper! }
+                    try await compare(left, items: Array(items[..<cut]), progress: &progress)
+                    try await compare(right, items: Array(items[cut...]), progress: &progress)
+                    return
+                }
+            case let .unsupported(reason):
+                methods.noteUnsupported(.negentropy, on: relay.url)
+                logger.info("relay does not reconcile with NIP-77; comparing through REQ", metadata: ["relay.url": "\(relay.url)", "reason": "\(reason)"])
+            }
+            progress.negentropy = false
+        }
+        var comparison = RequestComparison(relay: relay, useCount: progress.count) { [ingestor, repair, url = relay.url] events in
+            if repair { try ingestor.ingest(events, from: url) }
+        }
+        progress.usedRequests = true
+        let result = try await comparison.run(window, base: baseFilter, items: items)
+        if progress.count && !comparison.useCount { methods.noteUnsupported(.count, on: relay.url) }
+        progress.count = comparison.useCount
+        progress.usedCount = progress.usedCount || result.counted
+        progress.record.messages += result.messages
+        progress.record.relayEvents! += result.relayEvents
+        progress.record.missingInLedger += result.missingInLedger
+        if repair { progress.record.fetched += result.missingInLedger }
+        try applyMissingOnRelay(result.have, to: &progress.record)
+    }
+
+    /// The ledger's events the relay lacks: scheduled again for a writable relay; only counted
+    /// for a read-only one. Events never to be pushed (superseded, expired, deleted, rejected by
+    /// this relay) are not a gap.
+    private func applyMissingOnRelay(_ have: [LedgerItem], to record: inout ReconciliationRecord) throws {
+        guard !have.isEmpty else { return }
+        let result = try ledger.requeue(relay: relay.url, items: have, now: Clock.unixNow(), comparedAt: record.startedAt, apply: repair && writable)
+        record.missingOnRelay += have.count - result.notEligible - result.unknown - result.settledSinceComparison
+        if repair && writable {
+            record.requeued += result.requeued
+            record.lostAfterDelivery += result.lostAfterDelivery
+        }
+    }
+
+    /// Fetches by id what the relay has and the ledger lacks, and ingests it.
+    private func fetchMissing(_ ids: [String], into record: inout ReconciliationRecord) async throws {
+        record.missingInLedger += ids.count
+        guard repair, !ids.isEmpty else { return }
+        let url = relay.url, ingestor = ingestor
+        for start in stride(from: 0, to: ids.count, by: Self.idsPerRequest) {
+            let batch = Array(ids[start..<min(start + Self.idsPerRequest, ids.count)])
+            let summary = try await relay.fetchAll(Filter(ids: batch)) { page, _ in try ingestor.ingest(page, from: url) }
+            record.fetched += summary.events
+            record.messages += summary.pages * 2 + summary.events
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Ledger
+
+extension SyncAgentRunner {
+    /// Compares every configured relay with the ledger. With `repair`, fetches what the ledger
+    /// lacks and delivers what writable relays lack, then reports what is left.
+    public func audit(repair: Bool) async throws -> AuditReport {
+        try await withThrowingTaskGroup(of: Void.self) { group -> AuditReport in
+            group.addTask { try await self.pool.run() }
+            defer { group.cancelAll() }
+            var records: [String: ReconciliationRecord]
+            var failures: [String: String] = [:]
+            if repair {
+                let producing = Gate()
+                async let delivered = deliverAll(until: producing)
+                do { records = try await reconcileAll(readers: [], skipping: [], repair: true) } catch {
+                    producing.open()
+                    _ = try? await delivered
+                    throw error
+                }
+                producing.open()
+                failures = try await delivered
+            } else {
+                records = try await reconcileAll(readers: [], skipping: [], repair: false)
+            }
+            var lines: [AuditReport.RelayLine] = []
+            for entry in configuration.relays {
+                guard let r = records[entry.url] else { continue }
+                let pending = entry.role.isWritable ? try ledger.pendingCount(relay: entry.url) : 0
+                lines.append(AuditReport.RelayLine(
+                    url: entry.url, role: entry.role.rawValue, method: r.method, ledgerEvents: r.ledgerEvents, relayEvents: r.relayEvents,
+                    missingOnRelay: r.missingOnRelay, missingInLedger: r.missingInLedger, fetched: r.fetched, requeued: r.requeued,
+                    lostAfterDelivery: r.lostAfterDelivery, pendingAfter: pending, error: r.error ?? failures[entry.url]))
+            }
+            return AuditReport(repair: repair, relays: lines)
+        }
+    }
+}

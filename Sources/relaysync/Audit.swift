@@ -1,0 +1,31 @@
+import ArgumentParser
+import SyncAgent
+
+extension RelaySyncCommand {
+    struct Audit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compare every configured relay's events with the ledger (NIP-77, or REQ where a relay lacks it).",
+            discussion: """
+                Per relay: events in the ledger and on the relay, missing on each side, and the method used. \
+                With --repair, fetches what the ledger lacks and delivers what writable relays lack. \
+                Exit 0 when no gap is left, 1 when a gap remains, 2 when a relay could not be compared.
+                """
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        @Flag(help: "Print JSON instead of text.")
+        var json = false
+
+        @Flag(help: "Fetch missing events into the ledger and deliver missing ones to writable relays.")
+        var repair = false
+
+        func run() async throws {
+            let configuration = try options.load()
+            let agent = try await SyncAgentRunner(configuration: configuration, logger: LogSetup.makeLogger(level: configuration.logLevel))
+            let report = try await agent.audit(repair: repair)
+            print(json ? report.json : report.text)
+            if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        }
+    }
+}

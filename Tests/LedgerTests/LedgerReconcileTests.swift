@@ -1,0 +1,99 @@
+import Foundation
+import NostrCore
+import Testing
+@testable import Ledger
+
+/// The ledger's side of reconciliation: the sorted windows it hands out, and which missing
+/// events it schedules again.
+@Suite struct LedgerReconcileTests {
+    let a = "ws://127.0.0.1:7001", b = "ws://127.0.0.1:7002"
+    let key = SecretKey.generate()
+
+    func record(_ l: Ledger, _ events: [Event], from relay: String, now: Int64 = 1_000) throws {
+        _ = try l.record(events.map { ObservedEvent(event: $0, relay: relay) }, writableRelays: [b], now: now)
+    }
+
+    func item(_ e: Event) -> LedgerItem { LedgerItem(createdAt: e.createdAt, id: e.id) }
+
+    @Test func windowsAreSortedAndNeverSplitASecond() throws {
+        let l = try Ledger.temporary()
+        let other = SecretKey.generate()
+        // Five events per second for 20 seconds, recorded out of order, plus another author's.
+        var events = try (0..<100).map { i in try key.sign(kind: 1, content: "n\(i)", createdAt: 1_700_000_000 + Int64(i % 20)) }
+        events.shuffle()
+        try record(l, events, from: a)
+        try record(l, try (0..<10).map { try other.sign(kind: 1, content: "o\($0)", createdAt: 1_700_000_000) }, from: a)
+        let scope = ReconcileScope(authors: [key.publicKey], kinds: [1], since: nil)
+        var lower: Int64 = 0
+        var all: [LedgerItem] = []
+        var windows = 0
+        while true {
+            let (items, upper) = try l.reconcileItems(scope: scope, from: lower, maxItems: 12)
+            windows += 1
+            #expect(items == items.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) })
+            if let upper {
+                #expect(items.count == 15 && items.last!.createdAt == upper, "three whole seconds of five")
+            }
+            all += items
+            guard let upper else { break }
+            lower = upper + 1
+        }
+        #expect(windows == 7)
+        #expect(Set(all) == Set(events.map(item)))
+        #expect(all.count == 100)
+    }
+
+    @Test func requeueSendsAgainOnlyWhatMayBePushed() throws {
+        let l = try Ledger.temporary()
+        let kept = try key.sign(kind: 1, content: "kept", createdAt: 1_700_000_000)
+        let oldProfile = try key.sign(kind: 0, content: "{}", createdAt: 1_700_000_001)
+        let newProfile = try key.sign(kind: 0, content: "{\"name\":\"x\"}", createdAt: 1_700_000_002)
+        let expired = try key.sign(kind: 1, content: "gone", tags: [["expiration", "1500"]], createdAt: 1_700_000_003)
+        let deleted = try key.sign(kind: 1, content: "regret", createdAt: 1_700_000_004)
+        let deletion = try key.sign(kind: 5, content: "", tags: [["e", deleted.id]], createdAt: 1_700_000_005)
+        let refused = try key.sign(kind: 1, content: "refused", createdAt: 1_700_000_006)
+        let waiting = try key.sign(kind: 1, content: "waiting", createdAt: 1_700_000_007)
+        try record(l, [kept, oldProfile, newProfile, expired, deleted, deletion, refused, waiting], from: a, now: 1_000)
+        let due = try l.dueDeliveries(relay: b, limit: 100, now: 1_000)
+        let seq = Dictionary(uniqueKeysWithValues: due.map { ($0.eventID, $0.seq) })
+        try l.recordDeliveryOutcomes([kept, newProfile, expired, deleted, deletion].map { DeliveryResult(eventID: $0.id, relay: b, outcome: .delivered, seq: seq[$0.id]!) }
+            + [DeliveryResult(eventID: refused.id, relay: b, outcome: .rejected("blocked: no"), seq: seq[refused.id]!)], now: 1_001)
+
+        let stranger = LedgerItem(createdAt: 1, id: String(repeating: "0", count: 64))
+        let missing = [kept, oldProfile, newProfile, expired, deleted, refused, waiting].map(item) + [stranger]
+        let dry = try l.requeue(relay: b, items: missing, now: 2_000, apply: false)
+        #expect(try l.pendingCount(relay: b) == 1, "a dry run changes nothing")
+        let result = try l.requeue(relay: b, items: missing, now: 2_000)
+        #expect(result == dry)
+        #expect(result.requeued == 2 && result.lostAfterDelivery == 2, "\(result)")
+        #expect(result.notEligible == 4 && result.alreadyPending == 1 && result.unknown == 1, "\(result)")
+        #expect(Set(try l.dueDeliveries(relay: b, limit: 100, now: 2_000).map(\.eventID)) == [kept.id, newProfile.id, waiting.id])
+        #expect(try l.presence(of: kept)[b] == .pending)
+    }
+
+    @Test func aRowSettledDuringTheComparisonIsLeftAlone() throws {
+        let l = try Ledger.temporary()
+        let e = try key.sign(kind: 1, content: "x", createdAt: 1_700_000_000)
+        try record(l, [e], from: a, now: 1_000)
+        let seq = try #require(try l.seq(ofEventID: e.id, createdAt: e.createdAt))
+        try l.recordDeliveryOutcomes([DeliveryResult(eventID: e.id, relay: b, outcome: .delivered, seq: seq)], now: 1_500)
+        let result = try l.requeue(relay: b, items: [item(e)], now: 1_600, comparedAt: 1_400)
+        #expect(result.settledSinceComparison == 1 && result.requeued == 0)
+        #expect(try l.presence(of: e)[b] == .delivered)
+    }
+
+    @Test func reconciliationsAreKeptPerRelay() throws {
+        let l = try Ledger.temporary()
+        func rec(_ relay: String, _ at: Int64, lost: Int) -> ReconciliationRecord {
+            ReconciliationRecord(relay: relay, startedAt: at, finishedAt: at + 1, method: "nip77", windows: 1, ledgerEvents: 10, relayEvents: 9,
+                                 missingOnRelay: lost, missingInLedger: 0, fetched: 0, requeued: lost, lostAfterDelivery: lost, messages: 4,
+                                 bytes: 100, error: nil)
+        }
+        try l.recordReconciliation(rec(a, 10, lost: 3))
+        try l.recordReconciliation(rec(a, 20, lost: 1))
+        try l.recordReconciliation(rec(b, 15, lost: 0))
+        let last = try l.lastReconciliations()
+        #expect(last[a]?.last == rec(a, 20, lost: 1) && last[a]?.lostAfterDeliveryTotal == 4)
+        #expect(last[b]?.last.startedAt == 15)
+    }
+}
