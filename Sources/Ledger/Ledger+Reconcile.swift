@@ -28,7 +28,8 @@ extension Ledger {
     /// expired events, events a NIP-09 deletion names and events the relay rejected for good are
     /// left alone. A row that said delivered (or present) counts as lost after delivery. With
     /// `apply` false nothing changes: the result only sorts the items. A row settled at or after
-    /// `comparedAt` is left as it is: the relay got the event after its set was read.
+    /// `comparedAt` is left as it is and returned: the relay may have got the event after its set
+    /// was read, which only asking it again can tell.
     public func requeue(relay: String, items: [LedgerItem], now: Int64, comparedAt: Int64? = nil, apply: Bool = true) throws -> RequeueResult {
         guard !items.isEmpty else { return RequeueResult() }
         return try write("requeue deliveries") { db in
@@ -65,8 +66,8 @@ extension Ledger {
                     result.alreadyPending += 1
                     continue
                 }
-                if let comparedAt, let updatedAt, updatedAt >= comparedAt {
-                    result.settledSinceComparison += 1
+                if let comparedAt, let updatedAt, updatedAt >= comparedAt, state != nil {
+                    result.settledSinceComparison.append(item)
                     continue
                 }
                 if state == .delivered || state == .duplicate || state == .present { result.lostAfterDelivery += 1 }
@@ -171,8 +172,8 @@ public struct RequeueResult: Sendable, Equatable {
     /// Requeued events whose row said the relay had them (delivered, duplicate or present).
     public var lostAfterDelivery = 0
     public var alreadyPending = 0
-    /// Delivered while the relay's set was being compared: not a gap.
-    public var settledSinceComparison = 0
+    /// Settled (delivered, or seen on the relay) since the comparison began: to be checked again.
+    public var settledSinceComparison: [LedgerItem] = []
     /// Superseded, expired, deleted (NIP-09) or rejected by this relay before: never pushed.
     public var notEligible = 0
     /// Not in the ledger (the caller's list was stale).

@@ -25,6 +25,9 @@ struct BackfillJob: Sendable {
     struct Result: Sendable {
         var events = 0
         var groups = 0
+        /// Every author's history was walked from the newest event down in this run: the ledger
+        /// now holds all the relay had (a comparison of sets right after would read it all again).
+        var readWholeHistory = true
     }
 
     func run() async throws -> Result {
@@ -36,6 +39,7 @@ struct BackfillJob: Sendable {
         }
         var result = Result()
         for (cursor, members) in groups.sorted(by: { ($0.key.until ?? .max) > ($1.key.until ?? .max) }) {
+            if cursor.until != nil || cursor.complete { result.readWholeHistory = false }
             for start in stride(from: 0, to: members.count, by: Self.authorsPerSubscription) {
                 let chunk = Array(members[start..<min(start + Self.authorsPerSubscription, members.count)])
                 result.events += try await backfill(chunk, from: cursor)

@@ -32,19 +32,22 @@ public final class EventIngestor: Sendable {
 
     /// Records events seen on `relay`. Events outside the configured authors,
     /// kinds or time range are ignored: a relay may send more than was asked.
-    public func ingest(_ events: [Event], from relay: String) throws {
+    /// Returns how many were new to the ledger.
+    @discardableResult
+    public func ingest(_ events: [Event], from relay: String) throws -> Int {
         let wanted = events.filter { filter.matches($0) }
-        guard !wanted.isEmpty else { return }
+        guard !wanted.isEmpty else { return 0 }
         let outcomes = try ledger.record(wanted.map { ObservedEvent(event: $0, relay: relay) }, writableRelays: writableRelays, now: now())
         var anyNew = false
+        var firstSeen = 0
         counters.update { c in
             c.fetched[relay, default: 0] += wanted.count
             for o in outcomes {
                 switch o {
-                case .new: c.new += 1; anyNew = true
+                case .new: c.new += 1; anyNew = true; firstSeen += 1
                 case .known: c.known += 1
-                case .superseded: c.superseded += 1; anyNew = true
-                case .expired: c.expired += 1; anyNew = true
+                case .superseded: c.superseded += 1; anyNew = true; firstSeen += 1
+                case .expired: c.expired += 1; anyNew = true; firstSeen += 1
                 case .ephemeral: c.ephemeral += 1
                 }
             }
@@ -57,5 +60,6 @@ public final class EventIngestor: Sendable {
             for w in deliveryWake.values { w.signal() }
             archiveWake.signal()
         }
+        return firstSeen
     }
 }

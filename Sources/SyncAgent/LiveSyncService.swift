@@ -28,9 +28,9 @@ struct LiveSyncService: Service {
     }
 
     private func follow(_ live: Filter, url: String) async throws {
-        var stored = 0
-        var caughtUp = false
         try await cancelWhenGracefulShutdown {
+            var stored = 0
+            var caughtUp = false
             for try await item in relay.subscribe([live], live: true) {
                 switch item {
                 case let .event(event):

@@ -24,9 +24,10 @@ extension SyncAgentRunner {
             var failures: [String: String]
             var reconciliations: [String: ReconciliationRecord] = [:]
             do {
-                failures = try await backfillAll(readers).merging(discoveryFailures) { a, _ in a }
+                let backfill = try await backfillAll(readers)
+                failures = backfill.failures.merging(discoveryFailures) { a, _ in a }
                 if configuration.reconcile.enabled {
-                    reconciliations = try await reconcileAll(readers: readers, skipping: Set(failures.keys))
+                    reconciliations = try await reconcileAll(readers: readers, skipping: Set(failures.keys), readInFull: backfill.readInFull)
                     for (url, record) in reconciliations {
                         if let error = record.error { failures[url] = failures[url] ?? "reconciliation failed: \(error)" }
                     }
@@ -60,16 +61,19 @@ extension SyncAgentRunner {
 
     /// Compares every configured relay, and every discovered reader for its authors, with the
     /// ledger, all at once; relays that already failed are not tried again.
-    func reconcileAll(readers: [(relay: Relay, authors: [String])], skipping failed: Set<String>, repair: Bool = true) async throws -> [String: ReconciliationRecord] {
+    func reconcileAll(readers: [(relay: Relay, authors: [String])], skipping failed: Set<String>, readInFull: Set<String> = [],
+                      repair: Bool = true) async throws -> [String: ReconciliationRecord] {
         var jobs: [ReconcileJob] = []
         for entry in configuration.relays where !failed.contains(entry.url) {
             var job = reconcileJob(relays[entry.url]!, writable: entry.role.isWritable)
             job.repair = repair
+            job.readInFull = readInFull.contains(entry.url)
             jobs.append(job)
         }
         for (relay, authors) in readers where relays[relay.url] == nil && !failed.contains(relay.url) {
             var job = reconcileJob(relay, authors: authors, writable: false)
             job.repair = repair
+            job.readInFull = readInFull.contains(relay.url)
             jobs.append(job)
         }
         return try await withThrowingTaskGroup(of: ReconciliationRecord.self) { group in
@@ -93,27 +97,32 @@ extension SyncAgentRunner {
         return (try await discovery.resolver.plan(health: try ledger.recordedRelayFigures().health), failures)
     }
 
-    private func backfillAll(_ readers: [(relay: Relay, authors: [String])]) async throws -> [String: String] {
-        try await withThrowingTaskGroup(of: (String, String?).self) { group in
+    /// Backfills every reader at once: which failed and why, and which were read in full.
+    private func backfillAll(_ readers: [(relay: Relay, authors: [String])]) async throws -> (failures: [String: String], readInFull: Set<String>) {
+        try await withThrowingTaskGroup(of: (String, String?, Bool).self) { group in
             for (relay, authors) in readers {
                 let url = relay.url
                 group.addTask {
                     guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
                         try self.ledger.noteRelayError(url, "could not connect", at: Clock.unixNow())
-                        return (url, "could not connect")
+                        return (url, "could not connect", false)
                     }
                     do {
-                        _ = try await self.backfillJob(relay, authors: authors).run()
-                        return (url, nil)
+                        let result = try await self.backfillJob(relay, authors: authors).run()
+                        return (url, nil, result.readWholeHistory)
                     } catch {
                         try self.ledger.noteRelayError(url, "\(error)", at: Clock.unixNow())
-                        return (url, "backfill failed: \(error)")
+                        return (url, "backfill failed: \(error)", false)
                     }
                 }
             }
             var failures: [String: String] = [:]
-            for try await (url, failure) in group { if let failure { failures[url] = failure } }
-            return failures
+            var readInFull: Set<String> = []
+            for try await (url, failure, whole) in group {
+                if let failure { failures[url] = failure }
+                if whole { readInFull.insert(url) }
+            }
+            return (failures, readInFull)
         }
     }
 

@@ -60,8 +60,9 @@ import Testing
         let config = try f.configuration(pubkeys: [alice.publicKey, bob.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)])
         #expect(try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce().succeeded)
 
-        // Dated inside and below the range already backfilled: a cursor never looks there again.
-        let inside = try (0..<60).map { try alice.sign(kind: 1, content: "imported \($0)", createdAt: 1_700_000_000 + Int64($0)) }
+        // Dated inside and below the range already backfilled, more than the catch-up overlap
+        // below the newest event: a cursor never looks there again.
+        let inside = try (0..<60).map { try alice.sign(kind: 1, content: "imported \($0)", createdAt: 1_699_990_000 + Int64($0)) }
         let older = try AgentFixture.notes(bob, count: 40, start: 1_500_000_000)
         try await AgentFixture.seed(inside + older, into: primary.url)
 
@@ -90,7 +91,7 @@ import Testing
 
         let lost = notes.map(\.id).suffix(15)
         try await backup.removeFromStore(Array(lost))
-        let backdated = try AgentFixture.notes(alice, count: 25, start: Self.now - 40_000)
+        let backdated = try AgentFixture.notes(alice, count: 25, start: Self.now - 60_000)
         try await AgentFixture.seed(backdated, into: primary.url)
 
         let second = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()

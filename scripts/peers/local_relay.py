@@ -9,6 +9,11 @@ import asyncio
 import os
 import signal
 
+# The test harness starts this from a thread that blocks signals, and the mask survives exec: unblock
+# them before nostr-sdk starts its threads, or SIGTERM never arrives (the harness then waits 5 s and
+# sends SIGKILL).
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
 from memory_store import MemoryStore, run_inline
 
 from nostr_sdk import (LocalRelayBuilder, LocalRelayBuilderNip42, LocalRelayBuilderNip42Mode, NostrLmdb, RateLimit,

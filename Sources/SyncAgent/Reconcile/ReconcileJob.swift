@@ -2,6 +2,7 @@ import Ledger
 import Logging
 import NostrCore
 import RelayClient
+import Synchronization
 
 /// Compares one relay's set of events with the ledger's, window by window, and repairs both
 /// sides: what only the relay has is fetched by id and ingested like any event (so it is mirrored
@@ -21,6 +22,9 @@ struct ReconcileJob: Sendable {
     let logger: Logger
     /// False for `audit` without `--repair`: compare and record, change nothing.
     var repair = true
+    /// The relay's whole history was just read by this run's backfill: where only REQ could
+    /// compare, reading it all again would find nothing new, so that comparison is skipped.
+    var readInFull = false
     /// Ids asked for per REQ when fetching what the ledger lacks (LocalRelay answers at most 500).
     static let idsPerRequest = 250
     /// Splits allowed per run when relays refuse a window as too large.
@@ -34,6 +38,7 @@ struct ReconcileJob: Sendable {
         var usedNegentropy = false
         var usedCount = false
         var usedRequests = false
+        var skippedAsRead = false
     }
 
     func run() async throws -> ReconciliationRecord {
@@ -71,8 +76,9 @@ struct ReconcileJob: Sendable {
         record.method = switch (progress.usedNegentropy, progress.usedRequests) {
         case (true, true): "nip77+req"
         case (true, false): "nip77"
-        case (false, _): progress.usedCount ? "count+req" : "req"
+        case (false, _): progress.skippedAsRead ? "backfill" : progress.usedCount ? "count+req" : "req"
         }
+        if progress.skippedAsRead && !progress.usedNegentropy && !progress.usedRequests { record.relayEvents = nil }
         record.finishedAt = Clock.unixNow()
         try ledger.recordReconciliation(record)
         if record.requeued > 0 { deliveryWake?.signal() }
@@ -103,7 +109,7 @@ struct ReconcileJob: Sendable {
                 progress.record.messages += traffic.messages
                 progress.record.bytes += traffic.bytes
                 progress.record.relayEvents! += items.count - have.count + need.count
-                try applyMissingOnRelay(have, to: &progress.record)
+                try await applyMissingOnRelay(have, to: &progress.record)
                 try await fetchMissing(need, into: &progress.record)
                 return
             case let .tooLarge(reason):
@@ -122,8 +128,12 @@ struct ReconcileJob: Sendable {
             }
             progress.negentropy = false
         }
+        if readInFull {
+            progress.skippedAsRead = true
+            return
+        }
         var comparison = RequestComparison(relay: relay, useCount: progress.count) { [ingestor, repair, url = relay.url] events in
-            if repair { try ingestor.ingest(events, from: url) }
+            repair ? try ingestor.ingest(events, from: url) : events.count
         }
         progress.usedRequests = true
         let result = try await comparison.run(window, base: baseFilter, items: items)
@@ -134,32 +144,83 @@ struct ReconcileJob: Sendable {
         progress.record.relayEvents! += result.relayEvents
         progress.record.missingInLedger += result.missingInLedger
         if repair { progress.record.fetched += result.missingInLedger }
-        try applyMissingOnRelay(result.have, to: &progress.record)
+        try await applyMissingOnRelay(result.have, to: &progress.record)
     }
 
     /// The ledger's events the relay lacks: scheduled again for a writable relay; only counted
     /// for a read-only one. Events never to be pushed (superseded, expired, deleted, rejected by
     /// this relay) are not a gap.
-    private func applyMissingOnRelay(_ have: [LedgerItem], to record: inout ReconciliationRecord) throws {
+    private func applyMissingOnRelay(_ have: [LedgerItem], to record: inout ReconciliationRecord) async throws {
         guard !have.isEmpty else { return }
-        let result = try ledger.requeue(relay: relay.url, items: have, now: Clock.unixNow(), comparedAt: record.startedAt, apply: repair && writable)
-        record.missingOnRelay += have.count - result.notEligible - result.unknown - result.settledSinceComparison
-        if repair && writable {
+        let apply = repair && writable
+        var result = try ledger.requeue(relay: relay.url, items: have, now: Clock.unixNow(), comparedAt: record.startedAt, apply: apply)
+        var recent = result.settledSinceComparison
+        if !recent.isEmpty {
+            // Delivered (or seen) while the comparison ran: missing only if the relay still lacks it.
+            let present = try await idsOnRelay(recent.map(\.id), record: &record)
+            recent.removeAll { present.contains($0.id) }
+            let again = try ledger.requeue(relay: relay.url, items: recent, now: Clock.unixNow(), apply: apply)
+            result.requeued += again.requeued
+            result.lostAfterDelivery += again.lostAfterDelivery
+            result.notEligible += again.notEligible
+            result.unknown += again.unknown
+            result.alreadyPending += again.alreadyPending
+        }
+        record.missingOnRelay += result.requeued + result.alreadyPending
+        if apply {
             record.requeued += result.requeued
             record.lostAfterDelivery += result.lostAfterDelivery
         }
     }
 
-    /// Fetches by id what the relay has and the ledger lacks, and ingests it.
-    private func fetchMissing(_ ids: [String], into record: inout ReconciliationRecord) async throws {
-        record.missingInLedger += ids.count
-        guard repair, !ids.isEmpty else { return }
-        let url = relay.url, ingestor = ingestor
+    /// Which of these ids the relay holds now.
+    private func idsOnRelay(_ ids: [String], record: inout ReconciliationRecord) async throws -> Set<String> {
+        let found = FoundIDs()
         for start in stride(from: 0, to: ids.count, by: Self.idsPerRequest) {
             let batch = Array(ids[start..<min(start + Self.idsPerRequest, ids.count)])
-            let summary = try await relay.fetchAll(Filter(ids: batch)) { page, _ in try ingestor.ingest(page, from: url) }
-            record.fetched += summary.events
+            let summary = try await relay.fetchAll(Filter(ids: batch)) { page, _ in found.add(page) }
             record.messages += summary.pages * 2 + summary.events
         }
+        return found.ids
     }
+
+    /// Fetches by id what the relay has and the ledger lacks, and ingests it. Events that reached
+    /// the ledger another way while the session ran are not counted as missing.
+    private func fetchMissing(_ ids: [String], into record: inout ReconciliationRecord) async throws {
+        guard repair, !ids.isEmpty else {
+            record.missingInLedger += ids.count
+            return
+        }
+        let url = relay.url
+        let counted = FetchCount(ingestor: ingestor)
+        for start in stride(from: 0, to: ids.count, by: Self.idsPerRequest) {
+            let batch = Array(ids[start..<min(start + Self.idsPerRequest, ids.count)])
+            let summary = try await relay.fetchAll(Filter(ids: batch)) { page, _ in try counted.ingest(page, from: url) }
+            record.messages += summary.pages * 2 + summary.events
+        }
+        let (served, new) = counted.totals
+        record.fetched += new
+        record.missingInLedger += ids.count - (served - new)
+    }
+}
+
+/// Events fetched by id and how many of them were new to the ledger.
+private final class FetchCount: Sendable {
+    let ingestor: EventIngestor
+    private let counts = Mutex((served: 0, new: 0))
+
+    init(ingestor: EventIngestor) { self.ingestor = ingestor }
+
+    func ingest(_ page: [Event], from url: String) throws {
+        let new = try ingestor.ingest(page, from: url)
+        counts.withLock { $0.served += page.count; $0.new += new }
+    }
+
+    var totals: (served: Int, new: Int) { counts.withLock { $0 } }
+}
+
+private final class FoundIDs: Sendable {
+    private let found = Mutex(Set<String>())
+    func add(_ page: [Event]) { found.withLock { for e in page { $0.insert(e.id) } } }
+    var ids: Set<String> { found.withLock { $0 } }
 }

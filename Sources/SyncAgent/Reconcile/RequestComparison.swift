@@ -10,8 +10,9 @@ struct RequestComparison {
     let relay: Relay
     /// Whether to ask COUNT first; cleared for the rest of the run when the relay does not answer it.
     var useCount: Bool
-    /// Handed the relay's events the ledger lacks, a page at a time.
-    let onMissing: @Sendable ([Event]) async throws -> Void
+    /// Handed the relay's events the ledger lacked when the window was read, a page at a time;
+    /// returns how many of them the ledger still lacked (others arrived meanwhile).
+    let onMissing: @Sendable ([Event]) async throws -> Int
     /// Below this many events (ledger's plus relay's count) a differing window is read rather than split.
     static let readBelow = 5_000
     static let maxDepth = 16
@@ -68,7 +69,7 @@ struct RequestComparison {
         let onMissing = self.onMissing
         let summary = try await relay.fetchAll(filter) { page, _ in
             let fresh = seen.add(page)
-            if !fresh.isEmpty { try await onMissing(fresh) }
+            if !fresh.isEmpty { seen.noteMissing(try await onMissing(fresh)) }
         }
         let (ids, missing) = seen.state.withLock { ($0.ids, $0.missing) }
         result.messages += summary.pages * 2 + summary.events
@@ -87,12 +88,14 @@ private final class SeenIDs: Sendable {
 
     /// Notes a page; returns its events the ledger lacks.
     func add(_ page: [Event]) -> [Event] {
-        let fresh = page.filter { !known.contains($0.id) }
         state.withLock { s in
             for e in page { s.ids.insert(e.id) }
-            s.missing += fresh.count
         }
-        return fresh
+        return page.filter { !known.contains($0.id) }
+    }
+
+    func noteMissing(_ n: Int) {
+        state.withLock { $0.missing += n }
     }
 }
 

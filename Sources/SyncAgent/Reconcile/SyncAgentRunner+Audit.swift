@@ -1,4 +1,5 @@
 import Ledger
+import RelayClient
 
 extension SyncAgentRunner {
     /// Compares every configured relay with the ledger. With `repair`, fetches what the ledger
