@@ -102,6 +102,28 @@ extension ScriptedRelayBasicsTests {
             }
         }
     }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aLiveLimitZeroThatTheRelayIgnoresBecomesLimitOne() async throws {
+        var quirks = ScriptedRelayStore.Quirks()
+        quirks.ignoreLimit = true
+        let store = ScriptedRelayStore(quirks: quirks, events: TestSupport.events(5, start: 1_700_000_000))
+        try await ScriptedRelay.with(store.behaviour) { server in
+            try await TestSupport.withRelay(TestSupport.configuration(server.url)) { relay in
+                let sub = relay.subscribe([Filter(kinds: [1], limit: 0)], live: true)
+                var it = sub.makeAsyncIterator()
+                var stored = 0
+                while let item = await it.next() {
+                    if case .event = item { stored += 1 } else { break }
+                }
+                #expect(stored == 5, "this relay sends stored events despite limit 0")
+                await server.dropConnections()
+                try await TestSupport.waitFor(seconds: 15) { store.requestedFilters.count >= 2 }
+                #expect(store.requestedFilters.last == Filter(kinds: [1], limit: 1))
+                sub.cancel()
+            }
+        }
+    }
 }
 
 final class Collected: Sendable {

@@ -26,7 +26,7 @@ struct AgentFixture {
     }
 
     func configuration(pubkeys: [String], relays: [(String, RelayRole)], kinds: [Int]? = nil, since: Int64? = nil, archive: Bool = false,
-                       indexers: [String]? = nil) throws -> SyncConfiguration {
+                       indexers: [String]? = nil, reconcileInterval: String? = nil) throws -> SyncConfiguration {
         var fields: [(String, JSONValue)] = [
             ("pubkeys", .array(pubkeys.map { .string($0) })),
             ("relays", .array(relays.map { .object([("url", .string($0.0)), ("role", .string($0.1.rawValue))]) })),
@@ -38,6 +38,7 @@ struct AgentFixture {
         if let indexers {
             fields.append(("discover", .object([("enabled", .bool(true)), ("indexers", .array(indexers.map { .string($0) })), ("refresh", .string("6h"))])))
         }
+        if let reconcileInterval { fields.append(("reconcile", .object([("interval", .string(reconcileInterval))]))) }
         let text = JSONValue.object(fields).serialized
         try text.write(to: directory.appendingPathComponent("sync.json"), atomically: true, encoding: .utf8)
         return try SyncConfiguration.parse(text, baseDirectory: directory)
@@ -70,6 +71,16 @@ struct AgentFixture {
             group.cancelAll()
             return result
         }
+    }
+
+    /// Polls `condition` every 200 ms until it holds or `seconds` pass; false on timeout.
+    static func waitFor(seconds: Int, _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while !(try await condition()) {
+            guard ContinuousClock.now < deadline else { return false }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return true
     }
 
     static func notes(_ key: SecretKey, count: Int, kind: Int = 1, start: Int64 = 1_700_000_000) throws -> [Event] {
