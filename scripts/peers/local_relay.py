@@ -3,6 +3,11 @@
 Usage: local_relay.py --port P [--nip42 read|write|both] [--lmdb DIR | --unbounded-memory]
 The rate limit is lifted so tests and benchmarks measure the relay, not its
 throttle. Prints "ready URL" once listening.
+
+With --unbounded-memory, SIGUSR1 makes the store forget events behind the relay's back (benchmarks):
+the ids are read one per line from CONTROL/memory-store-PID.forget, where CONTROL is
+$RELAYSYNC_STORE_CONTROL_DIR, else $TMPDIR, else /tmp; the number forgotten is then written to
+CONTROL/memory-store-PID.forget.done.
 """
 import argparse
 import asyncio
@@ -20,6 +25,21 @@ from nostr_sdk import (LocalRelayBuilder, LocalRelayBuilderNip42, LocalRelayBuil
                        uniffi_set_event_loop)
 
 
+def forget_on_request(store):
+    """SIGUSR1 with --unbounded-memory: forget the ids listed in the control file (see above)."""
+    control = os.environ.get("RELAYSYNC_STORE_CONTROL_DIR") or os.environ.get("TMPDIR") or "/tmp"
+    path = os.path.join(control, "memory-store-%d.forget" % os.getpid())
+    try:
+        with open(path) as f:
+            ids = [line.strip() for line in f if line.strip()]
+        result = str(store.forget(ids))
+    except Exception as e:  # reported to the caller instead of killing the relay
+        result = "error: %r" % (e,)
+    with open(path + ".done.part", "w") as f:
+        f.write(result + "\n")
+    os.replace(path + ".done.part", path + ".done")
+
+
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
@@ -35,7 +55,9 @@ async def main():
         builder = builder.database(await NostrLmdb.open(args.lmdb))
     elif args.unbounded_memory:
         run_inline()
-        builder = builder.database(MemoryStore())
+        store = MemoryStore()
+        builder = builder.database(store)
+        loop.add_signal_handler(signal.SIGUSR1, forget_on_request, store)
     if args.nip42:
         builder = builder.nip42(LocalRelayBuilderNip42(mode=getattr(LocalRelayBuilderNip42Mode, args.nip42.upper())))
     relay = builder.build()

@@ -187,3 +187,21 @@ class MemoryStore(NostrDatabase):
     async def wipe(self):
         with self.lock:
             self._reset()
+
+    def forget(self, ids):
+        """Drops these events behind the relay's back (a backup losing data, for benchmarks): unlike a
+        NIP-09 deletion they are not remembered, so the same event is accepted again when re-sent.
+        Returns how many of the ids were held."""
+        removed = 0
+        with self.lock:
+            for eid in ids:
+                found = self.events.pop(eid, None)
+                if found is None:
+                    continue
+                removed += 1
+                for key, head in list(self.heads.items()):
+                    if head[1] == eid:
+                        del self.heads[key]
+            if removed:
+                self.sorted = False
+        return removed

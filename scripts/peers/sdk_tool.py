@@ -5,10 +5,14 @@
   sdk_tool.py verify                                         reads event JSON lines, prints ok/bad per line
   sdk_tool.py publish URL [--concurrency C]                  reads event JSON lines, publishes, prints JSON counts
   sdk_tool.py fetch URL FILTER_JSON                          prints JSON {"count", "seconds"}
+  sdk_tool.py sync --events FILE --filter JSON --relay URL [--relay URL...] [--then-up URL]
+                                                           NIP-77 Client.sync (both directions) from a client
+                                                           database holding FILE's events; prints JSON
 """
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -107,6 +111,87 @@ async def fetch(args):
     await client.shutdown()
 
 
+def _loopback_bytes():
+    """Bytes through the loopback interface so far (received, sent): what went between the client and
+    the relays on 127.0.0.1, TCP/IP headers included, plus anything else this machine sent over loopback."""
+    try:
+        with open("/proc/net/dev") as f:
+            for line in f:
+                name, _, rest = line.partition(":")
+                if name.strip() == "lo":
+                    fields = rest.split()
+                    return int(fields[0]), int(fields[8])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0, 0
+
+
+def _sync_report(out, seconds, lo_before, lo_after):
+    """One Client.sync call's outcome, counted per relay."""
+    report = out.report
+
+    def per_relay(mapping):
+        counts = {}
+        for relays in mapping.values():
+            for url in relays:
+                counts[str(url)] = counts.get(str(url), 0) + 1
+        return counts
+
+    return {
+        "seconds": seconds,
+        "success": sorted(str(u) for u in out.success),
+        "failed": {str(u): str(why) for u, why in out.failed.items()},
+        "local_only": len(report.local),
+        "remote_only": per_relay(report.remote),
+        "sent": per_relay(report.sent),
+        "received": per_relay(report.received),
+        "send_failures": {str(u): len(items) for u, items in report.send_failures.items()},
+        "loopback_bytes": lo_after[1] - lo_before[1],
+    }
+
+
+async def sync(args):
+    """Client.sync as a backup tool would use it: the client's database (scripts/peers/memory_store.py,
+    in memory) starts with FILE's events; one sync in both directions with every relay, then, with
+    --then-up, one upward sync to that relay so it also gets what the first one downloaded."""
+    import resource
+    from memory_store import MemoryStore, run_inline
+    from nostr_sdk import ClientBuilder, SyncDirection, SyncOptions
+    run_inline()
+    store = MemoryStore()
+    start = time.perf_counter()
+    seeded = 0
+    with open(args.events) as f:
+        for line in f:
+            if line.strip() and store._save(Event.from_json(line)).is_success():
+                seeded += 1
+    seed_seconds = time.perf_counter() - start
+    uniffi_set_event_loop(asyncio.get_running_loop())
+    client = ClientBuilder().database(store).build()
+    for url in args.relay:
+        await client.add_relay(RelayUrl.parse(url))
+    await client.connect(timedelta(seconds=10))
+    await asyncio.sleep(0.3)
+    flt = Filter.from_json(args.filter)
+    phases = []
+    total = time.perf_counter()
+    io = _loopback_bytes()
+    t = time.perf_counter()
+    out = await client.sync(flt, opts=SyncOptions().direction(SyncDirection.BOTH))
+    phases.append(dict(_sync_report(out, time.perf_counter() - t, io, _loopback_bytes()), name="both directions, every relay"))
+    if args.then_up:
+        io = _loopback_bytes()
+        t = time.perf_counter()
+        out = await client.sync(flt, _with=[RelayUrl.parse(args.then_up)], opts=SyncOptions().direction(SyncDirection.UP))
+        phases.append(dict(_sync_report(out, time.perf_counter() - t, io, _loopback_bytes()), name="up, " + args.then_up))
+    total = time.perf_counter() - total
+    held = len(store.events)
+    print(json.dumps({"seeded": seeded, "seed_seconds": seed_seconds, "phases": phases, "seconds": total,
+                      "held_after": held, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+    sys.stdout.flush()
+    await client.shutdown()
+
+
 parser = argparse.ArgumentParser()
 sub = parser.add_subparsers(dest="cmd", required=True)
 p = sub.add_parser("sign")
@@ -123,6 +208,11 @@ p.add_argument("--concurrency", type=int, default=200)
 p = sub.add_parser("fetch")
 p.add_argument("url")
 p.add_argument("filter")
+p = sub.add_parser("sync")
+p.add_argument("--events", required=True, help="JSON lines: the client database's events before the sync")
+p.add_argument("--filter", required=True)
+p.add_argument("--relay", action="append", required=True)
+p.add_argument("--then-up", help="a relay to sync upward once more after the first sync")
 args = parser.parse_args()
 if args.cmd == "sign":
     sign(args)
@@ -130,5 +220,9 @@ elif args.cmd == "verify":
     verify(args)
 elif args.cmd == "publish":
     asyncio.run(publish(args))
+elif args.cmd == "sync":
+    asyncio.run(sync(args))
+    # The database's calls run on the client's threads: leave without tearing the interpreter down under them.
+    os._exit(0)
 else:
     asyncio.run(fetch(args))

@@ -113,7 +113,7 @@ struct ReconcileJob: Sendable {
                 try await fetchMissing(need, into: &progress.record)
                 return
             case let .tooLarge(reason):
-                if progress.splits < Self.maxSplits, let (left, right) = window.split(lastItem: items.last?.createdAt) {
+                if progress.splits < Self.maxSplits, let (left, right) = window.split(items: items) {
                     progress.splits += 1
                     progress.record.windows -= 1
                     logger.info("reconciliation window too large for the relay; splitting", metadata: ["relay.url": "\(relay.url)", "reason": "\(reason)"])

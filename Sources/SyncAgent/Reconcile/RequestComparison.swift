@@ -42,7 +42,7 @@ struct RequestComparison {
                     result.relayEvents += n
                     return
                 }
-                if depth < Self.maxDepth, n + items.count > Self.readBelow, let (left, right) = window.split(lastItem: items.last?.createdAt) {
+                if depth < Self.maxDepth, n + items.count > Self.readBelow, let (left, right) = window.split(items: items) {
                     let cut = items.partitioningIndex { $0.createdAt > left.upper! }
                     try await compare(left, base: base, items: Array(items[..<cut]), depth: depth + 1, into: &result)
                     try await compare(right, base: base, items: Array(items[cut...]), depth: depth + 1, into: &result)
@@ -114,12 +114,17 @@ struct TimeWindow: Sendable, Equatable {
         return f
     }
 
-    /// Two halves by time, or nil for a single second. An open window is cut at the later of
-    /// its last item and now, so its right half stays open.
-    func split(lastItem: Int64?, now: Int64 = Clock.unixNow()) -> (TimeWindow, TimeWindow)? {
-        let top = upper ?? max(lastItem ?? lower, now)
+    /// Two halves, or nil for a single second: at the ledger's median item when that divides the
+    /// window (the relay's events tend to sit where ours do), else at the middle of its time. An
+    /// open window is cut below the later of its last item and now, so its right half stays open.
+    func split(items: [LedgerItem], now: Int64 = Clock.unixNow()) -> (TimeWindow, TimeWindow)? {
+        let top = upper ?? max(items.last?.createdAt ?? lower, now)
         guard top > lower else { return nil }
-        let mid = lower + (top - lower) / 2
+        var mid = lower + (top - lower) / 2
+        if items.count >= 2 {
+            let median = items[items.count / 2 - 1].createdAt
+            if median >= lower && median < top { mid = median }
+        }
         return (TimeWindow(lower: lower, upper: mid), TimeWindow(lower: mid + 1, upper: upper))
     }
 }
