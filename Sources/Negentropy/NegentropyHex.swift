@@ -37,7 +37,6 @@ public enum NegentropyHex {
         return out
     }
 
-    
     internal static func nibble(_ unit: UInt8) -> UInt8? {
         switch unit {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return unit &- UInt8(ascii: "0")

@@ -126,6 +126,7 @@ public struct NegentropyID: Hashable, Comparable, Sendable, CustomStringConverti
         }
         return NegentropyID(w0: w0 & mask(0), w1: w1 & mask(1), w2: w2 & mask(2), w3: w3 & mask(3))
     }
+
     public static func < (lhs: NegentropyID, rhs: NegentropyID) -> Bool {
         if lhs.w0 != rhs.w0 { return lhs.w0 < rhs.w0 }
         if lhs.w1 != rhs.w1 { return lhs.w1 < rhs.w1 }

@@ -8,7 +8,6 @@ public struct NegentropyItem: Comparable, Hashable, Sendable {
         self.id = id
     }
 
-    
     public static func < (lhs: NegentropyItem, rhs: NegentropyItem) -> Bool {
         if lhs.timestamp != rhs.timestamp { return lhs.timestamp < rhs.timestamp }
         return lhs.id < rhs.id

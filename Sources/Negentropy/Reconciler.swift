@@ -57,11 +57,13 @@ internal struct Reconciler: Sendable {
         // Matching ranges are not echoed one by one: a single Skip is written
         // only when something after them has to be sent.
         var skipPending = false
-        // Where the part of the set that `output` has not yet covered begins.
-        var coveredIndex = 0
 
         while !reader.isAtEnd {
             let rangeOffset = reader.offset
+            // Kept so that a range dropped for the frame size limit can be
+            // undone: its bounds already moved the timestamp deltas along.
+            let encoderBeforeRange = encoder
+            let skipPendingBeforeRange = skipPending
             if prevBound.timestamp == .max {
                 throw .malformed("range after the range that reaches infinity", at: rangeOffset)
             }
@@ -113,8 +115,8 @@ internal struct Reconciler: Sendable {
                     var index = lower
                     while index < upper {
                         if exceedsFrameSizeLimit(output.count + responseIDs.count) {
-                            // Cut the list here; the rest of the range joins the
-                            // remainder fingerprinted below.
+                            // Cut the list here; the rest of the range joins
+                            // the remainder fingerprinted below.
                             endBound = Bound(items[index])
                             upper = index
                             break
@@ -128,7 +130,6 @@ internal struct Reconciler: Sendable {
                     pending.append(contentsOf: responseIDs)
                     output.append(contentsOf: pending)
                     pending.removeAll()
-                    coveredIndex = upper
                 }
 
             default:
@@ -136,22 +137,35 @@ internal struct Reconciler: Sendable {
             }
 
             if exceedsFrameSizeLimit(output.count + pending.count) {
-                // Stop here and send one fingerprint for everything not yet
-                // covered, so the peer asks about it in the next round. The
-                // reference fingerprints from `upper`, leaving out the records
-                // of the range just dropped; that claims a range's fingerprint
-                // over a subset of it, which can make a peer holding none of
-                // those records wrongly see a match. Fingerprinting from where
-                // coverage actually ends cannot.
+                // Stop and send one fingerprint for everything not yet
+                // settled, so the peer asks about it in the next round.
+                let remainderStart: Int
+                if pending.isEmpty {
+                    // An id list answer went out, perhaps cut short:
+                    // everything below `upper` is answered.
+                    remainderStart = upper
+                } else {
+                    // This range's answer is dropped. Unlike the reference,
+                    // first close the settled ranges before it with their
+                    // Skip, and fingerprint from this range on. The reference
+                    // drops that Skip and fingerprints only from `upper`, so
+                    // its closing range reopens settled ranges (whose ids the
+                    // initiator then gets a second time) while its fingerprint
+                    // leaves out this range's records (which can make a peer
+                    // holding none of them wrongly see a match).
+                    encoder = encoderBeforeRange
+                    if skipPendingBeforeRange {
+                        encoder.append(prevBound, to: &output)
+                        Varint.append(0, to: &output)
+                    }
+                    remainderStart = lower
+                }
                 encoder.append(.infinity, to: &output)
                 Varint.append(1, to: &output)
-                storage.fingerprint(from: coveredIndex, to: storageSize).append(to: &output)
+                storage.fingerprint(from: remainderStart, to: storageSize).append(to: &output)
                 break
             }
-            if !pending.isEmpty {
-                output.append(contentsOf: pending)
-                coveredIndex = upper
-            }
+            output.append(contentsOf: pending)
 
             prevIndex = upper
             prevBound = currBound
@@ -231,25 +245,5 @@ internal struct Reconciler: Sendable {
     private func exceedsFrameSizeLimit(_ size: Int) -> Bool {
         // The reference keeps 200 bytes spare for the closing fingerprint.
         frameSizeLimit != 0 && size > frameSizeLimit - 200
-    }
-}
-
-/// Writes bounds, whose timestamps are deltas from the previous bound written
-/// in the same message.
-internal struct BoundEncoder {
-    private var lastTimestamp: UInt64 = 0
-
-    mutating func append(_ bound: Bound, to out: inout [UInt8]) {
-        if bound.timestamp == .max {
-            lastTimestamp = .max
-            Varint.append(0, to: &out)
-        } else {
-            // Bounds are written in ascending order, so this cannot wrap; the
-            // wrapping operators only keep a logic error from becoming a trap.
-            Varint.append((bound.timestamp &- lastTimestamp) &+ 1, to: &out)
-            lastTimestamp = bound.timestamp
-        }
-        Varint.append(UInt64(bound.idLength), to: &out)
-        bound.id.append(to: &out, count: bound.idLength)
     }
 }
