@@ -79,8 +79,7 @@ extension Ledger {
     static func becomeHead(_ db: Database, key: String, event: Event, writableRelays: [String], now: Int64) throws -> Bool {
         if let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT event_id, created_at FROM replaceable_heads WHERE replace_key = ?"), arguments: [key]) {
             let headID: String = head[0], headCreated: Int64 = head[1]
-            let newer = event.createdAt != headCreated ? event.createdAt > headCreated : event.id < headID
-            guard newer else { return false }
+            guard Event.supersedes(createdAt: event.createdAt, id: event.id, other: headCreated, otherID: headID) else { return false }
             // Row by row on the (relay, seq) key: a condition on seq alone would scan every delivery.
             if let headSeq = try Int64.fetchOne(db.cachedStatement(sql: Self.findSeqSQL), arguments: [headCreated, headID]) {
                 let supersede = try db.cachedStatement(sql: """

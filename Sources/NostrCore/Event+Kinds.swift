@@ -25,7 +25,12 @@ extension Event {
     /// NIP-01 tie-break between two versions of a replaceable event: newer
     /// `created_at` wins, and on equal timestamps the lowest id.
     public func supersedes(_ other: Event) -> Bool {
-        createdAt != other.createdAt ? createdAt > other.createdAt : id < other.id
+        Self.supersedes(createdAt: createdAt, id: id, other: other.createdAt, otherID: other.id)
+    }
+
+    /// The same tie-break for versions known only by their key (a stored head, say).
+    public static func supersedes(createdAt: Int64, id: String, other otherCreatedAt: Int64, otherID: String) -> Bool {
+        createdAt != otherCreatedAt ? createdAt > otherCreatedAt : id < otherID
     }
 
     /// NIP-40 expiration time, if the event carries a readable one.

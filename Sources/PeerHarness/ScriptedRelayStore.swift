@@ -129,7 +129,7 @@ public final class ScriptedRelayStore: Sendable {
             if !quirks.untilInclusive, let u = f.until { f.until = u - 1 }
             let limit = quirks.ignoreLimit ? Int.max : (filter.limit ?? Int.max)
             var matching = all.filter { f.matches($0) }
-            matching.sort { $0.createdAt != $1.createdAt ? $0.createdAt > $1.createdAt : $0.id < $1.id }
+            matching.sort { $0.supersedes($1) }
             for e in matching.prefix(min(limit, quirks.cap)) where seen.insert(e.id).inserted { out.append(e) }
         }
         if quirks.shuffle { out.shuffle() }

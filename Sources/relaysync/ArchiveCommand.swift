@@ -1,7 +1,6 @@
 import ArgumentParser
 import Archive
 import Foundation
-import Ledger
 import NostrCore
 import SyncAgent
 
@@ -33,9 +32,7 @@ func archiveFiles(_ paths: [String]) throws -> [URL] {
 }
 
 func printJSON<T: Encodable>(_ value: T) {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self))
+    print(JSONOutput.string(value))
 }
 
 extension RelaySyncCommand.ArchiveCommand {
@@ -93,8 +90,7 @@ extension RelaySyncCommand.ArchiveCommand {
         func run() async throws {
             let configuration = try options.load()
             let since = try since.map { try parseTime($0, "--since") }, until = try until.map { try parseTime($0, "--until") }
-            let ledger = try Ledger(path: configuration.ledgerPath.path)
-            let count = try LedgerExport.export(ledger: ledger, to: URL(fileURLWithPath: out), since: since, until: until)
+            let count = try LedgerExport.export(configuration: configuration, to: URL(fileURLWithPath: out), since: since, until: until)
             print("exported \(count) events to \(out)")
         }
     }

@@ -23,9 +23,11 @@ import Testing
         let log = f.directory.appendingPathComponent("agent.log")
 
         var kills = 0
+        var random = SeededRandom.fromEnvironment()
         for _ in 0..<10 {
             let agent = try AgentProcess.start(["run", "--config", configPath, "--log-level", "warning"], logTo: log)
-            try await Task.sleep(for: .milliseconds(Int.random(in: 300...2_500)))
+            // The moment of the kill is what this test varies, so it waits on no condition.
+            try await Task.sleep(for: .milliseconds(Int.random(in: 300...2_500, using: &random)))
             agent.signal(SIGKILL)
             #expect(await agent.waitForExit(timeout: .seconds(10)) != nil)
             kills += 1
@@ -61,7 +63,12 @@ import Testing
         let config = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)], archive: true)
         let agent = try AgentProcess.start(["run", "--config", f.directory.appendingPathComponent("sync.json").path],
                                            logTo: f.directory.appendingPathComponent("agent.log"))
-        try await Task.sleep(for: .seconds(3))
+        // Stopped while it works: once the archive has an open segment.
+        let archiving = try await AgentFixture.waitFor(seconds: 30) {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: config.archive!.directory.path)) ?? []
+            return names.contains { $0.hasSuffix(".part") }
+        }
+        #expect(archiving)
         agent.signal(SIGTERM)
         let status = await agent.waitForExit(timeout: .seconds(10))
         #expect(status == 0)

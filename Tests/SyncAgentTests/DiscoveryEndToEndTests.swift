@@ -115,10 +115,6 @@ import Testing
 
     /// Polls the relay until it holds `ids` (bounded: 45 s).
     static func waitUntil(_ url: String, holds ids: Set<String>, author: String) async throws -> Bool {
-        for _ in 0..<90 {
-            if try await AgentFixture.ids(on: url, authors: [author]).isSuperset(of: ids) { return true }
-            try await Task.sleep(for: .milliseconds(500))
-        }
-        return false
+        try await AgentFixture.waitFor(seconds: 45) { try await AgentFixture.ids(on: url, authors: [author]).isSuperset(of: ids) }
     }
 }

@@ -129,20 +129,18 @@ import Testing
         let agent = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger)
         let daemon = Task { try await agent.runDaemon() }
         defer { daemon.cancel() }
-        try await Task.sleep(for: .seconds(2))
 
+        // Published as soon as the daemon starts: what its live subscriptions miss, reconciliation finds.
         let toLeft = try (0..<5).map { try alice.sign(kind: 1, content: "left \($0)", createdAt: now + Int64($0)) }
         let toRight = try (0..<5).map { try alice.sign(kind: 1, content: "right \($0)", createdAt: now + Int64($0)) }
         try await AgentFixture.seed(toLeft, into: left.url)
         try await AgentFixture.seed(toRight, into: right.url)
 
         let all = Set((toLeft + toRight).map(\.id))
-        var converged = false
-        for _ in 0..<60 {
+        let converged = try await AgentFixture.waitFor(seconds: 30) {
             let l = try await AgentFixture.ids(on: left.url, authors: [alice.publicKey])
             let r = try await AgentFixture.ids(on: right.url, authors: [alice.publicKey])
-            if l == all && r == all { converged = true; break }
-            try await Task.sleep(for: .milliseconds(250))
+            return l == all && r == all
         }
         #expect(converged)
         daemon.cancel()

@@ -28,7 +28,7 @@ import Testing
         #expect(c.kinds == nil && c.since == nil)
         #expect(c.ledgerPath.path.hasSuffix("/data/ledger.sqlite"))
         #expect(c.archive?.compressionLevel == 3)
-        #expect(c.discover.refreshSeconds == 6 * 3600)
+        #expect(c.discover.refresh == .seconds(6 * 3600))
     }
 
     @Test func relativePathsResolveAgainstTheConfigFolder() throws {

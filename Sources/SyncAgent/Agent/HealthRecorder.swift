@@ -29,7 +29,7 @@ struct HealthRecorder: Service {
             let info = await relay.informationIfRead().flatMap { try? encoder.encode($0) }
             records[relay.url] = RelayHealthRecord(figuresJSON: figures.map { String(decoding: $0, as: UTF8.self) },
                                                    informationJSON: info.map { String(decoding: $0, as: UTF8.self) },
-                                                   updatedAt: Clock.unixNow())
+                                                   updatedAt: WallClock.unixNow())
         }
         do { try ledger.saveRelayHealth(records) } catch {
             logger.warning("relay health not recorded", metadata: ["error": "\(error)"])

@@ -9,7 +9,7 @@ extension SyncAgentRunner {
     /// delivery, then the archive; a relay that cannot be reached or keeps
     /// failing makes the summary (and the exit code) say so.
     public func runOnce() async throws -> OnceSummary {
-        let runID = try ledger.beginRun(mode: "once", at: Clock.unixNow())
+        let runID = try ledger.beginRun(mode: "once", at: WallClock.unixNow())
         let started = ContinuousClock.now
         let summary = try await withThrowingTaskGroup(of: Void.self) { group -> OnceSummary in
             group.addTask { try await self.pool.run() }
@@ -55,7 +55,7 @@ extension SyncAgentRunner {
                                discoveredFailures: discoveredFailures, discoverySkipped: discovered.skipped,
                                reconciliations: reconciliations)
         }
-        try ledger.endRun(runID, at: Clock.unixNow(), exitCode: summary.succeeded ? 0 : 2, summaryJSON: summaryJSON())
+        try ledger.endRun(runID, at: WallClock.unixNow(), exitCode: summary.succeeded ? 0 : 2, summaryJSON: summaryJSON())
         return summary
     }
 
@@ -104,14 +104,14 @@ extension SyncAgentRunner {
                 let url = relay.url
                 group.addTask {
                     guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
-                        try self.ledger.noteRelayError(url, "could not connect", at: Clock.unixNow())
+                        try self.ledger.noteRelayError(url, "could not connect", at: WallClock.unixNow())
                         return (url, "could not connect", false)
                     }
                     do {
                         let result = try await self.backfillJob(relay, authors: authors).run()
                         return (url, nil, result.readWholeHistory)
                     } catch {
-                        try self.ledger.noteRelayError(url, "\(error)", at: Clock.unixNow())
+                        try self.ledger.noteRelayError(url, "\(error)", at: WallClock.unixNow())
                         return (url, "backfill failed: \(error)", false)
                     }
                 }
@@ -160,7 +160,7 @@ extension SyncAgentRunner {
             }
             if !connected {
                 guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
-                    try ledger.noteRelayError(url, "could not connect", at: Clock.unixNow())
+                    try ledger.noteRelayError(url, "could not connect", at: WallClock.unixNow())
                     return "could not connect"
                 }
                 connected = true
@@ -169,7 +169,7 @@ extension SyncAgentRunner {
             if round.settled > 0 { lastProgress = .now }
             if ContinuousClock.now - lastProgress > onceGiveUp {
                 let pending = try ledger.pendingCount(relay: url)
-                try ledger.noteRelayError(url, "\(pending) deliveries still pending", at: Clock.unixNow())
+                try ledger.noteRelayError(url, "\(pending) deliveries still pending", at: WallClock.unixNow())
                 return "\(pending) deliveries still pending after \(onceGiveUp) without progress"
             }
             if round.attempted == 0 { await wake.wait(timeout: .milliseconds(250)) }

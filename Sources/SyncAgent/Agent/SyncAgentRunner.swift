@@ -45,7 +45,7 @@ public final class SyncAgentRunner: Sendable {
         let inbox = configuration.discover.enabled ? RelayListInbox(authors: configuration.pubkeys) : nil
         ingestor = EventIngestor(ledger: ledger, writableRelays: writable, counters: counters, deliveryWake: deliveryWake,
                                  archiveWake: archiveWake, filter: configuration.filter, logger: logger, relayLists: inbox,
-                                 now: { Clock.unixNow() })
+                                 now: { WallClock.unixNow() })
         if let inbox {
             var indexers: [Relay] = []
             for url in configuration.discover.indexers { indexers.append(await pool.add(RelayConfiguration(url: url))) }
@@ -57,14 +57,14 @@ public final class SyncAgentRunner: Sendable {
         } else {
             discovery = nil
         }
-        _ = try ledger.ensureDeliveries(toWritableRelays: writable, now: Clock.unixNow())
+        _ = try ledger.ensureDeliveries(toWritableRelays: writable, now: WallClock.unixNow())
     }
 
     var archiveConfiguration: ArchiveConfiguration? {
         configuration.archive.map {
             var a = ArchiveConfiguration(directory: $0.directory)
             a.rotateBytes = $0.rotateBytes
-            a.rotateAge = .seconds($0.rotateSeconds)
+            a.rotateAge = $0.rotateAge
             a.compressionLevel = $0.compressionLevel
             return a
         }
@@ -72,7 +72,7 @@ public final class SyncAgentRunner: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then drains and exits.
     public func runDaemon() async throws {
-        let runID = try ledger.beginRun(mode: "daemon", at: Clock.unixNow())
+        let runID = try ledger.beginRun(mode: "daemon", at: WallClock.unixNow())
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: pool)]
         if let archiveConfiguration {
             services.append(.init(service: ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger)))
@@ -113,10 +113,10 @@ public final class SyncAgentRunner: Sendable {
         do {
             try await group.run()
         } catch {
-            try? ledger.endRun(runID, at: Clock.unixNow(), exitCode: 1, summaryJSON: summaryJSON())
+            try? ledger.endRun(runID, at: WallClock.unixNow(), exitCode: 1, summaryJSON: summaryJSON())
             throw error
         }
-        try ledger.endRun(runID, at: Clock.unixNow(), exitCode: 0, summaryJSON: summaryJSON())
+        try ledger.endRun(runID, at: WallClock.unixNow(), exitCode: 0, summaryJSON: summaryJSON())
         logger.info("agent stopped")
     }
 
@@ -133,7 +133,7 @@ public final class SyncAgentRunner: Sendable {
 
     func reconcileService(_ relay: Relay, authors: [String]? = nil, writable: Bool, after gate: Gate?) -> ReconcileService {
         ReconcileService(job: reconcileJob(relay, authors: authors, writable: writable),
-                         interval: .seconds(configuration.reconcile.intervalSeconds), afterBackfill: gate, logger: logger)
+                         interval: configuration.reconcile.interval, afterBackfill: gate, logger: logger)
     }
 
     func summaryJSON() -> String {

@@ -4,6 +4,11 @@ import Ledger
 
 /// Writes the ledger's events (their received text, in commit order) to one file.
 public enum LedgerExport {
+    /// Every event of the configuration's ledger.
+    public static func export(configuration: SyncConfiguration, to out: URL, since: Int64?, until: Int64?) throws -> Int {
+        try export(ledger: try Ledger(path: configuration.ledgerPath.path), to: out, since: since, until: until)
+    }
+
     public static func export(ledger: Ledger, to out: URL, since: Int64?, until: Int64?) throws -> Int {
         let plain = out.pathExtension == "jsonl"
         let staging = out.deletingLastPathComponent().appendingPathComponent(".relaysync-export-\(UUID().uuidString)")

@@ -114,7 +114,7 @@ struct ConfigReader {
         }
         var settings = SyncConfiguration.ArchiveSettings(directory: path(dir))
         if let v = try int(value["rotate_bytes"], key: "archive.rotate_bytes", range: 1024...(1 << 40)) { settings.rotateBytes = v }
-        if let v = try int(value["rotate_seconds"], key: "archive.rotate_seconds", range: 1...(86_400 * 366)) { settings.rotateSeconds = v }
+        if let v = try int(value["rotate_seconds"], key: "archive.rotate_seconds", range: 1...(86_400 * 366)) { settings.rotateAge = .seconds(v) }
         if let v = try int(value["compression_level"], key: "archive.compression_level", range: 1...19) { settings.compressionLevel = v }
         return settings
     }
@@ -136,10 +136,10 @@ struct ConfigReader {
             }
         }
         if let r = value["refresh"] {
-            guard case let .string(s) = r, let secs = TimeParsing.duration(s) else {
+            guard case let .string(s) = r, let duration = TimeParsing.duration(s) else {
                 throw ConfigError(key: "discover.refresh", reason: "must be a duration such as \"6h\", \"30m\" or \"3600s\"")
             }
-            d.refreshSeconds = secs
+            d.refresh = duration
         }
         if let v = try int(value["max_relays_per_pubkey"], key: "discover.max_relays_per_pubkey", range: 1...64) { d.maxRelaysPerPubkey = v }
         return d
@@ -158,10 +158,10 @@ struct ConfigReader {
             if key == "enabled" { r.enabled = b } else { r.negentropy = b }
         }
         if let i = value["interval"] {
-            guard case let .string(s) = i, let secs = TimeParsing.duration(s) else {
+            guard case let .string(s) = i, let duration = TimeParsing.duration(s) else {
                 throw ConfigError(key: "reconcile.interval", reason: "must be a duration such as \"15m\", \"1h\" or \"30s\"")
             }
-            r.intervalSeconds = secs
+            r.interval = duration
         }
         if let v = try int(value["window_items"], key: "reconcile.window_items", range: 1_000...5_000_000) { r.windowItems = v }
         return r

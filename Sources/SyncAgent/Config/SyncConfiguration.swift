@@ -17,7 +17,7 @@ public struct SyncConfiguration: Sendable {
         /// Rotate the open segment at this many uncompressed bytes (default 64 MiB).
         public var rotateBytes: Int = 64 << 20
         /// Rotate the open segment at this age in seconds (default one day).
-        public var rotateSeconds: Int = 86_400
+        public var rotateAge: Duration = .seconds(86_400)
         /// zstd level (default 3).
         public var compressionLevel: Int = 3
     }
@@ -26,7 +26,7 @@ public struct SyncConfiguration: Sendable {
         public var enabled = false
         public var indexers: [String] = []
         /// Seconds between relay-list refreshes (default 6 h).
-        public var refreshSeconds = 21_600
+        public var refresh: Duration = .seconds(21_600)
         /// Discovered relays kept per pubkey (default 8).
         public var maxRelaysPerPubkey = 8
     }
@@ -36,7 +36,7 @@ public struct SyncConfiguration: Sendable {
         public var enabled = true
         /// Seconds between the daemon's reconciliations of a relay (default 15 minutes); it also
         /// reconciles at start (after the backfill) and after every reconnect.
-        public var intervalSeconds = 900
+        public var interval: Duration = .seconds(900)
         /// Ledger events per comparison window (default 50,000): bounds memory and each NIP-77 session.
         public var windowItems = 50_000
         /// Try NIP-77 first (default); false compares through COUNT and REQ only.

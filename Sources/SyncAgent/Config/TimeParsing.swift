@@ -13,15 +13,15 @@ public enum TimeParsing {
     }
 
     /// `90s`, `30m`, `6h`, `2d` or plain seconds.
-    public static func duration(_ text: String) -> Int? {
+    public static func duration(_ text: String) -> Duration? {
         guard let unit = text.last else { return nil }
-        if let n = Int(text), n > 0 { return n }
-        guard let n = Int(text.dropLast()), n > 0 else { return nil }
+        if let n = Int64(text), n > 0 { return .seconds(n) }
+        guard let n = Int64(text.dropLast()), n > 0 else { return nil }
         switch unit {
-        case "s": return n
-        case "m": return n * 60
-        case "h": return n * 3600
-        case "d": return n * 86_400
+        case "s": return .seconds(n)
+        case "m": return .seconds(n * 60)
+        case "h": return .seconds(n * 3600)
+        case "d": return .seconds(n * 86_400)
         default: return nil
         }
     }

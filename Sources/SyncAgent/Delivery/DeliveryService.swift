@@ -35,7 +35,7 @@ struct DeliveryService: Service {
     /// Publishes one batch of due deliveries.
     func deliverDue() async throws -> Round {
         let url = relay.url
-        let due = try ledger.dueDeliveries(relay: url, limit: Self.batchSize, now: Clock.unixNow())
+        let due = try ledger.dueDeliveries(relay: url, limit: Self.batchSize, now: WallClock.unixNow())
         guard !due.isEmpty else { return Round() }
         var events: [OutboundEvent] = []
         var sent: [PendingDelivery] = []
@@ -57,10 +57,10 @@ struct DeliveryService: Service {
         for d in sent {
             results.append(policy.result(for: outcomes[d.eventID] ?? .timedOut, eventID: d.eventID, relay: url, attempts: d.attempts, seq: d.seq))
         }
-        try ledger.recordDeliveryOutcomes(results, now: Clock.unixNow())
+        try ledger.recordDeliveryOutcomes(results, now: WallClock.unixNow())
         tally(results)
         let settled = results.filter { if case .retry = $0.outcome { false } else { true } }.count
-        if settled > 0 { try ledger.noteRelaySuccess(url, at: Clock.unixNow()) }
+        if settled > 0 { try ledger.noteRelaySuccess(url, at: WallClock.unixNow()) }
         return Round(attempted: due.count, settled: settled)
     }
 

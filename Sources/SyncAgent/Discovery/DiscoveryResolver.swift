@@ -35,9 +35,9 @@ struct DiscoveryResolver: Sendable {
     /// Asks the sources about every author whose last check is older than
     /// the refresh interval (all of them with `force`).
     func refresh(force: Bool) async throws -> Refresh {
-        let now = Clock.unixNow()
+        let now = WallClock.unixNow()
         let checks = try ledger.discoveryChecks(authors)
-        let stale = authors.filter { force || checks[$0].map { now - $0 >= Int64(settings.refreshSeconds) } ?? true }
+        let stale = authors.filter { force || checks[$0].map { now - $0 >= settings.refresh.components.seconds } ?? true }
         guard !stale.isEmpty else { return Refresh() }
         var changed = false
         var answered = false

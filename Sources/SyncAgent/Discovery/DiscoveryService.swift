@@ -44,7 +44,7 @@ struct DiscoveryService: Service {
             var running: [String: Running] = [:]
             var replan = true
             var lastPlan = ContinuousClock.now
-            let refresh = Duration.seconds(resolver.settings.refreshSeconds)
+            let refresh = resolver.settings.refresh
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 do {
                     if try await resolver.refresh(force: false).changed { replan = true }
@@ -68,7 +68,7 @@ struct DiscoveryService: Service {
     private func absorbInbox() throws -> Bool {
         var changed = false
         for (event, relay) in inbox.drain() {
-            changed = try resolver.absorb([event], from: relay, at: Clock.unixNow()) || changed
+            changed = try resolver.absorb([event], from: relay, at: WallClock.unixNow()) || changed
         }
         return changed
     }

@@ -35,7 +35,7 @@ actor InformationCache {
         for (url, info) in fetched {
             documents[url] = .some(info)
             if let info, let data = try? JSONEncoder().encode(info) {
-                records[url] = RelayHealthRecord(figuresJSON: nil, informationJSON: String(decoding: data, as: UTF8.self), updatedAt: Clock.unixNow())
+                records[url] = RelayHealthRecord(figuresJSON: nil, informationJSON: String(decoding: data, as: UTF8.self), updatedAt: WallClock.unixNow())
             }
         }
         if !records.isEmpty {

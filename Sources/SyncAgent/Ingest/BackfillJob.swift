@@ -46,7 +46,7 @@ struct BackfillJob: Sendable {
                 result.groups += 1
             }
         }
-        try ledger.noteRelaySuccess(url, at: Clock.unixNow())
+        try ledger.noteRelaySuccess(url, at: WallClock.unixNow())
         return result
     }
 
@@ -73,7 +73,7 @@ struct BackfillJob: Sendable {
             try ingestor.ingest(page, from: url)
             let updated = state.value.withLock { c -> BackfillCursor in
                 // A future-dated event must not carry the catch-up point past our own clock.
-                if let top = page.map(\.createdAt).max().map({ min($0, Clock.unixNow() + Self.futureTolerance) }) {
+                if let top = page.map(\.createdAt).max().map({ min($0, WallClock.unixNow() + Self.futureTolerance) }) {
                     c.newestSeen = max(c.newestSeen ?? top, top)
                 }
                 if movesUntil {

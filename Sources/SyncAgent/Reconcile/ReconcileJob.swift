@@ -43,7 +43,7 @@ struct ReconcileJob: Sendable {
 
     func run() async throws -> ReconciliationRecord {
         let url = relay.url
-        let started = Clock.unixNow()
+        let started = WallClock.unixNow()
         var progress = Progress(
             record: ReconciliationRecord(relay: url, startedAt: started, finishedAt: started, method: "req", windows: 0, ledgerEvents: 0,
                                          relayEvents: 0, missingOnRelay: 0, missingInLedger: 0, fetched: 0, requeued: 0,
@@ -79,7 +79,7 @@ struct ReconcileJob: Sendable {
         case (false, _): progress.skippedAsRead ? "backfill" : progress.usedCount ? "count+req" : "req"
         }
         if progress.skippedAsRead && !progress.usedNegentropy && !progress.usedRequests { record.relayEvents = nil }
-        record.finishedAt = Clock.unixNow()
+        record.finishedAt = WallClock.unixNow()
         try ledger.recordReconciliation(record)
         if record.requeued > 0 { deliveryWake?.signal() }
         let metadata: Logger.Metadata = [
@@ -153,13 +153,13 @@ struct ReconcileJob: Sendable {
     private func applyMissingOnRelay(_ have: [LedgerItem], to record: inout ReconciliationRecord) async throws {
         guard !have.isEmpty else { return }
         let apply = repair && writable
-        var result = try ledger.requeue(relay: relay.url, items: have, now: Clock.unixNow(), comparedAt: record.startedAt, apply: apply)
+        var result = try ledger.requeue(relay: relay.url, items: have, now: WallClock.unixNow(), comparedAt: record.startedAt, apply: apply)
         var recent = result.settledSinceComparison
         if !recent.isEmpty {
             // Delivered (or seen) while the comparison ran: missing only if the relay still lacks it.
             let present = try await idsOnRelay(recent.map(\.id), record: &record)
             recent.removeAll { present.contains($0.id) }
-            let again = try ledger.requeue(relay: relay.url, items: recent, now: Clock.unixNow(), apply: apply)
+            let again = try ledger.requeue(relay: relay.url, items: recent, now: WallClock.unixNow(), apply: apply)
             result.requeued += again.requeued
             result.lostAfterDelivery += again.lostAfterDelivery
             result.notEligible += again.notEligible

@@ -117,7 +117,7 @@ struct TimeWindow: Sendable, Equatable {
     /// Two halves, or nil for a single second: at the ledger's median item when that divides the
     /// window (the relay's events tend to sit where ours do), else at the middle of its time. An
     /// open window is cut below the later of its last item and now, so its right half stays open.
-    func split(items: [LedgerItem], now: Int64 = Clock.unixNow()) -> (TimeWindow, TimeWindow)? {
+    func split(items: [LedgerItem], now: Int64 = WallClock.unixNow()) -> (TimeWindow, TimeWindow)? {
         let top = upper ?? max(items.last?.createdAt ?? lower, now)
         guard top > lower else { return nil }
         var mid = lower + (top - lower) / 2

@@ -55,9 +55,7 @@ public struct AuditReport: Sendable, Codable {
     }
 
     public var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+        JSONOutput.string(self)
     }
 
     public var text: String {

@@ -80,9 +80,7 @@ public struct RelaysReport: Sendable, Codable {
     }
 
     public var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+        JSONOutput.string(self)
     }
 
     public var text: String {

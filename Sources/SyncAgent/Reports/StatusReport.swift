@@ -111,9 +111,7 @@ public struct StatusReport: Sendable, Codable {
     }
 
     public var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+        JSONOutput.string(self)
     }
 
     public var text: String {

@@ -108,7 +108,8 @@ final class RestoreFeed: Sendable {
             }
         }
         if !pending.isEmpty { try hand(pending, replaceable: false) }
-        replaceables.sort { $0.createdAt != $1.createdAt ? $0.createdAt < $1.createdAt : $0.id > $1.id }
+        // Oldest first, so the relay ends with the newest version.
+        replaceables.sort { $1.supersedes($0) }
         for start in stride(from: 0, to: replaceables.count, by: options.batchSize) {
             try hand(Array(replaceables[start..<min(start + options.batchSize, replaceables.count)]), replaceable: true)
         }
