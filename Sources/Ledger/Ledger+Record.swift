@@ -31,7 +31,7 @@ extension Ledger {
                 }
                 guard db.changesCount == 1 else {
                     guard let seq = try findSeq.run(db, { b in b.add(e.createdAt); b.add(e.id) }) else {
-                        throw LedgerError(path: path, operation: "record events", underlying: "event \(e.id) neither inserted nor found")
+                        throw LedgerError(path: path, operation: "record events", inconsistency: "event \(e.id) neither inserted nor found")
                     }
                     try Self.markPresent(db, relay: observed.relay, seq: seq, now: now)
                     outcomes.append(.known)

@@ -31,7 +31,7 @@ public final class Ledger: Sendable {
             pool = try DatabasePool(path: path, configuration: configuration)
             try LedgerSchema.migrator.migrate(pool)
         } catch {
-            throw LedgerError(path: path, operation: "open", underlying: "\(error)")
+            throw LedgerError(path: path, operation: "open", underlying: error)
         }
     }
 
@@ -43,13 +43,13 @@ public final class Ledger: Sendable {
 
     func write<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
         do { return try pool.write(body) } catch let e as LedgerError { throw e } catch {
-            throw LedgerError(path: path, operation: operation, underlying: "\(error)")
+            throw LedgerError(path: path, operation: operation, underlying: error)
         }
     }
 
     func read<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
         do { return try pool.read(body) } catch {
-            throw LedgerError(path: path, operation: operation, underlying: "\(error)")
+            throw LedgerError(path: path, operation: operation, underlying: error)
         }
     }
 

@@ -104,13 +104,42 @@ public struct RelayStatistics: Sendable, Codable {
     public init(relay: String) { self.relay = relay }
 }
 
-/// A ledger operation that failed, with the database path and what was being done.
-public struct LedgerError: Error, Sendable, CustomStringConvertible {
-    public var path: String
-    public var operation: String
-    public var underlying: String
+/// A ledger operation that failed, with the database path, what was being done and the
+/// underlying error (GRDB's, with SQLite's code), kept for callers that look into it.
+public struct LedgerError: Error, CustomStringConvertible {
+    private enum Kind: Sendable {
+        case failed(any Error)
+        /// A row the ledger's own invariants promise is not there.
+        case inconsistent(String)
+    }
 
-    public var description: String { "ledger \(path): \(operation) failed: \(underlying)" }
+    public let path: String
+    public let operation: String
+    private let kind: Kind
+
+    init(path: String, operation: String, underlying: any Error) {
+        self.path = path
+        self.operation = operation
+        kind = .failed(underlying)
+    }
+
+    init(path: String, operation: String, inconsistency: String) {
+        self.path = path
+        self.operation = operation
+        kind = .inconsistent(inconsistency)
+    }
+
+    public var underlying: (any Error)? {
+        if case let .failed(error) = kind { return error }
+        return nil
+    }
+
+    public var description: String {
+        switch kind {
+        case let .failed(error): "ledger \(path): \(operation) failed: \(error)"
+        case let .inconsistent(what): "ledger \(path): \(operation) failed: \(what)"
+        }
+    }
 }
 
 /// A relay list or profile as cached, with where and when it was fetched.

@@ -57,7 +57,7 @@ public struct RestoreJob: Sendable {
                 group.addTask { try await relay.run() }
                 defer { group.cancelAll() }
                 guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
-                    throw RestoreError(target: options.target, reason: "could not connect")
+                    throw RestoreError.notConnected(options.target)
                 }
                 return try await publish(feed, relay: relay, journal: journal)
             }
@@ -100,8 +100,20 @@ public struct RestoreJob: Sendable {
     }
 }
 
+/// A restore that could not start, naming the relay it was for.
 public struct RestoreError: Error, CustomStringConvertible {
+    private enum Kind: Sendable {
+        case notConnected
+    }
+
     public let target: String
-    public let reason: String
-    public var description: String { "restore into \(target): \(reason)" }
+    private let kind: Kind
+
+    static func notConnected(_ target: String) -> RestoreError { RestoreError(target: target, kind: .notConnected) }
+
+    public var description: String {
+        switch kind {
+        case .notConnected: "restore into \(target): could not connect"
+        }
+    }
 }
