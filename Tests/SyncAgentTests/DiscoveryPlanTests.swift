@@ -1,3 +1,4 @@
+import Foundation
 import NostrCore
 import RelayClient
 import Testing
@@ -72,5 +73,40 @@ import Testing
         #expect(RelayContentPolicy(information: nil, hasKey: false).refusal(kind: 4) == nil)
         // A spec without kinds covers every kind.
         #expect(try RelayInformation(json: #"{"retention":[{"time":0}]}"#).refuses(kind: 1))
+    }
+}
+
+@Suite struct DiscoveredAddressTests {
+    let alice = SecretKey.generate().publicKey
+
+    @Test func relayListsNamingPrivateAddressesAreRefusedUnlessAllowed() {
+        let urls = ["ws://127.0.0.1:7000", "ws://localhost:7001", "ws://10.1.2.3", "ws://172.20.0.1", "ws://192.168.1.1",
+                    "ws://169.254.1.1", "ws://[::1]:7002", "ws://[fe80::1]", "ws://[fd00::1]", "ws://[::ffff:192.168.0.1]",
+                    "ws://printer.local", "wss://relay.example.com", "wss://8.8.8.8", "ws://172.32.0.1"]
+        let lists = [alice: RelayListMetadata(write: urls, read: [])]
+        let refused = DiscoveryPlan(.init(lists: lists, configured: [], limitPerPubkey: 64))
+        #expect(Set(refused.readers.keys) == ["wss://relay.example.com", "wss://8.8.8.8", "ws://172.32.0.1"])
+        #expect(refused.skipped.count == urls.count - 3)
+        #expect(refused.skipped["ws://127.0.0.1:7000"]?.hasPrefix("loopback address") == true)
+        #expect(refused.skipped["ws://[fe80::1]"]?.hasPrefix("link-local address") == true)
+        let allowed = DiscoveryPlan(.init(lists: lists, configured: [], limitPerPubkey: 64, allowPrivateAddresses: true))
+        #expect(allowed.readers.count == urls.count)
+    }
+
+    @Test func discoveredRelaysGetTheKeyOnlyWhenTheConfigSaysSo() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let key = SecretKey.generate()
+        let keyFile = f.directory.appendingPathComponent("k")
+        try key.hex.write(to: keyFile, atomically: true, encoding: .utf8)
+        chmod(keyFile.path, 0o600)
+        for auth in [false, true] {
+            let text = #"{"pubkeys":["\#(alice)"],"relays":[{"url":"ws://127.0.0.1:9","role":"backup","auth":true}],"secret_key_file":"k","#
+                + #""ledger":"l\#(auth).sqlite","discover":{"enabled":true,"indexers":["ws://127.0.0.1:9"],"auth":\#(auth)}}"#
+            let config = try SyncConfiguration.parse(text, baseDirectory: f.directory)
+            let agent = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger)
+            #expect((agent.discoveredAuthKey != nil) == auth)
+            #expect(agent.authKey != nil, "configured relays still answer AUTH")
+        }
     }
 }

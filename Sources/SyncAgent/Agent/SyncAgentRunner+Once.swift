@@ -16,7 +16,7 @@ extension SyncAgentRunner {
             defer { group.cancelAll() }
             let (discovered, discoveryFailures) = try await discoverOnce()
             var readers = configuration.readableRelays.map { (relay: relays[$0.url]!, authors: configuration.pubkeys) }
-            for url in discovered.order { readers.append((relay: await pool.add(RelayConfiguration(url: url, authKey: authKey)), authors: discovered.readers[url]!)) }
+            for url in discovered.order { readers.append((relay: await pool.add(RelayConfiguration(url: url, authKey: discoveredAuthKey)), authors: discovered.readers[url]!)) }
             // Deliveries run beside the backfill and the reconciliation, as in the daemon: a mirror
             // takes about as long as the slower of reading and writing, not their sum.
             let producing = Gate()

@@ -51,7 +51,7 @@ public final class SyncAgentRunner: Sendable {
             for url in configuration.discover.indexers { indexers.append(await pool.add(RelayConfiguration(url: url))) }
             let readable = configuration.readableRelays.compactMap { relays[$0.url] }.filter { r in !indexers.contains { $0 === r } }
             let resolver = DiscoveryResolver(settings: configuration.discover, authors: configuration.pubkeys, sources: indexers + readable,
-                                             configured: Set(configuration.relays.map(\.url)), hasKey: key != nil, ledger: ledger,
+                                             configured: Set(configuration.relays.map(\.url)), hasKey: key != nil && configuration.discover.auth, ledger: ledger,
                                              ingestor: ingestor, information: InformationCache(ledger: ledger, logger: logger), logger: logger)
             discovery = (resolver, inbox, indexers)
         } else {
@@ -104,7 +104,7 @@ public final class SyncAgentRunner: Sendable {
                     reconcile: configuration.reconcile.enabled ? reconcileService(relay, authors: authors, writable: false, after: gate) : nil)
             }
             services.append(.init(service: DiscoveryService(resolver: discovery.resolver, pool: pool, inbox: discovery.inbox, indexers: discovery.indexers,
-                                                            authKey: authKey, readers: factory, logger: logger)))
+                                                            authKey: discoveredAuthKey, readers: factory, logger: logger)))
         }
         services.append(.init(service: HealthRecorder(pool: pool, ledger: ledger, logger: logger)))
         services.append(.init(service: ProgressReporter(counters: counters, logger: logger, interval: .seconds(30))))
@@ -124,6 +124,10 @@ public final class SyncAgentRunner: Sendable {
         BackfillJob(relay: relay, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds, since: configuration.since,
                     ledger: ledger, ingestor: ingestor, logger: logger)
     }
+
+    /// The key a discovered relay's AUTH is answered with: none unless `discover.auth` says so,
+    /// since a relay list can name any relay.
+    var discoveredAuthKey: SecretKey? { configuration.discover.auth ? authKey : nil }
 
     func reconcileJob(_ relay: Relay, authors: [String]? = nil, writable: Bool) -> ReconcileJob {
         ReconcileJob(relay: relay, writable: writable, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds,

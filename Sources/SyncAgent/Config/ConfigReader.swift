@@ -122,10 +122,19 @@ struct ConfigReader {
     func readDiscover() throws(ConfigError) -> SyncConfiguration.DiscoverSettings {
         var d = SyncConfiguration.DiscoverSettings()
         guard let value = root["discover"], value != .null else { return d }
-        guard case .object = value else { throw ConfigError(key: "discover", reason: "must be null or an object") }
-        if let e = value["enabled"] {
-            guard case let .bool(b) = e else { throw ConfigError(key: "discover.enabled", reason: "must be true or false") }
-            d.enabled = b
+        guard case let .object(fields) = value else { throw ConfigError(key: "discover", reason: "must be null or an object") }
+        let known = ["enabled", "indexers", "refresh", "max_relays_per_pubkey", "allow_private_addresses", "auth"]
+        for (k, _) in fields where !known.contains(k) {
+            throw ConfigError(key: "discover.\(k)", reason: "unknown key (expected \(known.joined(separator: ", ")))")
+        }
+        for key in ["enabled", "allow_private_addresses", "auth"] {
+            guard let v = value[key] else { continue }
+            guard case let .bool(b) = v else { throw ConfigError(key: "discover.\(key)", reason: "must be true or false") }
+            switch key {
+            case "enabled": d.enabled = b
+            case "auth": d.auth = b
+            default: d.allowPrivateAddresses = b
+            }
         }
         if case let .array(items)? = value["indexers"] {
             for (i, item) in items.enumerated() {

@@ -29,6 +29,11 @@ public struct SyncConfiguration: Sendable {
         public var refresh: Duration = .seconds(21_600)
         /// Discovered relays kept per pubkey (default 8).
         public var maxRelaysPerPubkey = 8
+        /// Read discovered relays on loopback, link-local and private addresses (default no:
+        /// relay lists are other people's words). Configured relays are never refused.
+        public var allowPrivateAddresses = false
+        /// Answer discovered relays' NIP-42 AUTH with the configured key (default no).
+        public var auth = false
     }
 
     /// Comparing each relay's set of events with the ledger's (NIP-77, or REQ windows).

@@ -20,14 +20,17 @@ public struct DiscoveryPlan: Sendable, Equatable {
         public var health: [String: RelayHealthFigures]
         /// Relay → why the content strategy skips it for reading.
         public var refusals: [String: String]
+        /// Read discovered relays on loopback, link-local and private addresses too.
+        public var allowPrivateAddresses: Bool
 
         public init(lists: [String: RelayListMetadata], configured: Set<String>, limitPerPubkey: Int,
-                    health: [String: RelayHealthFigures] = [:], refusals: [String: String] = [:]) {
+                    health: [String: RelayHealthFigures] = [:], refusals: [String: String] = [:], allowPrivateAddresses: Bool = false) {
             self.lists = lists
             self.configured = configured
             self.limitPerPubkey = limitPerPubkey
             self.health = health
             self.refusals = refusals
+            self.allowPrivateAddresses = allowPrivateAddresses
         }
     }
 
@@ -43,6 +46,10 @@ public struct DiscoveryPlan: Sendable, Equatable {
                     continue
                 }
                 if input.configured.contains(url) || urls.contains(url) { continue }
+                if !input.allowPrivateAddresses, let why = PrivateAddress.reason(url) {
+                    skipped[url] = "\(why): relays from relay lists on private addresses are refused (discover.allow_private_addresses)"
+                    continue
+                }
                 if let reason = input.refusals[url] {
                     skipped[url] = reason
                     continue

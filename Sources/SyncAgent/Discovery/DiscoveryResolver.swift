@@ -80,11 +80,13 @@ struct DiscoveryResolver: Sendable {
     /// the first time get their NIP-11 document read first.
     func plan(health: [String: RelayHealthFigures]) async throws -> DiscoveryPlan {
         let lists = try lists()
+        // Private addresses are refused before anything is fetched from them, NIP-11 included.
         let named = Set(lists.values.flatMap(\.write).compactMap(RelayURL.normalize)).subtracting(configured)
+            .filter { settings.allowPrivateAddresses || PrivateAddress.reason($0) == nil }
         let documents = await information.documents(for: named)
         let refusals = RelayContentPolicy.readRefusals(documents, hasKey: hasKey)
         return DiscoveryPlan(.init(lists: lists, configured: configured, limitPerPubkey: settings.maxRelaysPerPubkey,
-                                   health: health, refusals: refusals))
+                                   health: health, refusals: refusals, allowPrivateAddresses: settings.allowPrivateAddresses))
     }
 
     /// One non-live query to every source at once, bounded by `askTimeout`.

@@ -166,7 +166,9 @@ struct ReconcileJob: Sendable {
             result.unknown += again.unknown
             result.alreadyPending += again.alreadyPending
         }
-        record.missingOnRelay += result.requeued + result.alreadyPending
+        // Repairing, events already waiting for delivery are no news; comparing only, they are
+        // as missing as any.
+        record.missingOnRelay += result.requeued + (repair ? 0 : result.alreadyPending)
         if apply {
             record.requeued += result.requeued
             record.lostAfterDelivery += result.lostAfterDelivery

@@ -72,7 +72,7 @@ public struct RelaysReport: Sendable, Codable {
             authorsWithLists = lists.count
             let refusals = RelayContentPolicy.readRefusals(info.mapValues { $0 }, hasKey: hasKey)
             let plan = DiscoveryPlan(.init(lists: lists, configured: configured, limitPerPubkey: configuration.discover.maxRelaysPerPubkey,
-                                           health: health, refusals: refusals))
+                                           health: health, refusals: refusals, allowPrivateAddresses: configuration.discover.allowPrivateAddresses))
             lines += plan.order.map { line($0, origin: "discovered", role: "primary (discovered)", pubkeys: plan.readers[$0]!) }
             skipped = plan.skipped.sorted { $0.key < $1.key }.map { Skipped(url: $0.key, reason: $0.value) }
         }
