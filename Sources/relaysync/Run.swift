@@ -26,13 +26,22 @@ extension RelaySyncCommand {
                 return
             }
             let logger = LogSetup.makeLogger(level: configuration.logLevel)
-            let agent = try await SyncAgentRunner(configuration: configuration, logger: logger)
             if once {
-                let summary = try await agent.runOnce()
+                let summary = try await SyncAgentRunner(configuration: configuration, logger: logger).runOnce()
                 print(summary.text)
                 if !summary.succeeded { throw ExitCode(2) }
-            } else {
-                try await agent.runDaemon()
+                return
+            }
+            // SIGHUP: the same file read again, with the same command-line overrides.
+            let options = self.options
+            var running: SyncConfiguration? = configuration
+            while let current = running {
+                let agent = try await SyncAgentRunner(configuration: current, logger: logger)
+                running = try await agent.runDaemon(reload: {
+                    let next = try options.load()
+                    _ = try next.loadSecretKey()
+                    return next
+                })
             }
         }
     }

@@ -5,6 +5,7 @@ import Logging
 import NostrCore
 import RelayClient
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// Builds the agent from a configuration and runs it, as a daemon
@@ -70,8 +71,12 @@ public final class SyncAgentRunner: Sendable {
         }
     }
 
-    /// Runs until SIGTERM or SIGINT, then drains and exits.
-    public func runDaemon() async throws {
+    /// Runs until SIGTERM or SIGINT, then drains and returns nil. With `reload`, SIGHUP reads the
+    /// configuration again: a valid one drains every service the same way and is returned, for
+    /// the caller to run next (so relays and pubkeys added or removed take effect without a new
+    /// process); an invalid one is logged and the running configuration stays.
+    @discardableResult
+    public func runDaemon(reload: (@Sendable () throws -> SyncConfiguration)? = nil) async throws -> SyncConfiguration? {
         let runID = try ledger.beginRun(mode: "daemon", at: WallClock.unixNow())
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: pool)]
         if let archiveConfiguration {
@@ -110,14 +115,34 @@ public final class SyncAgentRunner: Sendable {
         services.append(.init(service: ProgressReporter(counters: counters, logger: logger, interval: .seconds(30))))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("agent started", metadata: ["relays": "\(relays.count)", "pubkeys": "\(configuration.pubkeys.count)"])
+        let next = ReloadedConfiguration()
         do {
-            try await group.run()
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                if let reload {
+                    let logger = logger
+                    tasks.addTask {
+                        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                            do {
+                                next.set(try reload())
+                                logger.notice("configuration reloaded; restarting the services with it")
+                                await group.triggerGracefulShutdown()
+                                return
+                            } catch {
+                                logger.error("configuration reload refused; the running configuration stays", metadata: ["error": "\(error)"])
+                            }
+                        }
+                    }
+                }
+                try await group.run()
+                tasks.cancelAll()
+            }
         } catch {
             try? ledger.endRun(runID, at: WallClock.unixNow(), exitCode: 1, summaryJSON: summaryJSON())
             throw error
         }
         try ledger.endRun(runID, at: WallClock.unixNow(), exitCode: 0, summaryJSON: summaryJSON())
         logger.info("agent stopped")
+        return next.value
     }
 
     func backfillJob(_ relay: Relay, authors: [String]? = nil) -> BackfillJob {
@@ -151,4 +176,11 @@ extension SyncConfiguration {
     public var filter: Filter {
         Filter(authors: pubkeys, kinds: kinds, since: since)
     }
+}
+
+/// The configuration a SIGHUP brought, handed from the signal task to `runDaemon`'s return.
+private final class ReloadedConfiguration: Sendable {
+    private let box = Mutex<SyncConfiguration?>(nil)
+    func set(_ configuration: SyncConfiguration) { box.withLock { $0 = configuration } }
+    var value: SyncConfiguration? { box.withLock { $0 } }
 }

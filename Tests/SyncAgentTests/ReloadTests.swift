@@ -1,0 +1,49 @@
+import Foundation
+import NostrCore
+import PeerHarness
+import Testing
+@testable import SyncAgent
+
+/// SIGHUP to the running `relaysync run`, as `systemctl reload` sends it, against real relays.
+@Suite(.serialized) struct ReloadTests {
+    @Test func sighupAppliesAddedRelaysAndPubkeysAndKeepsTheRunningConfigOnAnInvalidFile() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let first = try await TestRelay.start(.localRelay)
+        let second = try await TestRelay.start(.nostrRelay)
+        let backup = try await TestRelay.start(.localRelay)
+        defer { first.stopNow(); second.stopNow(); backup.stopNow() }
+        let alice = SecretKey.generate(), bob = SecretKey.generate()
+        let now = Int64(Date().timeIntervalSince1970)
+        let onFirst = try AgentFixture.notes(alice, count: 30, start: now - 5_000)
+        let onSecond = try AgentFixture.notes(alice, count: 20, start: now - 9_000) + AgentFixture.notes(bob, count: 10, start: now - 7_000)
+        try await AgentFixture.seed(onFirst, into: first.url)
+        try await AgentFixture.seed(onSecond, into: second.url)
+
+        _ = try f.configuration(pubkeys: [alice.publicKey], relays: [(first.url, .primary), (backup.url, .backup)], reconcileInterval: "2s")
+        let path = f.directory.appendingPathComponent("sync.json")
+        let log = f.directory.appendingPathComponent("agent.log")
+        let agent = try AgentProcess.start(["run", "--config", path.path, "--log-level", "notice"], logTo: log)
+        defer { if agent.process.isRunning { agent.signal(SIGKILL) } }
+        let both = [alice.publicKey, bob.publicKey]
+        #expect(try await AgentFixture.waitFor(seconds: 30) { try await AgentFixture.ids(on: backup.url, authors: both) == Set(onFirst.map(\.id)) })
+
+        // A broken file is refused; the agent goes on with what it runs.
+        try #"{"pubkeys": ["#.write(to: path, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        #expect(try await AgentFixture.waitFor(seconds: 15) {
+            (try? String(contentsOf: log, encoding: .utf8))?.contains("configuration reload refused") ?? false
+        })
+        #expect(agent.process.isRunning)
+
+        _ = try f.configuration(pubkeys: [alice.publicKey, bob.publicKey], relays: [(first.url, .primary), (second.url, .primary), (backup.url, .backup)],
+                                reconcileInterval: "2s")
+        agent.signal(SIGHUP)
+        let all = Set((onFirst + onSecond).map(\.id))
+        let reloaded = try await AgentFixture.waitFor(seconds: 30) { try await AgentFixture.ids(on: backup.url, authors: both) == all }
+        #expect(reloaded, "\(((try? String(contentsOf: log, encoding: .utf8)) ?? "").suffix(2_000))")
+
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit(timeout: .seconds(15)) == 0)
+    }
+}
