@@ -66,20 +66,11 @@ public final class Relay: Service, Sendable {
     /// NOTICE); nil when none comes or the connection ends first.
     public func exchange(_ message: ClientMessage, subscription: String, timeout: Duration, noticeAnswers: Bool = false) async -> RelayMessage? {
         let core = self.core
-        let answer = await withTaskGroup(of: RelayMessage??.self) { group -> RelayMessage? in
-            group.addTask { .some(await core.awaitReply(message, subscription: subscription, noticeAnswers: noticeAnswers)) }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                await core.cancelReply(subscription)
-                return .none
-            }
-            var result: RelayMessage?
-            if case let .some(first)? = await group.next() { result = first }
-            group.cancelAll()
-            return result
+        let answer = await withTimeout(timeout, onTimeout: { await core.cancelReply(subscription) }) {
+            await core.awaitReply(message, subscription: subscription, noticeAnswers: noticeAnswers)
         }
         await core.cancelReply(subscription)
-        return answer
+        return answer ?? nil
     }
 
     /// Sends a message that expects no answer (NEG-CLOSE, CLOSE); dropped when not connected.
@@ -178,17 +169,10 @@ public final class Relay: Service, Sendable {
         if await core.isOpen { return true }
         let core = self.core
         let id = await core.newConnectWaiterID()
-        return await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await core.waitForConnection(id: id) }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                await core.expireConnectWaiter(id: id)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            await core.expireConnectWaiter(id: id)
-            return first
+        let connected = await withTimeout(timeout, onTimeout: { await core.expireConnectWaiter(id: id) }) {
+            await core.waitForConnection(id: id)
         }
+        await core.expireConnectWaiter(id: id)
+        return connected ?? false
     }
 }

@@ -45,6 +45,12 @@ public struct RelayConfiguration: Sendable {
     public var compression: Bool?
     /// Whether to fetch NIP-11 information on start (default true).
     public var fetchInformation: Bool = true
+    /// Told every REQ-to-EOSE and EVENT-to-OK time as it is measured (metrics histograms).
+    public var latencyObserver: (@Sendable (LatencyKind, Duration) -> Void)?
+
+    public enum LatencyKind: Sendable {
+        case reqToEOSE, eventToOK
+    }
     /// Certificates trusted for `wss://` besides the system's roots (tests' self-signed relay).
     var additionalTrustRoots: [NIOSSLCertificate] = []
 

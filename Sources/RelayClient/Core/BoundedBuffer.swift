@@ -1,27 +1,18 @@
+import DequeModule
 import Synchronization
 
 /// A single-consumer queue with a capacity: producers suspend while it is full, which is how
 /// a slow subscriber stops the connection from reading (and TCP pushes back on the relay).
 final class BoundedBuffer<Element: Sendable>: Sendable {
     private struct State {
-        var items: [Element] = []
-        var head = 0
+        var items: Deque<Element> = []
         var finished = false
         var consumer: CheckedContinuation<Element?, Never>?
         var producers: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextProducer = 0
-        var count: Int { items.count - head }
+        var count: Int { items.count }
 
-        mutating func pop() -> Element? {
-            guard head < items.count else { return nil }
-            let e = items[head]
-            head += 1
-            if head > 1024, head * 2 > items.count {
-                items.removeFirst(head)
-                head = 0
-            }
-            return e
-        }
+        mutating func pop() -> Element? { items.popFirst() }
     }
 
     private enum PushStep { case done(Bool), full }
@@ -148,7 +139,6 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
         let (consumer, producers) = state.withLock { s -> (CheckedContinuation<Element?, Never>?, [CheckedContinuation<Void, Never>]) in
             s.finished = true
             s.items = []
-            s.head = 0
             let c = s.consumer
             s.consumer = nil
             let p = Array(s.producers.values)

@@ -43,12 +43,7 @@ public final class OneShotSignal: Sendable {
     /// Sleeps for `duration` unless the signal fires first. Returns true when it fired.
     func sleep(for duration: Duration) async -> Bool {
         if hasFired { return true }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: duration) }
-            group.addTask { await self.wait() }
-            await group.next()
-            group.cancelAll()
-        }
+        _ = await withTimeout(duration) { await self.wait() }
         return hasFired
     }
 }

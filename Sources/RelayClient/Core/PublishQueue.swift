@@ -1,3 +1,4 @@
+import DequeModule
 import NostrCore
 
 /// Events waiting for, or awaiting, a relay's OK: a bounded window matched by id, with the
@@ -48,9 +49,8 @@ struct PublishQueue: Sendable {
     }
 
     let settings: Settings
-    private var retry: [Item] = []
-    private var waiting: [Item] = []
-    private var waitingHead = 0
+    private var retry: Deque<Item> = []
+    private var waiting: Deque<Item> = []
     private(set) var inFlight: [String: Item] = [:]
     private var enqueued = 0
     private var held: [Item] = []
@@ -102,15 +102,7 @@ struct PublishQueue: Sendable {
     }
 
     private mutating func popNext() -> Item? {
-        if !retry.isEmpty { return retry.removeFirst() }
-        guard waitingHead < waiting.count else { return nil }
-        let item = waiting[waitingHead]
-        waitingHead += 1
-        if waitingHead > 4096, waitingHead * 2 > waiting.count {
-            waiting.removeFirst(waitingHead)
-            waitingHead = 0
-        }
-        return item
+        retry.popFirst() ?? waiting.popFirst()
     }
 
     mutating func receivedOK(eventID: String, accepted: Bool, reason: RelayReason, at now: Duration, canAuthenticate: Bool) -> Effects {
@@ -226,10 +218,10 @@ struct PublishQueue: Sendable {
                 }
             }
         } else if let down = disconnectedFor, down >= settings.notConnectedAfter {
-            for item in retry + waiting[waitingHead...] + Array(inFlight.values) + held {
+            for item in Array(retry) + Array(waiting) + Array(inFlight.values) + held {
                 resolve(item, .notConnected, into: &fx)
             }
-            retry = []; waiting = []; waitingHead = 0; inFlight = [:]; held = []
+            retry = []; waiting = []; inFlight = [:]; held = []
         }
         var stillHeld: [Item] = []
         for item in held {
@@ -262,7 +254,7 @@ struct PublishQueue: Sendable {
         }
         // Timeouts seen on a connection that then died were most likely its doing, not the
         // events': they start the next connection with a fresh allowance (resends stay bounded).
-        retry = (again + retry).map { var i = $0; i.timeouts = 0; return i }
+        retry = Deque((again + retry).map { var i = $0; i.timeouts = 0; return i })
         return fx
     }
 

@@ -1,45 +1,12 @@
 import Foundation
 import Logging
 import NostrCore
-import Synchronization
 
-/// All mutable state of one relay: the lifecycle machine, subscriptions, the publish window,
-/// authentication and counters. The connection task feeds it frames; the tick loop feeds it time.
+/// One relay's mutable state, as values that decide (`ConnectionStateMachine`, `PublishQueue`,
+/// `SubscriptionTable`, `AuthState`, `LivenessProbe`, `RelayCounters`) and the waiters they
+/// release. The actor feeds them frames and time and carries out what they return; it is the
+/// only place that writes to the connection.
 actor RelayCore {
-    enum PublishWaiter {
-        case single(CheckedContinuation<PublishOutcome, Never>)
-        case batch(BatchCollector)
-    }
-
-    final class BatchCollector {
-        var remaining: Int
-        var results: [String: PublishOutcome] = [:]
-        let continuation: CheckedContinuation<[String: PublishOutcome], Never>
-
-        init(remaining: Int, continuation: CheckedContinuation<[String: PublishOutcome], Never>) {
-            self.remaining = remaining
-            self.continuation = continuation
-        }
-    }
-
-    struct SubscriptionRecord {
-        let handle: SubscriptionHandle
-        var filters: [Filter]
-        let matcher: FilterMatcher
-        let live: Bool
-        /// Events received between the REQ and its EOSE: stored ones, which a live subscription
-        /// with `limit: 0` should not get.
-        var beforeEOSE = 0
-        var awaitingEOSE = false
-        var eoseDelivered = false
-        var activeOn: Int?
-        var reqSentAt: Duration?
-        var recent: RecentIDs
-        var authRetried = false
-        var heldForAuthAt: Duration?
-        let createdOrder: Int
-    }
-
     nonisolated let configuration: RelayConfiguration
     nonisolated let logger: Logger
     private let clock = ContinuousClock()
@@ -48,9 +15,11 @@ actor RelayCore {
 
     private var machine: ConnectionStateMachine
     private var publishQueue: PublishQueue
-    private var waiters: [String: [PublishWaiter]] = [:]
-    private var subscriptions: [String: SubscriptionRecord] = [:]
-    private var subscriptionCounter = 0
+    private var subscriptions: SubscriptionTable
+    private var auth: AuthState
+    private var probe: LivenessProbe
+    private var counters = RelayCounters()
+    private var waiters = RelayWaiters()
 
     private var outbound: Outbox?
     /// Tells the connection's read pacer how many EVENTs await OKs.
@@ -61,45 +30,10 @@ actor RelayCore {
     private var disconnectedSince: Duration?
     private var connectedSince: Date?
     private var running = false
-    private var connectWaiters: [Int: CheckedContinuation<Bool, Never>] = [:]
-    private var connectWaiterCounter = 0
-    private var expiredConnectWaiters: Set<Int> = []
-
-    private var challenge: String?
-    private var authEventID: String?
-    private var authSentAt: Duration?
-    private var authenticated = false
-    /// With a key configured, EVENTs wait this long after connecting for the relay's challenge,
-    /// so relays that refuse unauthenticated writes (nostr-relay says `restricted:`) see AUTH first.
-    private var authGraceUntil: Duration?
-    /// Messages received on the current connection, to tell a productive one from a flapping one.
-    private var messagesThisConnection = 0
-    private var authChallenged = false
-    /// One-off request/answer exchanges (COUNT, NEG-OPEN probes) by subscription id.
-    private var replyWaiters: [String: CheckedContinuation<RelayMessage?, Never>] = [:]
-    /// Exchanges a NOTICE also answers: relays without NIP-77 often reply to NEG-OPEN with one.
-    private var noticeAnswers: Set<String> = []
-    static let productiveAfterMessages = 100
+    private var killReason: String?
 
     private(set) var information: RelayInformation?
-    private var informationAttempted = false
-
-    private var eventsReceived = 0
-    private var eventsSent = 0
-    private var accepted = 0
-    private var rejected = 0
-    private var invalid = 0
-    private var outOfRange = 0
-    private var malformedFrames = 0
-    private var noticeCount = 0
-    private var reqToEOSE = LatencySamples()
-    private var eventToOK = LatencySamples()
-    private var pingRoundTrip = LatencySamples()
-    private var lastError: String?
-    private var killReason: String?
-    /// A liveness probe (a REQ that matches nothing) sent when OKs are overdue and the relay is silent.
-    private var probeSentAt: Duration?
-    private var probeID: String?
+    private(set) var hasAttemptedInformation = false
 
     init(configuration: RelayConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -116,13 +50,19 @@ actor RelayCore {
             okTimeout: configuration.okTimeout,
             rateLimitRetries: configuration.rateLimitRetries,
             notConnectedAfter: configuration.notConnectedAfter))
+        self.subscriptions = SubscriptionTable(settings: .init(
+            eoseTimeout: configuration.eoseTimeout,
+            authTimeout: configuration.okTimeout,
+            recentIDs: max(configuration.subscriptionBuffer * 4, 10_000)))
+        self.auth = AuthState(settings: .init(hasKey: configuration.authKey != nil, challengeWait: configuration.authChallengeWait))
+        self.probe = LivenessProbe(settings: .init(answerWithin: configuration.okTimeout, deadAfter: configuration.deadAfter))
     }
 
     private var now: Duration { clock.now - origin }
 
     // MARK: lifecycle
 
-    /// Starts the machine; false when already running or terminated.
+    /// Starts the machine; nil when already running or terminated.
     func begin() -> ConnectionStateMachine.Action? {
         guard !running, machine.state == .disconnected else { return nil }
         running = true
@@ -131,6 +71,10 @@ actor RelayCore {
     }
 
     var state: ConnectionState { machine.state }
+    var isOpen: Bool { machine.state.isOpen }
+
+    /// Not started yet, or started and never connected: callers wait a little for the first connection.
+    var needsFirstConnection: Bool { machine.state != .terminated && !machine.everConnected }
 
     func backoffElapsed() -> ConnectionStateMachine.Action {
         machine.backoffElapsed()
@@ -151,12 +95,11 @@ actor RelayCore {
         disconnectedSince = nil
         connectedSince = Date()
         killReason = nil
-        authGraceUntil = configuration.authKey == nil ? nil : now + configuration.authChallengeWait
-        messagesThisConnection = 0
+        auth.connected(at: now)
+        counters.connectionOpened()
         logger.debug("relay.connected", metadata: ["relay.generation": "\(generation)"])
-        for (_, w) in connectWaiters { w.resume(returning: true) }
-        connectWaiters = [:]
-        resubscribeAll()
+        waiters.connectionSettled(open: true)
+        carry(subscriptions.linked(generation: generation, at: now))
         pump()
         return generation
     }
@@ -164,29 +107,20 @@ actor RelayCore {
     /// The connection (or the attempt) ended; returns what to do next.
     func ended(error: (any Error)?) -> ConnectionStateMachine.Action {
         let wasOpen = machine.state.isOpen
-        outbound?.finish()
-        outbound = nil
+        closeOutbound()
         deflate = false
-        let lost = publishQueue.connectionLost()
-        deliver(lost.resolutions)
-        for key in Array(subscriptions.keys) {
-            subscriptions[key]?.activeOn = nil
-            subscriptions[key]?.reqSentAt = nil
-        }
+        deliver(publishQueue.connectionLost().resolutions)
+        subscriptions.connectionLost()
         // An exchange cannot be answered on a connection that is gone: its waiter learns now.
-        for sub in Array(replyWaiters.keys) { cancelReply(sub) }
-        challenge = nil
-        authEventID = nil
-        authSentAt = nil
-        authenticated = false
-        probeID = nil
-        probeSentAt = nil
+        waiters.cancelAllReplies()
+        auth.connectionLost()
+        probe.connectionLost()
         connectedSince = nil
         if disconnectedSince == nil { disconnectedSince = now }
         let reason = killReason ?? error.map { "\($0)" } ?? (wasOpen ? "closed by relay" : "connection failed")
-        lastError = reason
+        counters.lastError = reason
         killReason = nil
-        let action = machine.connectionEnded(at: now, random: &random, productive: messagesThisConnection >= Self.productiveAfterMessages)
+        let action = machine.connectionEnded(at: now, random: &random, productive: counters.connectionWasProductive)
         if case let .backOff(delay, level) = action {
             logger.log(level: level, "relay.disconnected", metadata: [
                 "relay.error": .string(reason),
@@ -201,102 +135,143 @@ actor RelayCore {
     func shutdown() {
         guard machine.state != .terminated else { return }
         _ = machine.shutdown(at: now)
-        outbound?.finish()
-        outbound = nil
-        for (_, rec) in subscriptions {
-            rec.handle.buffer.pushNow(.closed(RelayReason("error: relay client shut down")))
-            rec.handle.buffer.finish()
-        }
-        subscriptions = [:]
+        closeOutbound()
+        carry(subscriptions.shutdown())
         var fx = publishQueue.connectionLost()
         fx.resolutions += publishQueue.tick(at: now + configuration.notConnectedAfter * 2, sinceLastFrame: nil, disconnectedFor: configuration.notConnectedAfter).resolutions
         deliver(fx.resolutions)
-        for (_, w) in connectWaiters { w.resume(returning: false) }
-        connectWaiters = [:]
+        waiters.connectionSettled(open: false)
         logger.debug("relay.terminated")
     }
 
     /// Closes the current connection because it is dead or misbehaving.
     func kill(_ reason: String) {
-        guard let outbound else { return }
+        guard outbound != nil else { return }
         killReason = reason
         logger.info("relay.connection.replaced", metadata: ["relay.reason": .string(reason)])
-        outbound.finish()
-        self.outbound = nil
+        closeOutbound()
     }
 
-    var isOpen: Bool { machine.state.isOpen }
-
-    /// Not started yet, or started and never connected: callers wait a little for the first connection.
-    var needsFirstConnection: Bool { machine.state != .terminated && !machine.everConnected }
-
-    func newConnectWaiterID() -> Int {
-        connectWaiterCounter += 1
-        return connectWaiterCounter
+    private func closeOutbound() {
+        outbound?.finish()
+        outbound = nil
+        subscriptions.unlinked()
     }
+
+    // MARK: waiting for a connection
+
+    func newConnectWaiterID() -> Int { waiters.newConnectID() }
 
     /// Returns true once connected, false on shutdown or when `expireConnectWaiter` ran first.
     func waitForConnection(id: Int) async -> Bool {
         if machine.state.isOpen { return true }
-        if machine.state == .terminated || expiredConnectWaiters.remove(id) != nil { return false }
-        return await withCheckedContinuation { c in
-            connectWaiters[id] = c
-        }
+        if machine.state == .terminated || waiters.connectExpired(id) { return false }
+        return await withCheckedContinuation { waiters.awaitConnection(id, $0) }
     }
 
     func expireConnectWaiter(id: Int) {
-        if let w = connectWaiters.removeValue(forKey: id) {
-            w.resume(returning: machine.state.isOpen)
-        } else {
-            expiredConnectWaiters.insert(id)
+        waiters.expireConnect(id, isOpen: machine.state.isOpen)
+    }
+
+    // MARK: carrying out
+
+    private var canSend: Bool { outbound != nil && machine.state.isOpen }
+
+    private func send(_ message: ClientMessage) {
+        outbound?.yield(message.encoded)
+    }
+
+    private func carry(_ actions: [SubscriptionTable.Action]) {
+        for action in actions {
+            switch action {
+            case let .send(message): send(message)
+            case let .push(item, handle): handle.buffer.pushNow(item)
+            case let .finish(handle): handle.buffer.finish()
+            case let .log(note): log(note)
+            }
         }
     }
 
-    // MARK: sending
+    private func carry(_ action: LivenessProbe.Action) {
+        switch action {
+        case let .send(message): send(message)
+        case let .kill(reason): kill(reason)
+        }
+    }
 
-    private func send(_ text: String) {
-        outbound?.yield(text)
+    private func carry(_ action: AuthState.Action?) {
+        switch action {
+        case nil: break
+        case let .sign(challenge): sendAuth(challenge: challenge)
+        case .finished:
+            // Whatever the answer (nostr-relay sends none), held work goes again once; a second
+            // `auth-required:` then becomes the final outcome.
+            machine.authenticationFinished()
+            publishQueue.authenticated()
+            carry(subscriptions.releaseHeld(at: now))
+            pump()
+        }
+    }
+
+    private func log(_ note: SubscriptionTable.Note) {
+        switch note {
+        case let .eoseTimedOut(sub):
+            logger.info("relay.subscription.eose-timeout", metadata: ["relay.subscription": .string(sub)])
+        case let .ignoresLimitZero(sub, stored):
+            logger.notice("relay.live.ignores-limit-zero", metadata: ["relay.subscription": .string(sub), "relay.stored_events": "\(stored)"])
+        case let .closedByRelay(sub, reason):
+            logger.info("relay.subscription.closed", metadata: ["relay.subscription": .string(sub), "relay.reason": .string(reason.raw)])
+        }
     }
 
     private func pump() {
-        guard outbound != nil, machine.state.isOpen, !holdingForAuth else { return }
+        guard canSend, !auth.isHolding(at: now) else { return }
         for event in publishQueue.takeSendable(at: now) {
-            eventsSent += 1
-            send(event.message)
+            counters.eventSent()
+            outbound?.yield(event.message)
         }
         replies?.set(awaitingReplies: publishQueue.inFlight.count)
+    }
+
+    private func sendAuth(challenge: String) {
+        guard let key = configuration.authKey, canSend else { return }
+        do {
+            let event = try key.sign(kind: 22242, content: "", tags: [["relay", configuration.url], ["challenge", challenge]], createdAt: Int64(Date().timeIntervalSince1970))
+            auth.sent(eventID: event.id, at: now)
+            machine.authenticationStarted()
+            logger.debug("relay.auth.sent", metadata: ["event.id": .string(event.id)])
+            send(.auth(event))
+        } catch {
+            logger.error("relay.auth.sign-failed", metadata: ["relay.reason": .string("\(error)")])
+        }
     }
 
     // MARK: inbound
 
     /// Routes one verified-or-not event; returns the buffer to push it into, nil when dropped.
-    func route(subscription: String, event: Event, verification: EventVerification, generation gen: Int) -> SubscriptionHandle? {
+    func route(subscription sub: String, event: Event, verification: EventVerification, generation gen: Int) -> SubscriptionHandle? {
         guard gen == generation else { return nil }
-        messagesThisConnection += 1
+        counters.messageReceived()
         lastFrameAt = now
-        eventsReceived += 1
-        // The record is read and changed in place: a copy would copy its id set on every event.
-        guard let handle = subscriptions[subscription]?.handle else { return nil }
-        handle.rawCount.withLock { $0 += 1 }
-        guard verification.isValid else {
-            invalid += 1
-            if invalid <= 20 || invalid % 1000 == 0 {
+        counters.eventReceived()
+        switch subscriptions.route(sub, event: event, valid: verification.isValid) {
+        case .invalid:
+            if counters.countInvalid() {
                 logger.warning("relay.event.invalid", metadata: [
-                    "event.id": .string(event.id), "relay.reason": .string(verification.reason), "relay.invalid_total": "\(invalid)",
+                    "event.id": .string(event.id), "relay.reason": .string(verification.reason), "relay.invalid_total": "\(counters.invalid)",
                 ])
             }
             return nil
-        }
-        guard subscriptions[subscription]!.matcher.matches(event) else {
-            outOfRange += 1
-            if outOfRange <= 20 || outOfRange % 1000 == 0 {
-                logger.info("relay.event.out-of-range", metadata: ["event.id": .string(event.id), "relay.subscription": .string(subscription)])
+        case .outOfRange:
+            if counters.countOutOfRange() {
+                logger.info("relay.event.out-of-range", metadata: ["event.id": .string(event.id), "relay.subscription": .string(sub)])
             }
             return nil
+        case let .deliver(handle):
+            return handle
+        case .unknown, .duplicate:
+            return nil
         }
-        guard subscriptions[subscription]!.recent.insert(event.id) else { return nil }
-        if subscriptions[subscription]!.awaitingEOSE { subscriptions[subscription]!.beforeEOSE += 1 }
-        return handle
     }
 
     func malformed(_ error: MessageDecodingError, generation gen: Int) {
@@ -304,203 +279,106 @@ actor RelayCore {
         lastFrameAt = now
         if case let .invalidEvent(sub?, why) = error {
             // A well-formed frame with an unreadable event: it counts against the subscription's cap.
-            invalid += 1
-            subscriptions[sub]?.handle.rawCount.withLock { $0 += 1 }
-            if invalid <= 20 || invalid % 1000 == 0 {
+            subscriptions.unreadable(sub)
+            if counters.countInvalid() {
                 logger.warning("relay.event.unparseable", metadata: ["relay.subscription": .string(sub), "relay.reason": .string("\(why)")])
             }
             return
         }
-        malformedFrames += 1
-        if malformedFrames <= 20 || malformedFrames % 1000 == 0 {
-            logger.warning("relay.frame.malformed", metadata: ["relay.reason": .string("\(error)"), "relay.malformed_total": "\(malformedFrames)"])
+        if counters.countMalformed() {
+            logger.warning("relay.frame.malformed", metadata: ["relay.reason": .string("\(error)"), "relay.malformed_total": "\(counters.malformedFrames)"])
         }
     }
 
     func pingAnswered(_ roundTrip: Duration, generation gen: Int) {
         guard gen == generation else { return }
         lastFrameAt = now
-        pingRoundTrip.add(roundTrip)
+        counters.ping.add(roundTrip)
     }
 
     func handle(_ message: RelayMessage, generation gen: Int) {
-        if gen == generation { messagesThisConnection += 1 }
         guard gen == generation else { return }
+        counters.messageReceived()
         lastFrameAt = now
         switch message {
         case let .ok(id, ok, reason):
-            if let authID = authEventID, id == authID || (id.isEmpty && publishQueue.inFlight.isEmpty) {
-                authAnswered(accepted: ok, reason: reason)
+            received(ok: id, accepted: ok, reason: reason)
+        case let .eose(sub):
+            if probe.answered(by: sub) {
+                send(.close(subscription: sub))
                 return
             }
-            let fx = publishQueue.receivedOK(eventID: id, accepted: ok, reason: reason, at: now, canAuthenticate: configuration.authKey != nil)
-            if let latency = fx.latency { eventToOK.add(latency) }
-            if fx.unmatched {
-                logger.debug("relay.ok.unmatched", metadata: ["event.id": .string(id)])
+            let fx = subscriptions.eose(sub, at: now)
+            if let latency = fx.reqToEOSE {
+                counters.reqToEOSE.add(latency)
+                configuration.latencyObserver?(.reqToEOSE, latency)
             }
-            deliver(fx.resolutions)
-            if fx.needsAuth { ensureAuthenticated() }
-            pump()
-        case let .eose(sub):
-            eose(sub)
+            carry(fx.actions)
         case let .closed(sub, reason):
-            if replyWaiters[sub] != nil { answerWaiter(sub, message); return }
-            closed(sub, reason: reason)
+            if waiters.isAwaitingReply(sub) { waiters.answer(sub, with: message); return }
+            if probe.answered(by: sub) { return }
+            switch subscriptions.closed(sub, reason: reason, canAuthenticate: configuration.authKey != nil, at: now) {
+            case .unknown: break
+            case .heldForAuth: carry(auth.needed())
+            case let .ended(actions): carry(actions)
+            }
         case let .notice(text):
-            for sub in noticeAnswers { answerWaiter(sub, message) }
-            noticeCount += 1
-            if noticeCount <= 20 || noticeCount % 1000 == 0 {
+            waiters.notice(message)
+            if counters.countNotice() {
                 logger.info("relay.notice", metadata: ["relay.notice": .string(String(text.prefix(300)))])
             }
-        case let .auth(c):
-            challenge = c
-            authChallenged = true
-            if configuration.authKey != nil { sendAuth() }
+        case let .auth(challenge):
+            carry(auth.received(challenge: challenge))
         case let .count(sub, _, _), let .negMsg(sub, _), let .negErr(sub, _):
-            answerWaiter(sub, message)
+            waiters.answer(sub, with: message)
         case .event:
             break
         }
     }
 
+    private func received(ok id: String, accepted ok: Bool, reason: RelayReason) {
+        if auth.isAnswer(okFor: id, eventsInFlight: !publishQueue.inFlight.isEmpty) {
+            if ok {
+                logger.debug("relay.auth.accepted")
+            } else {
+                logger.warning("relay.auth.rejected", metadata: ["relay.reason": .string(reason.raw)])
+            }
+            carry(auth.answered(accepted: ok))
+            return
+        }
+        let fx = publishQueue.receivedOK(eventID: id, accepted: ok, reason: reason, at: now, canAuthenticate: configuration.authKey != nil)
+        if let latency = fx.latency {
+            counters.eventToOK.add(latency)
+            configuration.latencyObserver?(.eventToOK, latency)
+        }
+        if fx.unmatched {
+            logger.debug("relay.ok.unmatched", metadata: ["event.id": .string(id)])
+        }
+        deliver(fx.resolutions)
+        if fx.needsAuth { carry(auth.needed()) }
+        pump()
+    }
+
+    // MARK: one-off exchanges
+
     /// Sends `message` and returns the first COUNT, NEG-MSG, NEG-ERR or CLOSED naming
     /// `subscription`; nil if the connection is down or `cancelReply` comes first.
-    func awaitReply(_ message: ClientMessage, subscription: String, noticeAnswers acceptsNotice: Bool = false) async -> RelayMessage? {
-        guard outbound != nil, machine.state.isOpen else { return nil }
+    func awaitReply(_ message: ClientMessage, subscription: String, noticeAnswers: Bool = false) async -> RelayMessage? {
+        guard canSend else { return nil }
         return await withCheckedContinuation { continuation in
-            replyWaiters[subscription]?.resume(returning: nil)
-            replyWaiters[subscription] = continuation
-            if acceptsNotice { noticeAnswers.insert(subscription) }
-            send(message.encoded)
+            waiters.awaitReply(subscription, noticeAnswers: noticeAnswers, continuation)
+            send(message)
         }
     }
 
     func cancelReply(_ subscription: String) {
-        noticeAnswers.remove(subscription)
-        replyWaiters.removeValue(forKey: subscription)?.resume(returning: nil)
-    }
-
-    private func answerWaiter(_ subscription: String, _ message: RelayMessage) {
-        noticeAnswers.remove(subscription)
-        replyWaiters.removeValue(forKey: subscription)?.resume(returning: message)
+        waiters.answer(subscription, with: nil)
     }
 
     /// Sends a message that expects no answer (NEG-CLOSE); dropped when not connected.
     func sendOneOff(_ message: ClientMessage) {
-        guard outbound != nil, machine.state.isOpen else { return }
-        send(message.encoded)
-    }
-
-    private func sendProbe() {
-        let id = "rsprobe" + String(UInt32.random(in: .min ... .max), radix: 36)
-        probeID = id
-        probeSentAt = now
-        send(ClientMessage.req(subscription: id, filters: [Filter(ids: [String(repeating: "0", count: 64)], limit: 1)]).encoded)
-    }
-
-    /// The probe came back: the connection is alive.
-    private func probeAnswered(_ sub: String, close: Bool) -> Bool {
-        guard sub == probeID else { return false }
-        probeID = nil
-        probeSentAt = nil
-        if close { send(ClientMessage.close(subscription: sub).encoded) }
-        return true
-    }
-
-    private func eose(_ sub: String) {
-        if probeAnswered(sub, close: true) { return }
-        guard var rec = subscriptions[sub] else { return }
-        if let sent = rec.reqSentAt {
-            reqToEOSE.add(now - sent)
-            rec.reqSentAt = nil
-        }
-        rec.awaitingEOSE = false
-        if rec.live {
-            if rec.beforeEOSE > 0, rec.filters.allSatisfy({ $0.limit == 0 }) {
-                // The relay ignores `limit: 0` and sent its stored events first (nostr-relay does);
-                // `limit: 1` bounds that to one event per filter on the next reconnect.
-                logger.notice("relay.live.ignores-limit-zero", metadata: ["relay.subscription": .string(sub), "relay.stored_events": "\(rec.beforeEOSE)"])
-                rec.filters = rec.filters.map { f in var g = f; g.limit = 1; return g }
-            }
-            if !rec.eoseDelivered {
-                rec.eoseDelivered = true
-                rec.handle.buffer.pushNow(.endOfStoredEvents)
-            }
-            subscriptions[sub] = rec
-        } else {
-            rec.handle.buffer.pushNow(.endOfStoredEvents)
-            rec.handle.buffer.finish()
-            remove(sub, sendClose: true)
-        }
-    }
-
-    private func closed(_ sub: String, reason: RelayReason) {
-        if probeAnswered(sub, close: false) { return }
-        guard var rec = subscriptions[sub] else { return }
-        if reason.prefix == .authRequired, configuration.authKey != nil, !rec.authRetried {
-            rec.authRetried = true
-            rec.activeOn = nil
-            rec.heldForAuthAt = now
-            subscriptions[sub] = rec
-            ensureAuthenticated()
-            return
-        }
-        logger.info("relay.subscription.closed", metadata: ["relay.subscription": .string(sub), "relay.reason": .string(reason.raw)])
-        rec.handle.buffer.pushNow(.closed(reason))
-        rec.handle.buffer.finish()
-        remove(sub, sendClose: false)
-    }
-
-    // MARK: authentication (NIP-42)
-
-    private func sendAuth() {
-        guard let key = configuration.authKey, let challenge, outbound != nil else { return }
-        do {
-            let event = try key.sign(kind: 22242, content: "", tags: [["relay", configuration.url], ["challenge", challenge]], createdAt: Int64(Date().timeIntervalSince1970))
-            authEventID = event.id
-            authSentAt = now
-            machine.authenticationStarted()
-            logger.debug("relay.auth.sent", metadata: ["event.id": .string(event.id)])
-            send(ClientMessage.auth(event).encoded)
-        } catch {
-            logger.error("relay.auth.sign-failed", metadata: ["relay.reason": .string("\(error)")])
-        }
-    }
-
-    private var holdingForAuth: Bool {
-        guard configuration.authKey != nil, !authenticated else { return false }
-        if authSentAt != nil { return true }
-        return challenge == nil && authGraceUntil.map { now < $0 } ?? false
-    }
-
-    private func ensureAuthenticated() {
-        guard configuration.authKey != nil, authEventID == nil else { return }
-        // Without a challenge yet, the relay's AUTH message will trigger it.
-        if challenge != nil { sendAuth() }
-    }
-
-    private func authAnswered(accepted ok: Bool, reason: RelayReason) {
-        if ok {
-            authenticated = true
-            logger.debug("relay.auth.accepted")
-        } else {
-            logger.warning("relay.auth.rejected", metadata: ["relay.reason": .string(reason.raw)])
-        }
-        authFinished()
-    }
-
-    /// Whatever the answer (nostr-relay sends none), held work goes again once; a second
-    /// `auth-required:` then becomes the final outcome.
-    private func authFinished() {
-        authEventID = nil
-        authSentAt = nil
-        machine.authenticationFinished()
-        publishQueue.authenticated()
-        for key in Array(subscriptions.keys) where subscriptions[key]?.heldForAuthAt != nil {
-            subscriptions[key]?.heldForAuthAt = nil
-            sendREQ(key)
-        }
-        pump()
+        guard canSend else { return }
+        send(message)
     }
 
     // MARK: subscriptions
@@ -516,51 +394,11 @@ actor RelayCore {
             handle.buffer.finish()
             return
         }
-        subscriptionCounter += 1
-        subscriptions[handle.id] = SubscriptionRecord(
-            handle: handle, filters: filters, matcher: FilterMatcher(filters), live: live,
-            recent: RecentIDs(capacity: max(configuration.subscriptionBuffer * 4, 10_000)),
-            createdOrder: subscriptionCounter)
-        sendREQ(handle.id)
+        carry(subscriptions.register(handle, filters: filters, live: live, at: now))
     }
 
     func cancelSubscription(_ id: String) {
-        guard subscriptions[id] != nil else { return }
-        remove(id, sendClose: true)
-    }
-
-    private var activeSubscriptionLimit: Int? { information?.limitation.maxSubscriptions.flatMap { $0 > 0 ? $0 : nil } }
-
-    private func sendREQ(_ id: String) {
-        guard var rec = subscriptions[id], outbound != nil, machine.state.isOpen, rec.heldForAuthAt == nil else { return }
-        if let limit = activeSubscriptionLimit, rec.activeOn == nil {
-            let active = subscriptions.values.filter { $0.activeOn == generation }.count
-            // Over the relay's limit: wait until another subscription ends.
-            if active >= limit { return }
-        }
-        // A live subscription is re-issued as it was asked for: no `since` from the newest event
-        // seen, since a date says nothing about when an event arrived (what a reconnect may have
-        // missed is the caller's to reconcile).
-        rec.activeOn = generation
-        rec.reqSentAt = now
-        rec.beforeEOSE = 0
-        rec.awaitingEOSE = true
-        subscriptions[id] = rec
-        send(ClientMessage.req(subscription: id, filters: rec.filters).encoded)
-    }
-
-    private func remove(_ id: String, sendClose: Bool) {
-        guard let rec = subscriptions.removeValue(forKey: id) else { return }
-        if sendClose, rec.activeOn == generation, outbound != nil {
-            send(ClientMessage.close(subscription: id).encoded)
-        }
-        rec.handle.buffer.finish()
-        if activeSubscriptionLimit != nil { resubscribeAll() }
-    }
-
-    private func resubscribeAll() {
-        let pending = subscriptions.values.filter { $0.activeOn != generation }.sorted { $0.createdOrder < $1.createdOrder }
-        for rec in pending { sendREQ(rec.handle.id) }
+        carry(subscriptions.cancel(id, at: now))
     }
 
     // MARK: publishing
@@ -568,7 +406,7 @@ actor RelayCore {
     func publish(_ event: OutboundEvent) async -> PublishOutcome {
         if let early = refuse(event) { return early }
         return await withCheckedContinuation { c in
-            waiters[event.id, default: []].append(.single(c))
+            waiters.awaitPublish(event.id, c)
             publishQueue.enqueue(event)
             pump()
         }
@@ -583,11 +421,8 @@ actor RelayCore {
         }
         if toSend.isEmpty { return results }
         let sent = await withCheckedContinuation { c in
-            let collector = BatchCollector(remaining: toSend.count, continuation: c)
-            for e in toSend {
-                waiters[e.id, default: []].append(.batch(collector))
-                publishQueue.enqueue(e)
-            }
+            waiters.awaitPublishes(toSend.map(\.id), c)
+            for e in toSend { publishQueue.enqueue(e) }
             pump()
         }
         return results.merging(sent) { a, _ in a }
@@ -603,25 +438,16 @@ actor RelayCore {
 
     private func deliver(_ resolutions: [PublishQueue.Resolution]) {
         for r in resolutions {
+            counters.resolved(r.outcome)
             switch r.outcome {
-            case .accepted, .duplicate: accepted += 1
+            case .accepted, .duplicate:
+                break
             case .rejected, .rateLimited, .authRequired:
-                rejected += 1
                 logger.debug("relay.publish.refused", metadata: ["event.id": .string(r.id), "relay.outcome": .string(r.outcome.description)])
             case .timedOut, .notConnected:
                 logger.info("relay.publish.failed", metadata: ["event.id": .string(r.id), "relay.outcome": .string(r.outcome.description)])
             }
-            guard let list = waiters.removeValue(forKey: r.id) else { continue }
-            for w in list {
-                switch w {
-                case let .single(c):
-                    c.resume(returning: r.outcome)
-                case let .batch(collector):
-                    collector.results[r.id] = r.outcome
-                    collector.remaining -= 1
-                    if collector.remaining == 0 { collector.continuation.resume(returning: collector.results) }
-                }
-            }
+            waiters.resolve(r.id, r.outcome)
         }
     }
 
@@ -630,68 +456,44 @@ actor RelayCore {
     /// Called every few hundred milliseconds by `run()`; returns how long to wait until the next tick.
     func tick() -> Duration {
         let t = now
-        if outbound != nil, machine.state.isOpen {
-            let silent = t - lastFrameAt
-            let fx = publishQueue.tick(at: t, sinceLastFrame: silent, disconnectedFor: nil)
-            deliver(fx.resolutions)
-            if fx.stalled {
-                // Silent with OKs overdue: a stalled connection, or a relay ignoring those events?
-                // A cheap REQ tells them apart; only a connection that cannot answer it is replaced.
-                if let sent = probeSentAt {
-                    if t - sent >= configuration.okTimeout {
-                        kill("no OK, no frame and no answer to a probe for \(configuration.okTimeout) with events in flight")
-                        return .milliseconds(100)
-                    }
-                } else {
-                    sendProbe()
-                }
-            }
-            let backpressured = subscriptions.values.contains { $0.handle.buffer.isBackpressured }
-            var awaitingEOSE = false
-            for (id, rec) in subscriptions {
-                if let sent = rec.reqSentAt, !rec.live, !rec.eoseDelivered {
-                    awaitingEOSE = true
-                    if t - sent >= configuration.eoseTimeout {
-                        logger.info("relay.subscription.eose-timeout", metadata: ["relay.subscription": .string(id)])
-                        rec.handle.buffer.pushNow(.closed(RelayReason("error: no EOSE within \(configuration.eoseTimeout)")))
-                        remove(id, sendClose: true)
-                    }
-                } else if rec.reqSentAt != nil {
-                    awaitingEOSE = true
-                }
-                if let held = rec.heldForAuthAt, t - held >= configuration.okTimeout {
-                    rec.handle.buffer.pushNow(.closed(RelayReason("auth-required: authentication did not complete")))
-                    remove(id, sendClose: false)
-                }
-            }
-            if !backpressured, silent >= configuration.deadAfter, awaitingEOSE || !publishQueue.inFlight.isEmpty {
-                kill("no frame for \(configuration.deadAfter) with requests pending")
-                return .milliseconds(100)
-            }
-            if let sentAt = authSentAt, t - sentAt >= .milliseconds(1500) {
-                // nostr-relay never answers AUTH: carry on as if it had.
-                authFinished()
-            }
-            pump()
-        } else {
-            let fx = publishQueue.tick(at: t, sinceLastFrame: nil, disconnectedFor: disconnectedSince.map { t - $0 })
-            deliver(fx.resolutions)
+        guard canSend else {
+            deliver(publishQueue.tick(at: t, sinceLastFrame: nil, disconnectedFor: disconnectedSince.map { t - $0 }).resolutions)
+            return nextTick
         }
+        let silent = t - lastFrameAt
+        let fx = publishQueue.tick(at: t, sinceLastFrame: silent, disconnectedFor: nil)
+        deliver(fx.resolutions)
+        if let action = probe.tick(at: t, stalled: fx.stalled, random: &random) {
+            carry(action)
+            if case .kill = action { return .milliseconds(100) }
+        }
+        let sweep = subscriptions.tick(at: t)
+        carry(sweep.actions)
+        let pending = sweep.awaitingEOSE || !publishQueue.inFlight.isEmpty
+        if let action = probe.verdict(silentFor: silent, requestsPending: pending, backpressured: sweep.backpressured) {
+            carry(action)
+            return .milliseconds(100)
+        }
+        carry(auth.tick(at: t))
+        pump()
+        return nextTick
+    }
+
+    /// Sooner while publishes are paced, so the pause is kept to.
+    private var nextTick: Duration {
         let pacing = publishQueue.pacing
         if pacing > .zero, !publishQueue.isIdle { return max(.milliseconds(5), min(pacing, .milliseconds(100))) }
         return .milliseconds(100)
     }
 
-    // MARK: information
+    // MARK: information and health
 
     func setInformation(_ info: RelayInformation?) {
-        informationAttempted = true
-        if let info { information = info }
+        hasAttemptedInformation = true
+        guard let info else { return }
+        information = info
+        subscriptions.maxActive = info.limitation.maxSubscriptions.flatMap { $0 > 0 ? $0 : nil }
     }
-
-    var hasAttemptedInformation: Bool { informationAttempted }
-
-    // MARK: health
 
     func health() -> RelayHealth {
         RelayHealth(
@@ -700,19 +502,19 @@ actor RelayCore {
             connectedSince: connectedSince,
             uptimeRatio: machine.uptimeRatio(at: now),
             reconnects: machine.reconnects,
-            latency: .init(reqToEOSE: reqToEOSE.stat, eventToOK: eventToOK.stat, ping: pingRoundTrip.stat),
-            eventsReceived: eventsReceived,
-            eventsSent: eventsSent,
-            accepted: accepted,
-            rejected: rejected,
-            invalid: invalid,
-            outOfRange: outOfRange,
-            malformedFrames: malformedFrames,
+            latency: counters.latency,
+            eventsReceived: counters.eventsReceived,
+            eventsSent: counters.eventsSent,
+            accepted: counters.accepted,
+            rejected: counters.rejected,
+            invalid: counters.invalid,
+            outOfRange: counters.outOfRange,
+            malformedFrames: counters.malformedFrames,
             pacingMs: publishQueue.pacing.milliseconds,
             oneAtATime: publishQueue.oneAtATime,
-            authenticated: authenticated,
-            authChallenged: authChallenged,
+            authenticated: auth.authenticated,
+            authChallenged: auth.everChallenged,
             deflate: deflate,
-            lastError: lastError)
+            lastError: counters.lastError)
     }
 }

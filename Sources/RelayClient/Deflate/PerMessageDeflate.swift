@@ -15,8 +15,28 @@ struct PerMessageDeflate: Sendable, Equatable {
 
     /// The relay's answer broke RFC 7692 §7.1 or RFC 6455 §9.1; the connection must fail.
     struct Refusal: Error, Sendable, CustomStringConvertible, Equatable {
-        let reason: String
-        var description: String { "unacceptable Sec-WebSocket-Extensions answer: \(reason)" }
+        fileprivate enum Kind: Sendable, Equatable {
+            case neverOffered(String)
+            case acceptedTwice
+            case givenTwice(String)
+            case serverWindowBits(String)
+            case clientWindowBits(String)
+            case unknownParameter(String)
+        }
+
+        fileprivate let kind: Kind
+
+        var description: String {
+            let why = switch kind {
+            case let .neverOffered(name): "\(name) was never offered"
+            case .acceptedTwice: "permessage-deflate accepted twice"
+            case let .givenTwice(key): "\(key) given twice"
+            case let .serverWindowBits(bits): "server_max_window_bits=\(bits)"
+            case let .clientWindowBits(bits): "client_max_window_bits=\(bits)"
+            case let .unknownParameter(parameter): "unknown parameter \(parameter)"
+            }
+            return "unacceptable Sec-WebSocket-Extensions answer: \(why)"
+        }
     }
 
     /// The parameters in the relay's `Sec-WebSocket-Extensions` header values; nil when it
@@ -26,26 +46,26 @@ struct PerMessageDeflate: Sendable, Equatable {
         for element in values.flatMap({ $0.split(separator: ",") }) {
             let parts = element.split(separator: ";").map { $0.trimmingSpaces }
             guard let name = parts.first, !name.isEmpty else { continue }
-            guard name.lowercased() == "permessage-deflate" else { throw Refusal(reason: "\(name) was never offered") }
-            guard result == nil else { throw Refusal(reason: "permessage-deflate accepted twice") }
+            guard name.lowercased() == "permessage-deflate" else { throw Refusal(kind: .neverOffered(String(name))) }
+            guard result == nil else { throw Refusal(kind: .acceptedTwice) }
             var deflate = PerMessageDeflate()
             var seen: Set<String> = []
             for parameter in parts.dropFirst() {
                 let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces }
                 let key = pair[0].lowercased()
                 let value = pair.count > 1 ? pair[1].trimmingCharacters(in: "\"") : nil
-                guard seen.insert(key).inserted else { throw Refusal(reason: "\(key) given twice") }
+                guard seen.insert(key).inserted else { throw Refusal(kind: .givenTwice(String(key))) }
                 switch (key, value) {
                 case ("server_no_context_takeover", nil): deflate.serverNoContextTakeover = true
                 case ("client_no_context_takeover", nil): deflate.clientNoContextTakeover = true
                 case let ("server_max_window_bits", bits?):
                     // Inflating with the largest window reads any smaller one.
-                    guard Self.windowBits(bits) != nil else { throw Refusal(reason: "server_max_window_bits=\(bits)") }
+                    guard Self.windowBits(bits) != nil else { throw Refusal(kind: .serverWindowBits(String(describing: bits))) }
                 case let ("client_max_window_bits", bits?):
-                    guard let n = Self.windowBits(bits) else { throw Refusal(reason: "client_max_window_bits=\(bits)") }
+                    guard let n = Self.windowBits(bits) else { throw Refusal(kind: .clientWindowBits(String(describing: bits))) }
                     deflate.clientMaxWindowBits = n
                 default:
-                    throw Refusal(reason: "unknown parameter \(parameter)")
+                    throw Refusal(kind: .unknownParameter(String(parameter)))
                 }
             }
             result = deflate

@@ -48,7 +48,20 @@ struct RelayInformationFetcher: Sendable {
     }
 
     struct Failure: Error, CustomStringConvertible {
-        var description: String
+        private enum Kind {
+            case tooLarge(maxBody: Int)
+        }
+
+        let url: String
+        private let kind: Kind
+
+        static func tooLarge(_ url: String, maxBody: Int) -> Failure { Failure(url: url, kind: .tooLarge(maxBody: maxBody)) }
+
+        var description: String {
+            switch kind {
+            case let .tooLarge(maxBody): "NIP-11 document of \(url) is larger than \(maxBody) bytes"
+            }
+        }
     }
 
     let url: String
@@ -58,20 +71,17 @@ struct RelayInformationFetcher: Sendable {
 
     func fetch() async -> RelayInformation? {
         guard let target = Target(relayURL: url) else { return nil }
-        let timeout = self.timeout
-        do {
-            return try await withThrowingTaskGroup(of: RelayInformation?.self) { group in
-                group.addTask { try await self.get(target) }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    throw Failure(description: "no answer within \(timeout)")
-                }
-                let first = try await group.next() ?? nil
-                group.cancelAll()
-                return first
-            }
-        } catch {
+        let fetched = await withTimeout(timeout) { () -> Result<RelayInformation?, any Error> in
+            do { return .success(try await self.get(target)) } catch { return .failure(error) }
+        }
+        switch fetched {
+        case let .success(information)?:
+            return information
+        case let .failure(error)?:
             logger.debug("relay.nip11.unavailable", metadata: ["relay.reason": .string("\(error)")])
+            return nil
+        case nil:
+            logger.debug("relay.nip11.unavailable", metadata: ["relay.reason": .string("no answer within \(timeout)")])
             return nil
         }
     }
@@ -90,7 +100,7 @@ struct RelayInformationFetcher: Sendable {
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
                 }
             }
-        let maxBody = self.maxBody
+        let (maxBody, url) = (self.maxBody, self.url)
         return try await channel.executeThenClose { inbound, outbound in
             var headers = HTTPHeaders()
             headers.add(name: "Host", value: target.hostHeader)
@@ -106,7 +116,7 @@ struct RelayInformationFetcher: Sendable {
                     status = head.status
                 case var .body(chunk):
                     guard body.readableBytes + chunk.readableBytes <= maxBody else {
-                        throw Failure(description: "document larger than \(maxBody) bytes")
+                        throw Failure.tooLarge(url, maxBody: maxBody)
                     }
                     body.writeBuffer(&chunk)
                 case .end:
