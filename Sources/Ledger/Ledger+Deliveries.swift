@@ -28,7 +28,17 @@ extension Ledger {
     /// change: an event seen on the relay meanwhile stays `present`.
     public func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64) throws {
         guard !results.isEmpty else { return }
-        try write("record delivery outcomes") { db in
+        try write("record delivery outcomes") { db in try recordDeliveryOutcomes(db, results, now: now) }
+    }
+
+    /// The same through the writer (group commit, no thread held while waiting).
+    public func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64) async throws {
+        guard !results.isEmpty else { return }
+        try await writer.write("record delivery outcomes") { [self] db in try recordDeliveryOutcomes(db, results, now: now) }
+    }
+
+    private func recordDeliveryOutcomes(_ db: Database, _ results: [DeliveryResult], now: Int64) throws {
+        do {
             let target = "relay = ? AND state = 'pending' AND seq = ?"
             let settle = try DirectStatement(db, sql: "UPDATE deliveries SET state = ?, reason = ?, attempts = attempts + 1, updated_at = ? WHERE " + target)
             let retry = try DirectStatement(db, sql: "UPDATE deliveries SET reason = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE " + target)
@@ -78,6 +88,17 @@ extension Ledger {
     public func hasPending(relay: String) throws -> Bool {
         try read("probe pending") { db in
             try Bool.fetchOne(db.cachedStatement(sql: Self.hasPendingSQL), arguments: [relay]) ?? false
+        }
+    }
+
+    /// When the ledger first saw the oldest event still pending for `relay` (unix seconds): how
+    /// far the relay is behind. Nil when nothing is pending.
+    public func oldestPendingFirstSeen(relay: String) throws -> Int64? {
+        try read("read oldest pending") { db in
+            try Int64.fetchOne(db.cachedStatement(sql: """
+                SELECT e.first_seen_at FROM deliveries d INDEXED BY deliveries_pending JOIN events e ON e.seq = d.seq
+                WHERE d.relay = ? AND d.state = 'pending' ORDER BY d.seq LIMIT 1
+                """), arguments: [relay])
         }
     }
 

@@ -8,7 +8,17 @@ extension Ledger {
     /// Records verified events seen on relays, in one transaction, and
     /// schedules their deliveries to `writableRelays`.
     public func record(_ batch: [ObservedEvent], writableRelays: [String], now: Int64) throws -> [RecordOutcome] {
-        try write("record events") { db in
+        try write("record events") { db in try record(db, batch, writableRelays: writableRelays, now: now) }
+    }
+
+    /// The same through the writer: waits without holding a thread, and shares a transaction
+    /// with whatever else is being written.
+    public func record(_ batch: [ObservedEvent], writableRelays: [String], now: Int64) async throws -> [RecordOutcome] {
+        try await writer.write("record events") { [self] db in try record(db, batch, writableRelays: writableRelays, now: now) }
+    }
+
+    private func record(_ db: Database, _ batch: [ObservedEvent], writableRelays: [String], now: Int64) throws -> [RecordOutcome] {
+        do {
             var outcomes: [RecordOutcome] = []
             outcomes.reserveCapacity(batch.count)
             let findSeq = try DirectStatement(db, sql: Self.findSeqSQL)

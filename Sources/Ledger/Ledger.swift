@@ -13,6 +13,8 @@ import NostrCore
 public final class Ledger: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// Where the agent's frequent writes go (group commit, off Swift's shared threads).
+    public let writer: LedgerWriter
 
     public init(path: String) throws {
         self.path = path
@@ -28,8 +30,10 @@ public final class Ledger: Sendable {
                 if db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -256") }
             }
             configuration.busyMode = .timeout(10)
-            pool = try DatabasePool(path: path, configuration: configuration)
+            let pool = try DatabasePool(path: path, configuration: configuration)
             try LedgerSchema.migrator.migrate(pool)
+            self.pool = pool
+            writer = LedgerWriter(pool: pool, path: path)
         } catch {
             throw LedgerError(path: path, operation: "open", underlying: error)
         }
@@ -50,6 +54,19 @@ public final class Ledger: Sendable {
     func read<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
         do { return try pool.read(body) } catch {
             throw LedgerError(path: path, operation: operation, underlying: error)
+        }
+    }
+
+    /// Takes the write lock and lets it go, changing nothing: whether the ledger can be written
+    /// now (the disk, the file's permissions, a stuck writer within the busy timeout).
+    public func probeWritable() throws {
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                try db.execute(sql: "ROLLBACK")
+            }
+        } catch {
+            throw LedgerError(path: path, operation: "probe writability", underlying: error)
         }
     }
 

@@ -19,7 +19,8 @@ func archiveFiles(_ paths: [String]) throws -> [URL] {
     var files: [URL] = []
     for p in paths {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else { throw ValidationError("\(p): no such file or folder") }
+        guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else { throw CLIError.usage("\(p): no such file or folder") }
+        guard FileManager.default.isReadableFile(atPath: p) else { throw CLIError.usage("\(p): permission denied") }
         if isDir.boolValue {
             let names = try FileManager.default.contentsOfDirectory(atPath: p).filter { $0.hasSuffix(".jsonl.zst") || $0.hasSuffix(".jsonl") || $0.hasSuffix(".part") }.sorted()
             files += names.map { URL(fileURLWithPath: p).appendingPathComponent($0) }
@@ -27,7 +28,7 @@ func archiveFiles(_ paths: [String]) throws -> [URL] {
             files.append(URL(fileURLWithPath: p))
         }
     }
-    guard !files.isEmpty else { throw ValidationError("no archive files in \(paths.joined(separator: " "))") }
+    guard !files.isEmpty else { throw CLIError.usage("no archive files in \(paths.joined(separator: " "))") }
     return files
 }
 
@@ -50,7 +51,7 @@ extension RelaySyncCommand.ArchiveCommand {
             if json { printJSON(reports) } else { reports.forEach { print($0.text) } }
             let events = reports.map(\.events).reduce(0, +)
             if !json { print("\(reports.count) files, \(events) valid events, \(reports.filter { !$0.isClean }.count) damaged") }
-            if reports.contains(where: { !$0.isClean }) { throw ExitCode(1) }
+            if reports.contains(where: { !$0.isClean }) { throw ExitCode(ExitStatus.failure) }
         }
     }
 
@@ -61,7 +62,7 @@ extension RelaySyncCommand.ArchiveCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let infos = try ArchiveCatalog.segments(in: URL(fileURLWithPath: directory))
+            let infos = try ArchiveCatalog.segments(in: try requireFolder(directory))
             if json { printJSON(infos); return }
             for s in infos {
                 let range = s.oldest.map { "\(Self.date($0)) … \(Self.date(s.newest!))" } ?? "-"

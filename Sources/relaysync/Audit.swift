@@ -13,6 +13,7 @@ extension RelaySyncCommand {
         )
 
         @OptionGroup var options: ConfigOptions
+        @OptionGroup var key: KeyOptions
 
         @Flag(help: "Print JSON instead of text.")
         var json = false
@@ -21,9 +22,12 @@ extension RelaySyncCommand {
         var repair = false
 
         func run() async throws {
-            let configuration = try options.load()
-            let agent = try await SyncAgentRunner(configuration: configuration, logger: LogSetup.makeLogger(level: configuration.logLevel))
-            let report = try await agent.audit(repair: repair)
+            let configuration = try options.load(key: key)
+            let logger = configuration.logger
+            let agent = try await SyncAgentRunner(configuration: configuration, logger: logger)
+            let report = try await LiveProgress.during("audit", logger: logger, format: configuration.logFormat, sample: { agent.progress }) {
+                try await agent.audit(repair: repair)
+            }
             print(json ? report.json : report.text)
             if report.exitCode != 0 { throw ExitCode(report.exitCode) }
         }

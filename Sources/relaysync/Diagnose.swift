@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import NostrCore
 import SyncAgent
 
@@ -12,15 +13,15 @@ extension RelaySyncCommand {
                 (median and p90), read throughput for one bounded query, whether it sends an AUTH challenge and \
                 answers COUNT and NEG-OPEN, and with a key the publish round trip of an ephemeral event (kind \
                 20001, which relays do not store). A relay that cannot be reached gets a one-line verdict. \
-                Exits 1 if any relay was unreachable.
+                Exits 2 (a relay failed) if any relay was unreachable.
                 """
         )
 
         @Argument(help: "Relay URLs (ws:// or wss://).") var urls: [String]
         @Option(help: "REQ-to-EOSE rounds per relay.") var rounds = 5
         @Option(help: "Seconds to wait for a connection or an answer.") var timeout = 10
-        @Option(help: "File with the nsec/hex key: measures a publish and answers AUTH (or set RELAYSYNC_SECRET_KEY).") var keyFile: String?
-        @Option(help: "Log level.") var logLevel: String = "error"
+        @OptionGroup var key: KeyOptions
+        @OptionGroup var log: LogOptions
         @Flag(help: "Print the results as JSON.") var json = false
 
         func validate() throws {
@@ -30,7 +31,7 @@ extension RelaySyncCommand {
         }
 
         func run() async throws {
-            var diagnostics = RelayDiagnostics(key: try loadSecretKey(keyFile: keyFile), logger: LogSetup.makeLogger(level: logLevel))
+            var diagnostics = RelayDiagnostics(key: try key.load(), logger: log.makeLogger(defaultLevel: .error))
             diagnostics.rounds = rounds
             diagnostics.timeout = Duration.seconds(timeout)
             var results: [RelayDiagnosis] = []
@@ -40,7 +41,7 @@ extension RelaySyncCommand {
                 results.append(d)
             }
             if json { printJSON(results) }
-            if results.contains(where: { !$0.reachable }) { throw ExitCode(1) }
+            if results.contains(where: { !$0.reachable }) { throw ExitCode(ExitStatus.relayFailed) }
         }
     }
 }

@@ -12,10 +12,15 @@ extension RelaySyncCommand {
     }
 }
 
-/// A refusal printed as one line (`Error: …`), without the usage text a ValidationError adds.
+/// A refusal printed as one line (`Error: …`), without the usage text a ValidationError adds:
+/// exit 78 for a key file that cannot be used, 64 for one `generate` will not replace, 1 when writing failed.
 struct KeyFileError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    let exitCode: Int32
+    init(_ description: String, exitCode: Int32 = ExitStatus.failure) {
+        self.description = description
+        self.exitCode = exitCode
+    }
 }
 
 extension RelaySyncCommand.Key {
@@ -56,13 +61,14 @@ enum KeyFile {
     static func write(_ text: String, to path: String, replacing: Bool) throws {
         let target = URL(fileURLWithPath: path)
         if !replacing, FileManager.default.fileExists(atPath: path) || (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil {
-            throw KeyFileError("\(path) already exists; pass --force to replace it (the key it holds is lost)")
+            throw KeyFileError("\(path) already exists; pass --force to replace it (the key it holds is lost)", exitCode: ExitStatus.usage)
         }
         let temporary = replacing ? target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).\(getpid()).tmp").path : path
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
             let why = String(cString: strerror(errno))
-            throw KeyFileError(errno == EEXIST ? "\(path) already exists; pass --force to replace it (the key it holds is lost)" : "cannot create \(temporary): \(why)")
+            throw errno == EEXIST ? KeyFileError("\(path) already exists; pass --force to replace it (the key it holds is lost)", exitCode: ExitStatus.usage)
+                : KeyFileError("cannot create \(temporary): \(why)")
         }
         var ok = fchmod(fd, 0o600) == 0  // in case the umask or an ACL default interfered
         let bytes = Array(text.utf8)
@@ -81,14 +87,14 @@ enum KeyFile {
         }
     }
 
-    /// Reads a key file, refusing one that group or other users can read.
+    /// Reads a key file, refusing one that group or other users can read, as the daemon does
+    /// (the same checks and words as `secret_key_file`).
     static func read(_ path: String) throws -> SecretKey {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw KeyFileError("cannot read \(path): \(String(cString: strerror(errno)))") }
-        guard info.st_mode & 0o077 == 0 else {
-            throw KeyFileError("\(path) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 \(path)")
-        }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw KeyFileError("cannot read \(path)") }
-        do { return try SecretKey(parsing: text) } catch { throw KeyFileError("\(path) does not hold a valid key: \(error)") }
+        var configuration = SyncConfiguration.parseForKeyOnly()
+        configuration.secretKeyFile = URL(fileURLWithPath: path).standardizedFileURL
+        let key: SecretKey?
+        do { key = try configuration.loadSecretKey(environment: [:]) } catch { throw KeyFileError(error.reason, exitCode: ExitStatus.config) }
+        guard let key else { throw KeyFileError("\(path): no key", exitCode: ExitStatus.config) }
+        return key
     }
 }

@@ -11,7 +11,8 @@ extension RelaySyncCommand {
             discussion: """
                 Every event is verified first. Accepted ids are journaled, so an interrupted restore resumes \
                 without re-sending them. Replaceable and addressable events go last, oldest first. Exits 1 if \
-                any event was neither accepted nor already there (skipped events do not count), with one line per reason.
+                any event was neither accepted nor already there (skipped events do not count), with one line per reason; \
+                2 if the relay could not be reached. On a terminal a live line on stderr shows events restored and the rate.
                 """
         )
 
@@ -22,8 +23,8 @@ extension RelaySyncCommand {
         @Option(help: "Newest created_at (unix seconds or ISO 8601 date).") var until: String?
         @Flag(help: "Read and verify everything, send nothing.") var dryRun = false
         @Option(help: "Restore journal (default: beside the first archive).") var journal: String?
-        @Option(help: "File with the nsec/hex key for NIP-42 AUTH (or set RELAYSYNC_SECRET_KEY).") var keyFile: String?
-        @Option(help: "Log level.") var logLevel: String = "warning"
+        @OptionGroup var key: KeyOptions
+        @OptionGroup var log: LogOptions
         @Flag(help: "Print the report as JSON.") var json = false
 
         func run() async throws {
@@ -39,14 +40,18 @@ extension RelaySyncCommand {
             options.until = try until.map { try parseTime($0, "--until") }
             options.dryRun = dryRun
             options.journal = journal.map { URL(fileURLWithPath: $0) }
-            options.authKey = try loadSecretKey(keyFile: keyFile)
-            let report = try await RestoreJob(options: options, logger: LogSetup.makeLogger(level: logLevel)).run()
+            options.authKey = try key.load()
+            let logger = log.makeLogger(defaultLevel: .warning)
+            let progress = RestoreProgress(options: options), job = RestoreJob(options: options, logger: logger)
+            let report = try await LiveProgress.during("restore", logger: logger, format: log.logFormat ?? .text, sample: { progress.sample }) {
+                try await job.run()
+            }
             if json {
                 printJSON(report)
             } else {
                 print(report.text)
             }
-            if !report.succeeded { throw ExitCode(1) }
+            if !report.succeeded { throw ExitCode(ExitStatus.failure) }
         }
     }
 }

@@ -7,10 +7,15 @@ extension RelaySyncCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the agent: backfill, live sync, mirroring and archiving.",
-            discussion: "Without --once it runs until SIGTERM or SIGINT, then drains in-flight work and exits 0."
+            discussion: """
+                Without --once it runs until SIGTERM or SIGINT, then drains in-flight work and exits 0. \
+                With --once: exit 0 when every relay was read and written, 2 when a relay failed. \
+                A configuration or key-file mistake exits 78 (with --check too).
+                """
         )
 
         @OptionGroup var options: ConfigOptions
+        @OptionGroup var key: KeyOptions
 
         @Flag(help: "One-shot backfill: catch up, deliver everything pending, print a summary, exit.")
         var once = false
@@ -19,26 +24,29 @@ extension RelaySyncCommand {
         var check = false
 
         func run() async throws {
-            let configuration = try options.load()
+            let configuration = try options.load(key: key)
             _ = try configuration.loadSecretKey()
             if check {
                 print("\(options.config): OK (\(configuration.pubkeys.count) pubkeys, \(configuration.readableRelays.count) readable and \(configuration.writableRelays.count) writable relays)")
                 return
             }
-            let logger = LogSetup.makeLogger(level: configuration.logLevel)
+            let logger = configuration.logger
             if once {
-                let summary = try await SyncAgentRunner(configuration: configuration, logger: logger).runOnce()
+                let agent = try await SyncAgentRunner(configuration: configuration, logger: logger)
+                let summary = try await LiveProgress.during("run", logger: logger, format: configuration.logFormat, sample: { agent.progress }) {
+                    try await agent.runOnce()
+                }
                 print(summary.text)
-                if !summary.succeeded { throw ExitCode(2) }
+                if !summary.succeeded { throw ExitCode(ExitStatus.relayFailed) }
                 return
             }
             // SIGHUP: the same file read again, with the same command-line overrides.
-            let options = self.options
+            let options = self.options, key = self.key
             var running: SyncConfiguration? = configuration
             while let current = running {
                 let agent = try await SyncAgentRunner(configuration: current, logger: logger)
                 running = try await agent.runDaemon(reload: {
-                    let next = try options.load()
+                    let next = try options.load(key: key)
                     _ = try next.loadSecretKey()
                     return next
                 })

@@ -26,7 +26,7 @@ struct AgentFixture {
     }
 
     func configuration(pubkeys: [String], relays: [(String, RelayRole)], kinds: [Int]? = nil, since: Int64? = nil, archive: Bool = false,
-                       indexers: [String]? = nil, reconcileInterval: String? = nil) throws -> SyncConfiguration {
+                       indexers: [String]? = nil, reconcileInterval: String? = nil, extra: [(String, JSONValue)] = []) throws -> SyncConfiguration {
         var fields: [(String, JSONValue)] = [
             ("pubkeys", .array(pubkeys.map { .string($0) })),
             ("relays", .array(relays.map { .object([("url", .string($0.0)), ("role", .string($0.1.rawValue))]) })),
@@ -36,9 +36,12 @@ struct AgentFixture {
         if let since { fields.append(("since", .int(since))) }
         if archive { fields.append(("archive", .object([("directory", .string("archive"))]))) }
         if let indexers {
-            fields.append(("discover", .object([("enabled", .bool(true)), ("indexers", .array(indexers.map { .string($0) })), ("refresh", .string("6h"))])))
+            // The test relays all listen on 127.0.0.1, which discovery refuses unless told otherwise.
+            fields.append(("discover", .object([("enabled", .bool(true)), ("indexers", .array(indexers.map { .string($0) })), ("refresh", .string("6h")),
+                                                ("allow_private_addresses", .bool(true))])))
         }
         if let reconcileInterval { fields.append(("reconcile", .object([("interval", .string(reconcileInterval))]))) }
+        fields += extra
         let text = JSONValue.object(fields).serialized
         try text.write(to: directory.appendingPathComponent("sync.json"), atomically: true, encoding: .utf8)
         return try SyncConfiguration.parse(text, baseDirectory: directory)

@@ -71,7 +71,8 @@ import Testing
         #expect(archiving)
         agent.signal(SIGTERM)
         let status = await agent.waitForExit(timeout: .seconds(10))
-        #expect(status == 0)
+        let output = (try? String(contentsOf: f.directory.appendingPathComponent("agent.log"), encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(output.suffix(3_000))")
         // The open segment was sealed: no .part left behind.
         let names = try FileManager.default.contentsOfDirectory(atPath: config.archive!.directory.path)
         #expect(!names.contains { $0.hasSuffix(".part") }, "\(names)")

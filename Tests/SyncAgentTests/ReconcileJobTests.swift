@@ -57,7 +57,7 @@ import Testing
         let ledgerOnly = try (0..<5).map { try key.sign(kind: 1, content: "l\($0)", createdAt: 1_700_000_007 + Int64($0 * 200)) }
         let store = ScriptedRelayStore(events: shared + relayOnly)
         let ledger = try Ledger.temporary()
-        _ = try ledger.record((shared + ledgerOnly).map { ObservedEvent(event: $0, relay: "ws://elsewhere") }, writableRelays: [], now: 1)
+        _ = try await ledger.record((shared + ledgerOnly).map { ObservedEvent(event: $0, relay: "ws://elsewhere") }, writableRelays: [], now: 1)
         let opened = Tally()
         try await ScriptedRelay.with(Self.relay(store, refuseAbove: 40, opened: opened)) { server in
             try await AgentFixture.withRelay(server.url) { relay in
@@ -77,7 +77,7 @@ import Testing
         let events = try (0..<60).map { try key.sign(kind: 1, content: "e\($0)", createdAt: 1_700_000_000 + Int64($0)) }
         let store = ScriptedRelayStore(events: events)
         let ledger = try Ledger.temporary()
-        _ = try ledger.record(events.prefix(50).map { ObservedEvent(event: $0, relay: "ws://elsewhere") }, writableRelays: [], now: 1)
+        _ = try await ledger.record(events.prefix(50).map { ObservedEvent(event: $0, relay: "ws://elsewhere") }, writableRelays: [], now: 1)
         let opened = Tally()
         try await ScriptedRelay.with(Self.relay(store, refuseAbove: -1, opened: opened)) { server in
             try await AgentFixture.withRelay(server.url) { relay in

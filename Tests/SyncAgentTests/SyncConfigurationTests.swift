@@ -55,6 +55,7 @@ import Testing
         (#"{"pubkeys":["K"],"relays":[{"url":"ws://a"}],"kinds":[1,70000]}"#, "kinds[1]"),
         (#"{"pubkeys":["K"],"relays":[{"url":"ws://a"}],"since":"yesterday"}"#, "since"),
         (#"{"pubkeys":["K"],"relays":[{"url":"ws://a"}],"log_level":"loud"}"#, "log_level"),
+        (#"{"pubkeys":["K"],"relays":[{"url":"ws://a"}],"log_format":"xml"}"#, "log_format"),
         (#"{"pubkeys":["K"],"relays":[{"url":"ws://a"}],"archive":{"directory":"a","compression_level":40}}"#, "archive.compression_level"),
         (#"{"pubkeys":["K"],"relays":[{"url":"ws://a"}],"archive":{}}"#, "archive.directory"),
         (#"{"pubkeys":["K"],"relays":[{"url":"ws://a"}],"discover":{"refresh":"often"}}"#, "discover.refresh"),
@@ -67,6 +68,18 @@ import Testing
         let e = error(text.replacingOccurrences(of: "\"K\"", with: "\"\(key)\""))
         #expect(e?.key == expectedKey, "got \(String(describing: e))")
         #expect(!(e?.reason.isEmpty ?? true))
+    }
+
+    @Test func logFormatDefaultsToText() throws {
+        #expect(try parse(#"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://a"}]}"#).logFormat == .text)
+        #expect(try parse(#"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://a"}],"log_format":"json"}"#).logFormat == .json)
+    }
+
+    @Test func jsonSyntaxErrorsCarryLineAndColumn() {
+        let e = error("{\n  \"pubkeys\": [],\n  \"since\": 0 \"relays\": []\n}")
+        #expect(e?.line == 3 && e?.column == 14 && e?.reason == "expected ',' or '}'", "\(String(describing: e))")
+        #expect(e?.description == "line 3, column 14: expected ',' or '}'")
+        #expect(e?.inFile("sync.json").description == "sync.json:3:14: expected ',' or '}'")
     }
 
     @Test func sinceAcceptsDatesAndSeconds() throws {

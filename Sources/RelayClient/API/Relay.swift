@@ -18,7 +18,9 @@ public final class Relay: Service, Sendable {
         logger[metadataKey: "relay.url"] = .string(configuration.url)
         self.logger = logger
         self.core = RelayCore(configuration: configuration, logger: logger)
-        self.informationFetcher = RelayInformationFetcher(url: configuration.url, logger: logger)
+        var fetcher = RelayInformationFetcher(url: configuration.url, logger: logger)
+        fetcher.additionalTrustRoots = configuration.additionalTrustRoots
+        self.informationFetcher = fetcher
     }
 
     public var url: String { configuration.url }
@@ -76,6 +78,21 @@ public final class Relay: Service, Sendable {
     /// Sends a message that expects no answer (NEG-CLOSE, CLOSE); dropped when not connected.
     public func send(_ message: ClientMessage) async {
         await core.sendOneOff(message)
+    }
+
+    /// Why the last attempt to open the WebSocket failed (refused, DNS, timeout, certificate,
+    /// no upgrade); nil before any attempt failed and once a connection opens.
+    public func lastConnectionError() async -> RelayConnectionError? {
+        await core.lastConnectionError
+    }
+
+    /// One line saying why the relay is not connected, after waiting `waited` for it: the last
+    /// connection error's `summary`, else the last error (a connection that opened, then ended),
+    /// else that no attempt finished within `waited`.
+    public func connectionFailure(waited: Duration) async -> String {
+        if let error = await core.lastConnectionError { return error.summary }
+        if let last = await health().lastError { return last }
+        return "no answer within \(RelayConnectionError.seconds(waited))"
     }
 
     /// Counts the connections opened so far: a change means the relay was reconnected.

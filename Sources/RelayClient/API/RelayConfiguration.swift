@@ -51,8 +51,14 @@ public struct RelayConfiguration: Sendable {
     public enum LatencyKind: Sendable {
         case reqToEOSE, eventToOK
     }
-    /// Certificates trusted for `wss://` besides the system's roots (tests' self-signed relay).
+    /// Certificates trusted for `wss://` besides the system's roots (a relay's private CA,
+    /// tests' self-signed relay). Set from PEM with `trust(_:)`.
     var additionalTrustRoots: [NIOSSLCertificate] = []
+
+    /// Trusts `roots` for this relay alone, besides the system's roots.
+    public mutating func trust(_ roots: RelayTrustRoots) {
+        additionalTrustRoots += roots.certificates.filter { !additionalTrustRoots.contains($0) }
+    }
 
     /// No relay gets frames larger than this, whatever `maxFrameSize` says (16 MiB).
     public static let maxFrameSizeHardCap = 16 << 20
@@ -67,7 +73,7 @@ public struct RelayConfiguration: Sendable {
     /// What `compression` comes to for this `url`.
     public var offersCompression: Bool {
         if let compression { return compression }
-        guard let host = RelayInformationFetcher.Target(relayURL: url)?.host else { return true }
+        guard let host = RelayURL(url)?.host else { return true }
         return !Self.isLoopback(host: host)
     }
 

@@ -28,6 +28,8 @@ actor RelayCore {
     private(set) var generation = 0
     private var lastFrameAt: Duration = .zero
     private var disconnectedSince: Duration?
+    /// Why the last attempt to open the WebSocket failed; cleared when one opens.
+    private(set) var lastConnectionError: RelayConnectionError?
     private var connectedSince: Date?
     private var running = false
     private var killReason: String?
@@ -97,6 +99,7 @@ actor RelayCore {
         killReason = nil
         auth.connected(at: now)
         counters.connectionOpened()
+        lastConnectionError = nil
         logger.debug("relay.connected", metadata: ["relay.generation": "\(generation)"])
         waiters.connectionSettled(open: true)
         carry(subscriptions.linked(generation: generation, at: now))
@@ -119,14 +122,18 @@ actor RelayCore {
         if disconnectedSince == nil { disconnectedSince = now }
         let reason = killReason ?? error.map { "\($0)" } ?? (wasOpen ? "closed by relay" : "connection failed")
         counters.lastError = reason
+        let connectionError = killReason == nil ? error as? RelayConnectionError : nil
+        if let connectionError { lastConnectionError = connectionError }
         killReason = nil
         let action = machine.connectionEnded(at: now, random: &random, productive: counters.connectionWasProductive)
         if case let .backOff(delay, level) = action {
-            logger.log(level: level, "relay.disconnected", metadata: [
-                "relay.error": .string(reason),
+            var metadata: Logger.Metadata = [
+                "relay.error": .string(connectionError?.summary ?? reason),
                 "relay.failures": "\(machine.failures)",
                 "relay.retry_in_ms": "\(Int(delay.milliseconds))",
-            ])
+            ]
+            if let connectionError { metadata["relay.error.detail"] = .string("\(connectionError.underlying)") }
+            logger.log(level: level, "relay.disconnected", metadata: metadata)
         }
         return action
     }

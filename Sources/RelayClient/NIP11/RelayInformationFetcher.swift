@@ -3,50 +3,12 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import NostrCore
 
 /// Reads a relay's NIP-11 document: `GET` on the relay's address over HTTP(S) with
-/// `Accept: application/nostr+json`. Bounded in time and size; failures mean "no document".
+/// `Accept: application/nostr+json` (`RelayURL.informationURL`). Bounded in time and size;
+/// failures mean "no document". Trusts what the relay's WebSocket trusts.
 struct RelayInformationFetcher: Sendable {
-    struct Target: Sendable, Equatable {
-        var host: String
-        var port: Int
-        var path: String
-        var tls: Bool
-
-        /// `ws://h:p/x` → `http://h:p/x`, `wss://` → `https://`.
-        init?(relayURL: String) {
-            let lower = relayURL.lowercased()
-            let rest: Substring
-            if lower.hasPrefix("wss://") { tls = true; rest = relayURL.dropFirst(6) }
-            else if lower.hasPrefix("ws://") { tls = false; rest = relayURL.dropFirst(5) }
-            else if lower.hasPrefix("https://") { tls = true; rest = relayURL.dropFirst(8) }
-            else if lower.hasPrefix("http://") { tls = false; rest = relayURL.dropFirst(7) }
-            else { return nil }
-            let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-            let authority = rest[..<slash]
-            path = slash == rest.endIndex ? "/" : String(rest[slash...])
-            if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-                host = String(authority[authority.index(after: authority.startIndex)..<close])
-                let after = authority[authority.index(after: close)...]
-                port = after.hasPrefix(":") ? Int(after.dropFirst()) ?? -1 : (tls ? 443 : 80)
-            } else if let colon = authority.lastIndex(of: ":") {
-                host = String(authority[..<colon])
-                port = Int(authority[authority.index(after: colon)...]) ?? -1
-            } else {
-                host = String(authority)
-                port = tls ? 443 : 80
-            }
-            if host.isEmpty || !(1...65535).contains(port) { return nil }
-        }
-
-        var hostHeader: String {
-            let h = host.contains(":") ? "[\(host)]" : host
-            return port == (tls ? 443 : 80) ? h : "\(h):\(port)"
-        }
-
-        var isIPAddress: Bool { host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." } }
-    }
-
     struct Failure: Error, CustomStringConvertible {
         private enum Kind {
             case tooLarge(maxBody: Int)
@@ -66,11 +28,13 @@ struct RelayInformationFetcher: Sendable {
 
     let url: String
     let logger: Logger
+    /// Trusted besides the system's roots (the relay's `tls_ca_file`).
+    var additionalTrustRoots: [NIOSSLCertificate] = []
     var timeout: Duration = .seconds(5)
     var maxBody = 256 * 1024
 
     func fetch() async -> RelayInformation? {
-        guard let target = Target(relayURL: url) else { return nil }
+        guard let target = RelayURL(url) else { return nil }
         let fetched = await withTimeout(timeout) { () -> Result<RelayInformation?, any Error> in
             do { return .success(try await self.get(target)) } catch { return .failure(error) }
         }
@@ -86,8 +50,10 @@ struct RelayInformationFetcher: Sendable {
         }
     }
 
-    private func get(_ target: Target) async throws -> RelayInformation? {
-        let sslContext = target.tls ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+    private func get(_ target: RelayURL) async throws -> RelayInformation? {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if !additionalTrustRoots.isEmpty { tls.additionalTrustRoots = [.certificates(additionalTrustRoots)] }
+        let sslContext = target.secure ? try NIOSSLContext(configuration: tls) : nil
         let serverName = target.isIPAddress ? nil : target.host
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(5))
@@ -106,7 +72,7 @@ struct RelayInformationFetcher: Sendable {
             headers.add(name: "Host", value: target.hostHeader)
             headers.add(name: "Accept", value: "application/nostr+json")
             headers.add(name: "Connection", value: "close")
-            try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path, headers: headers)))
+            try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: target.requestTarget, headers: headers)))
             try await outbound.write(.end(nil))
             var status: HTTPResponseStatus?
             var body = ByteBuffer()
@@ -127,4 +93,9 @@ struct RelayInformationFetcher: Sendable {
             return try RelayInformation(json: String(buffer: body))
         }
     }
+}
+
+extension RelayURL {
+    /// The HTTP `Host` header: the host (IPv6 in brackets) and the port unless it is the scheme's default.
+    var hostHeader: String { port == defaultPort ? hostInURL : "\(hostInURL):\(port)" }
 }

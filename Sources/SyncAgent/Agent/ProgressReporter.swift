@@ -1,32 +1,93 @@
 import Logging
 import ServiceLifecycle
 
-/// A periodic one-line summary in the log, so a daemon's progress is visible
-/// without querying status.
-struct ProgressReporter: Service {
-    let counters: AgentCounters
-    let logger: Logger
-    let interval: Duration
-
-    func run() async throws {
-        do { try await cancelWhenGracefulShutdown { try await report() } } catch is CancellationError {}
+/// Progress of long work, from a sample of its counters. Without a terminal (a daemon, CI, a
+/// pipe) it is a `progress` log line every interval when the figures changed, so progress is
+/// visible without querying status; on a terminal, a live line handed to a writer at most every
+/// interval (a few times a second) and cleared at the end.
+public struct ProgressReporter: Service {
+    public enum Output: Sendable {
+        /// A `progress` log line (the figures as metadata) every interval, when they changed.
+        case log(every: Duration)
+        /// The line (see `ProgressLine`) handed to `write` every interval; `nil` at the end clears it.
+        case line(every: Duration, write: @Sendable (String?) -> Void)
     }
 
-    private func report() async throws {
-        var last = counters.snapshot
-        while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                let now = counters.snapshot
-                let delivered = now.delivered.values.reduce(0, +) + now.duplicates.values.reduce(0, +)
-                let lastDelivered = last.delivered.values.reduce(0, +) + last.duplicates.values.reduce(0, +)
-                if now.new != last.new || delivered != lastDelivered || now.archived != last.archived {
-                    logger.info("progress", metadata: [
-                        "events.new": "\(now.new)", "events.known": "\(now.known)",
-                        "delivered": "\(delivered)", "archived": "\(now.archived)",
-                        "rejected": "\(now.rejected.values.flatMap(\.values).reduce(0, +))",
-                    ])
+    let label: String
+    let logger: Logger
+    let output: Output
+    let sample: @Sendable () -> ProgressSample
+
+    /// The daemon's periodic log line.
+    init(counters: AgentCounters, logger: Logger, interval: Duration) {
+        self.init(label: "agent", output: .log(every: interval), logger: logger) { counters.snapshot.progress }
+    }
+
+    /// `label` starts the terminal line (`run`, `restore`); `sample` is called once per interval.
+    public init(label: String, output: Output, logger: Logger, sample: @escaping @Sendable () -> ProgressSample) {
+        self.label = label
+        self.logger = logger
+        self.output = output
+        self.sample = sample
+    }
+
+    public func run() async throws {
+        do { try await cancelWhenGracefulShutdown { await report() } } catch is CancellationError {}
+    }
+
+    /// Reports until the task is cancelled; a live line is cleared before returning.
+    public func report() async {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var window = RateWindow()
+        switch output {
+        case let .log(interval):
+            var last = sample()
+            var lastAt = started
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: interval) } catch { return }
+                let now = sample(), at = clock.now
+                if now != last {
+                    var metadata: Logger.Metadata = [:]
+                    for field in now.fields { metadata[field.key] = "\(field.value)" }
+                    if let total = now.total { metadata["total"] = "\(total)" }
+                    let seconds = Self.seconds(at - lastAt)
+                    if seconds > 0 { metadata["per_second"] = "\(ProgressLine.rateText(Double(max(0, now.done - last.done)) / seconds))" }
+                    logger.info("progress", metadata: metadata)
                 }
                 last = now
+                lastAt = at
+            }
+        case let .line(interval, write):
+            defer { write(nil) }
+            while !Task.isCancelled {
+                let now = sample()
+                let elapsed = clock.now - started
+                let rate = window.add(at: Self.seconds(elapsed), done: now.done)
+                write(ProgressLine.format(label: label, done: now.done, total: now.total, ratePerSecond: rate, elapsed: elapsed,
+                                          fields: now.fields.filter { !$0.label.isEmpty }))
+                do { try await Task.sleep(for: interval) } catch { return }
+            }
         }
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+extension AgentCounters.Snapshot {
+    /// Events received and checked so far; the other figures as fields (`rejected` on the
+    /// terminal line only once there is one).
+    public var progress: ProgressSample {
+        let delivered = self.delivered.values.reduce(0, +) + duplicates.values.reduce(0, +)
+        let rejected = self.rejected.values.flatMap(\.values).reduce(0, +)
+        return ProgressSample(done: new + known, fields: [
+            .init(key: "events.new", label: "new", value: new),
+            .init(key: "events.known", label: "", value: known),
+            .init(key: "delivered", label: "delivered", value: delivered),
+            .init(key: "archived", label: "archived", value: archived),
+            .init(key: "rejected", label: rejected > 0 ? "rejected" : "", value: rejected),
+        ])
     }
 }

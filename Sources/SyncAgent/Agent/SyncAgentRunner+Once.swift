@@ -16,7 +16,7 @@ extension SyncAgentRunner {
             defer { group.cancelAll() }
             let (discovered, discoveryFailures) = try await discoverOnce()
             var readers = configuration.readableRelays.map { (relay: relays[$0.url]!, authors: configuration.pubkeys) }
-            for url in discovered.order { readers.append((relay: await pool.add(RelayConfiguration(url: url, authKey: discoveredAuthKey)), authors: discovered.readers[url]!)) }
+            for url in discovered.order { readers.append((relay: await pool.add(discoveredRelayConfiguration(url)), authors: discovered.readers[url]!)) }
             // Deliveries run beside the backfill and the reconciliation, as in the daemon: a mirror
             // takes about as long as the slower of reading and writing, not their sum.
             let producing = Gate()
@@ -58,6 +58,10 @@ extension SyncAgentRunner {
         try ledger.endRun(runID, at: WallClock.unixNow(), exitCode: summary.succeeded ? 0 : 2, summaryJSON: summaryJSON())
         return summary
     }
+
+    /// How long `--once` waits for a relay's first connection; a relay not connected by then
+    /// fails the run with its connection error's one line (`RelayConnectionError.summary`).
+    static var onceConnectWait: Duration { .seconds(15) }
 
     /// Compares every configured relay, and every discovered reader for its authors, with the
     /// ledger, all at once; relays that already failed are not tried again.
@@ -103,9 +107,10 @@ extension SyncAgentRunner {
             for (relay, authors) in readers {
                 let url = relay.url
                 group.addTask {
-                    guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
-                        try self.ledger.noteRelayError(url, "could not connect", at: WallClock.unixNow())
-                        return (url, "could not connect", false)
+                    guard await relay.waitUntilConnected(timeout: Self.onceConnectWait) else {
+                        let why = await relay.connectionFailure(waited: Self.onceConnectWait)
+                        try self.ledger.noteRelayError(url, why, at: WallClock.unixNow())
+                        return (url, why, false)
                     }
                     do {
                         let result = try await self.backfillJob(relay, authors: authors).run()
@@ -145,7 +150,7 @@ extension SyncAgentRunner {
     private func deliverUntilDrained(_ relay: Relay, producing: Gate) async throws -> String? {
         let url = relay.url
         let wake = deliveryWake[url]!
-        var service = DeliveryService(relay: relay, ledger: ledger, counters: counters, wake: wake, logger: logger)
+        var service = deliveryService(relay)
         service.policy = DeliveryPolicy(baseDelay: 1, maxDelay: 8)
         var connected = false
         var lastProgress = ContinuousClock.now
@@ -159,9 +164,10 @@ extension SyncAgentRunner {
                 continue
             }
             if !connected {
-                guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
-                    try ledger.noteRelayError(url, "could not connect", at: WallClock.unixNow())
-                    return "could not connect"
+                guard await relay.waitUntilConnected(timeout: Self.onceConnectWait) else {
+                    let why = await relay.connectionFailure(waited: Self.onceConnectWait)
+                    try ledger.noteRelayError(url, why, at: WallClock.unixNow())
+                    return why
                 }
                 connected = true
             }

@@ -27,9 +27,13 @@ public final class SyncAgentRunner: Sendable {
     let onceGiveUp: Duration
     /// What each relay was found not to support when reconciling.
     let reconcileMethods = ReconcileMethods()
+    public let metrics: AgentMetrics
+    let serviceWatch = ServiceWatch()
 
-    public init(configuration: SyncConfiguration, logger: Logger, onceGiveUp: Duration = .seconds(60)) async throws {
+    public init(configuration: SyncConfiguration, logger: Logger, onceGiveUp: Duration = .seconds(60),
+                metrics: AgentMetrics = AgentMetrics()) async throws {
         self.configuration = configuration
+        self.metrics = metrics
         self.logger = logger
         self.onceGiveUp = onceGiveUp
         let key = try configuration.loadSecretKey()
@@ -38,7 +42,9 @@ public final class SyncAgentRunner: Sendable {
         pool = RelayPool(logger: logger)
         var relays: [String: Relay] = [:]
         for entry in configuration.relays {
-            relays[entry.url] = await pool.add(RelayConfiguration(url: entry.url, authKey: entry.auth ? key : nil))
+            var relayConfiguration = Self.relayConfiguration(entry.url, authKey: entry.auth ? key : nil, metrics: metrics)
+            if let roots = entry.trustRoots { relayConfiguration.trust(roots) }
+            relays[entry.url] = await pool.add(relayConfiguration)
         }
         self.relays = relays
         let writable = configuration.writableRelays.map(\.url)
@@ -46,7 +52,7 @@ public final class SyncAgentRunner: Sendable {
         let inbox = configuration.discover.enabled ? RelayListInbox(authors: configuration.pubkeys) : nil
         ingestor = EventIngestor(ledger: ledger, writableRelays: writable, counters: counters, deliveryWake: deliveryWake,
                                  archiveWake: archiveWake, filter: configuration.filter, logger: logger, relayLists: inbox,
-                                 now: { WallClock.unixNow() })
+                                 metrics: metrics, now: { WallClock.unixNow() })
         if let inbox {
             var indexers: [Relay] = []
             for url in configuration.discover.indexers { indexers.append(await pool.add(RelayConfiguration(url: url))) }
@@ -78,12 +84,13 @@ public final class SyncAgentRunner: Sendable {
     @discardableResult
     public func runDaemon(reload: (@Sendable () throws -> SyncConfiguration)? = nil) async throws -> SyncConfiguration? {
         let runID = try ledger.beginRun(mode: "daemon", at: WallClock.unixNow())
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: pool)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: WatchedService("relay pool", pool, watch: serviceWatch))]
         if let archiveConfiguration {
-            services.append(.init(service: ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger)))
+            let archiver = ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger)
+            services.append(.init(service: WatchedService("archive", archiver, watch: serviceWatch)))
         }
         for entry in configuration.writableRelays {
-            services.append(.init(service: DeliveryService(relay: relays[entry.url]!, ledger: ledger, counters: counters, wake: deliveryWake[entry.url]!, logger: logger)))
+            services.append(.init(service: WatchedService("delivery to \(entry.url)", deliveryService(relays[entry.url]!), watch: serviceWatch)))
         }
         for entry in configuration.relays {
             let relay = relays[entry.url]!
@@ -91,7 +98,8 @@ public final class SyncAgentRunner: Sendable {
             if entry.role.isReadable {
                 let gate = Gate()
                 backfilled = gate
-                services.append(.init(service: LiveSyncService(relay: relay, filter: configuration.filter, ingestor: ingestor, ledger: ledger, logger: logger),
+                let live = LiveSyncService(relay: relay, filter: configuration.filter, ingestor: ingestor, ledger: ledger, logger: logger)
+                services.append(.init(service: WatchedService("live subscription on \(entry.url)", live, watch: serviceWatch),
                                       successTerminationBehavior: .ignore))
                 services.append(.init(service: BackfillService(job: backfillJob(relay), logger: logger, done: gate), successTerminationBehavior: .ignore))
             }
@@ -109,9 +117,13 @@ public final class SyncAgentRunner: Sendable {
                     reconcile: configuration.reconcile.enabled ? reconcileService(relay, authors: authors, writable: false, after: gate) : nil)
             }
             services.append(.init(service: DiscoveryService(resolver: discovery.resolver, pool: pool, inbox: discovery.inbox, indexers: discovery.indexers,
-                                                            authKey: discoveredAuthKey, readers: factory, logger: logger)))
+                                                            configure: { [self] in discoveredRelayConfiguration($0) }, readers: factory, logger: logger)))
         }
         services.append(.init(service: HealthRecorder(pool: pool, ledger: ledger, logger: logger)))
+        if let listen = configuration.metrics {
+            services.append(.init(service: MetricsServer(host: listen.host, port: listen.port, metrics: { [self] in await scrape() },
+                                                         health: { [self] in await health() }, logger: logger)))
+        }
         services.append(.init(service: ProgressReporter(counters: counters, logger: logger, interval: .seconds(30))))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("agent started", metadata: ["relays": "\(relays.count)", "pubkeys": "\(configuration.pubkeys.count)"])
@@ -150,14 +162,34 @@ public final class SyncAgentRunner: Sendable {
                     ledger: ledger, ingestor: ingestor, logger: logger)
     }
 
+    static func relayConfiguration(_ url: String, authKey: SecretKey?, metrics: AgentMetrics) -> RelayConfiguration {
+        var c = RelayConfiguration(url: url, authKey: authKey)
+        c.latencyObserver = { [metrics] kind, duration in
+            metrics.observe(kind == .reqToEOSE ? "relaysync_req_to_eose_seconds" : "relaysync_event_to_ok_seconds", duration, relay: url)
+        }
+        return c
+    }
+
+    func discoveredRelayConfiguration(_ url: String) -> RelayConfiguration {
+        Self.relayConfiguration(url, authKey: discoveredAuthKey, metrics: metrics)
+    }
+
     /// The key a discovered relay's AUTH is answered with: none unless `discover.auth` says so,
     /// since a relay list can name any relay.
     var discoveredAuthKey: SecretKey? { configuration.discover.auth ? authKey : nil }
 
     func reconcileJob(_ relay: Relay, authors: [String]? = nil, writable: Bool) -> ReconcileJob {
-        ReconcileJob(relay: relay, writable: writable, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds,
-                     since: configuration.since, ledger: ledger, ingestor: ingestor, settings: configuration.reconcile,
-                     methods: reconcileMethods, deliveryWake: deliveryWake[relay.url], logger: logger)
+        var job = ReconcileJob(relay: relay, writable: writable, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds,
+                               since: configuration.since, ledger: ledger, ingestor: ingestor, settings: configuration.reconcile,
+                               methods: reconcileMethods, deliveryWake: deliveryWake[relay.url], logger: logger)
+        job.metrics = metrics
+        return job
+    }
+
+    func deliveryService(_ relay: Relay) -> DeliveryService {
+        var service = DeliveryService(relay: relay, ledger: ledger, counters: counters, wake: deliveryWake[relay.url]!, logger: logger)
+        service.metrics = metrics
+        return service
     }
 
     func reconcileService(_ relay: Relay, authors: [String]? = nil, writable: Bool, after gate: Gate?) -> ReconcileService {

@@ -1,5 +1,6 @@
 import Foundation
 import NostrCore
+import RelayClient
 
 /// Walks the parsed config, converting each key and naming its path on error.
 struct ConfigReader {
@@ -23,6 +24,10 @@ struct ConfigReader {
         guard SyncConfiguration.logLevels.contains(level) else {
             throw ConfigError(key: "log_level", reason: "must be one of \(SyncConfiguration.logLevels.joined(separator: ", ")), got \"\(level)\"")
         }
+        let formatText = try string(root["log_format"], key: "log_format") ?? "text"
+        guard let format = LogFormat(rawValue: formatText) else {
+            throw ConfigError(key: "log_format", reason: "must be text or json, got \"\(formatText)\"")
+        }
         let discover = try readDiscover()
         if relays.filter({ $0.role.isReadable }).isEmpty && !discover.enabled {
             throw ConfigError(key: "relays", reason: "no relay to read from: add one with role \"primary\" or \"both\", or enable discover")
@@ -33,6 +38,8 @@ struct ConfigReader {
         var configuration = SyncConfiguration(pubkeys: pubkeys, relays: relays, kinds: kinds, since: since, ledgerPath: path(ledger),
                                               archive: archive, secretKeyFile: keyFile, logLevel: level, discover: discover, baseDirectory: base)
         configuration.reconcile = try readReconcile()
+        configuration.logFormat = format
+        configuration.metrics = try readMetrics()
         return configuration
     }
 
@@ -61,8 +68,8 @@ struct ConfigReader {
         for (i, item) in items.enumerated() {
             let at = "relays[\(i)]"
             guard case let .object(fields) = item else { throw ConfigError(key: at, reason: "must be an object with url and role") }
-            for (k, _) in fields where !["url", "role", "auth"].contains(k) {
-                throw ConfigError(key: "\(at).\(k)", reason: "unknown key (expected url, role, auth)")
+            for (k, _) in fields where !["url", "role", "auth", "tls_ca_file"].contains(k) {
+                throw ConfigError(key: "\(at).\(k)", reason: "unknown key (expected url, role, auth, tls_ca_file)")
             }
             guard let raw = try string(item["url"], key: "\(at).url") else { throw ConfigError(key: "\(at).url", reason: "required") }
             guard let url = RelayURL.normalize(raw) else { throw ConfigError(key: "\(at).url", reason: "not a ws:// or wss:// URL") }
@@ -75,8 +82,17 @@ struct ConfigReader {
                 guard case let .bool(b) = a else { throw ConfigError(key: "\(at).auth", reason: "must be true or false") }
                 auth = b
             }
+            var caFile: URL?
+            var trustRoots: RelayTrustRoots?
+            if let file = try string(item["tls_ca_file"], key: "\(at).tls_ca_file") {
+                let ca = path(file)
+                do { trustRoots = try RelayTrustRoots(pemFile: ca.path) } catch {
+                    throw ConfigError(key: "\(at).tls_ca_file", reason: "\(file): \(error.reason)")
+                }
+                caFile = ca
+            }
             if out.contains(where: { $0.url == url }) { throw ConfigError(key: "\(at).url", reason: "\(url) is listed twice") }
-            out.append(.init(url: url, role: role, auth: auth))
+            out.append(.init(url: url, role: role, auth: auth, tlsCAFile: caFile, trustRoots: trustRoots))
         }
         return out
     }
@@ -152,6 +168,28 @@ struct ConfigReader {
         }
         if let v = try int(value["max_relays_per_pubkey"], key: "discover.max_relays_per_pubkey", range: 1...64) { d.maxRelaysPerPubkey = v }
         return d
+    }
+
+    /// `"metrics": {"listen": "127.0.0.1:9464"}`; `[::1]:9464` for IPv6.
+    func readMetrics() throws(ConfigError) -> SyncConfiguration.MetricsListen? {
+        guard let value = root["metrics"], value != .null else { return nil }
+        guard case let .object(fields) = value else { throw ConfigError(key: "metrics", reason: "must be null or an object with listen") }
+        for (k, _) in fields where k != "listen" { throw ConfigError(key: "metrics.\(k)", reason: "unknown key (expected listen)") }
+        guard let listen = try string(value["listen"], key: "metrics.listen") else { return nil }
+        let host: Substring, port: Substring
+        if listen.hasPrefix("["), let close = listen.firstIndex(of: "]") {
+            host = listen[listen.index(after: listen.startIndex)..<close]
+            port = listen[listen.index(after: close)...].drop { $0 == ":" }
+        } else if let colon = listen.lastIndex(of: ":") {
+            host = listen[..<colon]
+            port = listen[listen.index(after: colon)...]
+        } else {
+            throw ConfigError(key: "metrics.listen", reason: "must be HOST:PORT, such as 127.0.0.1:9464")
+        }
+        guard !host.isEmpty, let p = Int(port), (0...65535).contains(p) else {
+            throw ConfigError(key: "metrics.listen", reason: "must be HOST:PORT with a port 0-65535, got \"\(listen)\"")
+        }
+        return .init(host: String(host), port: p)
     }
 
     func readReconcile() throws(ConfigError) -> SyncConfiguration.ReconcileSettings {

@@ -1,5 +1,6 @@
 import Foundation
 import NostrCore
+import RelayClient
 
 /// The agent's configuration, read from `sync.json` (see sync.example.json,
 /// which documents every key). Relative paths resolve against the config
@@ -10,6 +11,10 @@ public struct SyncConfiguration: Sendable {
         public var role: RelayRole
         /// Answer NIP-42 AUTH with the configured key.
         public var auth: Bool
+        /// `tls_ca_file`: a PEM file of CA certificates trusted for this relay alone.
+        public var tlsCAFile: URL? = nil
+        /// The certificates read from `tlsCAFile` when the config was loaded.
+        public var trustRoots: RelayTrustRoots? = nil
     }
 
     public struct ArchiveSettings: Sendable, Equatable {
@@ -48,6 +53,12 @@ public struct SyncConfiguration: Sendable {
         public var negentropy = true
     }
 
+    /// Where `/metrics` and `/healthz` are served.
+    public struct MetricsListen: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+    }
+
     /// Authors to back up, as lowercase hex.
     public var pubkeys: [String]
     public var relays: [RelayEntry]
@@ -60,32 +71,61 @@ public struct SyncConfiguration: Sendable {
     public var archive: ArchiveSettings?
     public var secretKeyFile: URL?
     public var logLevel: String
+    /// `log_format`: text (default) or json, one object a line.
+    public var logFormat: LogFormat = .text
     public var discover: DiscoverSettings
     public var reconcile = ReconcileSettings()
+    /// nil when metrics are off (the default).
+    public var metrics: MetricsListen?
     /// Folder of the config file, for messages.
     public var baseDirectory: URL
+    /// What named `secretKeyFile`, for messages: the config key, or the command-line option
+    /// (`--key-file`) that overrode it.
+    public var secretKeyFileSource = "secret_key_file"
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
     /// Environment variable that may hold the AUTH key instead of `secret_key_file`.
     public static let secretKeyEnvironment = "RELAYSYNC_SECRET_KEY"
-    static let knownKeys: Set<String> = ["pubkeys", "relays", "kinds", "since", "ledger", "archive", "secret_key_file", "log_level", "discover", "reconcile", "$comment"]
+    static let knownKeys: Set<String> = ["pubkeys", "relays", "kinds", "since", "ledger", "archive", "secret_key_file", "log_level", "log_format", "discover", "reconcile", "metrics", "$comment"]
 
     public var readableRelays: [RelayEntry] { relays.filter { $0.role.isReadable } }
     public var writableRelays: [RelayEntry] { relays.filter { $0.role.isWritable } }
 
-    /// Reads and validates a config file.
+    /// Reads and validates a config file. Every error names the file as given (`sync.json: …`):
+    /// a missing file, a folder, an unreadable file, a JSON syntax error with line and column
+    /// (`sync.json:3:14: expected ',' or '}'`), or the key path of a bad value.
     public static func load(path: String) throws(ConfigError) -> SyncConfiguration {
         let url = URL(fileURLWithPath: path).standardizedFileURL
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw ConfigError(key: "", reason: "cannot read config file \(url.path): \(error.localizedDescription)")
-        }
-        return try parse(text, baseDirectory: url.deletingLastPathComponent())
+        let text = try readText(path, kind: "config file").mapError { $0.inFile(path) }.get()
+        do { return try parse(text, baseDirectory: url.deletingLastPathComponent()) } catch { throw error.inFile(path) }
+    }
+
+    /// A file's text, or why it cannot be had, in words a user acts on (no Foundation error codes).
+    static func readText(_ path: String, kind: String) -> Result<String, ConfigError> {
+        func fail(_ reason: String) -> Result<String, ConfigError> { .failure(ConfigError(key: "", reason: reason)) }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return fail(errno == ENOENT ? "no such file" : Self.errnoText()) }
+        if info.st_mode & S_IFMT == S_IFDIR { return fail("is a directory, not a \(kind)") }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return fail(errno == EACCES ? "permission denied (cannot be read by this user)" : Self.errnoText()) }
+        close(fd)
+        guard let data = FileManager.default.contents(atPath: path) else { return fail("cannot be read") }
+        guard let text = String(data: data, encoding: .utf8) else { return fail("not UTF-8 text") }
+        return .success(text)
+    }
+
+    static func errnoText() -> String {
+        let text = String(cString: strerror(errno))
+        return text.prefix(1).lowercased() + text.dropFirst()
     }
 
     public static func parse(_ text: String, baseDirectory: URL) throws(ConfigError) -> SyncConfiguration {
         let root: JSONValue
-        do { root = try JSONValue.parse(text) } catch { throw ConfigError(key: "", reason: "not valid JSON: \(error)") }
+        do { root = try JSONValue.parse(text) } catch {
+            var e = ConfigError(key: "", reason: error.reason)
+            (e.line, e.column) = TextPosition.lineAndColumn(of: error.offset, in: text)
+            throw e
+        }
         guard case let .object(fields) = root else { throw ConfigError(key: "", reason: "the config must be a JSON object") }
         for (key, _) in fields where !knownKeys.contains(key) {
             throw ConfigError(key: key, reason: "unknown key (known keys: \(knownKeys.filter { $0 != "$comment" }.sorted().joined(separator: ", ")))")
@@ -98,14 +138,20 @@ public struct SyncConfiguration: Sendable {
     /// that other users can read is refused: the key must stay private.
     public func loadSecretKey(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> SecretKey? {
         if let file = secretKeyFile {
+            let source = secretKeyFileSource
             var info = stat()
-            guard stat(file.path, &info) == 0 else { throw ConfigError(key: "secret_key_file", reason: "cannot read \(file.path)") }
+            guard stat(file.path, &info) == 0 else {
+                throw ConfigError(key: source, reason: "\(file.path): \(errno == ENOENT ? "no such file" : Self.errnoText())")
+            }
             if info.st_mode & 0o077 != 0 {
-                throw ConfigError(key: "secret_key_file", reason: "\(file.path) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
+                throw ConfigError(key: source, reason: "\(file.path) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
             }
             let text: String
-            do { text = try String(contentsOf: file, encoding: .utf8) } catch { throw ConfigError(key: "secret_key_file", reason: "cannot read \(file.path)") }
-            do { return try SecretKey(parsing: text) } catch { throw ConfigError(key: "secret_key_file", reason: "does not hold a valid key: \(error)") }
+            switch Self.readText(file.path, kind: "key file") {
+            case let .success(t): text = t
+            case let .failure(e): throw ConfigError(key: source, reason: "\(file.path): \(e.reason)")
+            }
+            do { return try SecretKey(parsing: text) } catch { throw ConfigError(key: source, reason: "\(file.path) does not hold a valid key: \(error)") }
         }
         if let text = environment[Self.secretKeyEnvironment], !text.isEmpty {
             do { return try SecretKey(parsing: text) } catch { throw ConfigError(key: Self.secretKeyEnvironment, reason: "does not hold a valid key: \(error)") }

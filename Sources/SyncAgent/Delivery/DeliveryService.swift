@@ -14,6 +14,7 @@ struct DeliveryService: Service {
     let counters: AgentCounters
     let wake: WakeSignal
     let logger: Logger
+    var metrics: AgentMetrics?
     var policy = DeliveryPolicy()
     static let batchSize = 500
 
@@ -57,7 +58,7 @@ struct DeliveryService: Service {
         for d in sent {
             results.append(policy.result(for: outcomes[d.eventID] ?? .timedOut, eventID: d.eventID, relay: url, attempts: d.attempts, seq: d.seq))
         }
-        try ledger.recordDeliveryOutcomes(results, now: WallClock.unixNow())
+        try await ledger.recordDeliveryOutcomes(results, now: WallClock.unixNow())
         tally(results)
         let settled = results.filter { if case .retry = $0.outcome { false } else { true } }.count
         if settled > 0 { try ledger.noteRelaySuccess(url, at: WallClock.unixNow()) }
@@ -66,6 +67,20 @@ struct DeliveryService: Service {
 
     private func tally(_ results: [DeliveryResult]) {
         let url = relay.url
+        if let metrics {
+            var byOutcome: [String: Int] = [:]
+            for r in results {
+                switch r.outcome {
+                case .delivered:
+                    byOutcome["delivered", default: 0] += 1
+                    metrics.propagated(seq: r.seq, to: url)
+                case .duplicate: byOutcome["duplicate", default: 0] += 1
+                case .rejected: byOutcome["rejected", default: 0] += 1
+                case .retry: byOutcome["retried", default: 0] += 1
+                }
+            }
+            for (outcome, n) in byOutcome { metrics.delivered(outcome, count: n, to: url) }
+        }
         counters.update { c in
             for r in results {
                 switch r.outcome {

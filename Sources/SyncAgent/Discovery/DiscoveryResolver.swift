@@ -46,7 +46,8 @@ struct DiscoveryResolver: Sendable {
             let filter = Filter(authors: chunk, kinds: Self.metadataKinds)
             for (url, events, ok) in await ask(filter) {
                 answered = answered || ok
-                changed = try absorb(events, from: url, at: now) || changed
+                let absorbed = try await absorb(events, from: url, at: now)
+                changed = absorbed || changed
             }
         }
         if answered {
@@ -60,14 +61,14 @@ struct DiscoveryResolver: Sendable {
 
     /// Caches relay lists and profiles (newest wins) and records them as the
     /// authors' events like any other. Returns whether a relay list changed.
-    func absorb(_ events: [Event], from url: String, at time: Int64) throws -> Bool {
+    func absorb(_ events: [Event], from url: String, at time: Int64) async throws -> Bool {
         let wanted = events.filter { Self.metadataKinds.contains($0.kind) && authors.contains($0.pubkey) }
         var changed = false
         for event in wanted {
             let replaced = try ledger.cacheAuthorMetadata(event, from: url, at: time)
             changed = changed || (replaced && event.kind == RelayListMetadata.kind)
         }
-        if !wanted.isEmpty { try ingestor.ingest(wanted, from: url) }
+        if !wanted.isEmpty { try await ingestor.ingest(wanted, from: url) }
         return changed
     }
 

@@ -13,7 +13,8 @@ struct DiscoveryService: Service {
     let pool: RelayPool
     let inbox: RelayListInbox
     let indexers: [Relay]
-    let authKey: SecretKey?
+    /// A discovered relay's connection settings (its AUTH key, the metrics' latency observer).
+    let configure: @Sendable (String) -> RelayConfiguration
     let readers: ReaderFactory
     let logger: Logger
     /// How often the loop looks for authors due a re-check.
@@ -48,7 +49,7 @@ struct DiscoveryService: Service {
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 do {
                     if try await resolver.refresh(force: false).changed { replan = true }
-                    if try absorbInbox() { replan = true }
+                    if try await absorbInbox() { replan = true }
                     if ContinuousClock.now - lastPlan >= refresh { replan = true }
                     if replan {
                         let plan = try await resolver.plan(health: await currentHealth())
@@ -65,10 +66,11 @@ struct DiscoveryService: Service {
         }
     }
 
-    private func absorbInbox() throws -> Bool {
+    private func absorbInbox() async throws -> Bool {
         var changed = false
         for (event, relay) in inbox.drain() {
-            changed = try resolver.absorb([event], from: relay, at: WallClock.unixNow()) || changed
+            let absorbed = try await resolver.absorb([event], from: relay, at: WallClock.unixNow())
+            changed = absorbed || changed
         }
         return changed
     }
@@ -86,7 +88,7 @@ struct DiscoveryService: Service {
         }
         for url in plan.order where running[url] == nil {
             let authors = plan.readers[url]!
-            let relay = await pool.add(RelayConfiguration(url: url, authKey: authKey))
+            let relay = await pool.add(configure(url))
             let stop = OneShotSignal()
             running[url] = Running(authors: authors, stop: stop)
             let services = readers.make(relay, authors)

@@ -70,7 +70,7 @@ struct BackfillJob: Sendable {
         let url = relay.url
         let ledger = ledger, ingestor = ingestor
         let summary = try await relay.fetchAll(filter) { page, position in
-            try ingestor.ingest(page, from: url)
+            try await ingestor.ingest(page, from: url)
             let updated = state.value.withLock { c -> BackfillCursor in
                 // A future-dated event must not carry the catch-up point past our own clock.
                 if let top = page.map(\.createdAt).max().map({ min($0, WallClock.unixNow() + Self.futureTolerance) }) {

@@ -16,9 +16,12 @@ public final class EventIngestor: Sendable {
     let now: @Sendable () -> Int64
     /// Where relay lists seen in passing go, when discovery is on.
     let relayLists: RelayListInbox?
+    let metrics: AgentMetrics?
 
     init(ledger: Ledger, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
-         archiveWake: WakeSignal, filter: Filter, logger: Logger, relayLists: RelayListInbox? = nil, now: @escaping @Sendable () -> Int64) {
+         archiveWake: WakeSignal, filter: Filter, logger: Logger, relayLists: RelayListInbox? = nil, metrics: AgentMetrics? = nil,
+         now: @escaping @Sendable () -> Int64) {
+        self.metrics = metrics
         self.ledger = ledger
         self.writableRelays = writableRelays
         self.counters = counters
@@ -32,12 +35,13 @@ public final class EventIngestor: Sendable {
 
     /// Records events seen on `relay`. Events outside the configured authors,
     /// kinds or time range are ignored: a relay may send more than was asked.
-    /// Returns how many were new to the ledger.
+    /// Returns how many were new to the ledger. `live` events (from a live subscription) have
+    /// their propagation to the first backup timed.
     @discardableResult
-    public func ingest(_ events: [Event], from relay: String) throws -> Int {
+    public func ingest(_ events: [Event], from relay: String, live: Bool = false) async throws -> Int {
         let wanted = events.filter { filter.matches($0) }
         guard !wanted.isEmpty else { return 0 }
-        let outcomes = try ledger.record(wanted.map { ObservedEvent(event: $0, relay: relay) }, writableRelays: writableRelays, now: now())
+        let outcomes = try await ledger.record(wanted.map { ObservedEvent(event: $0, relay: relay) }, writableRelays: writableRelays, now: now())
         var anyNew = false
         var firstSeen = 0
         counters.update { c in
@@ -51,6 +55,10 @@ public final class EventIngestor: Sendable {
                 case .ephemeral: c.ephemeral += 1
                 }
             }
+        }
+        metrics?.received(wanted.count, new: firstSeen, from: relay)
+        if live, let metrics {
+            for o in outcomes { if case let .new(seq) = o { metrics.arrived(seq: seq) } }
         }
         if let relayLists {
             // Only first sightings: discovery records what it is offered, and must not be offered it again.

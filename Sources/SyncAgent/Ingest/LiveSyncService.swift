@@ -35,7 +35,7 @@ struct LiveSyncService: Service {
                 switch item {
                 case let .event(event):
                     if !caughtUp { stored += 1 }
-                    do { try ingestor.ingest([event], from: url) } catch {
+                    do { try await ingestor.ingest([event], from: url, live: caughtUp) } catch {
                         logger.error("live event not recorded", metadata: ["relay.url": "\(url)", "event.id": "\(event.id)", "error": "\(error)"])
                         throw error
                     }

@@ -20,6 +20,7 @@ struct ReconcileJob: Sendable {
     let methods: ReconcileMethods
     let deliveryWake: WakeSignal?
     let logger: Logger
+    var metrics: AgentMetrics?
     /// False for `audit` without `--repair`: compare and record, change nothing.
     var repair = true
     /// The relay's whole history was just read by this run's backfill: where only REQ could
@@ -81,6 +82,7 @@ struct ReconcileJob: Sendable {
         if progress.skippedAsRead && !progress.usedNegentropy && !progress.usedRequests { record.relayEvents = nil }
         record.finishedAt = WallClock.unixNow()
         try ledger.recordReconciliation(record)
+        metrics?.reconciled(record)
         if record.requeued > 0 { deliveryWake?.signal() }
         let metadata: Logger.Metadata = [
             "relay.url": "\(url)", "method": "\(record.method)", "ledger": "\(record.ledgerEvents)",
@@ -133,7 +135,7 @@ struct ReconcileJob: Sendable {
             return
         }
         var comparison = RequestComparison(relay: relay, useCount: progress.count) { [ingestor, repair, url = relay.url] events in
-            repair ? try ingestor.ingest(events, from: url) : events.count
+            repair ? try await ingestor.ingest(events, from: url) : events.count
         }
         progress.usedRequests = true
         let result = try await comparison.run(window, base: baseFilter, items: items)
@@ -197,7 +199,7 @@ struct ReconcileJob: Sendable {
         let counted = FetchCount(ingestor: ingestor)
         for start in stride(from: 0, to: ids.count, by: Self.idsPerRequest) {
             let batch = Array(ids[start..<min(start + Self.idsPerRequest, ids.count)])
-            let summary = try await relay.fetchAll(Filter(ids: batch)) { page, _ in try counted.ingest(page, from: url) }
+            let summary = try await relay.fetchAll(Filter(ids: batch)) { page, _ in try await counted.ingest(page, from: url) }
             record.messages += summary.pages * 2 + summary.events
         }
         let (served, new) = counted.totals
@@ -213,8 +215,8 @@ private final class FetchCount: Sendable {
 
     init(ingestor: EventIngestor) { self.ingestor = ingestor }
 
-    func ingest(_ page: [Event], from url: String) throws {
-        let new = try ingestor.ingest(page, from: url)
+    func ingest(_ page: [Event], from url: String) async throws {
+        let new = try await ingestor.ingest(page, from: url)
         counts.withLock { $0.served += page.count; $0.new += new }
     }
 

@@ -14,7 +14,8 @@ public struct RelayDiagnosis: Sendable, Codable {
 
     public var url: String
     public var reachable: Bool
-    /// One line for a failure: DNS, refused, TLS, timeout, HTTP error on upgrade.
+    /// `reachable`, or `unreachable: ` and the connection failure's one line
+    /// (`RelayConnectionError.summary`): DNS, refused, timeout, certificate, HTTP answer to the upgrade.
     public var verdict: String
     public var connectMs: Double?
     public var information: RelayInformation?
@@ -78,7 +79,7 @@ public struct RelayDiagnostics: Sendable {
             defer { relay.stop() }
             let start = ContinuousClock.now
             guard await relay.waitUntilConnected(timeout: timeout + .seconds(1)) else {
-                d.verdict = Self.verdict(for: await relay.health().lastError)
+                d.verdict = "unreachable: " + (await relay.connectionFailure(waited: timeout + .seconds(1)))
                 return d
             }
             d.reachable = true
@@ -127,19 +128,5 @@ public struct RelayDiagnostics: Sendable {
             d.sentAuthChallenge = await relay.health().authChallenged
             return d
         }
-    }
-
-    /// A one-line reading of a connection error.
-    static func verdict(for error: String?) -> String {
-        guard let error else { return "unreachable: no answer within the timeout" }
-        let e = error.lowercased()
-        let reading: String
-        if e.contains("refused") { reading = "connection refused" }
-        else if e.contains("resolve") || e.contains("dns") || e.contains("getaddrinfo") || e.contains("no address") { reading = "DNS lookup failed" }
-        else if e.contains("tls") || e.contains("ssl") || e.contains("certificate") || e.contains("handshake") { reading = "TLS failed" }
-        else if e.contains("timed out") || e.contains("timeout") { reading = "timed out" }
-        else if e.contains("upgrade") || e.contains("http") || e.contains("status") { reading = "HTTP error on WebSocket upgrade" }
-        else { reading = "connection failed" }
-        return "unreachable: \(reading) (\(error))"
     }
 }

@@ -1,0 +1,112 @@
+import CoreMetrics
+import Foundation
+import Ledger
+import Prometheus
+import RelayClient
+import Synchronization
+
+/// The agent's Prometheus metrics (docs/metrics.md), on swift-metrics over a registry of its
+/// own, so two agents in one process (tests) never share counters. Counters are incremented where
+/// things happen; gauges and what RelayClient counts are read at each scrape (`refresh`).
+public final class AgentMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+    /// Live events waiting for their first delivery, by ledger seq: when they arrived.
+    private let arrivals = Mutex<[Int64: ContinuousClock.Instant]>([:])
+    /// What RelayClient counted at the previous scrape, so its totals become counter increments.
+    private let relaySeen = Mutex<[String: (invalid: Int, reconnects: Int)]>([:])
+    private let archivedSeen = Mutex(0)
+    static let maxTrackedArrivals = 10_000
+
+    public init(version: String = "unknown", commit: String = "unknown") {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+            .seconds(1), .milliseconds(2_500), .seconds(5), .seconds(15), .seconds(60),
+        ]
+        self.factory = factory
+        Gauge(label: "relaysync_build_info", dimensions: [("version", version), ("commit", commit)], factory: factory).record(1)
+    }
+
+    // MARK: where things happen
+
+    func received(_ count: Int, new: Int, from relay: String) {
+        guard count > 0 else { return }
+        Counter(label: "relaysync_events_received_total", dimensions: [("relay", relay)], factory: factory).increment(by: count)
+        if new > 0 { Counter(label: "relaysync_events_new_total", dimensions: [("relay", relay)], factory: factory).increment(by: new) }
+    }
+
+    func delivered(_ outcome: String, count: Int, to relay: String) {
+        guard count > 0 else { return }
+        Counter(label: "relaysync_deliveries_total", dimensions: [("relay", relay), ("outcome", outcome)], factory: factory).increment(by: count)
+    }
+
+    func reconciled(_ record: ReconciliationRecord) {
+        let relay = [("relay", record.relay)]
+        Counter(label: "relaysync_reconciliations_total", dimensions: relay + [("method", record.method), ("result", record.error == nil ? "ok" : "failed")],
+                factory: factory).increment()
+        Counter(label: "relaysync_reconciliation_differences_total", dimensions: relay + [("side", "missing_on_relay")], factory: factory)
+            .increment(by: record.missingOnRelay)
+        Counter(label: "relaysync_reconciliation_differences_total", dimensions: relay + [("side", "missing_in_ledger")], factory: factory)
+            .increment(by: record.missingInLedger)
+        Counter(label: "relaysync_lost_after_delivery_total", dimensions: relay, factory: factory).increment(by: record.lostAfterDelivery)
+    }
+
+    /// A live event was recorded for the first time: its delivery will say how long it took.
+    func arrived(seq: Int64) {
+        arrivals.withLock { a in
+            if a.count >= Self.maxTrackedArrivals { a.removeAll(keepingCapacity: true) }
+            a[seq] = .now
+        }
+    }
+
+    /// Delivered: for a live event, the time from its arrival to the first relay's OK.
+    func propagated(seq: Int64, to relay: String) {
+        guard let start = arrivals.withLock({ $0.removeValue(forKey: seq) }) else { return }
+        observe("relaysync_live_propagation_seconds", ContinuousClock.now - start, relay: relay)
+    }
+
+    func observe(_ name: String, _ duration: Duration, relay: String) {
+        let (seconds, attoseconds) = duration.components
+        Timer(label: name, dimensions: [("relay", relay)], factory: factory).recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    // MARK: read at each scrape
+
+    struct Snapshot: Sendable {
+        var relays: [RelayHealth] = []
+        var pending: [String: (count: Int, oldestAge: Int64?)] = [:]
+        var ledgerBytes: Int64 = 0
+        var ledgerEvents = 0
+        var archive: (bytes: Int64, segments: Int)?
+        var archived = 0
+    }
+
+    func refresh(_ s: Snapshot) {
+        for h in s.relays {
+            let relay = [("relay", h.url)]
+            Gauge(label: "relaysync_relay_connected", dimensions: relay, factory: factory).record(h.state.isOpen ? 1 : 0)
+            let before = relaySeen.withLock { seen in
+                defer { seen[h.url] = (h.invalid, h.reconnects) }
+                return seen[h.url] ?? (0, 0)
+            }
+            Counter(label: "relaysync_events_invalid_total", dimensions: relay, factory: factory).increment(by: max(0, h.invalid - before.invalid))
+            Counter(label: "relaysync_relay_reconnects_total", dimensions: relay, factory: factory).increment(by: max(0, h.reconnects - before.reconnects))
+        }
+        for (relay, p) in s.pending {
+            Gauge(label: "relaysync_deliveries_pending", dimensions: [("relay", relay)], factory: factory).record(p.count)
+            Gauge(label: "relaysync_delivery_oldest_pending_age_seconds", dimensions: [("relay", relay)], factory: factory).record(p.oldestAge ?? 0)
+        }
+        Gauge(label: "relaysync_ledger_bytes", factory: factory).record(s.ledgerBytes)
+        Gauge(label: "relaysync_ledger_events", factory: factory).record(s.ledgerEvents)
+        let newlyArchived = archivedSeen.withLock { seen in defer { seen = s.archived }; return s.archived - seen }
+        Counter(label: "relaysync_archived_events_total", factory: factory).increment(by: max(0, newlyArchived))
+        if let archive = s.archive {
+            Gauge(label: "relaysync_archive_bytes", factory: factory).record(archive.bytes)
+            Gauge(label: "relaysync_archive_segments", factory: factory).record(archive.segments)
+        }
+    }
+
+    /// The Prometheus text exposition.
+    func exposition() -> [UInt8] { registry.emitToBuffer() }
+}

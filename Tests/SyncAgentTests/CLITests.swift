@@ -1,0 +1,226 @@
+import Foundation
+import NostrCore
+import Testing
+@testable import SyncAgent
+
+/// The command line's contract (docs/cli.md): user mistakes are one line on stderr naming what
+/// is wrong, and every subcommand uses the same exit codes.
+@Suite struct CLITests {
+    let directory: URL
+    let key = "3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d"
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("rs-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    func write(_ name: String, _ text: String, mode: Int = 0o644) throws {
+        let path = directory.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, mode_t(mode))
+    }
+
+    func relaysync(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(30)) async throws -> CLIRun.Result {
+        try await CLIRun.run(try AgentProcess.executable().path, arguments, environment: environment, in: directory, timeout: timeout)
+    }
+
+    /// One line, `Error: <message>`, nothing on stdout, no usage, no Foundation text.
+    func expectOneLine(_ r: CLIRun.Result, status: Int32, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(r.status == status, "exit \(r.status): \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr == "Error: \(message)\n", sourceLocation: sourceLocation)
+        #expect(r.stdout.isEmpty, sourceLocation: sourceLocation)
+    }
+
+    var validConfig: String { #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://127.0.0.1:1"}],"ledger":"l.sqlite"}"# }
+
+    // MARK: the config file
+
+    @Test func missingConfigIsOneLine() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        expectOneLine(try await relaysync(["status", "--config", "sync.json"]), status: 78, "sync.json: no such file")
+        expectOneLine(try await relaysync(["run", "--check", "--config", "nope/sync.json"]), status: 78, "nope/sync.json: no such file")
+    }
+
+    @Test func folderAsConfigIsOneLine() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("conf"), withIntermediateDirectories: true)
+        expectOneLine(try await relaysync(["run", "--check", "--config", "conf"]), status: 78, "conf: is a directory, not a config file")
+    }
+
+    @Test func unreadableConfigSaysPermission() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try write("sync.json", validConfig, mode: 0o000)
+        let relaysync = try AgentProcess.executable().path
+        let path = directory.appendingPathComponent("sync.json").path
+        // root reads any file: drop to nobody, when that is possible, for the check to mean anything.
+        let r: CLIRun.Result
+        if getuid() != 0 {
+            r = try await CLIRun.run(relaysync, ["status", "--config", path], in: directory)
+        } else if FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
+            r = try await CLIRun.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", relaysync, "status", "--config", path], in: directory)
+        } else {
+            return
+        }
+        expectOneLine(r, status: 78, "\(path): permission denied (cannot be read by this user)")
+    }
+
+    @Test func badJSONGivesLineAndColumn() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try write("sync.json", "{\n  \"pubkeys\": [\"\(key)\"],\n  \"since\": 0 \"relays\": []\n}\n")
+        expectOneLine(try await relaysync(["status", "--config", "sync.json"]), status: 78, "sync.json:3:14: expected ',' or '}'")
+    }
+
+    @Test func lineAndColumnCountCharacters() {
+        let text = "{\n  \"é€\": 1 x"
+        let offset = Array(text.utf8).count - 1
+        #expect(TextPosition.lineAndColumn(of: offset, in: text) == (2, 11))
+        #expect(TextPosition.lineAndColumn(of: 0, in: text) == (1, 1))
+        #expect(TextPosition.lineAndColumn(of: 10_000, in: "ab\ncd") == (2, 3))
+    }
+
+    @Test func configContentErrorExits78WithoutUsage() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try write("sync.json", #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://a"},{"url":"http://b"}]}"#)
+        for command in [["run", "--check"], ["status"], ["audit"], ["relays"], ["archive", "export", "--out", "x.jsonl"]] {
+            expectOneLine(try await relaysync(command + ["--config", "sync.json"]), status: 78, "sync.json: relays[1].url: not a ws:// or wss:// URL")
+        }
+        try write("fmt.json", #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://a"}],"log_format":"xml"}"#)
+        expectOneLine(try await relaysync(["run", "--check", "--config", "fmt.json"]), status: 78, #"fmt.json: log_format: must be text or json, got "xml""#)
+    }
+
+    // MARK: key files
+
+    @Test func badKeyFileIsNamedByWhatGaveIt() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let missing = directory.appendingPathComponent("missing.key").path
+        expectOneLine(try await relaysync(["diagnose", "ws://127.0.0.1:1", "--key-file", "missing.key"]), status: 78, "--key-file: \(missing): no such file")
+        try write("bad.key", "not a key\n", mode: 0o600)
+        let bad = directory.appendingPathComponent("bad.key").path
+        try write("a.jsonl", "{}\n")
+        let r = try await relaysync(["restore", "a.jsonl", "--to", "ws://127.0.0.1:1", "--key-file", "bad.key"])
+        #expect(r.status == 78 && r.stderr.hasPrefix("Error: --key-file: \(bad) does not hold a valid key") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        // The same file named by the config, and overridden on the command line.
+        try write("sync.json", #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://a","auth":true}],"secret_key_file":"missing.key"}"#)
+        expectOneLine(try await relaysync(["run", "--check", "--config", "sync.json"], environment: ["RELAYSYNC_SECRET_KEY": ""]),
+                      status: 78, "secret_key_file: \(missing): no such file")
+        try write("good.key", SecretKey.generate().nsec + "\n", mode: 0o644)
+        let good = directory.appendingPathComponent("good.key").path
+        expectOneLine(try await relaysync(["run", "--check", "--config", "sync.json", "--key-file", "good.key"]), status: 78,
+                      "--key-file: \(good) is readable by other users (mode 644); run chmod 600 on it")
+        chmod(good, 0o600)
+        let ok = try await relaysync(["run", "--check", "--config", "sync.json", "--key-file", "good.key"])
+        #expect(ok.status == 0 && ok.stdout.contains("sync.json: OK"), "\(ok.stderr)")
+        expectOneLine(try await relaysync(["key", "show", "missing.key"]), status: 78, "\(missing): no such file")
+    }
+
+    // MARK: command-line paths
+
+    @Test func missingArchiveFolderIsOneLine() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        expectOneLine(try await relaysync(["archive", "ls", "no-archive"]), status: 64, "no-archive: no such folder")
+        expectOneLine(try await relaysync(["archive", "verify", "no-archive"]), status: 64, "no-archive: no such file or folder")
+        expectOneLine(try await relaysync(["restore", "no-archive", "--to", "ws://127.0.0.1:1"]), status: 64, "no-archive: no such file or folder")
+        try write("file", "x")
+        expectOneLine(try await relaysync(["archive", "ls", "file"]), status: 64, "file: not a folder")
+    }
+
+    // MARK: shared options
+
+    @Test(arguments: [
+        ["run"], ["status"], ["audit"], ["relays"], ["archive", "export", "--out", "x.jsonl"],
+        ["diagnose", "ws://127.0.0.1:1"], ["restore", ".", "--to", "ws://127.0.0.1:1"],
+    ])
+    func badLogLevelAndFormatAreUsageErrorsEverywhere(command: [String]) async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let level = try await relaysync(command + ["--log-level", "loud"])
+        #expect(level.status == 64 && level.stderr.hasPrefix("Error: The value 'loud' is invalid for '--log-level <level>'"), "\(level.stderr)")
+        #expect(level.stderr.contains("Usage: relaysync"))
+        let format = try await relaysync(command + ["--log-format", "xml"])
+        #expect(format.status == 64 && format.stderr.hasPrefix("Error: The value 'xml' is invalid for '--log-format <format>'"), "\(format.stderr)")
+    }
+
+    @Test func unknownOptionIsUsage() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let r = try await relaysync(["status", "--frobnicate"])
+        #expect(r.status == 64 && r.stderr.contains("Usage: relaysync status"), "\(r.stderr)")
+    }
+
+    @Test func jsonLogsAreOneObjectALine() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let r = try await relaysync(["diagnose", "ws://127.0.0.1:1", "--timeout", "1", "--rounds", "1", "--log-level", "debug", "--log-format", "json"])
+        #expect(r.status == 2, "an unreachable relay is a relay failure: \(r.stderr)")
+        let lines = r.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        var sawRelayURL = false
+        for line in lines {
+            let value = try JSONValue.parse(String(line))
+            guard case let .object(fields) = value else { Issue.record("not an object: \(line)"); continue }
+            #expect(Array(fields.prefix(5).map(\.0)) == ["timestamp", "level", "label", "source", "message"], "\(line)")
+            for (_, v) in fields { if case .string = v {} else if case .array = v {} else { Issue.record("not a string: \(line)") } }
+            if value["relay.url"] == .string("ws://127.0.0.1:1") { sawRelayURL = true }
+            if case let .string(t)? = value["timestamp"] { #expect(t.hasSuffix("Z") && t.count == 24, "\(t)") }
+        }
+        #expect(sawRelayURL, "metadata is flattened into fields: \(r.stderr)")
+        // The config key does the same, and the text format stays swift-log's line.
+        try write("sync.json", #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://a"}],"log_format":"json"}"#)
+        let c = try SyncConfiguration.load(path: directory.appendingPathComponent("sync.json").path)
+        #expect(c.logFormat == .json)
+        let text = try await relaysync(["diagnose", "ws://127.0.0.1:1", "--timeout", "1", "--rounds", "1", "--log-level", "debug"])
+        #expect(text.stderr.contains(" relaysync: ") && text.stderr.contains("relay.url=ws://127.0.0.1:1") && !text.stderr.contains("{\""), "\(text.stderr)")
+    }
+
+    // MARK: the loader's messages, in-process
+
+    @Test func loaderNamesTheFileInEveryError() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func message(_ path: String) -> String? {
+            do { _ = try SyncConfiguration.load(path: path); return nil } catch { return error.description }
+        }
+        let dir = directory.path
+        #expect(message("\(dir)/none.json") == "\(dir)/none.json: no such file")
+        #expect(message(dir) == "\(dir): is a directory, not a config file")
+        try write("a.json", "[1,")
+        #expect(message("\(dir)/a.json") == "\(dir)/a.json:1:4: unexpected end")
+        try write("b.json", "{\"pubkeys\": []}")
+        #expect(message("\(dir)/b.json") == "\(dir)/b.json: pubkeys: must name at least one public key")
+        try Data([0x7B, 0xFF, 0x7D]).write(to: directory.appendingPathComponent("c.json"))
+        #expect(message("\(dir)/c.json") == "\(dir)/c.json: not UTF-8 text")
+    }
+}
+
+/// A command run to completion with stdout and stderr captured apart (files, so a chatty child
+/// never blocks), stdin from /dev/null.
+enum CLIRun {
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], in directory: URL,
+                    timeout: Duration = .seconds(30)) async throws -> Result {
+        let id = UUID().uuidString
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(id).out")
+        let err = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(id).err")
+        defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        p.currentDirectoryURL = directory
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = try FileHandle(forWritingTo: out)
+        p.standardError = try FileHandle(forWritingTo: err)
+        try p.run()
+        let deadline = ContinuousClock.now + timeout
+        while p.isRunning {
+            if ContinuousClock.now > deadline {
+                kill(p.processIdentifier, SIGKILL)
+                p.waitUntilExit()
+                throw FixtureError("\(executable) \(arguments.joined(separator: " ")) did not finish in \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return Result(status: p.terminationStatus,
+                      stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    }
+}

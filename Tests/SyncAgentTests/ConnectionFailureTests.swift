@@ -1,0 +1,163 @@
+import Foundation
+import Ledger
+import NIOSSL
+import NostrCore
+import PeerHarness
+import RelayClient
+import Testing
+@testable import SyncAgent
+
+/// A connection failure reads the same one line in the `--once` summary, `status`, and
+/// `diagnose`; `tls_ca_file` trusts a private CA for one relay.
+@Suite("ConnectionFailure: one line everywhere, tls_ca_file") struct ConnectionFailureTests {
+    static let untrusted = "certificate not trusted (unknown CA): set tls_ca_file for this relay if it uses a private CA"
+    static let refused = "connection refused: is the relay running on that port?"
+
+    static func serverContext() throws -> NIOSSLContext {
+        let certificate = try NIOSSLCertificate(bytes: Array(serverPEM.utf8), format: .pem)
+        let key = try NIOSSLPrivateKey(bytes: Array(serverKeyPEM.utf8), format: .pem)
+        return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: [.certificate(certificate)], privateKey: .privateKey(key)))
+    }
+
+    /// A config reading from `url` alone, reconciliation off; `caFile` becomes its `tls_ca_file`.
+    static func configuration(_ f: AgentFixture, url: String, caFile: String? = nil) throws -> SyncConfiguration {
+        var relay: [(String, JSONValue)] = [("url", .string(url)), ("role", .string("primary"))]
+        if let caFile { relay.append(("tls_ca_file", .string(caFile))) }
+        let text = JSONValue.object([
+            ("pubkeys", .array([.string(SecretKey.generate().publicKey)])),
+            ("relays", .array([.object(relay)])),
+            ("ledger", .string("ledger.sqlite")),
+            ("reconcile", .object([("enabled", .bool(false))])),
+        ]).serialized
+        return try SyncConfiguration.parse(text, baseDirectory: f.directory)
+    }
+
+    static func writeCA(_ f: AgentFixture, _ text: String = caPEM) throws -> String {
+        let folder = f.directory.appendingPathComponent("tls")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try text.write(to: folder.appendingPathComponent("relay-ca.pem"), atomically: true, encoding: .utf8)
+        return "tls/relay-ca.pem"
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func anUntrustedRelayFailsTheRunWithTheLineAndTheCAFileFixesIt() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        try await ScriptedRelay.with(ScriptedRelayStore().behaviour, tls: try Self.serverContext()) { server in
+            let config = try Self.configuration(f, url: server.url)
+            let failed = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
+            #expect(!failed.succeeded)
+            #expect(failed.failures[server.url] == Self.untrusted, "\(failed.text)")
+            #expect(failed.text.contains("FAILED \(server.url): \(Self.untrusted)"), "\(failed.text)")
+            #expect(server.connectionCount == 0)
+            let status = try StatusReport.make(configuration: config, ledger: Ledger(path: config.ledgerPath.path))
+            let line = try #require(status.relays.first { $0.url == server.url })
+            #expect(line.lastError == Self.untrusted)
+            #expect(status.text.contains(": \(Self.untrusted)"), "\(status.text)")
+
+            let trusted = try Self.configuration(f, url: server.url, caFile: try Self.writeCA(f))
+            #expect(trusted.relays[0].tlsCAFile == f.directory.appendingPathComponent("tls/relay-ca.pem").standardizedFileURL)
+            let ok = try await SyncAgentRunner(configuration: trusted, logger: AgentFixture.logger).runOnce()
+            #expect(ok.succeeded, "\(ok.text)")
+            #expect(server.connectionCount >= 1)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aClosedPortFailsTheRunWithTheLine() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let url = "ws://127.0.0.1:\(try FreePort.pick())"
+        let config = try Self.configuration(f, url: url)
+        let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
+        #expect(summary.failures[url] == Self.refused, "\(summary.text)")
+        #expect(summary.text.contains("FAILED \(url): \(Self.refused)"))
+    }
+
+    @Test func aMissingOrBadCAFileIsAConfigErrorNamingTheKey() throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        do {
+            _ = try Self.configuration(f, url: "wss://relay.example", caFile: "missing.pem")
+            Issue.record("a missing CA file was accepted")
+        } catch let error as ConfigError {
+            #expect(error.key == "relays[0].tls_ca_file")
+            #expect(error.reason.contains("missing.pem") && error.reason.contains("no such file"), "\(error.reason)")
+        }
+        let notPEM = try Self.writeCA(f, "not a certificate\n")
+        do {
+            _ = try Self.configuration(f, url: "wss://relay.example", caFile: notPEM)
+            Issue.record("a file without a certificate was accepted")
+        } catch let error as ConfigError {
+            #expect(error.key == "relays[0].tls_ca_file", "\(error)")
+        }
+        do {
+            _ = try Self.configuration(f, url: "wss://relay.example", caFile: "tls")
+            Issue.record("a folder was accepted")
+        } catch let error as ConfigError {
+            #expect(error.key == "relays[0].tls_ca_file", "\(error)")
+        }
+        // Without the key, no trust roots; with a good file, its certificates.
+        #expect(try Self.configuration(f, url: "wss://relay.example").relays[0].trustRoots == nil)
+        let good = try Self.configuration(f, url: "wss://relay.example", caFile: try Self.writeCA(f))
+        #expect(good.relays[0].trustRoots?.count == 1)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func diagnoseGivesTheSameLines() async throws {
+        var diagnostics = RelayDiagnostics(logger: AgentFixture.logger)
+        diagnostics.timeout = .seconds(3)
+        try await ScriptedRelay.with(ScriptedRelayStore().behaviour, tls: try Self.serverContext()) { server in
+            let d = await diagnostics.diagnose(server.url)
+            #expect(!d.reachable)
+            #expect(d.verdict == "unreachable: \(Self.untrusted)")
+            #expect(d.text == "\(server.url): unreachable: \(Self.untrusted)")
+        }
+        let behaviour = ScriptedRelay.Behaviour(information: "{}", refusesUpgrade: true, onText: { _, _ in })
+        try await ScriptedRelay.with(behaviour) { server in
+            let d = await diagnostics.diagnose(server.url)
+            #expect(d.verdict == "unreachable: HTTP 200 instead of a WebSocket upgrade: is this a relay URL?")
+        }
+        let port = try FreePort.pick()
+        let refused = await diagnostics.diagnose("ws://127.0.0.1:\(port)")
+        #expect(refused.verdict == "unreachable: \(Self.refused)")
+    }
+
+    /// The private CA of Tests/RelayClientTests/PrivateCAFixture.swift (made once with Python's
+    /// `cryptography`), and its server certificate for localhost, 127.0.0.1 and ::1 (until 2125).
+    static let caPEM = """
+    -----BEGIN CERTIFICATE-----
+    MIIBgTCCASegAwIBAgIUVVYo9ghxkrmvG/SKY5pYr6ExJCAwCgYIKoZIzj0EAwIw
+    HDEaMBgGA1UEAwwRUmVsYXlTeW5jIFRlc3QgQ0EwIBcNMjUwMTAxMDAwMDAwWhgP
+    MjEyNTAxMDEwMDAwMDBaMBwxGjAYBgNVBAMMEVJlbGF5U3luYyBUZXN0IENBMFkw
+    EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAERbSk/H1TB16uCh+MPiYbNUGYOcte5puF
+    shvYhSq5emMsJJsaUhsIK1bKd5FQWUaCsc/SuO1ZwonvbkcQEEwIw6NFMEMwEgYD
+    VR0TAQH/BAgwBgEB/wIBADAOBgNVHQ8BAf8EBAMCAYYwHQYDVR0OBBYEFB/bXELB
+    +F+KwnEbPC/uhcc3x+EvMAoGCCqGSM49BAMCA0gAMEUCIQDlUvGsqO08/VkMcohL
+    WJ8WqKxGqnEy+SqYnWVMaTrPHgIgGEyIqNoKHVHlJJGCn5IBJFSxxiAfn4sn0tT5
+    UibsxR4=
+    -----END CERTIFICATE-----
+    """
+
+    static let serverPEM = """
+    -----BEGIN CERTIFICATE-----
+    MIIBqTCCAU6gAwIBAgIUTrqS1k+Ix+cRfQMSQyqAW2DKewgwCgYIKoZIzj0EAwIw
+    HDEaMBgGA1UEAwwRUmVsYXlTeW5jIFRlc3QgQ0EwIBcNMjUwMTAxMDAwMDAwWhgP
+    MjEyNTAxMDEwMDAwMDBaMBQxEjAQBgNVBAMMCWxvY2FsaG9zdDBZMBMGByqGSM49
+    AgEGCCqGSM49AwEHA0IABNPVn198DR1JgDVyR1/Skw8uzHOMqTXgYdygmL9nAmxV
+    6zwA7M7CesY0xStK/kQuMq4V+d2G5UVnGM7pyoTxmrajdDByMCwGA1UdEQQlMCOC
+    CWxvY2FsaG9zdIcEfwAAAYcQAAAAAAAAAAAAAAAAAAAAATAMBgNVHRMBAf8EAjAA
+    MBMGA1UdJQQMMAoGCCsGAQUFBwMBMB8GA1UdIwQYMBaAFB/bXELB+F+KwnEbPC/u
+    hcc3x+EvMAoGCCqGSM49BAMCA0kAMEYCIQC1w4IEicWYvNrgcbeCPavGXf+9Tbqr
+    r0x8qx6xKjppIgIhAID4262/9eZvljb+rdn1WvT2SyvVBe8fMyyFZRWONPt+
+    -----END CERTIFICATE-----
+    """
+
+    static let serverKeyPEM = """
+    -----BEGIN PRIVATE KEY-----
+    MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg/z+Nr127wBIicKwE
+    jmrpz3hoaYIEa5pkmiDPIUM3+r+hRANCAATT1Z9ffA0dSYA1ckdf0pMPLsxzjKk1
+    4GHcoJi/ZwJsVes8AOzOwnrGNMUrSv5ELjKuFfndhuVFZxjO6cqE8Zq2
+    -----END PRIVATE KEY-----
+    """
+}
