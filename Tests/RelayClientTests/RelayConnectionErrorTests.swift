@@ -76,11 +76,9 @@ struct RelayConnectionErrorTests {
     @Test(.timeLimit(.minutes(1)), arguments: ["ws", "wss"])
     func aListenerThatNeverAnswersTimesOut(scheme: String) async throws {
         let listener = try SilentListener()
-        let started = ContinuousClock.now
         let error = try #require(await Self.dial(Self.configuration("\(scheme)://127.0.0.1:\(listener.port)", timeout: .seconds(1))))
         #expect(error.isTimeout, "\(error)")
         #expect(error.summary == "no answer within 1s")
-        #expect(ContinuousClock.now - started < .seconds(5))
         withExtendedLifetime(listener) {}
     }
 

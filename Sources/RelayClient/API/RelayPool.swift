@@ -55,45 +55,6 @@ public final class RelayPool: Service, Sendable {
         for relay in await registry.stopRunning() { relay.stop() }
     }
 
-    /// Events from several relays, each id once.
-    public func subscribe(_ filters: [Filter], relays urls: [String], live: Bool) -> AsyncStream<(relay: String, event: Event)> {
-        let registry = self.registry
-        let seen = SeenIDs()
-        return AsyncStream { continuation in
-            let task = Task {
-                await withTaskGroup(of: Void.self) { group in
-                    for url in Set(urls) {
-                        guard let relay = await registry.relay(url: url) else { continue }
-                        group.addTask {
-                            for await item in relay.subscribe(filters, live: live) {
-                                guard case let .event(event) = item else { continue }
-                                if seen.insert(event.id) {
-                                    continuation.yield((relay: url, event: event))
-                                }
-                            }
-                        }
-                    }
-                }
-                continuation.finish()
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
-    }
-
-    /// Publishes to each relay concurrently; relays not in the pool answer `.notConnected`.
-    public func publish(_ event: Event, to urls: [String]) async -> [String: PublishOutcome] {
-        var relays: [(String, Relay?)] = []
-        for url in Set(urls) { relays.append((url, await registry.relay(url: url))) }
-        return await withTaskGroup(of: (String, PublishOutcome).self) { group in
-            for (url, relay) in relays {
-                group.addTask { (url, await relay?.publish(event) ?? .notConnected) }
-            }
-            var out: [String: PublishOutcome] = [:]
-            for await (url, outcome) in group { out[url] = outcome }
-            return out
-        }
-    }
-
     public func healths() async -> [String: RelayHealth] {
         let all = await registry.all
         return await withTaskGroup(of: RelayHealth.self) { group in
@@ -137,10 +98,4 @@ public final class RelayPool: Service, Sendable {
             return all
         }
     }
-}
-
-/// Shared de-duplication across the relays of one pool subscription.
-private final class SeenIDs: Sendable {
-    private let ids = Mutex(RecentIDs(capacity: 200_000))
-    func insert(_ id: String) -> Bool { ids.withLock { $0.insert(id) } }
 }

@@ -32,7 +32,7 @@ public struct ProgressReporter: Service {
     }
 
     public func run() async throws {
-        do { try await cancelWhenGracefulShutdown { await report() } } catch is CancellationError {}
+        await cancelWhenGracefulShutdown { await report() }
     }
 
     /// Reports until the task is cancelled; a live line is cleared before returning.
