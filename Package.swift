@@ -123,6 +123,7 @@ let package = Package(
         .executableTarget(name: "BenchArchive", dependencies: ["Archive", "PeerHarness"], swiftSettings: strict),
         .executableTarget(name: "BenchRelay", dependencies: ["RelayClient", "PeerHarness"], swiftSettings: strict),
         .executableTarget(name: "BenchAgent", dependencies: ["SyncAgent", "Ledger", "RelayClient", "PeerHarness", "CSecp256k1", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .executableTarget(name: "BenchReconcile", dependencies: ["Ledger", "RelayClient", "PeerHarness", "NostrCore", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "NegentropyTests", dependencies: ["Negentropy"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "NostrCoreTests", dependencies: ["NostrCore", "PeerHarness"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "RelayClientTests", dependencies: [

@@ -7,8 +7,10 @@ import PeerHarness
 import RelayClient
 
 // scripts/bench-agent: `relaysync run --once` mirroring LocalRelay -> LocalRelay, at 20,000 and
-// 100,000 events (CPU per 1,000 events against a bare signature verification, peak RSS), then
-// the daemon's live propagation from a publish on the primary to the event on the backup.
+// 100,000 events (CPU per 1,000 events against a bare signature verification, peak RSS); beside each
+// mirror, the same events fetched only (no backup) and delivered only (from that full ledger to an
+// empty backup); then the daemon's live propagation from a publish on the primary to the event on
+// the backup. BENCH_PHASES=0 skips the fetch-only and deliver-only runs.
 
 let logger: Logger = {
     var l = Logger(label: "bench-agent")
@@ -55,14 +57,16 @@ func withRelay<T>(_ url: String, _ body: (Relay) async throws -> T) async throws
     return try await body(relay)
 }
 
-func writeConfig(_ dir: URL, authors: [String], primary: String, backup: String) throws -> String {
+/// `backup: nil` reads the primary only (fetch-only). `name` lets one folder (one ledger) hold several configs.
+func writeConfig(_ dir: URL, authors: [String], primary: String, backup: String?, name: String = "sync.json") throws -> String {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let relays = [#"{"url": "\#(primary)", "role": "primary"}"#] + (backup.map { [#"{"url": "\#($0)", "role": "backup"}"#] } ?? [])
     let config = """
     {"pubkeys": [\(authors.map { "\"\($0)\"" }.joined(separator: ","))],
-     "relays": [{"url": "\(primary)", "role": "primary"}, {"url": "\(backup)", "role": "backup"}],
+     "relays": [\(relays.joined(separator: ", "))],
      "ledger": "ledger.sqlite", "archive": {"directory": "archive"}, "log_level": "error"}
     """
-    let path = dir.appendingPathComponent("sync.json").path
+    let path = dir.appendingPathComponent(name).path
     try config.write(toFile: path, atomically: true, encoding: .utf8)
     return path
 }
@@ -90,9 +94,65 @@ func bareVerifyMicros(_ events: [Event]) -> Double {
 /// ratio see the same machine.
 struct OnceResult {
     var store: String; var events: Int; var handled: Int; var seconds: Double; var cpu: Double; var peakRSS: Int; var summary: String; var bare: Double
+    /// The same events read from the primary into a fresh ledger with no backup configured.
+    var fetchOnly: Measured?
+    /// Then, on that full ledger, the backup added: delivery into an empty backup (the run also
+    /// catches up with and reconciles the primary).
+    var deliverOnly: Measured?
     /// CPU µs per handled event (= ms per 1,000), and that against the bare verify.
     var perEvent: Double { cpu / Double(handled) * 1e6 }
     var ratio: Double { perEvent / bare }
+}
+
+/// One `relaysync run --once`: wall time, the child's own CPU, its peak RSS (VmHWM) and its output.
+struct Measured {
+    var seconds: Double; var cpu: Double; var peakRSS: Int; var summary: String
+    /// The summary's "reconciled ..." lines.
+    var reconciled: [String] { summary.split(separator: "\n").filter { $0.contains("reconciled ") }.map { $0.trimmingCharacters(in: .whitespaces) } }
+}
+
+func measuredRun(_ args: [String], log: String) async throws -> Measured {
+    let start = ContinuousClock.now
+    let child = try Child.spawn(args, output: log)
+    let peak = PeakRSS()
+    let sampler = Task {
+        while !Task.isCancelled {
+            if let status = try? String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8) {
+                for line in status.split(separator: "\n") where line.hasPrefix("VmHWM") {
+                    peak.note((Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0) * 1024)
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+    let r = child.wait()
+    sampler.cancel()
+    let seconds = (ContinuousClock.now - start) / .seconds(1)
+    let summary = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    guard r.status == 0 else { throw PeerError("\(args.dropFirst().joined(separator: " ")) failed (\(r.status)):\n\(summary)") }
+    return Measured(seconds: seconds, cpu: r.cpu, peakRSS: peak.value, summary: summary)
+}
+
+/// Fetch-only and deliver-only runs of the same events: a fresh ledger reads the primary with no
+/// backup configured; then the same ledger, now with an empty backup, delivers everything.
+func phases(primary: TestRelay, options: TestRelay.Options, authors: [String], expected: Set<String>, n: Int) async throws -> (Measured, Measured) {
+    let dir = work.appendingPathComponent("phases-\(n)-\(UUID().uuidString.prefix(8))")
+    let fetchConfig = try writeConfig(dir, authors: authors, primary: primary.url, backup: nil, name: "fetch.json")
+    let fetch = try await measuredRun([relaysync, "run", "--once", "--config", fetchConfig], log: dir.appendingPathComponent("fetch.log").path)
+    let backup = try await TestRelay.start(.localRelay, options: options)
+    defer { backup.stopNow() }
+    let deliverConfig = try writeConfig(dir, authors: authors, primary: primary.url, backup: backup.url, name: "deliver.json")
+    let deliver = try await measuredRun([relaysync, "run", "--once", "--config", deliverConfig], log: dir.appendingPathComponent("deliver.log").path)
+    let delivered = try await withRelay(backup.url) { relay in
+        let ids = IDSet()
+        _ = try await relay.fetchAll(Filter(authors: authors)) { page, _ in ids.add(page.map(\.id)) }
+        return ids.value
+    }
+    guard delivered == expected else {
+        throw PeerError("deliver-only: the backup holds \(delivered.count) events, the primary \(expected.count); \(expected.subtracting(delivered).count) missing")
+    }
+    await backup.stop()
+    return (fetch, deliver)
 }
 
 func once(_ n: Int) async throws -> OnceResult {
@@ -165,12 +225,16 @@ func once(_ n: Int) async throws -> OnceResult {
     guard held[0] == held[1] else {
         throw PeerError("backup holds \(held[1].count) events, primary \(held[0].count); \(held[0].subtracting(held[1]).count) missing")
     }
-    await primary.stop()
     await backup.stop()
     let bareAfter = bareVerifyMicros(events)
     let handled = try Ledger(path: dir.appendingPathComponent("ledger.sqlite").path).eventCount()
-    return OnceResult(store: store, events: n, handled: handled, seconds: seconds, cpu: r.cpu, peakRSS: peak.value, summary: summary,
-                      bare: (bareBefore + bareAfter) / 2)
+    var result = OnceResult(store: store, events: n, handled: handled, seconds: seconds, cpu: r.cpu, peakRSS: peak.value, summary: summary,
+                            bare: (bareBefore + bareAfter) / 2)
+    if env["BENCH_PHASES"] != "0" {
+        (result.fetchOnly, result.deliverOnly) = try await phases(primary: primary, options: options, authors: authors, expected: held[0], n: n)
+    }
+    await primary.stop()
+    return result
 }
 
 final class IDSet: @unchecked Sendable {
@@ -247,6 +311,10 @@ print("bench-agent: relaysync run --once, LocalRelay -> LocalRelay on 127.0.0.1 
 for r in results {
     print("  \(r.events) events published, \(r.handled) kept by the primary and mirrored (\(r.store) relays): \(f(r.seconds, 1)) s wall, \(f(Double(r.handled) / r.seconds)) events/s")
     print("    CPU \(f(r.cpu, 2)) s = \(f(r.perEvent, 0)) ms per 1,000 events = \(f(r.ratio, 2))x a bare verify of \(f(r.bare, 1)) µs (timed before and after the run; goal <= 3x), peak RSS \(f(Double(r.peakRSS) / 1_048_576, 1)) MiB (goal < 64)")
+    if let fetch = r.fetchOnly, let deliver = r.deliverOnly {
+        print("    same events, same primary: fetch-only \(f(fetch.seconds, 1)) s (no backup; CPU \(f(fetch.cpu, 2)) s, peak RSS \(f(Double(fetch.peakRSS) / 1_048_576, 1)) MiB), deliver-only \(f(deliver.seconds, 1)) s (that full ledger into an empty backup; CPU \(f(deliver.cpu, 2)) s, peak RSS \(f(Double(deliver.peakRSS) / 1_048_576, 1)) MiB), mirror \(f(r.seconds, 1)) s: \(f(r.seconds / max(fetch.seconds, deliver.seconds), 2))x the slower, \(f(r.seconds / (fetch.seconds + deliver.seconds), 2))x their sum")
+        for line in deliver.reconciled { print("      deliver-only run: \(line)") }
+    }
 }
 for n in sizes {
     let ratios = results.filter { $0.events == n }.map(\.ratio).sorted()
@@ -256,3 +324,13 @@ for n in sizes {
 }
 print("  live, publish on primary -> event on backup, \(latencies.count) events one at a time: p50 \(f(pct(0.5), 2)) ms, p90 \(f(pct(0.9), 2)) ms, p99 \(f(pct(0.99), 2)) ms, max \(f(latencies.last ?? 0, 2)) ms (goal p99 < 20 ms)")
 if let last = results.last { print("  summary of the \(last.events)-event run:\n" + last.summary.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")) }
+let phased = results.filter { $0.fetchOnly != nil && $0.deliverOnly != nil }
+if !phased.isEmpty {
+    print("  fetch-only, deliver-only and mirror of the same events (each row one invocation's run; seconds of wall time, process start included):")
+    print("  | events kept | fetch-only | deliver-only | mirror | mirror / slower | mirror / sum |")
+    print("  |---|---|---|---|---|---|")
+    for r in phased {
+        let fetch = r.fetchOnly!.seconds, deliver = r.deliverOnly!.seconds
+        print("  | \(r.handled) | \(f(fetch, 1)) s | \(f(deliver, 1)) s | \(f(r.seconds, 1)) s | \(f(r.seconds / max(fetch, deliver), 2))x | \(f(r.seconds / (fetch + deliver), 2))x |")
+    }
+}

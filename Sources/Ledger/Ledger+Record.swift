@@ -64,6 +64,13 @@ extension Ledger {
                 }
                 outcomes.append(outcome)
             }
+            // Every event up to here has its rows for these relays: a restart need not look again.
+            if let last = outcomes.lazy.compactMap(\.seq).max(), !writableRelays.isEmpty {
+                let advance = try db.cachedStatement(sql: """
+                    UPDATE relays SET deliveries_ensured_through = ? WHERE url = ? AND deliveries_ensured_through < ?
+                    """)
+                for relay in writableRelays { try advance.execute(arguments: [last, relay, last]) }
+            }
             return outcomes
         }
     }

@@ -23,6 +23,14 @@ public enum RecordOutcome: Sendable, Equatable {
     case superseded(seq: Int64)
     /// Expired (NIP-40): stored, never pushed.
     case expired(seq: Int64)
+
+    /// The ledger seq of a first sighting; nil for known and ephemeral events.
+    public var seq: Int64? {
+        switch self {
+        case let .new(seq), let .superseded(seq), let .expired(seq): seq
+        case .known, .ephemeral: nil
+        }
+    }
 }
 
 /// Per relay, per event: what the relay is known to hold or what we owe it.

@@ -97,3 +97,14 @@ import Testing
         #expect(last[b]?.last.startedAt == 15)
     }
 }
+
+extension LedgerReconcileTests {
+    /// Recording schedules every writable relay, so a restart has nothing to look for.
+    @Test func recordingKeepsTheEnsuredMarkUpToDate() throws {
+        let l = try Ledger.temporary()
+        _ = try l.ensureDeliveries(toWritableRelays: [b], now: 1)
+        try record(l, try (0..<5).map { try key.sign(kind: 1, content: "m\($0)", createdAt: 1_700_000_000 + Int64($0)) }, from: a)
+        #expect(try l.ensureDeliveries(toWritableRelays: [b], now: 2) == 0)
+        #expect(try l.pendingCount(relay: b) == 5)
+    }
+}

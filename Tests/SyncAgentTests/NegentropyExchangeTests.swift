@@ -100,6 +100,15 @@ import Testing
         let blocked = Self.answering(Self.items(100), refuseAbove: 10)
         let (third, _) = try await Self.exchange(blocked, items: Self.items(10))
         guard case .tooLarge = third else { Issue.record("expected tooLarge, got \(third)"); return }
+
+        // LocalRelay's word for a session over its item cap.
+        let rateLimited = ScriptedRelay.Behaviour(onText: { c, t in
+            if case let .negOpen(sub, _, _)? = try? ClientMessage.decode(t) {
+                try await c.send(.negErr(subscription: sub, reason: "rate-limited: too many negentropy items"))
+            }
+        })
+        let (fourth, _) = try await Self.exchange(rateLimited, items: Self.items(10))
+        guard case .tooLarge = fourth else { Issue.record("expected tooLarge, got \(fourth)"); return }
     }
 
     @Test func garbageAnswersEndTheSessionWithoutACrash() async throws {

@@ -21,6 +21,9 @@ from nostr_sdk import (DatabaseEventStatus, Filter, NostrDatabase, NostrDatabase
                        SaveEventStatus)
 
 
+_SIMPLE_KEYS = {"ids", "authors", "kinds", "since", "until", "limit"}
+
+
 def _is_replaceable(kind):
     return kind in (0, 3) or 10_000 <= kind < 20_000
 
@@ -76,6 +79,7 @@ class MemoryStore(NostrDatabase):
         self.sorted = True
         self.heads = {}         # (pubkey, kind[, d]) -> (created_at, id hex)
         self.deleted = set()
+        self.meta = {}          # id hex -> (pubkey hex, kind): simple filters match without a call into Rust
 
     def backend(self):
         return "relaysync-bench-memory"
@@ -117,6 +121,7 @@ class MemoryStore(NostrDatabase):
                     self._remove(tag[1])
                     self.deleted.add(tag[1])
         self.events[eid] = (created, event)
+        self.meta[eid] = (pubkey, kind)
         self.order.append((created, eid))
         self.sorted = False
         return SaveEventStatus.success()
@@ -156,6 +161,12 @@ class MemoryStore(NostrDatabase):
         until = spec.get("until", 2**63)
         since = spec.get("since", 0)
         ids = spec.get("ids")
+        # A filter of ids, authors, kinds, since, until and limit only (what backfills and NIP-77
+        # sessions send) is matched here: one `match_event` call into Rust per candidate cost about
+        # 7 µs, 0.35 s per 50,000 events. Anything else (tags, search, empty lists) goes to `match_event`.
+        simple = set(spec) <= _SIMPLE_KEYS and all(spec[k] for k in ("ids", "authors", "kinds") if k in spec)
+        authors = set(spec["authors"]) if simple and "authors" in spec else None
+        kinds = set(spec["kinds"]) if simple and "kinds" in spec else None
         result = []
         if ids is not None:
             candidates = sorted((self.events[i][0], i) for i in ids if i in self.events)
@@ -169,7 +180,12 @@ class MemoryStore(NostrDatabase):
             if created > until:
                 continue
             event = self.events[eid][1]
-            if filter.match_event(event):
+            if simple:
+                pubkey, kind = self.meta[eid]
+                matched = (authors is None or pubkey in authors) and (kinds is None or kind in kinds)
+            else:
+                matched = filter.match_event(event)
+            if matched:
                 result.append(event)
                 if limit is not None and len(result) >= limit:
                     break

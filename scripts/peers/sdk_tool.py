@@ -5,7 +5,7 @@
   sdk_tool.py verify                                         reads event JSON lines, prints ok/bad per line
   sdk_tool.py publish URL [--concurrency C]                  reads event JSON lines, publishes, prints JSON counts
   sdk_tool.py fetch URL FILTER_JSON                          prints JSON {"count", "seconds"}
-  sdk_tool.py sync --events FILE --filter JSON --relay URL [--relay URL...] [--then-up URL]
+  sdk_tool.py sync --events FILE --filter JSON --relay URL [--relay URL...] [--then-up URL] [--lmdb DIR] [--split-at T...]
                                                            NIP-77 Client.sync (both directions) from a client
                                                            database holding FILE's events; prints JSON
 """
@@ -151,43 +151,76 @@ def _sync_report(out, seconds, lo_before, lo_after):
 
 
 async def sync(args):
-    """Client.sync as a backup tool would use it: the client's database (scripts/peers/memory_store.py,
-    in memory) starts with FILE's events; one sync in both directions with every relay, then, with
-    --then-up, one upward sync to that relay so it also gets what the first one downloaded."""
+    """Client.sync as a backup tool would use it: the client's database (nostr-sdk's LMDB store with
+    --lmdb DIR, else scripts/peers/memory_store.py in memory) starts with FILE's events; one sync in both
+    directions with every relay, then, with --then-up, one upward sync to that relay so it also gets what
+    the first one downloaded."""
     import resource
-    from memory_store import MemoryStore, run_inline
-    from nostr_sdk import ClientBuilder, SyncDirection, SyncOptions
-    run_inline()
-    store = MemoryStore()
-    start = time.perf_counter()
-    seeded = 0
-    with open(args.events) as f:
-        for line in f:
-            if line.strip() and store._save(Event.from_json(line)).is_success():
-                seeded += 1
-    seed_seconds = time.perf_counter() - start
+    from nostr_sdk import ClientBuilder, NostrLmdb, SyncDirection, SyncOptions
     uniffi_set_event_loop(asyncio.get_running_loop())
+    if args.lmdb:
+        store = await NostrLmdb.open(args.lmdb)
+    else:
+        from memory_store import MemoryStore, run_inline
+        run_inline()
+        store = MemoryStore()
+    start = time.perf_counter()
+    with open(args.events) as f:
+        events = [Event.from_json(line) for line in f if line.strip()]
+    saved = 0
+    # LMDB batches concurrent writes; one at a time it stores a few hundred events/s.
+    for first in range(0, len(events), 2000):
+        results = await asyncio.gather(*(store.save_event(e) for e in events[first:first + 2000]))
+        saved += sum(1 for r in results if r is not None and r.is_success())
+    del events
+    seed_seconds = time.perf_counter() - start
     client = ClientBuilder().database(store).build()
     for url in args.relay:
         await client.add_relay(RelayUrl.parse(url))
     await client.connect(timedelta(seconds=10))
     await asyncio.sleep(0.3)
     flt = Filter.from_json(args.filter)
-    phases = []
-    total = time.perf_counter()
-    io = _loopback_bytes()
-    t = time.perf_counter()
-    out = await client.sync(flt, opts=SyncOptions().direction(SyncDirection.BOTH))
-    phases.append(dict(_sync_report(out, time.perf_counter() - t, io, _loopback_bytes()), name="both directions, every relay"))
-    if args.then_up:
+    # --split-at T...: one sync per time window ([..T1-1], [T1..T2-1], ..., [Tk..]), one after another,
+    # for relays that refuse a NIP-77 session over too many events.
+    bounds = [None] + sorted(args.split_at or []) + [None]
+    windows = []
+    for lower, upper in zip(bounds, bounds[1:]):
+        spec = json.loads(args.filter)
+        if lower is not None:
+            spec["since"] = lower
+        if upper is not None:
+            spec["until"] = upper - 1
+        windows.append(Filter.from_json(json.dumps(spec)))
+    suffix = "" if len(windows) == 1 else " (%d windows in turn)" % len(windows)
+
+    async def run_phase(name, **kwargs):
         io = _loopback_bytes()
         t = time.perf_counter()
-        out = await client.sync(flt, _with=[RelayUrl.parse(args.then_up)], opts=SyncOptions().direction(SyncDirection.UP))
-        phases.append(dict(_sync_report(out, time.perf_counter() - t, io, _loopback_bytes()), name="up, " + args.then_up))
+        reports = []
+        for window in windows:
+            reports.append(_sync_report(await client.sync(window, **kwargs), 0, (0, 0), (0, 0)))
+        merged = {"seconds": time.perf_counter() - t, "name": name + suffix}
+        merged["loopback_bytes"] = _loopback_bytes()[1] - io[1]
+        merged["success"] = sorted(set().union(*(r["success"] for r in reports)) - set().union(*(r["failed"] for r in reports)))
+        merged["failed"] = {u: why for r in reports for u, why in r["failed"].items()}
+        merged["local_only"] = sum(r["local_only"] for r in reports)
+        for key in ("remote_only", "sent", "received", "send_failures"):
+            merged[key] = {}
+            for r in reports:
+                for u, count in r[key].items():
+                    merged[key][u] = merged[key].get(u, 0) + count
+        phases.append(merged)
+
+    phases = []
+    total = time.perf_counter()
+    await run_phase("both directions, every relay", opts=SyncOptions().direction(SyncDirection.BOTH))
+    if args.then_up:
+        await run_phase("up, " + args.then_up, _with=[RelayUrl.parse(args.then_up)], opts=SyncOptions().direction(SyncDirection.UP))
     total = time.perf_counter() - total
-    held = len(store.events)
-    print(json.dumps({"seeded": seeded, "seed_seconds": seed_seconds, "phases": phases, "seconds": total,
-                      "held_after": held, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+    held = await store.count(flt)
+    print(json.dumps({"database": "lmdb" if args.lmdb else "memory", "seeded": saved, "seed_seconds": seed_seconds,
+                      "phases": phases, "seconds": total, "held_after": held,
+                      "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
     sys.stdout.flush()
     await client.shutdown()
 
@@ -213,6 +246,8 @@ p.add_argument("--events", required=True, help="JSON lines: the client database'
 p.add_argument("--filter", required=True)
 p.add_argument("--relay", action="append", required=True)
 p.add_argument("--then-up", help="a relay to sync upward once more after the first sync")
+p.add_argument("--lmdb", help="the client database: nostr-sdk's LMDB store in this (new) folder; default in memory")
+p.add_argument("--split-at", type=int, action="append", help="sync in time windows split at these created_at values")
 args = parser.parse_args()
 if args.cmd == "sign":
     sign(args)

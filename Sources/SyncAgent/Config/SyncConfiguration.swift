@@ -47,8 +47,9 @@ public struct SyncConfiguration: Sendable {
         /// Seconds between the daemon's reconciliations of a relay (default 15 minutes); it also
         /// reconciles at start (after the backfill) and after every reconnect.
         public var interval: Duration = .seconds(900)
-        /// Ledger events per comparison window (default 50,000): bounds memory and each NIP-77 session.
-        public var windowItems = 50_000
+        /// Ledger events per comparison window (default 20,000): bounds memory and each NIP-77
+        /// session (LocalRelay refuses sessions over about 50,000 items; strfry's cap is 1,000,000).
+        public var windowItems = 20_000
         /// Try NIP-77 first (default); false compares through COUNT and REQ only.
         public var negentropy = true
     }

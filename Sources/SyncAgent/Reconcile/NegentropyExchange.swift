@@ -62,7 +62,12 @@ struct NegentropyExchange {
                 await relay.send(.negClose(subscription: subscription))
                 return .unsupported("NOTICE: \(text.prefix(200))")
             case let .negErr(_, reason)?:
-                return RelayReason(reason).prefix == .blocked ? .tooLarge(reason) : .unsupported("NEG-ERR: \(reason.prefix(200))")
+                // NIP-77's `blocked:` means the set is too large; LocalRelay says `rate-limited:`
+                // for the same (its cap is about 50,000 items). Either way a smaller window may pass.
+                switch RelayReason(reason).prefix {
+                case .blocked?, .rateLimited?: return .tooLarge(reason)
+                default: return .unsupported("NEG-ERR: \(reason.prefix(200))")
+                }
             case let .closed(_, reason)?:
                 return .unsupported("CLOSED: \(reason.raw.prefix(200))")
             case let .negMsg(_, text)?:
