@@ -69,8 +69,10 @@ public final class ArchiveReader {
             var output = ZSTD_outBuffer(dst: out, size: outSize, pos: 0)
             let ret = ZSTD_decompressStream(dctx, &output, &input)
             if ZSTD_isError(ret) != 0 {
-                problems.append(ArchiveReadProblem(file: url.path, frame: frame, offset: frameStart,
-                                                   reason: "corrupt frame (\(String(cString: ZSTD_getErrorName(ret)))); skipped to the next frame"))
+                problems.append(
+                    ArchiveReadProblem(
+                        file: url.path, frame: frame, offset: frameStart,
+                        reason: "corrupt frame (\(String(cString: ZSTD_getErrorName(ret)))); skipped to the next frame"))
                 splitter.dropPartial()
                 ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only)
                 guard let next = Self.findMagic(bytes, from: max(frameStart + 1, input.pos)) else { input.pos = input.size; midFrame = false; break }
@@ -94,8 +96,10 @@ public final class ArchiveReader {
             }
         }
         if midFrame {
-            problems.append(ArchiveReadProblem(file: url.path, frame: frame, offset: frameStart,
-                                               reason: "truncated: the file ends inside this frame; lines before it are intact"))
+            problems.append(
+                ArchiveReadProblem(
+                    file: url.path, frame: frame, offset: frameStart,
+                    reason: "truncated: the file ends inside this frame; lines before it are intact"))
             splitter.dropPartial()
         }
         try splitter.finish(body)

@@ -62,7 +62,9 @@ public final class ArchiveWriter {
             try Self.syncFile(path(name.openName))
             try seal(name)
         }
-        let sealed = try FileManager.default.contentsOfDirectory(atPath: configuration.directory.path).compactMap(SegmentName.init(fileName:)).filter { !$0.isOpen }.sorted()
+        let sealed = try FileManager.default.contentsOfDirectory(atPath: configuration.directory.path).compactMap(SegmentName.init(fileName:)).filter {
+            !$0.isOpen
+        }.sorted()
         for name in sealed.reversed() {
             let reader = ArchiveReader(url: URL(fileURLWithPath: path(name.sealedName)))
             try reader.forEachLine { _ in }
@@ -76,7 +78,8 @@ public final class ArchiveWriter {
     static func key(of line: String) -> ArchivedEventKey? {
         if let e = try? Event(json: line) { return ArchivedEventKey(id: e.id, createdAt: e.createdAt) }
         guard let object = try? JSONValue.parse(line), let id = object["id"]?.stringValue,
-              let createdAt = object["created_at"]?.intValue else { return nil }
+            let createdAt = object["created_at"]?.intValue
+        else { return nil }
         return ArchivedEventKey(id: id, createdAt: createdAt)
     }
 

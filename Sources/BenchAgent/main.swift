@@ -62,10 +62,10 @@ func writeConfig(_ dir: URL, authors: [String], primary: String, backup: String?
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let relays = [#"{"url": "\#(primary)", "role": "primary"}"#] + (backup.map { [#"{"url": "\#($0)", "role": "backup"}"#] } ?? [])
     let config = """
-    {"pubkeys": [\(authors.map { "\"\($0)\"" }.joined(separator: ","))],
-     "relays": [\(relays.joined(separator: ", "))],
-     "ledger": "ledger.sqlite", "archive": {"directory": "archive"}, "log_level": "error"}
-    """
+        {"pubkeys": [\(authors.map { "\"\($0)\"" }.joined(separator: ","))],
+         "relays": [\(relays.joined(separator: ", "))],
+         "ledger": "ledger.sqlite", "archive": {"directory": "archive"}, "log_level": "error"}
+        """
     let path = dir.appendingPathComponent(name).path
     try config.write(toFile: path, atomically: true, encoding: .utf8)
     return path
@@ -149,7 +149,8 @@ func phases(primary: TestRelay, options: TestRelay.Options, authors: [String], e
         return ids.value
     }
     guard delivered == expected else {
-        throw PeerError("deliver-only: the backup holds \(delivered.count) events, the primary \(expected.count); \(expected.subtracting(delivered).count) missing")
+        throw PeerError(
+            "deliver-only: the backup holds \(delivered.count) events, the primary \(expected.count); \(expected.subtracting(delivered).count) missing")
     }
     await backup.stop()
     return (fetch, deliver)
@@ -216,11 +217,12 @@ func once(_ n: Int) async throws -> OnceResult {
     let authors = Array(Set(events.map(\.pubkey)))
     var held: [Set<String>] = []
     for url in [primary.url, backup.url] {
-        held.append(try await withRelay(url) { relay in
-            let ids = IDSet()
-            _ = try await relay.fetchAll(Filter(authors: authors)) { page, _ in ids.add(page.map(\.id)) }
-            return ids.value
-        })
+        held.append(
+            try await withRelay(url) { relay in
+                let ids = IDSet()
+                _ = try await relay.fetchAll(Filter(authors: authors)) { page, _ in ids.add(page.map(\.id)) }
+                return ids.value
+            })
     }
     guard held[0] == held[1] else {
         throw PeerError("backup holds \(held[1].count) events, primary \(held[0].count); \(held[0].subtracting(held[1]).count) missing")
@@ -228,8 +230,9 @@ func once(_ n: Int) async throws -> OnceResult {
     await backup.stop()
     let bareAfter = bareVerifyMicros(events)
     let handled = try Ledger(path: dir.appendingPathComponent("ledger.sqlite").path).eventCount()
-    var result = OnceResult(store: store, events: n, handled: handled, seconds: seconds, cpu: r.cpu, peakRSS: peak.value, summary: summary,
-                            bare: (bareBefore + bareAfter) / 2)
+    var result = OnceResult(
+        store: store, events: n, handled: handled, seconds: seconds, cpu: r.cpu, peakRSS: peak.value, summary: summary,
+        bare: (bareBefore + bareAfter) / 2)
     if env["BENCH_PHASES"] != "0" {
         (result.fetchOnly, result.deliverOnly) = try await phases(primary: primary, options: options, authors: authors, expected: held[0], n: n)
     }
@@ -309,21 +312,33 @@ func pct(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int((Double
 
 print("bench-agent: relaysync run --once, LocalRelay -> LocalRelay on 127.0.0.1 (release build)")
 for r in results {
-    print("  \(r.events) events published, \(r.handled) kept by the primary and mirrored (\(r.store) relays): \(f(r.seconds, 1)) s wall, \(f(Double(r.handled) / r.seconds)) events/s")
-    print("    CPU \(f(r.cpu, 2)) s = \(f(r.perEvent, 0)) ms per 1,000 events = \(f(r.ratio, 2))x a bare verify of \(f(r.bare, 1)) µs (timed before and after the run; goal <= 3x), peak RSS \(f(Double(r.peakRSS) / 1_048_576, 1)) MiB (goal < 64)")
+    print(
+        "  \(r.events) events published, \(r.handled) kept by the primary and mirrored (\(r.store) relays): \(f(r.seconds, 1)) s wall, \(f(Double(r.handled) / r.seconds)) events/s"
+    )
+    print(
+        "    CPU \(f(r.cpu, 2)) s = \(f(r.perEvent, 0)) ms per 1,000 events = \(f(r.ratio, 2))x a bare verify of \(f(r.bare, 1)) µs (timed before and after the run; goal <= 3x), peak RSS \(f(Double(r.peakRSS) / 1_048_576, 1)) MiB (goal < 64)"
+    )
     if let fetch = r.fetchOnly, let deliver = r.deliverOnly {
-        print("    same events, same primary: fetch-only \(f(fetch.seconds, 1)) s (no backup; CPU \(f(fetch.cpu, 2)) s, peak RSS \(f(Double(fetch.peakRSS) / 1_048_576, 1)) MiB), deliver-only \(f(deliver.seconds, 1)) s (that full ledger into an empty backup; CPU \(f(deliver.cpu, 2)) s, peak RSS \(f(Double(deliver.peakRSS) / 1_048_576, 1)) MiB), mirror \(f(r.seconds, 1)) s: \(f(r.seconds / max(fetch.seconds, deliver.seconds), 2))x the slower, \(f(r.seconds / (fetch.seconds + deliver.seconds), 2))x their sum")
+        print(
+            "    same events, same primary: fetch-only \(f(fetch.seconds, 1)) s (no backup; CPU \(f(fetch.cpu, 2)) s, peak RSS \(f(Double(fetch.peakRSS) / 1_048_576, 1)) MiB), deliver-only \(f(deliver.seconds, 1)) s (that full ledger into an empty backup; CPU \(f(deliver.cpu, 2)) s, peak RSS \(f(Double(deliver.peakRSS) / 1_048_576, 1)) MiB), mirror \(f(r.seconds, 1)) s: \(f(r.seconds / max(fetch.seconds, deliver.seconds), 2))x the slower, \(f(r.seconds / (fetch.seconds + deliver.seconds), 2))x their sum"
+        )
         for line in deliver.reconciled { print("      deliver-only run: \(line)") }
     }
 }
 for n in sizes {
     let ratios = results.filter { $0.events == n }.map(\.ratio).sorted()
     if ratios.count > 1 {
-        print("  \(n) events: median of \(ratios.count) runs \(f(ratios[ratios.count / 2], 2))x a bare verify (runs: \(ratios.map { f($0, 2) + "x" }.joined(separator: ", ")))")
+        print(
+            "  \(n) events: median of \(ratios.count) runs \(f(ratios[ratios.count / 2], 2))x a bare verify (runs: \(ratios.map { f($0, 2) + "x" }.joined(separator: ", ")))"
+        )
     }
 }
-print("  live, publish on primary -> event on backup, \(latencies.count) events one at a time: p50 \(f(pct(0.5), 2)) ms, p90 \(f(pct(0.9), 2)) ms, p99 \(f(pct(0.99), 2)) ms, max \(f(latencies.last ?? 0, 2)) ms (goal p99 < 20 ms)")
-if let last = results.last { print("  summary of the \(last.events)-event run:\n" + last.summary.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")) }
+print(
+    "  live, publish on primary -> event on backup, \(latencies.count) events one at a time: p50 \(f(pct(0.5), 2)) ms, p90 \(f(pct(0.9), 2)) ms, p99 \(f(pct(0.99), 2)) ms, max \(f(latencies.last ?? 0, 2)) ms (goal p99 < 20 ms)"
+)
+if let last = results.last {
+    print("  summary of the \(last.events)-event run:\n" + last.summary.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+}
 let phased = results.filter { $0.fetchOnly != nil && $0.deliverOnly != nil }
 if !phased.isEmpty {
     print("  fetch-only, deliver-only and mirror of the same events (each row one invocation's run; seconds of wall time, process start included):")
@@ -331,6 +346,8 @@ if !phased.isEmpty {
     print("  |---|---|---|---|---|---|")
     for r in phased {
         let fetch = r.fetchOnly!.seconds, deliver = r.deliverOnly!.seconds
-        print("  | \(r.handled) | \(f(fetch, 1)) s | \(f(deliver, 1)) s | \(f(r.seconds, 1)) s | \(f(r.seconds / max(fetch, deliver), 2))x | \(f(r.seconds / (fetch + deliver), 2))x |")
+        print(
+            "  | \(r.handled) | \(f(fetch, 1)) s | \(f(deliver, 1)) s | \(f(r.seconds, 1)) s | \(f(r.seconds / max(fetch, deliver), 2))x | \(f(r.seconds / (fetch + deliver), 2))x |"
+        )
     }
 }

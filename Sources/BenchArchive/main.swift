@@ -55,8 +55,12 @@ precondition(lines == count)
 
 func f(_ x: Double, _ d: Int = 0) -> String { String(format: "%.\(d)f", x) }
 print("bench-archive: \(count) events, \(f(Double(rawBytes) / 1e6, 1)) MB of JSONL, zstd level \(level)")
-print("  ArchiveWriter: \(f(Double(count) / best)) events/s, \(f(Double(rawBytes) / best / 1e6)) MB/s uncompressed (best of 3, one core)  (goal >= 50,000 events/s)")
+print(
+    "  ArchiveWriter: \(f(Double(count) / best)) events/s, \(f(Double(rawBytes) / best / 1e6)) MB/s uncompressed (best of 3, one core)  (goal >= 50,000 events/s)"
+)
 print("  size: \(compressed) bytes, ratio \(f(Double(rawBytes) / Double(compressed), 2))")
-print("  zstd -\(level) CLI: \(cliSize) bytes, ratio \(f(Double(rawBytes) / Double(cliSize), 2)), \(f(Double(rawBytes) / cliSeconds / 1e6)) MB/s including process start")
+print(
+    "  zstd -\(level) CLI: \(cliSize) bytes, ratio \(f(Double(rawBytes) / Double(cliSize), 2)), \(f(Double(rawBytes) / cliSeconds / 1e6)) MB/s including process start"
+)
 print("  size vs zstd CLI: \(f(100 * (Double(compressed) / Double(cliSize) - 1), 1))%  (goal within 5%)")
 print("  ArchiveReader: \(f(Double(count) / readSeconds)) lines/s, \(f(Double(rawBytes) / readSeconds / 1e6)) MB/s")

@@ -45,21 +45,25 @@ if ProcessInfo.processInfo.environment["BENCH_CORE_PROFILE"] != nil {
 // Rounds alternate between the two so that the machine's other load hits both alike.
 var bareBest = Double.infinity, fullBest = Double.infinity
 for _ in 0..<rounds + 2 {
-    bareBest = min(bareBest, timed {
-        var ok = 0
-        for i in 0..<bare.count {
-            var key = bare[i].key
-            if secp256k1_schnorrsig_verify(ctx, bare[i].sig, bare[i].msg, 32, &key) == 1 { ok += 1 }
-        }
-        return ok
-    })
-    fullBest = min(fullBest, timed {
-        var ok = 0
-        for t in texts {
-            if let e = try? Event(json: t), e.verify() == .valid { ok += 1 }
-        }
-        return ok
-    })
+    bareBest = min(
+        bareBest,
+        timed {
+            var ok = 0
+            for i in 0..<bare.count {
+                var key = bare[i].key
+                if secp256k1_schnorrsig_verify(ctx, bare[i].sig, bare[i].msg, 32, &key) == 1 { ok += 1 }
+            }
+            return ok
+        })
+    fullBest = min(
+        fullBest,
+        timed {
+            var ok = 0
+            for t in texts {
+                if let e = try? Event(json: t), e.verify() == .valid { ok += 1 }
+            }
+            return ok
+        })
 }
 let bareRate = Double(count) / bareBest, fullRate = Double(count) / fullBest
 let parseRate = measure {

@@ -124,7 +124,8 @@ struct Step {
     /// The summary's own figure: from the agent's start to its summary, without process start and exit.
     var inProcess: Double? {
         guard let line = summary.split(separator: "\n").first(where: { $0.hasPrefix("relaysync --once:") }),
-              let s = line.split(separator: " ").reversed().dropFirst().first else { return nil }
+            let s = line.split(separator: " ").reversed().dropFirst().first
+        else { return nil }
         return Double(s)
     }
 }
@@ -137,7 +138,8 @@ func runOnce(_ name: String, config: String, dir: URL, relayPIDs: [Int32]) async
     // BENCH_WRAP prefixes the command (a profiler, strace); "{step}" in it becomes the step's name.
     // BENCH_WRAP_STEPS (e.g. "2-unchanged,3-resync") limits it to those steps.
     let wrapped = env["BENCH_WRAP_STEPS"].map { $0.split(separator: ",").contains(Substring(name)) } ?? true
-    let wrap = env["BENCH_WRAP"].flatMap { wrapped ? $0 : nil }.map { $0.replacingOccurrences(of: "{step}", with: name).split(separator: " ").map(String.init) } ?? []
+    let wrap =
+        env["BENCH_WRAP"].flatMap { wrapped ? $0 : nil }.map { $0.replacingOccurrences(of: "{step}", with: name).split(separator: " ").map(String.init) } ?? []
     let child = try Child.spawn(wrap + [relaysync, "run", "--once", "--config", config], output: log)
     // Peak RSS is the child's own VmHWM (wait4's ru_maxrss would also count this process's pages
     // shared with the child until exec).
@@ -157,8 +159,9 @@ func runOnce(_ name: String, config: String, dir: URL, relayPIDs: [Int32]) async
     let seconds = (ContinuousClock.now - start) / .seconds(1)
     let summary = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
     guard r.status == 0 else { throw PeerError("relaysync run --once (\(name)) failed (\(r.status)):\n\(summary)") }
-    return Step(name: name, seconds: seconds, cpu: r.cpu, peakRSS: peak.value, summary: summary,
-                relayCPU: relayPIDs.map(ProcessCPU.groupSeconds).reduce(0, +) - relayCPUBefore, loopback: loopbackBytes() - loBefore)
+    return Step(
+        name: name, seconds: seconds, cpu: r.cpu, peakRSS: peak.value, summary: summary,
+        relayCPU: relayPIDs.map(ProcessCPU.groupSeconds).reduce(0, +) - relayCPUBefore, loopback: loopbackBytes() - loBefore)
 }
 
 /// A unix time as its UTC day.
@@ -276,21 +279,24 @@ func benchmark() async throws {
     for i in stride(from: sdkWindow, to: heldTimes.count, by: sdkWindow) where heldTimes[i] > (splits.last ?? .min) { splits.append(heldTimes[i]) }
     var references: [Reference] = []
     // BENCH_SKIP_REFERENCE=1 leaves the reference out (diagnostic runs of the agent alone).
-    let variants = env["BENCH_SKIP_REFERENCE"] != nil ? [] : [("as one session", [Int64]())] + (splits.isEmpty ? [] : [("in \(splits.count + 1) windows", splits)])
+    let variants =
+        env["BENCH_SKIP_REFERENCE"] != nil ? [] : [("as one session", [Int64]())] + (splits.isEmpty ? [] : [("in \(splits.count + 1) windows", splits)])
     for (label, splitAt) in variants {
         let reset = try await backup.forget(lost + backdated.map(\.id))
         let relayBefore = relayPIDs.map(ProcessCPU.groupSeconds).reduce(0, +)
         let childBefore = ProcessCPU.reapedChildrenSeconds()
         let start = ContinuousClock.now
         let lmdb = env["BENCH_SDK_MEMORY"] == nil ? work.appendingPathComponent("sdk-lmdb-\(references.count)").path : nil
-        let json = try NostrSDKTool.sync(eventsFile: referenceEvents.path, filterJSON: filterJSON, relays: [primary.url, backup.url], thenUp: backup.url,
-                                         lmdbDirectory: lmdb, splitAt: splitAt)
+        let json = try NostrSDKTool.sync(
+            eventsFile: referenceEvents.path, filterJSON: filterJSON, relays: [primary.url, backup.url], thenUp: backup.url,
+            lmdbDirectory: lmdb, splitAt: splitAt)
         let wall = (ContinuousClock.now - start) / .seconds(1)
-        references.append(Reference(
-            label: label, lmdb: lmdb != nil, reset: reset, wall: wall, toolCPU: ProcessCPU.reapedChildrenSeconds() - childBefore,
-            relayCPU: relayPIDs.map(ProcessCPU.groupSeconds).reduce(0, +) - relayBefore,
-            report: try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:],
-            primaryAfter: try await heldIDs(primary.url, authors: authors), backupAfter: try await heldIDs(backup.url, authors: authors)))
+        references.append(
+            Reference(
+                label: label, lmdb: lmdb != nil, reset: reset, wall: wall, toolCPU: ProcessCPU.reapedChildrenSeconds() - childBefore,
+                relayCPU: relayPIDs.map(ProcessCPU.groupSeconds).reduce(0, +) - relayBefore,
+                report: try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:],
+                primaryAfter: try await heldIDs(primary.url, authors: authors), backupAfter: try await heldIDs(backup.url, authors: authors)))
     }
     await primary.stop()
     await backup.stop()
@@ -300,55 +306,90 @@ func benchmark() async throws {
     func relayName(_ url: String) -> String { url == primary.url ? "primary" : url == backup.url ? "backup" : url }
 
     print("bench-reconcile: \(thousands(n)) events (SampleEvents, 20 authors, a year), LocalRelay -> LocalRelay (memory_store.py) on 127.0.0.1, release build")
-    print("  primary seeded in \(f(seedSeconds, 1)) s; the primary keeps \(thousands(held.count)) (newest replaceable versions only); reconcile window_items \(thousands(windowItems))")
-    print("  re-sync scenario: the backup forgot \(thousands(lost.count)) events behind the agent's back; the primary gained \(thousands(backdated.count)) notes dated \(day(oldest))..\(day(newest - 86_400)) (newest event: \(day(newest)))")
+    print(
+        "  primary seeded in \(f(seedSeconds, 1)) s; the primary keeps \(thousands(held.count)) (newest replaceable versions only); reconcile window_items \(thousands(windowItems))"
+    )
+    print(
+        "  re-sync scenario: the backup forgot \(thousands(lost.count)) events behind the agent's back; the primary gained \(thousands(backdated.count)) notes dated \(day(oldest))..\(day(newest - 86_400)) (newest event: \(day(newest)))"
+    )
     print("")
     let privateLoopback = env["RELAYSYNC_BENCH_NETNS"] == "1"
-    print("  loopback bytes: sent through the loopback interface during the step, TCP/IP headers included; \(privateLoopback ? "in a network namespace of the benchmark's own, so nothing else counts" : "NOT isolated (no private network namespace): other loopback traffic on the machine counts too")")
+    print(
+        "  loopback bytes: sent through the loopback interface during the step, TCP/IP headers included; \(privateLoopback ? "in a network namespace of the benchmark's own, so nothing else counts" : "NOT isolated (no private network namespace): other loopback traffic on the machine counts too")"
+    )
     print("  | step | wall | in-process | agent CPU | relays' CPU | peak RSS | loopback bytes |")
     print("  |---|---|---|---|---|---|---|")
     for s in [mirror, unchanged, resync] {
-        print("  | \(s.name) | \(f(s.seconds, 2)) s | \(s.inProcess.map { f($0, 1) + " s" } ?? "?") | \(f(s.cpu, 2)) s | \(f(s.relayCPU, 2)) s | \(mib(s.peakRSS)) MiB | \(thousands(s.loopback)) |")
+        print(
+            "  | \(s.name) | \(f(s.seconds, 2)) s | \(s.inProcess.map { f($0, 1) + " s" } ?? "?") | \(f(s.cpu, 2)) s | \(f(s.relayCPU, 2)) s | \(mib(s.peakRSS)) MiB | \(thousands(s.loopback)) |"
+        )
     }
     print("")
     print("  reconciliation records (ledger table reconciliations; messages include fetch REQ/EVENT/EOSE, bytes are NIP-77 hex payload only):")
     for (label, records) in [("2-unchanged", recordsUnchanged), ("3-resync", recordsResync)] {
         for (url, entry) in records.sorted(by: { $0.key < $1.key }) {
             let r = entry.last
-            print("    \(label) \(relayName(url)): \(r.method), \(r.windows) windows, ledger \(thousands(r.ledgerEvents)), relay \(r.relayEvents.map(thousands) ?? "?"), missing on relay \(r.missingOnRelay) (sent again \(r.requeued), lost after delivery \(r.lostAfterDelivery)), missing in ledger \(r.missingInLedger) (fetched \(r.fetched)), \(thousands(r.messages)) messages, \(thousands(r.bytes)) bytes\(r.error.map { ", ERROR \($0)" } ?? "")")
+            print(
+                "    \(label) \(relayName(url)): \(r.method), \(r.windows) windows, ledger \(thousands(r.ledgerEvents)), relay \(r.relayEvents.map(thousands) ?? "?"), missing on relay \(r.missingOnRelay) (sent again \(r.requeued), lost after delivery \(r.lostAfterDelivery)), missing in ledger \(r.missingInLedger) (fetched \(r.fetched)), \(thousands(r.messages)) messages, \(thousands(r.bytes)) bytes\(r.error.map { ", ERROR \($0)" } ?? "")"
+            )
         }
     }
-    print("  after the re-sync: primary \(primaryAfter == expected ? "holds exactly the expected \(thousands(expected.count))" : "WRONG: \(thousands(primaryAfter.count)) held, \(expected.subtracting(primaryAfter).count) missing, \(primaryAfter.subtracting(expected).count) unexpected"); backup \(backupAfter == expected ? "holds exactly the expected \(thousands(expected.count))" : "WRONG: \(thousands(backupAfter.count)) held, \(expected.subtracting(backupAfter).count) missing, \(backupAfter.subtracting(expected).count) unexpected")")
+    print(
+        "  after the re-sync: primary \(primaryAfter == expected ? "holds exactly the expected \(thousands(expected.count))" : "WRONG: \(thousands(primaryAfter.count)) held, \(expected.subtracting(primaryAfter).count) missing, \(primaryAfter.subtracting(expected).count) unexpected"); backup \(backupAfter == expected ? "holds exactly the expected \(thousands(expected.count))" : "WRONG: \(thousands(backupAfter.count)) held, \(expected.subtracting(backupAfter).count) missing, \(backupAfter.subtracting(expected).count) unexpected")"
+    )
     print("")
     for ref in references {
         let report = ref.report
-        print("  reference \(ref.label): nostr-sdk 0.45.1 Client.sync (NIP-77), client database \(ref.lmdb ? "nostr-sdk's LMDB store" : "in memory (memory_store.py)") seeded with the \(thousands(report["seeded"] as? Int ?? 0)) events the ledger held before the re-sync (\(f(report["seed_seconds"] as? Double ?? 0, 1)) s, not timed); the backup reset to its state before the re-sync (forgot \(thousands(ref.reset)))")
+        print(
+            "  reference \(ref.label): nostr-sdk 0.45.1 Client.sync (NIP-77), client database \(ref.lmdb ? "nostr-sdk's LMDB store" : "in memory (memory_store.py)") seeded with the \(thousands(report["seeded"] as? Int ?? 0)) events the ledger held before the re-sync (\(f(report["seed_seconds"] as? Double ?? 0, 1)) s, not timed); the backup reset to its state before the re-sync (forgot \(thousands(ref.reset)))"
+        )
         for p in ref.phases {
             let failed = (p["failed"] as? [String: String] ?? [:]).map { "\(relayName($0.key)) FAILED: \($0.value)" }.sorted()
             var parts: [String] = []
-            for url in [primary.url, backup.url] where (p["success"] as? [String] ?? []).contains(url) || (p["failed"] as? [String: String] ?? [:])[url] != nil {
-                parts.append("\(relayName(url)): remote-only \(perRelay(p, "remote_only", url)), received \(perRelay(p, "received", url)), sent \(perRelay(p, "sent", url)), send failures \(perRelay(p, "send_failures", url))")
+            for url in [primary.url, backup.url] where (p["success"] as? [String] ?? []).contains(url) || (p["failed"] as? [String: String] ?? [:])[url] != nil
+            {
+                parts.append(
+                    "\(relayName(url)): remote-only \(perRelay(p, "remote_only", url)), received \(perRelay(p, "received", url)), sent \(perRelay(p, "sent", url)), send failures \(perRelay(p, "send_failures", url))"
+                )
             }
-            print("    \(p["name"] as? String ?? "?"): \(f(p["seconds"] as? Double ?? 0, 2)) s; local-only \(p["local_only"] as? Int ?? 0); \(parts.joined(separator: "; "))\(failed.isEmpty ? "" : "; " + failed.joined(separator: "; ")); \(thousands(p["loopback_bytes"] as? Int ?? 0)) loopback bytes")
+            print(
+                "    \(p["name"] as? String ?? "?"): \(f(p["seconds"] as? Double ?? 0, 2)) s; local-only \(p["local_only"] as? Int ?? 0); \(parts.joined(separator: "; "))\(failed.isEmpty ? "" : "; " + failed.joined(separator: "; ")); \(thousands(p["loopback_bytes"] as? Int ?? 0)) loopback bytes"
+            )
         }
         let downloaded = (report["held_after"] as? Int ?? 0) - (report["seeded"] as? Int ?? 0)
-        print("    after it: primary \(ref.primaryAfter == expected ? "holds exactly the expected \(thousands(expected.count))" : "\(thousands(ref.primaryAfter.count)) held, \(expected.subtracting(ref.primaryAfter).count) missing"); backup \(ref.backupAfter == expected ? "holds exactly the expected \(thousands(expected.count))" : "\(thousands(ref.backupAfter.count)) held, \(expected.subtracting(ref.backupAfter).count) of \(thousands(expected.count)) missing (\(expected.subtracting(ref.backupAfter).intersection(lost).count) of the lost, \(expected.subtracting(ref.backupAfter).intersection(backdated.map(\.id)).count) of the backdated)"); the client database holds \(thousands(report["held_after"] as? Int ?? 0)) (\(thousands(downloaded)) of the \(thousands(backdated.count)) backdated downloaded)")
-        print("    tool process: \(f(ref.wall, 2)) s wall including start and seeding, \(f(ref.toolCPU, 2)) s CPU, peak RSS \(mib(report["peak_rss"] as? Int ?? 0)) MiB (including the events it parsed to seed its database); relays' CPU during it \(f(ref.relayCPU, 2)) s")
+        print(
+            "    after it: primary \(ref.primaryAfter == expected ? "holds exactly the expected \(thousands(expected.count))" : "\(thousands(ref.primaryAfter.count)) held, \(expected.subtracting(ref.primaryAfter).count) missing"); backup \(ref.backupAfter == expected ? "holds exactly the expected \(thousands(expected.count))" : "\(thousands(ref.backupAfter.count)) held, \(expected.subtracting(ref.backupAfter).count) of \(thousands(expected.count)) missing (\(expected.subtracting(ref.backupAfter).intersection(lost).count) of the lost, \(expected.subtracting(ref.backupAfter).intersection(backdated.map(\.id)).count) of the backdated)"); the client database holds \(thousands(report["held_after"] as? Int ?? 0)) (\(thousands(downloaded)) of the \(thousands(backdated.count)) backdated downloaded)"
+        )
+        print(
+            "    tool process: \(f(ref.wall, 2)) s wall including start and seeding, \(f(ref.toolCPU, 2)) s CPU, peak RSS \(mib(report["peak_rss"] as? Int ?? 0)) MiB (including the events it parsed to seed its database); relays' CPU during it \(f(ref.relayCPU, 2)) s"
+        )
     }
     print("")
     let resyncMessages = recordsResync.values.map(\.last.messages).reduce(0, +)
     let resyncBytes = recordsResync.values.map(\.last.bytes).reduce(0, +)
     let unchangedMessages = recordsUnchanged.values.map(\.last.messages).reduce(0, +)
     let unchangedBytes = recordsUnchanged.values.map(\.last.bytes).reduce(0, +)
-    print("  | \(thousands(n)) events | RelaySync run --once | " + references.map { "nostr-sdk Client.sync \($0.label)" }.joined(separator: " | ") + " | goal |")
+    print(
+        "  | \(thousands(n)) events | RelaySync run --once | " + references.map { "nostr-sdk Client.sync \($0.label)" }.joined(separator: " | ") + " | goal |")
     print("  |---|---|" + references.map { _ in "---|" }.joined() + "---|")
     let blanks = references.map { _ in " |" }.joined()
     print("  | re-sync, nothing changed | \(f(unchanged.seconds, 2)) s wall (\(unchanged.inProcess.map { f($0, 2) } ?? "?") s in-process) |\(blanks) < 1 s |")
-    print("  | re-sync after 1 % lost + 1 % backdated | \(f(resync.seconds, 2)) s wall (\(resync.inProcess.map { f($0, 2) } ?? "?") s in-process) | " + references.map { "\(f($0.seconds, 2)) s (sync calls only); RelaySync / it \(f(resync.seconds / max($0.seconds, 1e-9), 2))x" }.joined(separator: " | ") + " | faster than the reference |")
-    print("  | end state correct | \(agentCorrect ? "yes" : "NO") | " + references.map { $0.primaryAfter == expected && $0.backupAfter == expected ? "yes" : "NO: backup lacks \(expected.subtracting($0.backupAfter).count)" }.joined(separator: " | ") + " | |")
-    print("  | messages / NIP-77 payload bytes (unchanged; re-sync) | \(thousands(unchangedMessages)) / \(thousands(unchangedBytes)); \(thousands(resyncMessages)) / \(thousands(resyncBytes)) |\(references.map { _ in " n/a |" }.joined()) |")
+    print(
+        "  | re-sync after 1 % lost + 1 % backdated | \(f(resync.seconds, 2)) s wall (\(resync.inProcess.map { f($0, 2) } ?? "?") s in-process) | "
+            + references.map { "\(f($0.seconds, 2)) s (sync calls only); RelaySync / it \(f(resync.seconds / max($0.seconds, 1e-9), 2))x" }.joined(
+                separator: " | ") + " | faster than the reference |")
+    print(
+        "  | end state correct | \(agentCorrect ? "yes" : "NO") | "
+            + references.map {
+                $0.primaryAfter == expected && $0.backupAfter == expected ? "yes" : "NO: backup lacks \(expected.subtracting($0.backupAfter).count)"
+            }.joined(separator: " | ") + " | |")
+    print(
+        "  | messages / NIP-77 payload bytes (unchanged; re-sync) | \(thousands(unchangedMessages)) / \(thousands(unchangedBytes)); \(thousands(resyncMessages)) / \(thousands(resyncBytes)) |\(references.map { _ in " n/a |" }.joined()) |"
+    )
     print("  | loopback bytes, re-sync | \(thousands(resync.loopback)) | " + references.map { thousands($0.loopback) }.joined(separator: " | ") + " | |")
-    print("  | peak RSS (RelaySync: mirror; unchanged; re-sync) | \(mib(mirror.peakRSS)); \(mib(unchanged.peakRSS)); \(mib(resync.peakRSS)) MiB | " + references.map { "\(mib($0.report["peak_rss"] as? Int ?? 0)) MiB (seeding included)" }.joined(separator: " | ") + " | < 64 MiB |")
+    print(
+        "  | peak RSS (RelaySync: mirror; unchanged; re-sync) | \(mib(mirror.peakRSS)); \(mib(unchanged.peakRSS)); \(mib(resync.peakRSS)) MiB | "
+            + references.map { "\(mib($0.report["peak_rss"] as? Int ?? 0)) MiB (seeding included)" }.joined(separator: " | ") + " | < 64 MiB |")
     print("  first mirror: \(f(mirror.seconds, 1)) s wall, \(f(Double(held.count) / mirror.seconds)) events/s")
     for s in [unchanged, resync] {
         print("  summary of \(s.name):\n" + s.summary.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))

@@ -51,7 +51,8 @@ func pin(_ peer: TestRelay) throws {
     guard let cpu = pinCPU else { return }
     for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int32(entry) != nil {
         guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { continue }
+            let close = stat.lastIndex(of: ")")
+        else { continue }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 2, Int32(fields[2]) == peer.pid else { continue }
         try taskset(cpu: cpu, pid: entry)
@@ -94,7 +95,8 @@ func ours(_ flavor: TestRelay.Flavor, _ events: [Event], authors: [String]) asyn
         }
         let health = await relay.health()
         let ok = health.latency.eventToOK.map { "EVENT→OK median \(f($0.medianMs)) ms p90 \(f($0.p90Ms)) ms" } ?? "no OK latency"
-        row.notes = "\(flavor.rawValue): deflate \(configuration.offersCompression ? "offered" : "not offered"), "
+        row.notes =
+            "\(flavor.rawValue): deflate \(configuration.offersCompression ? "offered" : "not offered"), "
             + "window \(configuration.publishWindow), \(sent) EVENTs sent, \(health.reconnects) reconnects, \(ok); "
             + "fetch \(summary.pages) REQs in \(f(row.fetchSeconds, 2)) s, \(f(cpu2 - cpu1, 2)) CPU s (page limit \(await relay.information()?.limitation.maxLimit.map { "\($0) from NIP-11" } ?? "\(configuration.fetchPageLimit)"))"
         return row
@@ -140,14 +142,15 @@ print("bench-relay: same events through each client into a fresh relay; fetch = 
 print("client          relay       publish ev/s  (ok/sent)     fetch ev/s  (got)   client CPU s  relay CPU s (publish+fetch)")
 for r in rows {
     let sent = counts[r.relay == TestRelay.Flavor.localRelay.rawValue ? .localRelay : .nostrRelay]!
-    print([
-        r.client.padding(toLength: 15, withPad: " ", startingAt: 0),
-        r.relay.padding(toLength: 11, withPad: " ", startingAt: 0),
-        f(Double(r.published) / r.publishSeconds).leftPad(12), "(\(r.published)/\(sent))".leftPad(13),
-        f(Double(r.fetched) / r.fetchSeconds).leftPad(14), "(\(r.fetched))".leftPad(7),
-        f(r.clientCPU, 2).leftPad(14), f(r.relayPublishCPU + r.relayFetchCPU, 2).leftPad(12),
-        "(\(f(r.relayPublishCPU, 2))+\(f(r.relayFetchCPU, 2)))",
-    ].joined(separator: " "))
+    print(
+        [
+            r.client.padding(toLength: 15, withPad: " ", startingAt: 0),
+            r.relay.padding(toLength: 11, withPad: " ", startingAt: 0),
+            f(Double(r.published) / r.publishSeconds).leftPad(12), "(\(r.published)/\(sent))".leftPad(13),
+            f(Double(r.fetched) / r.fetchSeconds).leftPad(14), "(\(r.fetched))".leftPad(7),
+            f(r.clientCPU, 2).leftPad(14), f(r.relayPublishCPU + r.relayFetchCPU, 2).leftPad(12),
+            "(\(f(r.relayPublishCPU, 2))+\(f(r.relayFetchCPU, 2)))",
+        ].joined(separator: " "))
 }
 for r in rows where !r.notes.isEmpty { print("RelaySync on \(r.notes)") }
 print("nostr-sdk's fetch is one REQ: LocalRelay caps every REQ at 500 events, so it cannot get more; RelaySync pages past the cap.")

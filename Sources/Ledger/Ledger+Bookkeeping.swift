@@ -17,10 +17,11 @@ extension Ledger {
 
     public func setCursor(_ cursor: BackfillCursor, relay: String, pubkeys: [String]) throws {
         try write("save cursors") { db in
-            let upsert = try db.cachedStatement(sql: """
-                INSERT INTO cursors (relay, pubkey, until_ts, complete, newest_seen) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (relay, pubkey) DO UPDATE SET until_ts = excluded.until_ts, complete = excluded.complete, newest_seen = excluded.newest_seen
-                """)
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO cursors (relay, pubkey, until_ts, complete, newest_seen) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (relay, pubkey) DO UPDATE SET until_ts = excluded.until_ts, complete = excluded.complete, newest_seen = excluded.newest_seen
+                    """)
             for pubkey in pubkeys {
                 try upsert.execute(arguments: [relay, pubkey, cursor.until, cursor.complete, cursor.newestSeen])
             }
@@ -30,29 +31,32 @@ extension Ledger {
     /// Raises `newestSeen` (never lowers it) for authors followed live.
     public func noteNewestSeen(_ createdAt: Int64, relay: String, pubkeys: [String]) throws {
         try write("save newest seen") { db in
-            let upsert = try db.cachedStatement(sql: """
-                INSERT INTO cursors (relay, pubkey, newest_seen) VALUES (?, ?, ?)
-                ON CONFLICT (relay, pubkey) DO UPDATE SET newest_seen = MAX(COALESCE(newest_seen, 0), excluded.newest_seen)
-                """)
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO cursors (relay, pubkey, newest_seen) VALUES (?, ?, ?)
+                    ON CONFLICT (relay, pubkey) DO UPDATE SET newest_seen = MAX(COALESCE(newest_seen, 0), excluded.newest_seen)
+                    """)
             for pubkey in pubkeys { try upsert.execute(arguments: [relay, pubkey, createdAt]) }
         }
     }
 
     public func noteRelaySuccess(_ relay: String, at time: Int64) throws {
         try write("note relay success") { db in
-            try db.execute(sql: """
-                INSERT INTO relays (url, last_success_at) VALUES (?, ?)
-                ON CONFLICT (url) DO UPDATE SET last_success_at = excluded.last_success_at
-                """, arguments: [relay, time])
+            try db.execute(
+                sql: """
+                    INSERT INTO relays (url, last_success_at) VALUES (?, ?)
+                    ON CONFLICT (url) DO UPDATE SET last_success_at = excluded.last_success_at
+                    """, arguments: [relay, time])
         }
     }
 
     public func noteRelayError(_ relay: String, _ message: String, at time: Int64) throws {
         try write("note relay error") { db in
-            try db.execute(sql: """
-                INSERT INTO relays (url, last_error, last_error_at) VALUES (?, ?, ?)
-                ON CONFLICT (url) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at
-                """, arguments: [relay, String(message.prefix(500)), time])
+            try db.execute(
+                sql: """
+                    INSERT INTO relays (url, last_error, last_error_at) VALUES (?, ?, ?)
+                    ON CONFLICT (url) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at
+                    """, arguments: [relay, String(message.prefix(500)), time])
         }
     }
 
@@ -73,8 +77,9 @@ extension Ledger {
     public func events(afterSeq seq: Int64, limit: Int) throws -> [StoredEvent] {
         try read("read events") { db in
             // A cursor reads columns in place; fetchAll would copy every row's column names.
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT seq, id, created_at, raw FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
-                                           arguments: [seq, limit])
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT seq, id, created_at, raw FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
+                arguments: [seq, limit])
             var out: [StoredEvent] = []
             while let row = try rows.next() { out.append(StoredEvent(seq: row[0], id: row[1], createdAt: row[2], rawJSON: row[3])) }
             return out
@@ -107,7 +112,8 @@ extension Ledger {
                 }
                 stats[relay] = s
             }
-            for row in try Row.fetchAll(db, sql: "SELECT relay, COALESCE(reason, ''), COUNT(*) FROM deliveries WHERE state = 'rejected' GROUP BY relay, reason") {
+            for row in try Row.fetchAll(db, sql: "SELECT relay, COALESCE(reason, ''), COUNT(*) FROM deliveries WHERE state = 'rejected' GROUP BY relay, reason")
+            {
                 let relay: String = row[0], reason: String = row[1], n: Int = row[2]
                 stats[relay, default: RelayStatistics(relay: relay)].rejectedByReason[reason] = n
             }

@@ -41,7 +41,8 @@ extension Ledger {
         do {
             let target = "relay = ? AND state = 'pending' AND seq = ?"
             let settle = try DirectStatement(db, sql: "UPDATE deliveries SET state = ?, reason = ?, attempts = attempts + 1, updated_at = ? WHERE " + target)
-            let retry = try DirectStatement(db, sql: "UPDATE deliveries SET reason = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE " + target)
+            let retry = try DirectStatement(
+                db, sql: "UPDATE deliveries SET reason = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE " + target)
             for r in results {
                 let settled: (DeliveryState, String?)
                 switch r.outcome {
@@ -49,10 +50,14 @@ extension Ledger {
                 case .duplicate: settled = (.duplicate, nil)
                 case let .rejected(reason): settled = (.rejected, reason)
                 case let .retry(reason, after):
-                    try retry.run(db) { b in b.add(reason); b.add(now + max(0, after)); b.add(now); b.add(r.relay); b.add(r.seq) }
+                    try retry.run(db) { b in
+                        b.add(reason); b.add(now + max(0, after)); b.add(now); b.add(r.relay); b.add(r.seq)
+                    }
                     continue
                 }
-                try settle.run(db) { b in b.add(settled.0.rawValue); b.add(settled.1); b.add(now); b.add(r.relay); b.add(r.seq) }
+                try settle.run(db) { b in
+                    b.add(settled.0.rawValue); b.add(settled.1); b.add(now); b.add(r.relay); b.add(r.seq)
+                }
             }
         }
     }
@@ -69,12 +74,13 @@ extension Ledger {
                 try db.execute(sql: "INSERT OR IGNORE INTO relays (url) VALUES (?)", arguments: [relay])
                 let through = try Int64.fetchOne(db, sql: "SELECT deliveries_ensured_through FROM relays WHERE url = ?", arguments: [relay]) ?? 0
                 if through < top {
-                    try db.execute(sql: """
-                        INSERT OR IGNORE INTO deliveries (relay, seq, state, updated_at)
-                        SELECT ?, e.seq, 'pending', ? FROM events e
-                        WHERE e.seq > ? AND (e.expiration IS NULL OR e.expiration > ?)
-                          AND (e.replace_key IS NULL OR e.id IN (SELECT event_id FROM replaceable_heads))
-                        """, arguments: [relay, now, through, now])
+                    try db.execute(
+                        sql: """
+                            INSERT OR IGNORE INTO deliveries (relay, seq, state, updated_at)
+                            SELECT ?, e.seq, 'pending', ? FROM events e
+                            WHERE e.seq > ? AND (e.expiration IS NULL OR e.expiration > ?)
+                              AND (e.replace_key IS NULL OR e.id IN (SELECT event_id FROM replaceable_heads))
+                            """, arguments: [relay, now, through, now])
                     added += db.changesCount
                 }
                 try db.execute(sql: "UPDATE relays SET deliveries_ensured_through = ? WHERE url = ?", arguments: [top, relay])
@@ -95,17 +101,20 @@ extension Ledger {
     /// far the relay is behind. Nil when nothing is pending.
     public func oldestPendingFirstSeen(relay: String) throws -> Int64? {
         try read("read oldest pending") { db in
-            try Int64.fetchOne(db.cachedStatement(sql: """
-                SELECT e.first_seen_at FROM deliveries d INDEXED BY deliveries_pending JOIN events e ON e.seq = d.seq
-                WHERE d.relay = ? AND d.state = 'pending' ORDER BY d.seq LIMIT 1
-                """), arguments: [relay])
+            try Int64.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT e.first_seen_at FROM deliveries d INDEXED BY deliveries_pending JOIN events e ON e.seq = d.seq
+                        WHERE d.relay = ? AND d.state = 'pending' ORDER BY d.seq LIMIT 1
+                        """), arguments: [relay])
         }
     }
 
     public func pendingCount(relay: String?) throws -> Int {
         try read("count pending") { db in
             if let relay {
-                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries INDEXED BY deliveries_pending WHERE relay = ? AND state = 'pending'", arguments: [relay]) ?? 0
+                return try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM deliveries INDEXED BY deliveries_pending WHERE relay = ? AND state = 'pending'", arguments: [relay]) ?? 0
             }
             return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries INDEXED BY deliveries_pending WHERE state = 'pending'") ?? 0
         }

@@ -8,22 +8,25 @@ extension Ledger {
     @discardableResult
     public func cacheAuthorMetadata(_ event: Event, from relay: String, at time: Int64) throws -> Bool {
         try write("cache author metadata") { db in
-            let current = try Row.fetchOne(db, sql: "SELECT event_id, created_at FROM author_metadata WHERE pubkey = ? AND kind = ?",
-                                           arguments: [event.pubkey, event.kind])
+            let current = try Row.fetchOne(
+                db, sql: "SELECT event_id, created_at FROM author_metadata WHERE pubkey = ? AND kind = ?",
+                arguments: [event.pubkey, event.kind])
             if let current {
                 let id: String = current[0], createdAt: Int64 = current[1]
                 if id == event.id {
-                    try db.execute(sql: "UPDATE author_metadata SET fetched_at = ? WHERE pubkey = ? AND kind = ?",
-                                   arguments: [time, event.pubkey, event.kind])
+                    try db.execute(
+                        sql: "UPDATE author_metadata SET fetched_at = ? WHERE pubkey = ? AND kind = ?",
+                        arguments: [time, event.pubkey, event.kind])
                     return false
                 }
                 if createdAt > event.createdAt || (createdAt == event.createdAt && id < event.id) { return false }
             }
-            try db.execute(sql: """
-                INSERT INTO author_metadata (pubkey, kind, event_id, created_at, raw, source_relay, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (pubkey, kind) DO UPDATE SET event_id = excluded.event_id, created_at = excluded.created_at,
-                    raw = excluded.raw, source_relay = excluded.source_relay, fetched_at = excluded.fetched_at
-                """, arguments: [event.pubkey, event.kind, event.id, event.createdAt, event.rawJSON, relay, time])
+            try db.execute(
+                sql: """
+                    INSERT INTO author_metadata (pubkey, kind, event_id, created_at, raw, source_relay, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (pubkey, kind) DO UPDATE SET event_id = excluded.event_id, created_at = excluded.created_at,
+                        raw = excluded.raw, source_relay = excluded.source_relay, fetched_at = excluded.fetched_at
+                    """, arguments: [event.pubkey, event.kind, event.id, event.createdAt, event.rawJSON, relay, time])
             return true
         }
     }
@@ -44,10 +47,11 @@ extension Ledger {
 
     public func noteDiscoveryChecked(_ pubkeys: [String], at time: Int64) throws {
         try write("note discovery check") { db in
-            let upsert = try db.cachedStatement(sql: """
-                INSERT INTO discovery_checks (pubkey, checked_at) VALUES (?, ?)
-                ON CONFLICT (pubkey) DO UPDATE SET checked_at = excluded.checked_at
-                """)
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO discovery_checks (pubkey, checked_at) VALUES (?, ?)
+                    ON CONFLICT (pubkey) DO UPDATE SET checked_at = excluded.checked_at
+                    """)
             for pubkey in pubkeys { try upsert.execute(arguments: [pubkey, time]) }
         }
     }
@@ -69,11 +73,12 @@ extension Ledger {
     /// without figures or information keeps what was recorded before.
     public func saveRelayHealth(_ records: [String: RelayHealthRecord]) throws {
         try write("save relay health") { db in
-            let upsert = try db.cachedStatement(sql: """
-                INSERT INTO relay_health (url, figures, information, updated_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT (url) DO UPDATE SET figures = COALESCE(excluded.figures, relay_health.figures),
-                    information = COALESCE(excluded.information, relay_health.information), updated_at = excluded.updated_at
-                """)
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO relay_health (url, figures, information, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (url) DO UPDATE SET figures = COALESCE(excluded.figures, relay_health.figures),
+                        information = COALESCE(excluded.information, relay_health.information), updated_at = excluded.updated_at
+                    """)
             for (url, r) in records { try upsert.execute(arguments: [url, r.figuresJSON, r.informationJSON, r.updatedAt]) }
         }
     }

@@ -8,9 +8,11 @@ extension Ledger {
     /// caller's next window starts after it), nil when the ledger has nothing later.
     public func reconcileItems(scope: ReconcileScope, from lower: Int64, maxItems: Int) throws -> (items: [LedgerItem], upper: Int64?) {
         try read("read reconciliation items") { db in
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT created_at, id, pubkey, kind FROM events WHERE created_at >= ? ORDER BY created_at, id
-                """), arguments: [lower])
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT created_at, id, pubkey, kind FROM events WHERE created_at >= ? ORDER BY created_at, id
+                        """), arguments: [lower])
             var items: [LedgerItem] = []
             while let row = try rows.next() {
                 let createdAt: Int64 = row[0]
@@ -34,18 +36,20 @@ extension Ledger {
         guard !items.isEmpty else { return RequeueResult() }
         return try write("requeue deliveries") { db in
             var result = RequeueResult()
-            let find = try db.cachedStatement(sql: """
-                SELECT e.seq, e.replace_key, e.expiration, d.state, d.updated_at,
-                       EXISTS (SELECT 1 FROM replaceable_heads h WHERE h.replace_key = e.replace_key AND h.event_id = e.id),
-                       EXISTS (SELECT 1 FROM deleted_events x WHERE x.event_id = e.id AND x.pubkey = e.pubkey)
-                FROM events e LEFT JOIN deliveries d ON d.relay = ? AND d.seq = e.seq
-                WHERE e.created_at = ? AND e.id = ?
-                """)
-            let upsert = try db.cachedStatement(sql: """
-                INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, 'pending', ?)
-                ON CONFLICT (relay, seq) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = 0, reason = NULL,
-                    updated_at = excluded.updated_at
-                """)
+            let find = try db.cachedStatement(
+                sql: """
+                    SELECT e.seq, e.replace_key, e.expiration, d.state, d.updated_at,
+                           EXISTS (SELECT 1 FROM replaceable_heads h WHERE h.replace_key = e.replace_key AND h.event_id = e.id),
+                           EXISTS (SELECT 1 FROM deleted_events x WHERE x.event_id = e.id AND x.pubkey = e.pubkey)
+                    FROM events e LEFT JOIN deliveries d ON d.relay = ? AND d.seq = e.seq
+                    WHERE e.created_at = ? AND e.id = ?
+                    """)
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, 'pending', ?)
+                    ON CONFLICT (relay, seq) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = 0, reason = NULL,
+                        updated_at = excluded.updated_at
+                    """)
             for item in items {
                 guard let row = try Row.fetchOne(find, arguments: [relay, item.createdAt, item.id]) else {
                     result.unknown += 1
@@ -91,12 +95,16 @@ extension Ledger {
 
     public func recordReconciliation(_ r: ReconciliationRecord) throws {
         try write("record reconciliation") { db in
-            try db.execute(sql: """
-                INSERT INTO reconciliations (relay, started_at, finished_at, method, windows, ledger_events, relay_events, missing_on_relay,
-                    missing_in_ledger, fetched, requeued, lost_after_delivery, messages, bytes, error)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [r.relay, r.startedAt, r.finishedAt, r.method, r.windows, r.ledgerEvents, r.relayEvents, r.missingOnRelay,
-                                 r.missingInLedger, r.fetched, r.requeued, r.lostAfterDelivery, r.messages, r.bytes, r.error])
+            try db.execute(
+                sql: """
+                    INSERT INTO reconciliations (relay, started_at, finished_at, method, windows, ledger_events, relay_events, missing_on_relay,
+                        missing_in_ledger, fetched, requeued, lost_after_delivery, messages, bytes, error)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    r.relay, r.startedAt, r.finishedAt, r.method, r.windows, r.ledgerEvents, r.relayEvents, r.missingOnRelay,
+                    r.missingInLedger, r.fetched, r.requeued, r.lostAfterDelivery, r.messages, r.bytes, r.error,
+                ])
         }
     }
 
@@ -104,12 +112,14 @@ extension Ledger {
     public func lastReconciliations() throws -> [String: (last: ReconciliationRecord, lostAfterDeliveryTotal: Int)] {
         try read("read reconciliations") { db in
             var out: [String: (ReconciliationRecord, Int)] = [:]
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT r.relay, r.started_at, r.finished_at, r.method, r.windows, r.ledger_events, r.relay_events, r.missing_on_relay,
-                       r.missing_in_ledger, r.fetched, r.requeued, r.lost_after_delivery, r.messages, r.bytes, r.error,
-                       (SELECT SUM(lost_after_delivery) FROM reconciliations s WHERE s.relay = r.relay)
-                FROM reconciliations r WHERE r.id = (SELECT MAX(id) FROM reconciliations s WHERE s.relay = r.relay)
-                """)
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.relay, r.started_at, r.finished_at, r.method, r.windows, r.ledger_events, r.relay_events, r.missing_on_relay,
+                           r.missing_in_ledger, r.fetched, r.requeued, r.lost_after_delivery, r.messages, r.bytes, r.error,
+                           (SELECT SUM(lost_after_delivery) FROM reconciliations s WHERE s.relay = r.relay)
+                    FROM reconciliations r WHERE r.id = (SELECT MAX(id) FROM reconciliations s WHERE s.relay = r.relay)
+                    """)
             for row in rows {
                 let record = ReconciliationRecord(
                     relay: row[0], startedAt: row[1], finishedAt: row[2], method: row[3], windows: row[4], ledgerEvents: row[5],
@@ -130,10 +140,11 @@ extension Ledger {
 
     public func noteIgnoresLimitZero(relay: String) throws {
         try write("note relay quirk") { db in
-            try db.execute(sql: """
-                INSERT INTO relays (url, ignores_limit_zero) VALUES (?, 1)
-                ON CONFLICT (url) DO UPDATE SET ignores_limit_zero = 1
-                """, arguments: [relay])
+            try db.execute(
+                sql: """
+                    INSERT INTO relays (url, ignores_limit_zero) VALUES (?, 1)
+                    ON CONFLICT (url) DO UPDATE SET ignores_limit_zero = 1
+                    """, arguments: [relay])
         }
     }
 }
@@ -204,9 +215,11 @@ public struct ReconciliationRecord: Sendable, Equatable, Codable {
     public var bytes: Int
     public var error: String?
 
-    public init(relay: String, startedAt: Int64, finishedAt: Int64, method: String, windows: Int, ledgerEvents: Int, relayEvents: Int?,
-                missingOnRelay: Int, missingInLedger: Int, fetched: Int, requeued: Int, lostAfterDelivery: Int, messages: Int, bytes: Int,
-                error: String?) {
+    public init(
+        relay: String, startedAt: Int64, finishedAt: Int64, method: String, windows: Int, ledgerEvents: Int, relayEvents: Int?,
+        missingOnRelay: Int, missingInLedger: Int, fetched: Int, requeued: Int, lostAfterDelivery: Int, messages: Int, bytes: Int,
+        error: String?
+    ) {
         self.relay = relay
         self.startedAt = startedAt
         self.finishedAt = finishedAt

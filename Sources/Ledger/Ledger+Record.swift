@@ -22,10 +22,12 @@ extension Ledger {
             var outcomes: [RecordOutcome] = []
             outcomes.reserveCapacity(batch.count)
             let findSeq = try DirectStatement(db, sql: Self.findSeqSQL)
-            let insertEvent = try DirectStatement(db, sql: """
-                INSERT INTO events (id, pubkey, kind, created_at, d_tag, replace_key, expiration, first_relay, first_seen_at, raw)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (created_at, id) DO NOTHING
-                """)
+            let insertEvent = try DirectStatement(
+                db,
+                sql: """
+                    INSERT INTO events (id, pubkey, kind, created_at, d_tag, replace_key, expiration, first_relay, first_seen_at, raw)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (created_at, id) DO NOTHING
+                    """)
             let insertDelivery = try DirectStatement(db, sql: "INSERT OR IGNORE INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, ?, ?)")
             for observed in batch {
                 let e = observed.event
@@ -40,7 +42,13 @@ extension Ledger {
                     b.add(e.expiration); b.add(observed.relay); b.add(now); b.add(e.rawJSON)
                 }
                 guard db.changesCount == 1 else {
-                    guard let seq = try findSeq.run(db, { b in b.add(e.createdAt); b.add(e.id) }) else {
+                    guard
+                        let seq = try findSeq.run(
+                            db,
+                            { b in
+                                b.add(e.createdAt); b.add(e.id)
+                            })
+                    else {
                         throw LedgerError(path: path, operation: "record events", inconsistency: "event \(e.id) neither inserted nor found")
                     }
                     try Self.markPresent(db, relay: observed.relay, seq: seq, now: now)
@@ -58,17 +66,22 @@ extension Ledger {
                     state = .superseded
                     outcome = .superseded(seq: seq)
                 }
-                try insertDelivery.run(db) { b in b.add(observed.relay); b.add(seq); b.add(DeliveryState.present.rawValue); b.add(now) }
+                try insertDelivery.run(db) { b in
+                    b.add(observed.relay); b.add(seq); b.add(DeliveryState.present.rawValue); b.add(now)
+                }
                 for relay in writableRelays where relay != observed.relay {
-                    try insertDelivery.run(db) { b in b.add(relay); b.add(seq); b.add(state.rawValue); b.add(now) }
+                    try insertDelivery.run(db) { b in
+                        b.add(relay); b.add(seq); b.add(state.rawValue); b.add(now)
+                    }
                 }
                 outcomes.append(outcome)
             }
             // Every event up to here has its rows for these relays: a restart need not look again.
             if let last = outcomes.lazy.compactMap(\.seq).max(), !writableRelays.isEmpty {
-                let advance = try db.cachedStatement(sql: """
-                    UPDATE relays SET deliveries_ensured_through = ? WHERE url = ? AND deliveries_ensured_through < ?
-                    """)
+                let advance = try db.cachedStatement(
+                    sql: """
+                        UPDATE relays SET deliveries_ensured_through = ? WHERE url = ? AND deliveries_ensured_through < ?
+                        """)
                 for relay in writableRelays { try advance.execute(arguments: [last, relay, last]) }
             }
             return outcomes
@@ -83,11 +96,13 @@ extension Ledger {
 
     /// The relay has the event: cancel anything we still owed it.
     static func markPresent(_ db: Database, relay: String, seq: Int64, now: Int64) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, 'present', ?)
-            ON CONFLICT (relay, seq) DO UPDATE SET state = 'present', updated_at = excluded.updated_at
-            WHERE state IN ('pending', 'superseded', 'expired', 'rejected')
-            """).execute(arguments: [relay, seq, now])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, 'present', ?)
+                ON CONFLICT (relay, seq) DO UPDATE SET state = 'present', updated_at = excluded.updated_at
+                WHERE state IN ('pending', 'superseded', 'expired', 'rejected')
+                """
+        ).execute(arguments: [relay, seq, now])
     }
 
     /// Makes `event` the newest version for `key` if it is newer (NIP-01:
@@ -99,16 +114,19 @@ extension Ledger {
             guard Event.supersedes(createdAt: event.createdAt, id: event.id, other: headCreated, otherID: headID) else { return false }
             // Row by row on the (relay, seq) key: a condition on seq alone would scan every delivery.
             if let headSeq = try Int64.fetchOne(db.cachedStatement(sql: Self.findSeqSQL), arguments: [headCreated, headID]) {
-                let supersede = try db.cachedStatement(sql: """
-                    UPDATE deliveries SET state = 'superseded', updated_at = ? WHERE relay = ? AND seq = ? AND state = 'pending'
-                    """)
+                let supersede = try db.cachedStatement(
+                    sql: """
+                        UPDATE deliveries SET state = 'superseded', updated_at = ? WHERE relay = ? AND seq = ? AND state = 'pending'
+                        """)
                 for relay in writableRelays { try supersede.execute(arguments: [now, relay, headSeq]) }
             }
         }
-        try db.cachedStatement(sql: """
-            INSERT INTO replaceable_heads (replace_key, event_id, created_at) VALUES (?, ?, ?)
-            ON CONFLICT (replace_key) DO UPDATE SET event_id = excluded.event_id, created_at = excluded.created_at
-            """).execute(arguments: [key, event.id, event.createdAt])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO replaceable_heads (replace_key, event_id, created_at) VALUES (?, ?, ?)
+                ON CONFLICT (replace_key) DO UPDATE SET event_id = excluded.event_id, created_at = excluded.created_at
+                """
+        ).execute(arguments: [key, event.id, event.createdAt])
         return true
     }
 }

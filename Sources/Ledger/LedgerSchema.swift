@@ -5,105 +5,107 @@ enum LedgerSchema {
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE events (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
-                    pubkey TEXT NOT NULL,
-                    kind INTEGER NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    d_tag TEXT,
-                    replace_key TEXT,
-                    expiration INTEGER,
-                    first_relay TEXT NOT NULL,
-                    first_seen_at INTEGER NOT NULL,
-                    raw TEXT NOT NULL
-                );
-                CREATE INDEX events_replace_key ON events(replace_key) WHERE replace_key IS NOT NULL;
-                CREATE INDEX events_author_time ON events(pubkey, created_at);
+            try db.execute(
+                sql: """
+                    CREATE TABLE events (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        pubkey TEXT NOT NULL,
+                        kind INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        d_tag TEXT,
+                        replace_key TEXT,
+                        expiration INTEGER,
+                        first_relay TEXT NOT NULL,
+                        first_seen_at INTEGER NOT NULL,
+                        raw TEXT NOT NULL
+                    );
+                    CREATE INDEX events_replace_key ON events(replace_key) WHERE replace_key IS NOT NULL;
+                    CREATE INDEX events_author_time ON events(pubkey, created_at);
 
-                -- Newest known version per replaceable/addressable key.
-                CREATE TABLE replaceable_heads (
-                    replace_key TEXT PRIMARY KEY,
-                    event_id TEXT NOT NULL,
-                    created_at INTEGER NOT NULL
-                );
+                    -- Newest known version per replaceable/addressable key.
+                    CREATE TABLE replaceable_heads (
+                        replace_key TEXT PRIMARY KEY,
+                        event_id TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
 
-                CREATE TABLE deliveries (
-                    relay TEXT NOT NULL,
-                    seq INTEGER NOT NULL REFERENCES events(seq),
-                    state TEXT NOT NULL,
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    next_attempt_at INTEGER NOT NULL DEFAULT 0,
-                    reason TEXT,
-                    updated_at INTEGER NOT NULL,
-                    PRIMARY KEY (relay, seq)
-                ) WITHOUT ROWID;
-                CREATE INDEX deliveries_pending ON deliveries(relay, seq) WHERE state = 'pending';
+                    CREATE TABLE deliveries (
+                        relay TEXT NOT NULL,
+                        seq INTEGER NOT NULL REFERENCES events(seq),
+                        state TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+                        reason TEXT,
+                        updated_at INTEGER NOT NULL,
+                        PRIMARY KEY (relay, seq)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX deliveries_pending ON deliveries(relay, seq) WHERE state = 'pending';
 
-                CREATE TABLE cursors (
-                    relay TEXT NOT NULL,
-                    pubkey TEXT NOT NULL,
-                    until_ts INTEGER,
-                    complete INTEGER NOT NULL DEFAULT 0,
-                    newest_seen INTEGER,
-                    PRIMARY KEY (relay, pubkey)
-                ) WITHOUT ROWID;
+                    CREATE TABLE cursors (
+                        relay TEXT NOT NULL,
+                        pubkey TEXT NOT NULL,
+                        until_ts INTEGER,
+                        complete INTEGER NOT NULL DEFAULT 0,
+                        newest_seen INTEGER,
+                        PRIMARY KEY (relay, pubkey)
+                    ) WITHOUT ROWID;
 
-                CREATE TABLE relays (
-                    url TEXT PRIMARY KEY,
-                    last_success_at INTEGER,
-                    last_error TEXT,
-                    last_error_at INTEGER,
-                    -- Events up to this seq already have a delivery row for this relay.
-                    deliveries_ensured_through INTEGER NOT NULL DEFAULT 0
-                );
+                    CREATE TABLE relays (
+                        url TEXT PRIMARY KEY,
+                        last_success_at INTEGER,
+                        last_error TEXT,
+                        last_error_at INTEGER,
+                        -- Events up to this seq already have a delivery row for this relay.
+                        deliveries_ensured_through INTEGER NOT NULL DEFAULT 0
+                    );
 
-                CREATE TABLE runs (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    mode TEXT NOT NULL,
-                    started_at INTEGER NOT NULL,
-                    ended_at INTEGER,
-                    exit_code INTEGER,
-                    summary TEXT
-                );
+                    CREATE TABLE runs (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        mode TEXT NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        ended_at INTEGER,
+                        exit_code INTEGER,
+                        summary TEXT
+                    );
 
-                CREATE TABLE archive_state (
-                    id INTEGER PRIMARY KEY CHECK (id = 1),
-                    archived_through_seq INTEGER NOT NULL
-                );
-                INSERT INTO archive_state VALUES (1, 0);
-                """)
+                    CREATE TABLE archive_state (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        archived_through_seq INTEGER NOT NULL
+                    );
+                    INSERT INTO archive_state VALUES (1, 0);
+                    """)
         }
         m.registerMigration("v2-discovery") { db in
-            try db.execute(sql: """
-                -- Newest relay list (10002) and profile (0) per author, whoever served it.
-                CREATE TABLE author_metadata (
-                    pubkey TEXT NOT NULL,
-                    kind INTEGER NOT NULL,
-                    event_id TEXT NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    raw TEXT NOT NULL,
-                    source_relay TEXT NOT NULL,
-                    fetched_at INTEGER NOT NULL,
-                    PRIMARY KEY (pubkey, kind)
-                ) WITHOUT ROWID;
+            try db.execute(
+                sql: """
+                    -- Newest relay list (10002) and profile (0) per author, whoever served it.
+                    CREATE TABLE author_metadata (
+                        pubkey TEXT NOT NULL,
+                        kind INTEGER NOT NULL,
+                        event_id TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        raw TEXT NOT NULL,
+                        source_relay TEXT NOT NULL,
+                        fetched_at INTEGER NOT NULL,
+                        PRIMARY KEY (pubkey, kind)
+                    ) WITHOUT ROWID;
 
-                -- When the indexers were last asked about an author, found or not,
-                -- so a restart does not ask again before the refresh interval.
-                CREATE TABLE discovery_checks (
-                    pubkey TEXT PRIMARY KEY,
-                    checked_at INTEGER NOT NULL
-                ) WITHOUT ROWID;
+                    -- When the indexers were last asked about an author, found or not,
+                    -- so a restart does not ask again before the refresh interval.
+                    CREATE TABLE discovery_checks (
+                        pubkey TEXT PRIMARY KEY,
+                        checked_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
 
-                -- Health and NIP-11 figures the daemon last measured, for `relays` and selection after a restart.
-                CREATE TABLE relay_health (
-                    url TEXT PRIMARY KEY,
-                    figures TEXT,
-                    information TEXT,
-                    updated_at INTEGER NOT NULL
-                );
-                """)
+                    -- Health and NIP-11 figures the daemon last measured, for `relays` and selection after a restart.
+                    CREATE TABLE relay_health (
+                        url TEXT PRIMARY KEY,
+                        figures TEXT,
+                        information TEXT,
+                        updated_at INTEGER NOT NULL
+                    );
+                    """)
         }
         m.registerMigration("v3-events-unique-by-time") { db in
             // A unique index on the id alone puts every new event on a random page of that index:
@@ -114,28 +116,29 @@ enum LedgerSchema {
             // cannot drop a column's UNIQUE, so the table is rebuilt (SQLite's documented way);
             // GRDB runs this with foreign keys off and checks them before committing.
             let next = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'")
-            try db.execute(sql: """
-                CREATE TABLE events_v3 (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL,
-                    pubkey TEXT NOT NULL,
-                    kind INTEGER NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    d_tag TEXT,
-                    replace_key TEXT,
-                    expiration INTEGER,
-                    first_relay TEXT NOT NULL,
-                    first_seen_at INTEGER NOT NULL,
-                    raw TEXT NOT NULL,
-                    UNIQUE (created_at, id)
-                );
-                INSERT INTO events_v3 (seq, id, pubkey, kind, created_at, d_tag, replace_key, expiration, first_relay, first_seen_at, raw)
-                    SELECT seq, id, pubkey, kind, created_at, d_tag, replace_key, expiration, first_relay, first_seen_at, raw FROM events ORDER BY seq;
-                DROP TABLE events;
-                ALTER TABLE events_v3 RENAME TO events;
-                CREATE INDEX events_replace_key ON events(replace_key) WHERE replace_key IS NOT NULL;
-                CREATE INDEX events_author_time ON events(pubkey, created_at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE events_v3 (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL,
+                        pubkey TEXT NOT NULL,
+                        kind INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        d_tag TEXT,
+                        replace_key TEXT,
+                        expiration INTEGER,
+                        first_relay TEXT NOT NULL,
+                        first_seen_at INTEGER NOT NULL,
+                        raw TEXT NOT NULL,
+                        UNIQUE (created_at, id)
+                    );
+                    INSERT INTO events_v3 (seq, id, pubkey, kind, created_at, d_tag, replace_key, expiration, first_relay, first_seen_at, raw)
+                        SELECT seq, id, pubkey, kind, created_at, d_tag, replace_key, expiration, first_relay, first_seen_at, raw FROM events ORDER BY seq;
+                    DROP TABLE events;
+                    ALTER TABLE events_v3 RENAME TO events;
+                    CREATE INDEX events_replace_key ON events(replace_key) WHERE replace_key IS NOT NULL;
+                    CREATE INDEX events_author_time ON events(pubkey, created_at);
+                    """)
             // AUTOINCREMENT's high-water mark survives, so a seq is never handed out twice.
             if let next {
                 try db.execute(sql: "DELETE FROM sqlite_sequence WHERE name = 'events'")
@@ -149,42 +152,43 @@ enum LedgerSchema {
             try db.execute(sql: "DROP INDEX IF EXISTS events_author_time")
         }
         m.registerMigration("v5-reconciliation") { db in
-            try db.execute(sql: """
-                -- One row per comparison of a relay's set with the ledger's (NIP-77 or REQ windows).
-                CREATE TABLE reconciliations (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    relay TEXT NOT NULL,
-                    started_at INTEGER NOT NULL,
-                    finished_at INTEGER NOT NULL,
-                    method TEXT NOT NULL,
-                    windows INTEGER NOT NULL,
-                    ledger_events INTEGER NOT NULL,
-                    relay_events INTEGER,
-                    missing_on_relay INTEGER NOT NULL,
-                    missing_in_ledger INTEGER NOT NULL,
-                    fetched INTEGER NOT NULL,
-                    requeued INTEGER NOT NULL,
-                    lost_after_delivery INTEGER NOT NULL,
-                    messages INTEGER NOT NULL,
-                    bytes INTEGER NOT NULL,
-                    error TEXT
-                );
-                CREATE INDEX reconciliations_by_relay ON reconciliations(relay, id);
+            try db.execute(
+                sql: """
+                    -- One row per comparison of a relay's set with the ledger's (NIP-77 or REQ windows).
+                    CREATE TABLE reconciliations (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        relay TEXT NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        finished_at INTEGER NOT NULL,
+                        method TEXT NOT NULL,
+                        windows INTEGER NOT NULL,
+                        ledger_events INTEGER NOT NULL,
+                        relay_events INTEGER,
+                        missing_on_relay INTEGER NOT NULL,
+                        missing_in_ledger INTEGER NOT NULL,
+                        fetched INTEGER NOT NULL,
+                        requeued INTEGER NOT NULL,
+                        lost_after_delivery INTEGER NOT NULL,
+                        messages INTEGER NOT NULL,
+                        bytes INTEGER NOT NULL,
+                        error TEXT
+                    );
+                    CREATE INDEX reconciliations_by_relay ON reconciliations(relay, id);
 
-                -- NIP-09: ids a kind-5 event of the same author asked relays to delete. Such
-                -- events are never pushed again, whatever a relay is missing.
-                CREATE TABLE deleted_events (
-                    event_id TEXT NOT NULL,
-                    pubkey TEXT NOT NULL,
-                    PRIMARY KEY (event_id, pubkey)
-                ) WITHOUT ROWID;
-                INSERT OR IGNORE INTO deleted_events (event_id, pubkey)
-                    SELECT json_extract(t.value, '$[1]'), e.pubkey FROM events e, json_each(json_extract(e.raw, '$.tags')) t
-                    WHERE e.kind = 5 AND json_extract(t.value, '$[0]') = 'e' AND json_type(t.value, '$[1]') = 'text';
+                    -- NIP-09: ids a kind-5 event of the same author asked relays to delete. Such
+                    -- events are never pushed again, whatever a relay is missing.
+                    CREATE TABLE deleted_events (
+                        event_id TEXT NOT NULL,
+                        pubkey TEXT NOT NULL,
+                        PRIMARY KEY (event_id, pubkey)
+                    ) WITHOUT ROWID;
+                    INSERT OR IGNORE INTO deleted_events (event_id, pubkey)
+                        SELECT json_extract(t.value, '$[1]'), e.pubkey FROM events e, json_each(json_extract(e.raw, '$.tags')) t
+                        WHERE e.kind = 5 AND json_extract(t.value, '$[0]') = 'e' AND json_type(t.value, '$[1]') = 'text';
 
-                -- Relays whose live subscriptions ignore NIP-01 `limit: 0` (they send stored events first).
-                ALTER TABLE relays ADD COLUMN ignores_limit_zero INTEGER NOT NULL DEFAULT 0;
-                """)
+                    -- Relays whose live subscriptions ignore NIP-01 `limit: 0` (they send stored events first).
+                    ALTER TABLE relays ADD COLUMN ignores_limit_zero INTEGER NOT NULL DEFAULT 0;
+                    """)
         }
         return m
     }

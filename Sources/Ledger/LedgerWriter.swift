@@ -54,7 +54,9 @@ public final class LedgerWriter: Sendable {
             } catch {
                 failure = LedgerError(path: path, operation: "commit \(jobs.count) writes", underlying: error)
             }
-            tally.withLock { $0.transactions += 1; $0.requests += jobs.count }
+            tally.withLock {
+                $0.transactions += 1; $0.requests += jobs.count
+            }
             for job in jobs { job.finish(failure) }
         }
     }

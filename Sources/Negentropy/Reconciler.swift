@@ -233,7 +233,8 @@ internal struct Reconciler: Sendable {
             let size = perBucket + (bucket < bucketsWithExtra ? 1 : 0)
             let fingerprint = storage.fingerprint(from: current, to: current + size)
             current += size
-            let bound = current == upper
+            let bound =
+                current == upper
                 ? upperBound
                 : Bound.minimal(between: items[current - 1], and: items[current])
             encoder.append(bound, to: &out)

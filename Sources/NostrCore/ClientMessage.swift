@@ -32,7 +32,7 @@ public enum ClientMessage: Sendable, Equatable {
 
     /// Reads a client message (used by relays and by test relays).
     public static func decode(_ text: String) throws(MessageDecodingError) -> ClientMessage {
-                return try withUTF8Bytes(text) { (buf: UnsafeBufferPointer<UInt8>) throws(MessageDecodingError) in
+        return try withUTF8Bytes(text) { (buf: UnsafeBufferPointer<UInt8>) throws(MessageDecodingError) in
             var frame = MessageFrame(buf)
             let type = try frame.begin()
             let message: ClientMessage

@@ -31,7 +31,7 @@ public struct Event: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses one event object; the error names the field and what is wrong.
     public init(json: String) throws(EventParseError) {
-                self = try withUTF8Bytes(json) { (buf: UnsafeBufferPointer<UInt8>) throws(EventParseError) in
+        self = try withUTF8Bytes(json) { (buf: UnsafeBufferPointer<UInt8>) throws(EventParseError) in
             var scanner = JSONScanner(buf)
             let event = try EventParser.parse(&scanner)
             do throws(JSONError) { try scanner.expectEnd() } catch { throw EventParseError(field: nil, reason: error.description) }

@@ -74,7 +74,9 @@ enum EventParser {
             throw EventParseError(field: key, reason: "must be a string of \(count) lowercase hex characters")
         }
         guard Hex.isLowercase(value, count: count) else {
-            throw EventParseError(field: key, reason: "must be \(count) lowercase hex characters, got \(value.utf8.count) characters \"\(value.prefix(16))\(value.count > 16 ? "…" : "")\"")
+            throw EventParseError(
+                field: key,
+                reason: "must be \(count) lowercase hex characters, got \(value.utf8.count) characters \"\(value.prefix(16))\(value.count > 16 ? "…" : "")\"")
         }
         return value
     }

@@ -24,7 +24,7 @@ extension Event {
             return .badID(computed: Hex.encode(digest))
         }
         guard let sigBytes = Hex.decode(sig),
-              Schnorr.verify(signature: sigBytes, digest: digest, publicKeyHex: pubkey)
+            Schnorr.verify(signature: sigBytes, digest: digest, publicKeyHex: pubkey)
         else { return .badSignature }
         return .valid
     }

@@ -9,7 +9,10 @@ public struct Filter: Sendable, Hashable, CustomStringConvertible {
     public var until: Int64?
     public var limit: Int?
 
-    public init(ids: [String]? = nil, authors: [String]? = nil, kinds: [Int]? = nil, tags: [String: [String]] = [:], since: Int64? = nil, until: Int64? = nil, limit: Int? = nil) {
+    public init(
+        ids: [String]? = nil, authors: [String]? = nil, kinds: [Int]? = nil, tags: [String: [String]] = [:], since: Int64? = nil, until: Int64? = nil,
+        limit: Int? = nil
+    ) {
         self.ids = ids
         self.authors = authors
         self.kinds = kinds
@@ -51,7 +54,9 @@ public struct Filter: Sendable, Hashable, CustomStringConvertible {
             case "kinds":
                 guard case let .array(items) = value else { throw FilterError(key: key, reason: "must be an array of integers") }
                 kinds = try items.map { (item: JSONValue) throws(FilterError) -> Int in
-                    guard case let .int(k) = item, Event.kindRange.contains(Int(k)) else { throw FilterError(key: key, reason: "must be an array of integers 0...65535") }
+                    guard case let .int(k) = item, Event.kindRange.contains(Int(k)) else {
+                        throw FilterError(key: key, reason: "must be an array of integers 0...65535")
+                    }
                     return Int(k)
                 }
             case "since": since = try Self.integer(key, value)
@@ -61,7 +66,7 @@ public struct Filter: Sendable, Hashable, CustomStringConvertible {
                 if key.hasPrefix("#"), key.count == 2 {
                     tags[String(key.dropFirst())] = try Self.strings(key, value)
                 }
-                // Other keys (search, future NIPs) are ignored, as relays do.
+            // Other keys (search, future NIPs) are ignored, as relays do.
             }
         }
     }

@@ -45,8 +45,11 @@ public enum NIP19: Sendable, Equatable {
         case let .nevent(id, relays, author, kind):
             nevent(id: id, relays: relays, author: author, kind: kind)
         case let .naddr(identifier, pubkey, kind, relays):
-            Bech32.encode(hrp: "naddr", data: TLV.encode([(0, Array(identifier.utf8))] + relays.map { (1, Array($0.utf8)) }
-                + [(2, Hex.decode(pubkey) ?? []), (3, TLV.bigEndian32(kind))]))
+            Bech32.encode(
+                hrp: "naddr",
+                data: TLV.encode(
+                    [(0, Array(identifier.utf8))] + relays.map { (1, Array($0.utf8)) }
+                        + [(2, Hex.decode(pubkey) ?? []), (3, TLV.bigEndian32(kind))]))
         }
     }
 

@@ -18,8 +18,9 @@ public struct RelayReason: Sendable, Equatable, CustomStringConvertible {
     public init(_ raw: String) {
         self.raw = raw
         if let colon = raw.firstIndex(of: ":"),
-           raw[..<colon].allSatisfy({ $0.isLetter && $0.isLowercase || $0 == "-" }),
-           !raw[..<colon].isEmpty {
+            raw[..<colon].allSatisfy({ $0.isLetter && $0.isLowercase || $0 == "-" }),
+            !raw[..<colon].isEmpty
+        {
             let p = String(raw[..<colon])
             prefixText = p
             prefix = Prefix(rawValue: p)

@@ -89,9 +89,7 @@ public struct RelayURL: Sendable, Hashable, CustomStringConvertible {
             guard let close = authority.firstIndex(of: "]") else { return nil }
             hostText = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.isEmpty { portText = nil }
-            else if after.hasPrefix(":") { portText = after.dropFirst() }
-            else { return nil }
+            if after.isEmpty { portText = nil } else if after.hasPrefix(":") { portText = after.dropFirst() } else { return nil }
             guard hostText.contains(":"), hostText.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
         } else if let colon = authority.firstIndex(of: ":") {
             hostText = authority[..<colon]

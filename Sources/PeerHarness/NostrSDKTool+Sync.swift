@@ -6,8 +6,10 @@ extension NostrSDKTool {
     /// `thenUp`, an upward sync to that relay. The database is nostr-sdk's LMDB store in `lmdbDirectory`
     /// (a new folder), else an in-memory store. With `splitAt`, each sync runs once per time window
     /// (split at those `created_at` values), one window after another. Returns the tool's JSON report.
-    public static func sync(eventsFile: String, filterJSON: String, relays: [String], thenUp: String? = nil, lmdbDirectory: String? = nil,
-                            splitAt: [Int64] = []) throws -> String {
+    public static func sync(
+        eventsFile: String, filterJSON: String, relays: [String], thenUp: String? = nil, lmdbDirectory: String? = nil,
+        splitAt: [Int64] = []
+    ) throws -> String {
         var args = ["sync", "--events", eventsFile, "--filter", filterJSON]
         if let lmdbDirectory { args += ["--lmdb", lmdbDirectory] }
         for t in splitAt { args += ["--split-at", String(t)] }

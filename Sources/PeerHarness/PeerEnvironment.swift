@@ -9,7 +9,8 @@ public enum PeerEnvironment {
 
     /// `RELAYSYNC_VENV`, else `<repo>/.venv-peers`.
     public static func venv() throws -> URL {
-        let url = ProcessInfo.processInfo.environment["RELAYSYNC_VENV"].map { URL(fileURLWithPath: $0) }
+        let url =
+            ProcessInfo.processInfo.environment["RELAYSYNC_VENV"].map { URL(fileURLWithPath: $0) }
             ?? repoRoot().appendingPathComponent(".venv-peers")
         guard FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("bin/python").path) else {
             throw PeerError("no test-peer virtual environment at \(url.path): run scripts/bootstrap")

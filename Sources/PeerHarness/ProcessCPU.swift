@@ -22,11 +22,13 @@ public enum ProcessCPU {
         var total = 0.0
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int32(entry) != nil {
             guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
+                let close = stat.lastIndex(of: ")")
+            else { continue }
             // After "pid (comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             guard fields.count > 12, Int32(fields[2]) == pid,
-                  let utime = Double(fields[11]), let stime = Double(fields[12]) else { continue }
+                let utime = Double(fields[11]), let stime = Double(fields[12])
+            else { continue }
             total += (utime + stime) / ticks
         }
         return total

@@ -4,9 +4,11 @@ import NostrCore
 /// with reactions, reposts, a few profiles and contact lists, from a set of authors.
 /// Deterministic for a seed, so runs compare like with like.
 public enum SampleEvents {
-    private static let words = ["nostr", "relay", "zap", "note", "sats", "bitcoin", "lightning", "client", "key",
+    private static let words = [
+        "nostr", "relay", "zap", "note", "sats", "bitcoin", "lightning", "client", "key",
         "signal", "archive", "mirror", "gm", "pv", "thread", "reply", "https://example.com/a/b?c=d", "#nostr",
-        "ünïcödé", "日本語のテキスト", "émoji 🚀🔥", "مرحبا بالعالم", "\"quoted\"", "back\\slash", "new\nline"]
+        "ünïcödé", "日本語のテキスト", "émoji 🚀🔥", "مرحبا بالعالم", "\"quoted\"", "back\\slash", "new\nline",
+    ]
 
     /// `count` events by `authors` keys, `created_at` spread over the `span` seconds before `end`.
     public static func make(count: Int, authors: Int = 50, end: Int64, span: Int64 = 30 * 86_400, seed: UInt64 = 42) -> [Event] {
@@ -31,12 +33,17 @@ public enum SampleEvents {
                 let content = (0..<length).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ")
                 event = try! key.sign(kind: 1, content: content, tags: tags, createdAt: createdAt)
             case 70..<88:
-                event = try! key.sign(kind: 7, content: ["+", "🤙", "❤️"].randomElement(using: &rng)!,
-                                      tags: [["e", someIDs.randomElement(using: &rng)!], ["p", keys.randomElement(using: &rng)!.publicKey]], createdAt: createdAt)
+                event = try! key.sign(
+                    kind: 7, content: ["+", "🤙", "❤️"].randomElement(using: &rng)!,
+                    tags: [["e", someIDs.randomElement(using: &rng)!], ["p", keys.randomElement(using: &rng)!.publicKey]], createdAt: createdAt)
             case 88..<96:
-                event = try! key.sign(kind: 6, content: "", tags: [["e", someIDs.randomElement(using: &rng)!, "wss://relay.example.com"]], createdAt: createdAt)
+                event = try! key.sign(
+                    kind: 6, content: "", tags: [["e", someIDs.randomElement(using: &rng)!, "wss://relay.example.com"]], createdAt: createdAt)
             case 96..<98:
-                event = try! key.sign(kind: 0, content: #"{"name":"user \#(i)","about":"writes about \#(words.randomElement(using: &rng)!)","picture":"https://example.com/p/\#(i).png"}"#, createdAt: createdAt)
+                event = try! key.sign(
+                    kind: 0,
+                    content: #"{"name":"user \#(i)","about":"writes about \#(words.randomElement(using: &rng)!)","picture":"https://example.com/p/\#(i).png"}"#,
+                    createdAt: createdAt)
             default:
                 let follows = (0..<Int.random(in: 20..<300, using: &rng)).map { _ in ["p", hex64(&rng)] }
                 event = try! key.sign(kind: 3, content: "", tags: follows, createdAt: createdAt)
@@ -64,12 +71,17 @@ public enum SampleEvents {
                 let tags = noteTags(roll: roll, someIDs: someIDs, keys: keys, &rng)
                 event = try! key.sign(kind: 1, content: note(&rng), tags: tags, createdAt: createdAt)
             case 70..<88:
-                event = try! key.sign(kind: 7, content: ["+", "🤙", "❤️"].randomElement(using: &rng)!,
-                                      tags: [["e", someIDs.randomElement(using: &rng)!], ["p", keys.randomElement(using: &rng)!.publicKey]], createdAt: createdAt)
+                event = try! key.sign(
+                    kind: 7, content: ["+", "🤙", "❤️"].randomElement(using: &rng)!,
+                    tags: [["e", someIDs.randomElement(using: &rng)!], ["p", keys.randomElement(using: &rng)!.publicKey]], createdAt: createdAt)
             case 88..<96:
-                event = try! key.sign(kind: 6, content: "", tags: [["e", someIDs.randomElement(using: &rng)!, "wss://relay.example.com"]], createdAt: createdAt)
+                event = try! key.sign(
+                    kind: 6, content: "", tags: [["e", someIDs.randomElement(using: &rng)!, "wss://relay.example.com"]], createdAt: createdAt)
             case 96..<98:
-                event = try! key.sign(kind: 0, content: #"{"name":"user \#(i)","about":"writes about \#(words.randomElement(using: &rng)!)","picture":"https://example.com/p/\#(i).png"}"#, createdAt: createdAt)
+                event = try! key.sign(
+                    kind: 0,
+                    content: #"{"name":"user \#(i)","about":"writes about \#(words.randomElement(using: &rng)!)","picture":"https://example.com/p/\#(i).png"}"#,
+                    createdAt: createdAt)
             default:
                 let follows = (0..<Int.random(in: 20..<300, using: &rng)).map { _ in ["p", hex64(&rng)] }
                 event = try! key.sign(kind: 3, content: "", tags: follows, createdAt: createdAt)

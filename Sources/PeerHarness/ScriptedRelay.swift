@@ -153,7 +153,9 @@ public final class ScriptedRelay: Sendable {
     /// Closes the listening socket and every connection.
     public func stop() async {
         try? await serverChannel.close()
-        let open = connections.withLock { c -> [any Channel] in defer { c = [:] }; return Array(c.values) }
+        let open = connections.withLock { c -> [any Channel] in
+            defer { c = [:] }; return Array(c.values)
+        }
         for channel in open { try? await channel.close() }
         serving.cancel()
         await serving.value
@@ -161,12 +163,16 @@ public final class ScriptedRelay: Sendable {
 
     /// Drops every open connection (the listener stays).
     public func dropConnections() async {
-        let open = connections.withLock { c -> [any Channel] in defer { c = [:] }; return Array(c.values) }
+        let open = connections.withLock { c -> [any Channel] in
+            defer { c = [:] }; return Array(c.values)
+        }
         for channel in open { try? await channel.close() }
     }
 
     private func serve(_ channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, behaviour: Behaviour) async {
-        let index = counter.withLock { n -> Int in n += 1; return n }
+        let index = counter.withLock { n -> Int in
+            n += 1; return n
+        }
         connections.withLock { $0[index] = channel.channel }
         defer { _ = connections.withLock { $0.removeValue(forKey: index) } }
         try? await channel.executeThenClose { inbound, outbound in

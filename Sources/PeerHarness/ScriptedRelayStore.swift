@@ -74,7 +74,8 @@ public final class ScriptedRelayStore: Sendable {
         }
         switch message {
         case let .auth(event):
-            let ok = event.kind == 22242 && event.verify().isValid
+            let ok =
+                event.kind == 22242 && event.verify().isValid
                 && event.tags.contains { $0.count >= 2 && $0[0] == "challenge" && $0[1] == "challenge-\(connection.index)" }
             if ok { _ = state.withLock { $0.authed.insert(connection.index) } }
             try await connection.send(.ok(eventID: event.id, accepted: ok, reason: RelayReason(ok ? "" : "invalid: bad auth")))

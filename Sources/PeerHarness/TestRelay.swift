@@ -21,8 +21,10 @@ public final class TestRelay: @unchecked Sendable {
         /// nostr-sdk's in-memory store, which keeps only the newest 75,000. For benchmarks.
         public var unboundedMemory: Bool
 
-        public init(maxLimit: Int? = nil, auth: Bool = false, writers: [String] = [], persistent: Bool = false, recentOnly: Bool = false,
-                    unboundedMemory: Bool = false) {
+        public init(
+            maxLimit: Int? = nil, auth: Bool = false, writers: [String] = [], persistent: Bool = false, recentOnly: Bool = false,
+            unboundedMemory: Bool = false
+        ) {
             self.maxLimit = maxLimit
             self.auth = auth
             self.writers = writers
@@ -131,7 +133,9 @@ public final class TestRelay: @unchecked Sendable {
     /// `stop()` without `await`, for `defer`: SIGTERM to the process group, SIGKILL after 5 s,
     /// waiting (bounded) until it is gone; removes data it created. Idempotent.
     public func stopNow() {
-        if let p = lock.withLock({ () -> Process? in defer { process = nil }; return process }) {
+        if let p = lock.withLock({ () -> Process? in
+            defer { process = nil }; return process
+        }) {
             let pid = p.processIdentifier
             kill(-pid, SIGTERM)
             var polls = 0
@@ -184,7 +188,11 @@ public final class TestRelay: @unchecked Sendable {
     }
 
     private func terminate(gracefully: Bool) async {
-        guard let p = lock.withLock({ () -> Process? in defer { process = nil }; return process }) else { return }
+        guard
+            let p = lock.withLock({ () -> Process? in
+                defer { process = nil }; return process
+            })
+        else { return }
         let pid = p.processIdentifier
         kill(-pid, gracefully ? SIGTERM : SIGKILL)
         let deadline = ContinuousClock.now + .seconds(5)

@@ -1,5 +1,5 @@
-import ArgumentParser
 import Archive
+import ArgumentParser
 import Foundation
 import NostrCore
 import SyncAgent
@@ -22,7 +22,9 @@ func archiveFiles(_ paths: [String]) throws -> [URL] {
         guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else { throw CLIError.usage("\(p): no such file or folder") }
         guard FileManager.default.isReadableFile(atPath: p) else { throw CLIError.usage("\(p): permission denied") }
         if isDir.boolValue {
-            let names = try FileManager.default.contentsOfDirectory(atPath: p).filter { $0.hasSuffix(".jsonl.zst") || $0.hasSuffix(".jsonl") || $0.hasSuffix(".part") }.sorted()
+            let names = try FileManager.default.contentsOfDirectory(atPath: p).filter {
+                $0.hasSuffix(".jsonl.zst") || $0.hasSuffix(".jsonl") || $0.hasSuffix(".part")
+            }.sorted()
             files += names.map { URL(fileURLWithPath: p).appendingPathComponent($0) }
         } else {
             files.append(URL(fileURLWithPath: p))
@@ -40,7 +42,8 @@ extension RelaySyncCommand.ArchiveCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Decompress every frame, parse every line, re-verify every id and signature.",
-            discussion: "Reports per file: events, invalid lines with line numbers, damaged or truncated frames, duplicate ids, time range. Exits 1 on any damage, after reporting everything readable."
+            discussion:
+                "Reports per file: events, invalid lines with line numbers, damaged or truncated frames, duplicate ids, time range. Exits 1 on any damage, after reporting everything readable."
         )
 
         @Argument(help: "Archive files or folders.") var paths: [String]

@@ -19,13 +19,13 @@ enum BuildInfo {
     /// The stamped commit (40 hex digits, maybe followed by `-dirty`), or nil.
     static var commit: String? {
         #if os(Linux)
-        guard let data = ELFSection.read(named: commitSection, fromFile: "/proc/self/exe") else { return nil }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: "\0")))
-        let hex = text.prefix { $0.isHexDigit }
-        guard hex.count >= 7, hex.count <= 64, text.dropFirst(hex.count).allSatisfy({ $0.isLetter || $0 == "-" }) else { return nil }
-        return text
+            guard let data = ELFSection.read(named: commitSection, fromFile: "/proc/self/exe") else { return nil }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: "\0")))
+            let hex = text.prefix { $0.isHexDigit }
+            guard hex.count >= 7, hex.count <= 64, text.dropFirst(hex.count).allSatisfy({ $0.isLetter || $0 == "-" }) else { return nil }
+            return text
         #else
-        return nil
+            return nil
         #endif
     }
 
@@ -43,15 +43,18 @@ enum ELFSection {
         defer { try? file.close() }
         func bytes(_ offset: UInt64, _ count: Int) -> [UInt8]? {
             guard count >= 0, count <= 1 << 20, (try? file.seek(toOffset: offset)) != nil,
-                  let d = try? file.read(upToCount: count), d.count == count else { return nil }
+                let d = try? file.read(upToCount: count), d.count == count
+            else { return nil }
             return [UInt8](d)
         }
         guard let header = bytes(0, 64), header.starts(with: [0x7F, 0x45, 0x4C, 0x46]),
-              header[4] == 2, header[5] == 1 else { return nil }  // ELFCLASS64, little-endian
+            header[4] == 2, header[5] == 1
+        else { return nil }  // ELFCLASS64, little-endian
         let shoff = header.le(0x28, UInt64.self), shentsize = Int(header.le(0x3A, UInt16.self))
         let shnum = Int(header.le(0x3C, UInt16.self)), shstrndx = Int(header.le(0x3E, UInt16.self))
         guard shoff != 0, shentsize >= 64, shnum > 0, shstrndx < shnum,
-              let table = bytes(shoff, shentsize * shnum) else { return nil }
+            let table = bytes(shoff, shentsize * shnum)
+        else { return nil }
         func section(_ i: Int) -> (name: UInt32, offset: UInt64, size: UInt64) {
             let base = i * shentsize
             return (table.le(base, UInt32.self), table.le(base + 0x18, UInt64.self), table.le(base + 0x20, UInt64.self))
@@ -63,7 +66,8 @@ enum ELFSection {
             let s = section(i)
             let start = Int(s.name)
             guard start + wanted.count < names.count,
-                  names[start..<start + wanted.count].elementsEqual(wanted), names[start + wanted.count] == 0 else { continue }
+                names[start..<start + wanted.count].elementsEqual(wanted), names[start + wanted.count] == 0
+            else { continue }
             return bytes(s.offset, Int(min(s.size, 4096))).map { Data($0) }
         }
         return nil

@@ -12,8 +12,10 @@ struct LogOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Log level, overriding \"log_level\" where a config file is read.", valueName: "level"))
     var logLevel: Logger.Level?
 
-    @Option(help: ArgumentHelp("Log format: text, or json (one object a line, for journald and log shippers), overriding \"log_format\".",
-                               valueName: "format"))
+    @Option(
+        help: ArgumentHelp(
+            "Log format: text, or json (one object a line, for journald and log shippers), overriding \"log_format\".",
+            valueName: "format"))
     var logFormat: LogFormat?
 
     /// For commands without a config file: the option, or this command's default level.
@@ -25,8 +27,10 @@ struct LogOptions: ParsableArguments {
 /// `--key-file`: the NIP-42 AUTH key, overriding `secret_key_file`. A bad file is reported as
 /// `--key-file: …`, exit 78, like a bad `secret_key_file`.
 struct KeyOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("File with the nsec/hex key for NIP-42 AUTH, overriding \"secret_key_file\" (or set RELAYSYNC_SECRET_KEY).",
-                               valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "File with the nsec/hex key for NIP-42 AUTH, overriding \"secret_key_file\" (or set RELAYSYNC_SECRET_KEY).",
+            valueName: "file"))
     var keyFile: String?
 
     func apply(to configuration: inout SyncConfiguration) {

@@ -67,7 +67,8 @@ enum KeyFile {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
             let why = String(cString: strerror(errno))
-            throw errno == EEXIST ? KeyFileError("\(path) already exists; pass --force to replace it (the key it holds is lost)", exitCode: ExitStatus.usage)
+            throw errno == EEXIST
+                ? KeyFileError("\(path) already exists; pass --force to replace it (the key it holds is lost)", exitCode: ExitStatus.usage)
                 : KeyFileError("cannot create \(temporary): \(why)")
         }
         var ok = fchmod(fd, 0o600) == 0  // in case the umask or an ACL default interfered

@@ -100,7 +100,8 @@ struct TextLogHandler: LogHandler {
     func log(event: LogEvent) {
         let fields = LogFields.merge(base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error)
         let pretty = fields.isEmpty ? "" : " " + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        StderrWriter.shared.write("\(LogFields.localTimestamp()) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pretty) [\(event.source)] \(event.message)\n")
+        StderrWriter.shared.write(
+            "\(LogFields.localTimestamp()) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pretty) [\(event.source)] \(event.message)\n")
     }
 }
 
@@ -123,8 +124,10 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let fields = LogFields.merge(base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error)
-        StderrWriter.shared.write(Self.line(timestamp: LogFields.utcTimestamp(), level: event.level, label: label, source: event.source,
-                                            message: event.message.description, metadata: fields) + "\n")
+        StderrWriter.shared.write(
+            Self.line(
+                timestamp: LogFields.utcTimestamp(), level: event.level, label: label, source: event.source,
+                message: event.message.description, metadata: fields) + "\n")
     }
 
     static let reserved: Set<String> = ["timestamp", "level", "label", "source", "message"]
@@ -141,8 +144,10 @@ struct JSONLogHandler: LogHandler {
         }
         for (key, value) in metadata { flatten(reserved.contains(key) ? "metadata.\(key)" : key, value) }
         flat.sort { $0.0 < $1.0 }
-        let head: [(String, JSONValue)] = [("timestamp", .string(timestamp)), ("level", .string(level.rawValue)),
-                                           ("label", .string(label)), ("source", .string(source)), ("message", .string(message))]
+        let head: [(String, JSONValue)] = [
+            ("timestamp", .string(timestamp)), ("level", .string(level.rawValue)),
+            ("label", .string(label)), ("source", .string(source)), ("message", .string(message)),
+        ]
         return JSONValue.object(head + flat).serialized
     }
 }

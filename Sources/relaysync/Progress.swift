@@ -8,10 +8,13 @@ enum LiveProgress {
     static let lineInterval = Duration.milliseconds(250)
     static let logInterval = Duration.seconds(10)
 
-    static func during<T: Sendable>(_ label: String, logger: Logger, format: LogFormat,
-                                    sample: @escaping @Sendable () -> ProgressSample,
-                                    _ work: () async throws -> T) async throws -> T {
-        let output: ProgressReporter.Output = StderrWriter.shared.isTerminal && format == .text
+    static func during<T: Sendable>(
+        _ label: String, logger: Logger, format: LogFormat,
+        sample: @escaping @Sendable () -> ProgressSample,
+        _ work: () async throws -> T
+    ) async throws -> T {
+        let output: ProgressReporter.Output =
+            StderrWriter.shared.isTerminal && format == .text
             ? .line(every: lineInterval, write: { StderrWriter.shared.setStatus($0) })
             : .log(every: logInterval)
         let reporter = ProgressReporter(label: label, output: output, logger: logger, sample: sample)

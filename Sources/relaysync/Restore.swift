@@ -32,7 +32,9 @@ extension RelaySyncCommand {
             var options = RestoreJob.Options(target: target, files: try archiveFiles(paths))
             if let kinds {
                 options.kinds = try kinds.split(separator: ",").map {
-                    guard let k = Int($0.trimmingCharacters(in: .whitespaces)), Event.kindRange.contains(k) else { throw ValidationError("--kinds: \($0) is not a kind") }
+                    guard let k = Int($0.trimmingCharacters(in: .whitespaces)), Event.kindRange.contains(k) else {
+                        throw ValidationError("--kinds: \($0) is not a kind")
+                    }
                     return k
                 }
             }

@@ -27,7 +27,9 @@ extension RelaySyncCommand {
             let configuration = try options.load(key: key)
             _ = try configuration.loadSecretKey()
             if check {
-                print("\(options.config): OK (\(configuration.pubkeys.count) pubkeys, \(configuration.readableRelays.count) readable and \(configuration.writableRelays.count) writable relays)")
+                print(
+                    "\(options.config): OK (\(configuration.pubkeys.count) pubkeys, \(configuration.readableRelays.count) readable and \(configuration.writableRelays.count) writable relays)"
+                )
                 return
             }
             let logger = configuration.logger

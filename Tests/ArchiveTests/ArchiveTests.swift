@@ -2,6 +2,7 @@ import Foundation
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import Archive
 
 final class TestClock: @unchecked Sendable {
@@ -19,7 +20,9 @@ final class TestClock: @unchecked Sendable {
 
     func events(_ n: Int, from start: Int = 0) throws -> [Event] {
         try (start..<(start + n)).map { i in
-            try key.sign(kind: 1, content: "archived note \(i): \"quotes\", back\\slash, tab\t, emoji 🚀, مرحبا", tags: [["t", "x\(i % 7)"]], createdAt: 1_700_000_000 + Int64(i))
+            try key.sign(
+                kind: 1, content: "archived note \(i): \"quotes\", back\\slash, tab\t, emoji 🚀, مرحبا", tags: [["t", "x\(i % 7)"]],
+                createdAt: 1_700_000_000 + Int64(i))
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NostrCore
 import Testing
+
 @testable import Ledger
 
 @Suite struct LedgerDiscoveryTests {

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import NostrCore
 import Testing
+
 @testable import Ledger
 
 /// A ledger written before "v3-events-unique-by-time" keeps every event, seq and delivery state.
@@ -19,12 +20,14 @@ import Testing
         try LedgerSchema.migrator.migrate(pool, upTo: "v2-discovery")
         try pool.write { db in
             for (i, e) in events.enumerated() {
-                try db.execute(sql: """
-                    INSERT INTO events (seq, id, pubkey, kind, created_at, first_relay, first_seen_at, raw) VALUES (?, ?, ?, ?, ?, ?, 1, ?)
-                    """, arguments: [i + 1, e.id, e.pubkey, e.kind, e.createdAt, a, e.rawJSON])
+                try db.execute(
+                    sql: """
+                        INSERT INTO events (seq, id, pubkey, kind, created_at, first_relay, first_seen_at, raw) VALUES (?, ?, ?, ?, ?, ?, 1, ?)
+                        """, arguments: [i + 1, e.id, e.pubkey, e.kind, e.createdAt, a, e.rawJSON])
                 try db.execute(sql: "INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, 'present', 1)", arguments: [a, i + 1])
-                try db.execute(sql: "INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, ?, 1)",
-                               arguments: [b, i + 1, i == 1 ? "delivered" : "pending"])
+                try db.execute(
+                    sql: "INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, ?, 1)",
+                    arguments: [b, i + 1, i == 1 ? "delivered" : "pending"])
             }
             try db.execute(sql: "UPDATE sqlite_sequence SET seq = 7 WHERE name = 'events'")
         }
@@ -43,7 +46,8 @@ import Testing
         #expect(try l.dueDeliveries(relay: b, limit: 10, now: 2).map(\.seq) == [1, 3])
         // A known event is still recognised, and a new one never reuses a seq.
         let fresh = try key.sign(kind: 1, content: "new", createdAt: 1_700_000_100)
-        #expect(try l.record([ObservedEvent(event: fresh, relay: a), ObservedEvent(event: events[0], relay: b)], writableRelays: [b], now: 3)
+        #expect(
+            try l.record([ObservedEvent(event: fresh, relay: a), ObservedEvent(event: events[0], relay: b)], writableRelays: [b], now: 3)
                 == [.new(seq: 8), .known])
         // events[0] turned out to be on b already: only the third old event and the new one are owed.
         #expect(try l.dueDeliveries(relay: b, limit: 10, now: 4).map(\.seq) == [3, 8])

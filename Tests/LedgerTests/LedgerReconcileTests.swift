@@ -1,6 +1,7 @@
 import Foundation
 import NostrCore
 import Testing
+
 @testable import Ledger
 
 /// The ledger's side of reconciliation: the sorted windows it hands out, and which missing
@@ -56,8 +57,9 @@ import Testing
         try record(l, [kept, oldProfile, newProfile, expired, deleted, deletion, refused, waiting], from: a, now: 1_000)
         let due = try l.dueDeliveries(relay: b, limit: 100, now: 1_000)
         let seq = Dictionary(uniqueKeysWithValues: due.map { ($0.eventID, $0.seq) })
-        try l.recordDeliveryOutcomes([kept, newProfile, expired, deleted, deletion].map { DeliveryResult(eventID: $0.id, relay: b, outcome: .delivered, seq: seq[$0.id]!) }
-            + [DeliveryResult(eventID: refused.id, relay: b, outcome: .rejected("blocked: no"), seq: seq[refused.id]!)], now: 1_001)
+        try l.recordDeliveryOutcomes(
+            [kept, newProfile, expired, deleted, deletion].map { DeliveryResult(eventID: $0.id, relay: b, outcome: .delivered, seq: seq[$0.id]!) }
+                + [DeliveryResult(eventID: refused.id, relay: b, outcome: .rejected("blocked: no"), seq: seq[refused.id]!)], now: 1_001)
 
         let stranger = LedgerItem(createdAt: 1, id: String(repeating: "0", count: 64))
         let missing = [kept, oldProfile, newProfile, expired, deleted, refused, waiting].map(item) + [stranger]
@@ -85,9 +87,10 @@ import Testing
     @Test func reconciliationsAreKeptPerRelay() throws {
         let l = try Ledger.temporary()
         func rec(_ relay: String, _ at: Int64, lost: Int) -> ReconciliationRecord {
-            ReconciliationRecord(relay: relay, startedAt: at, finishedAt: at + 1, method: "nip77", windows: 1, ledgerEvents: 10, relayEvents: 9,
-                                 missingOnRelay: lost, missingInLedger: 0, fetched: 0, requeued: lost, lostAfterDelivery: lost, messages: 4,
-                                 bytes: 100, error: nil)
+            ReconciliationRecord(
+                relay: relay, startedAt: at, finishedAt: at + 1, method: "nip77", windows: 1, ledgerEvents: 10, relayEvents: 9,
+                missingOnRelay: lost, missingInLedger: 0, fetched: 0, requeued: lost, lostAfterDelivery: lost, messages: 4,
+                bytes: 100, error: nil)
         }
         try l.recordReconciliation(rec(a, 10, lost: 3))
         try l.recordReconciliation(rec(a, 20, lost: 1))

@@ -1,6 +1,7 @@
 import Foundation
 import NostrCore
 import Testing
+
 @testable import Ledger
 
 @Suite struct LedgerTests {
@@ -33,8 +34,9 @@ import Testing
         _ = try l.record(events.map { ObservedEvent(event: $0, relay: a) }, writableRelays: [b, c], now: 1)
         // Recorded in order into a fresh ledger: the i-th event has seq i + 1.
         let seqd = events.enumerated().map { (seq: Int64($0.offset + 1), id: $0.element.id) }
-        try l.recordDeliveryOutcomes(seqd.prefix(6).map { DeliveryResult(eventID: $0.id, relay: b, outcome: .delivered, seq: $0.seq) }
-            + seqd.dropFirst(6).prefix(2).map { DeliveryResult(eventID: $0.id, relay: b, outcome: .duplicate, seq: $0.seq) }, now: 2)
+        try l.recordDeliveryOutcomes(
+            seqd.prefix(6).map { DeliveryResult(eventID: $0.id, relay: b, outcome: .delivered, seq: $0.seq) }
+                + seqd.dropFirst(6).prefix(2).map { DeliveryResult(eventID: $0.id, relay: b, outcome: .duplicate, seq: $0.seq) }, now: 2)
         let reopened = try Ledger(path: l.path)
         #expect(try due(reopened, b) == events.suffix(2).map(\.id))
         #expect(try due(reopened, c).count == 10)
@@ -51,13 +53,14 @@ import Testing
         let pending = try l.dueDeliveries(relay: b, limit: 10, now: 5)
         #expect(pending.map(\.eventID) == events.map(\.id))
         #expect(pending.allSatisfy { $0.kind == 1 && $0.rawJSON.contains($0.eventID) })
-        try l.recordDeliveryOutcomes([
-            DeliveryResult(eventID: pending[0].eventID, relay: b, outcome: .delivered, seq: pending[0].seq),
-            DeliveryResult(eventID: pending[1].eventID, relay: b, outcome: .rejected("blocked: no"), seq: pending[1].seq),
-            DeliveryResult(eventID: pending[2].eventID, relay: b, outcome: .retry("rate-limited: slow", afterSeconds: 60), seq: pending[2].seq),
-            // A seq of the source relay's row changes nothing: it is not pending there.
-            DeliveryResult(eventID: pending[3].eventID, relay: a, outcome: .delivered, seq: pending[3].seq),
-        ], now: 10)
+        try l.recordDeliveryOutcomes(
+            [
+                DeliveryResult(eventID: pending[0].eventID, relay: b, outcome: .delivered, seq: pending[0].seq),
+                DeliveryResult(eventID: pending[1].eventID, relay: b, outcome: .rejected("blocked: no"), seq: pending[1].seq),
+                DeliveryResult(eventID: pending[2].eventID, relay: b, outcome: .retry("rate-limited: slow", afterSeconds: 60), seq: pending[2].seq),
+                // A seq of the source relay's row changes nothing: it is not pending there.
+                DeliveryResult(eventID: pending[3].eventID, relay: a, outcome: .delivered, seq: pending[3].seq),
+            ], now: 10)
         #expect(try l.presence(of: events[0]) == [a: .present, b: .delivered, c: .pending])
         #expect(try l.presence(of: events[1])[b] == .rejected)
         #expect(try l.presence(of: events[3])[a] == .present)
@@ -72,8 +75,11 @@ import Testing
         _ = try l.record([ObservedEvent(event: fromA, relay: a), ObservedEvent(event: fromB, relay: b)], writableRelays: [a, b], now: 1)
         #expect(try due(l, a) == [fromB.id])
         #expect(try due(l, b) == [fromA.id])
-        try l.recordDeliveryOutcomes([DeliveryResult(eventID: fromB.id, relay: a, outcome: .delivered, seq: 2),
-                                      DeliveryResult(eventID: fromA.id, relay: b, outcome: .delivered, seq: 1)], now: 2)
+        try l.recordDeliveryOutcomes(
+            [
+                DeliveryResult(eventID: fromB.id, relay: a, outcome: .delivered, seq: 2),
+                DeliveryResult(eventID: fromA.id, relay: b, outcome: .delivered, seq: 1),
+            ], now: 2)
         // Each relay's live feed now echoes the other's event back: nothing bounces.
         _ = try l.record([ObservedEvent(event: fromB, relay: a), ObservedEvent(event: fromA, relay: b)], writableRelays: [a, b], now: 3)
         #expect(try due(l, a).isEmpty && due(l, b).isEmpty)
@@ -124,8 +130,11 @@ import Testing
         let l = try Ledger.temporary()
         let x = try note(0), y = try note(1)
         _ = try l.record([x, y].map { ObservedEvent(event: $0, relay: a) }, writableRelays: [b], now: 100)
-        try l.recordDeliveryOutcomes([DeliveryResult(eventID: x.id, relay: b, outcome: .retry("rate-limited: slow down", afterSeconds: 60), seq: 1),
-                                      DeliveryResult(eventID: y.id, relay: b, outcome: .rejected("blocked: not on allow list"), seq: 2)], now: 100)
+        try l.recordDeliveryOutcomes(
+            [
+                DeliveryResult(eventID: x.id, relay: b, outcome: .retry("rate-limited: slow down", afterSeconds: 60), seq: 1),
+                DeliveryResult(eventID: y.id, relay: b, outcome: .rejected("blocked: not on allow list"), seq: 2),
+            ], now: 100)
         #expect(try due(l, b, now: 159).isEmpty)
         let later = try l.dueDeliveries(relay: b, limit: 10, now: 160)
         #expect(later.map(\.eventID) == [x.id])
@@ -191,7 +200,8 @@ import Testing
         let events = try (0..<3).map { try note($0) }
         _ = try l.record(events.map { ObservedEvent(event: $0, relay: a) }, writableRelays: [b], now: 1)
         #expect(try l.hasPending(relay: b) && !l.hasPending(relay: a) && !l.hasPending(relay: c))
-        try l.recordDeliveryOutcomes(events.enumerated().map { DeliveryResult(eventID: $0.element.id, relay: b, outcome: .delivered, seq: Int64($0.offset + 1)) }, now: 2)
+        try l.recordDeliveryOutcomes(
+            events.enumerated().map { DeliveryResult(eventID: $0.element.id, relay: b, outcome: .delivered, seq: Int64($0.offset + 1)) }, now: 2)
         #expect(try !l.hasPending(relay: b))
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import NostrCore
 import Testing
+
 @testable import Ledger
 
 /// The ledger's single writer: concurrent requests share transactions, each in its own
@@ -56,9 +57,10 @@ import Testing
 extension Ledger {
     /// One plain insert, for tests of the writer itself.
     func recordForTest(_ db: Database, _ e: Event) throws -> Int64 {
-        try db.execute(sql: """
-            INSERT INTO events (id, pubkey, kind, created_at, first_relay, first_seen_at, raw) VALUES (?, ?, ?, ?, 'ws://t', 0, ?)
-            """, arguments: [e.id, e.pubkey, e.kind, e.createdAt, e.rawJSON])
+        try db.execute(
+            sql: """
+                INSERT INTO events (id, pubkey, kind, created_at, first_relay, first_seen_at, raw) VALUES (?, ?, ?, ?, 'ws://t', 0, ?)
+                """, arguments: [e.id, e.pubkey, e.kind, e.createdAt, e.rawJSON])
         return db.lastInsertedRowID
     }
 }

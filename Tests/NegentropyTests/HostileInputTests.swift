@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Negentropy
 
 /// Messages from a hostile or broken peer: each must give a NegentropyError
@@ -7,9 +8,10 @@ import Testing
 @Suite struct HostileInputTests {
     static let storage: NegentropyStorage = {
         var generator = SeededGenerator(seed: 42)
-        return NegentropyStorage(items: (0..<300).map { _ in
-            NegentropyItem(timestamp: 1_000 + generator.next() % 20, id: .random(using: &generator))
-        })
+        return NegentropyStorage(
+            items: (0..<300).map { _ in
+                NegentropyItem(timestamp: 1_000 + generator.next() % 20, id: .random(using: &generator))
+            })
     }()
 
     static func responderError(_ message: [UInt8]) -> NegentropyError? {
@@ -168,9 +170,11 @@ import Testing
         var corpus: [[UInt8]] = []
         let base = storage.items
         for limit in [0, 4096] {
-            let other = NegentropyStorage(items: base.filter { _ in generator.next() % 4 != 0 } + (0..<200).map { _ in
-                NegentropyItem(timestamp: 1_000 + generator.next() % 20, id: .random(using: &generator))
-            })
+            let other = NegentropyStorage(
+                items: base.filter { _ in generator.next() % 4 != 0 }
+                    + (0..<200).map { _ in
+                        NegentropyItem(timestamp: 1_000 + generator.next() % 20, id: .random(using: &generator))
+                    })
             var initiator = try NegentropyInitiator(storage: other, frameSizeLimit: limit)
             var responder = try NegentropyResponder(storage: storage, frameSizeLimit: limit)
             var message = try initiator.initiate()
@@ -233,12 +237,13 @@ import Testing
         func random(_ bound: Int) -> Int { Int(generator.next() % UInt64(max(1, bound))) }
         var message: [UInt8] = [0x61]
         var encoder = BoundEncoder()
-        let bounds = (0..<random(40)).map { _ -> Bound in
-            let length = [0, 0, 1, 2, 32][random(5)]
-            var raw = [UInt8](repeating: 0, count: 32)
-            for position in 0..<length { raw[position] = UInt8(truncatingIfNeeded: generator.next()) }
-            return Bound(timestamp: 990 + UInt64(random(40)), id: NegentropyID(bytes: raw)!, idLength: length)
-        }.sorted { $0 < $1 } + (random(2) == 0 ? [Bound.infinity] : [])
+        let bounds =
+            (0..<random(40)).map { _ -> Bound in
+                let length = [0, 0, 1, 2, 32][random(5)]
+                var raw = [UInt8](repeating: 0, count: 32)
+                for position in 0..<length { raw[position] = UInt8(truncatingIfNeeded: generator.next()) }
+                return Bound(timestamp: 990 + UInt64(random(40)), id: NegentropyID(bytes: raw)!, idLength: length)
+            }.sorted { $0 < $1 } + (random(2) == 0 ? [Bound.infinity] : [])
         for bound in bounds {
             encoder.append(bound, to: &message)
             switch random(3) {
@@ -252,7 +257,8 @@ import Testing
                 let count = random(40)
                 Varint.append(UInt64(count), to: &message)
                 for _ in 0..<count {
-                    let id = random(2) == 0
+                    let id =
+                        random(2) == 0
                         ? storage.items[random(storage.count)].id
                         : NegentropyID.random(using: &generator)
                     id.append(to: &message, count: 32)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Negentropy
 
 /// Our initiator against our responder over seeded random sets; have/need must

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Negentropy
 
 /// Cross-implementation fixtures from hoytech/negentropy's Kotlin tests

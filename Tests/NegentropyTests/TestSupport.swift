@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Negentropy
 
 /// SplitMix64: tiny, fast and fully determined by its seed, so any failing

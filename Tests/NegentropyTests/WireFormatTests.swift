@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Negentropy
 
 /// Encoding details checked against values from the reference implementations.

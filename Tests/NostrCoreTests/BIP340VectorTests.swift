@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import NostrCore
 
 /// BIP-340 vectors. `bip340-test-vectors.csv` is the copy from ../shared/vectors: it is the
@@ -16,8 +17,9 @@ import Testing
     static func rows(_ file: String = "bip340-current-vectors.csv") throws -> [Row] {
         try Fixtures.text(file).split(separator: "\n").dropFirst().map { line in
             let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            return Row(index: f[0], secretKey: f[1], publicKey: f[2], auxRand: f[3], message: f[4], signature: f[5],
-                       expected: f[6] == "TRUE", comment: f.count > 7 ? f[7...].joined(separator: ",") : "")
+            return Row(
+                index: f[0], secretKey: f[1], publicKey: f[2], auxRand: f[3], message: f[4], signature: f[5],
+                expected: f[6] == "TRUE", comment: f.count > 7 ? f[7...].joined(separator: ",") : "")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import NostrCore
 
 /// NIP-01 serialization, checked against byte strings written from the spec.
@@ -33,10 +34,12 @@ import Testing
     }
 
     @Test func idPreimageLayout() {
-        let pre = CanonicalJSON.idPreimage(pubkey: String(repeating: "a", count: 64), createdAt: 1_700_000_000, kind: 1,
-                                           tags: [["e", "x"], ["p", "y", "wss://r/"]], content: "hi \"there\"\n")
-        #expect(String(decoding: pre, as: UTF8.self) ==
-                #"[0,"\#(String(repeating: "a", count: 64))",1700000000,1,[["e","x"],["p","y","wss://r/"]],"hi \"there\"\n"]"#)
+        let pre = CanonicalJSON.idPreimage(
+            pubkey: String(repeating: "a", count: 64), createdAt: 1_700_000_000, kind: 1,
+            tags: [["e", "x"], ["p", "y", "wss://r/"]], content: "hi \"there\"\n")
+        #expect(
+            String(decoding: pre, as: UTF8.self)
+                == #"[0,"\#(String(repeating: "a", count: 64))",1700000000,1,[["e","x"],["p","y","wss://r/"]],"hi \"there\"\n"]"#)
     }
 
     @Test func inputEscapesAreDecodedBeforeReserializing() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import NostrCore
 
 @Suite struct EventTests {
@@ -31,7 +32,8 @@ import Testing
         do { _ = try Event(json: json); return nil } catch { return error }
     }
 
-    static let good = #"{"id":"\#(String(repeating: "a", count: 64))","pubkey":"\#(String(repeating: "b", count: 64))","created_at":1,"kind":1,"tags":[],"content":"","sig":"\#(String(repeating: "c", count: 128))"}"#
+    static let good =
+        #"{"id":"\#(String(repeating: "a", count: 64))","pubkey":"\#(String(repeating: "b", count: 64))","created_at":1,"kind":1,"tags":[],"content":"","sig":"\#(String(repeating: "c", count: 128))"}"#
 
     @Test(arguments: [
         ("\"id\":\"" + String(repeating: "a", count: 64), "\"id\":\"" + String(repeating: "A", count: 64), "id"),

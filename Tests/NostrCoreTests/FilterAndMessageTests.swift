@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import NostrCore
 
 @Suite struct FilterAndMessageTests {
@@ -40,7 +41,8 @@ import Testing
         var events: [Event] = []
         for (i, k) in keys.enumerated() {
             for kind in [0, 1, 7] {
-                events.append(try k.sign(kind: kind, content: "\(i)", tags: [["e", "root"], ["p", keys[(i + 1) % 3].publicKey]], createdAt: Int64(100 + i * 10 + kind)))
+                events.append(
+                    try k.sign(kind: kind, content: "\(i)", tags: [["e", "root"], ["p", keys[(i + 1) % 3].publicKey]], createdAt: Int64(100 + i * 10 + kind)))
             }
         }
         // Many authors, as a relay operator's config has: the prepared sets must still find the few real ones.

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 enum Fixtures {
     static func text(_ name: String) throws -> String {
@@ -6,5 +7,3 @@ enum Fixtures {
         return try String(contentsOf: url, encoding: .utf8)
     }
 }
-
-import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import PeerHarness
 import Testing
+
 @testable import NostrCore
 
 /// Random and mutated frames: every input ends in a value or a typed error,

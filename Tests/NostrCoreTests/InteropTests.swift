@@ -1,6 +1,7 @@
 import Foundation
 import PeerHarness
 import Testing
+
 @testable import NostrCore
 
 /// nostr-sdk (rust-nostr) as an outside implementation, and a real relay.
@@ -15,10 +16,13 @@ import Testing
     }
 
     static func tricky(_ key: SecretKey) throws -> [Event] {
-        let contents = ["plain", "quote \" backslash \\ slash / tab \t newline \n cr \r", "\u{01}\u{08}\u{0C}\u{1F}\u{7F}",
-                        "emoji 🚀🔥👍🏽 flags 🇩🇪", "RTL مرحبا بالعالم שלום", "line\u{2028}sep", ""]
+        let contents = [
+            "plain", "quote \" backslash \\ slash / tab \t newline \n cr \r", "\u{01}\u{08}\u{0C}\u{1F}\u{7F}",
+            "emoji 🚀🔥👍🏽 flags 🇩🇪", "RTL مرحبا بالعالم שלום", "line\u{2028}sep", "",
+        ]
         return try contents.enumerated().map { i, c in
-            try key.sign(kind: 1, content: c, tags: [["t", "x/y"], ["e", String(repeating: "0", count: 64), "wss://r/", "reply"]], createdAt: 1_700_000_000 + Int64(i))
+            try key.sign(
+                kind: 1, content: c, tags: [["t", "x/y"], ["e", String(repeating: "0", count: 64), "wss://r/", "reply"]], createdAt: 1_700_000_000 + Int64(i))
         }
     }
 
@@ -38,7 +42,9 @@ import Testing
     func aRealRelayAcceptsEventsSignedHere(flavor: TestRelay.Flavor) async throws {
         try await TestRelay.with(flavor) { relay in
             let all = try Self.tricky(SecretKey.generate())
-            let events = flavor == .localRelay ? all : all.filter { !$0.content.unicodeScalars.contains { $0.value < 0x20 && !["\n", "\r", "\t"].contains(Character($0)) } }
+            let events =
+                flavor == .localRelay
+                ? all : all.filter { !$0.content.unicodeScalars.contains { $0.value < 0x20 && !["\n", "\r", "\t"].contains(Character($0)) } }
             #expect(events.count == (flavor == .localRelay ? 7 : 6))
             let result = try NostrSDKTool.publish(events.map(\.rawJSON), to: relay.url)
             #expect(result.accepted == events.count)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RelayClient
 
 @Suite("NIP-42 state (no I/O)")

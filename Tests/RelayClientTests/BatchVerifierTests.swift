@@ -1,6 +1,7 @@
 import Foundation
 import NostrCore
 import Testing
+
 @testable import RelayClient
 
 /// The verdicts of a read's events, however many threads shared the work, line up with the events.
@@ -16,8 +17,10 @@ import Testing
             case 3:
                 // Another valid signature, over different content: the id no longer matches.
                 let other = try key.sign(kind: 1, content: "other \(i)", createdAt: 1_700_000_000 + Int64(i))
-                events.append(try Event(json: event.rawJSON.replacingOccurrences(of: event.sig, with: other.sig)
-                    .replacingOccurrences(of: "note \(i)", with: "forged \(i)")))
+                events.append(
+                    try Event(
+                        json: event.rawJSON.replacingOccurrences(of: event.sig, with: other.sig)
+                            .replacingOccurrences(of: "note \(i)", with: "forged \(i)")))
             case 5:
                 let flipped = String(event.sig.prefix(10)) + (event.sig.dropFirst(10).first == "0" ? "1" : "0") + event.sig.dropFirst(11)
                 events.append(try Event(json: event.rawJSON.replacingOccurrences(of: event.sig, with: flipped)))

@@ -1,6 +1,7 @@
 import Logging
 import PeerHarness
 import Testing
+
 @testable import RelayClient
 
 @Suite("Connection lifecycle state machine (no I/O, fake clock)")

@@ -1,6 +1,7 @@
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import RelayClient
 
 @Suite("fetchAll paging plan (no I/O, driven by the in-memory store)")

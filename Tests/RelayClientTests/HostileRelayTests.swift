@@ -3,6 +3,7 @@ import NostrCore
 import PeerHarness
 import Synchronization
 import Testing
+
 @testable import RelayClient
 
 @Suite("Hostile relays (scripted)")
@@ -10,14 +11,15 @@ struct HostileRelayTests {
     @Test(.timeLimit(.minutes(1)))
     func garbageFramesAreCountedAndSurvived() async throws {
         let store = ScriptedRelayStore()
-        let behaviour = ScriptedRelay.Behaviour(onConnect: { c in
-            try await c.send("hello, not json")
-            try await c.send("[\"EVENT\"]")
-            try await c.send("{\"an\":\"object\"}")
-            try await c.send("[\"WHAT\",1,2]")
-            try await c.sendBinary([0xff, 0x00, 0xfe])
-            try await c.send("[\"EVENT\",\"x\",{\"id\":1}]")
-        }, onText: { c, t in try await store.answer(c, t) })
+        let behaviour = ScriptedRelay.Behaviour(
+            onConnect: { c in
+                try await c.send("hello, not json")
+                try await c.send("[\"EVENT\"]")
+                try await c.send("{\"an\":\"object\"}")
+                try await c.send("[\"WHAT\",1,2]")
+                try await c.sendBinary([0xff, 0x00, 0xfe])
+                try await c.send("[\"EVENT\",\"x\",{\"id\":1}]")
+            }, onText: { c, t in try await store.answer(c, t) })
         try await ScriptedRelay.with(behaviour) { server in
             try await TestSupport.withRelay(TestSupport.configuration(server.url)) { relay in
                 #expect(await relay.waitUntilConnected(timeout: .seconds(15)))

@@ -5,6 +5,7 @@ import NIOPosix
 import NostrCore
 import Synchronization
 import Testing
+
 @testable import RelayClient
 
 /// Keeps every log record in memory so tests can count them.

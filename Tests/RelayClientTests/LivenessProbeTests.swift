@@ -1,5 +1,6 @@
 import NostrCore
 import Testing
+
 @testable import RelayClient
 
 @Suite("Liveness probe (no I/O)")
@@ -47,6 +48,7 @@ struct LivenessProbeTests {
         #expect(p.verdict(silentFor: .seconds(29), requestsPending: true, backpressured: false) == nil)
         #expect(p.verdict(silentFor: .seconds(30), requestsPending: false, backpressured: false) == nil)
         #expect(p.verdict(silentFor: .seconds(30), requestsPending: true, backpressured: true) == nil)
-        #expect(p.verdict(silentFor: .seconds(30), requestsPending: true, backpressured: false) == .kill(reason: "no frame for 30.0 seconds with requests pending"))
+        #expect(
+            p.verdict(silentFor: .seconds(30), requestsPending: true, backpressured: false) == .kill(reason: "no frame for 30.0 seconds with requests pending"))
     }
 }

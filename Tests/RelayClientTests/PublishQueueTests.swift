@@ -1,5 +1,6 @@
 import NostrCore
 import Testing
+
 @testable import RelayClient
 
 @Suite("Publish window (no I/O)")

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import Testing
+
 @testable import RelayClient
 
 /// Counts the reads that reach the socket end of the pipeline.

@@ -2,6 +2,7 @@ import Foundation
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import RelayClient
 
 /// The client against the two third-party relays (nostr-relay 1.14 and nostr-sdk's LocalRelay),
@@ -202,7 +203,11 @@ final class EventTally: @unchecked Sendable {
     private let lock = NSLock()
     private var list: [String] = []
     private var set: Set<String> = []
-    func add(_ events: [Event]) { lock.withLock { list += events.map(\.id); set.formUnion(events.map(\.id)) } }
+    func add(_ events: [Event]) {
+        lock.withLock {
+            list += events.map(\.id); set.formUnion(events.map(\.id))
+        }
+    }
     var ids: Set<String> { lock.withLock { set } }
     var count: Int { lock.withLock { list.count } }
 }

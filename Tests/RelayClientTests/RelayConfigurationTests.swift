@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RelayClient
 
 @Suite("Relay configuration defaults (no I/O)")

@@ -6,6 +6,7 @@ import NIOSSL
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import RelayClient
 
 /// A TCP listener on 127.0.0.1 that never accepts: the kernel completes the handshake, then
@@ -21,7 +22,9 @@ final class SilentListener: Sendable {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         addr.sin_port = 0
-        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard fd >= 0, bound == 0, listen(fd, 16) == 0 else { throw SilentListenerError() }
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
@@ -180,7 +183,8 @@ struct RelayConnectionErrorTests {
         let host = RelayConnectionError.classify(NIOSSLExtraError.failedToValidateHostname, url: "wss://a", relayURL: nil, timeout: .seconds(3))
         #expect(host.isWrongHost)
         let observed = RelayConnectionError.CertificateObservation(verificationFailed: true, expiredNotValidAfter: 1_735_776_000)
-        let expired = RelayConnectionError.classify(NIOSSLError.handshakeFailed(.sslError([])), url: "wss://a", relayURL: nil, timeout: .seconds(3), certificates: observed)
+        let expired = RelayConnectionError.classify(
+            NIOSSLError.handshakeFailed(.sslError([])), url: "wss://a", relayURL: nil, timeout: .seconds(3), certificates: observed)
         #expect(expired.summary == "certificate expired on 2025-01-02")
         let handshake = RelayConnectionError.classify(NIOSSLError.handshakeFailed(.sslError([])), url: "wss://a", relayURL: nil, timeout: .seconds(3))
         #expect(handshake.summary == "TLS handshake failed")

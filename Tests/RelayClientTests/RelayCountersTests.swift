@@ -1,5 +1,6 @@
 import NostrCore
 import Testing
+
 @testable import RelayClient
 
 @Suite("Relay counters (no I/O)")
@@ -14,9 +15,11 @@ struct RelayCountersTests {
 
     @Test func outcomesCountAsAcceptedOrRejectedAndFailuresAsNeither() {
         var c = RelayCounters()
-        for outcome: PublishOutcome in [.accepted, .duplicate("x"), .rejected(RelayReason("blocked: no")),
-                                        .rateLimited(RelayReason("rate-limited: slow")), .authRequired(RelayReason("auth-required: who")),
-                                        .timedOut, .notConnected] {
+        for outcome: PublishOutcome in [
+            .accepted, .duplicate("x"), .rejected(RelayReason("blocked: no")),
+            .rateLimited(RelayReason("rate-limited: slow")), .authRequired(RelayReason("auth-required: who")),
+            .timedOut, .notConnected,
+        ] {
             c.resolved(outcome)
         }
         #expect(c.accepted == 2)

@@ -9,7 +9,8 @@ struct RelayURLTests {
     static func formerNormalize(_ text: String) -> String? {
         let t = text.trimmingCharacters(in: .whitespaces)
         guard let comps = URLComponents(string: t), let scheme = comps.scheme?.lowercased(),
-              scheme == "ws" || scheme == "wss", let host = comps.host, !host.isEmpty else { return nil }
+            scheme == "ws" || scheme == "wss", let host = comps.host, !host.isEmpty
+        else { return nil }
         var out = "\(scheme)://\(host.lowercased())"
         if let port = comps.port { out += ":\(port)" }
         var path = comps.path

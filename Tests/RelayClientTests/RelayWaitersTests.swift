@@ -1,5 +1,6 @@
 import NostrCore
 import Testing
+
 @testable import RelayClient
 
 /// Holds the waiters the way the relay core does: on one actor.
@@ -9,17 +10,25 @@ fileprivate actor Box {
     var registered = 0
 
     func reply(_ sub: String, notice: Bool) async -> RelayMessage? {
-        await withCheckedContinuation { registered += 1; waiters.awaitReply(sub, noticeAnswers: notice, $0) }
+        await withCheckedContinuation {
+            registered += 1; waiters.awaitReply(sub, noticeAnswers: notice, $0)
+        }
     }
     func publish(_ id: String) async -> PublishOutcome {
-        await withCheckedContinuation { registered += 1; waiters.awaitPublish(id, $0) }
+        await withCheckedContinuation {
+            registered += 1; waiters.awaitPublish(id, $0)
+        }
     }
     func publish(_ ids: [String]) async -> [String: PublishOutcome] {
-        await withCheckedContinuation { registered += 1; waiters.awaitPublishes(ids, $0) }
+        await withCheckedContinuation {
+            registered += 1; waiters.awaitPublishes(ids, $0)
+        }
     }
     func connection(_ id: Int) async -> Bool {
         if waiters.connectExpired(id) { return false }
-        return await withCheckedContinuation { registered += 1; waiters.awaitConnection(id, $0) }
+        return await withCheckedContinuation {
+            registered += 1; waiters.awaitConnection(id, $0)
+        }
     }
     func newConnectID() -> Int { waiters.newConnectID() }
     func change(_ body: @Sendable (inout RelayWaiters) -> Void) { body(&waiters) }

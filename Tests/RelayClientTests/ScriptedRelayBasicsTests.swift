@@ -1,8 +1,9 @@
-import Synchronization
 import Foundation
 import NostrCore
 import PeerHarness
+import Synchronization
 import Testing
+
 @testable import RelayClient
 
 @Suite("Relay against a scripted in-memory relay")

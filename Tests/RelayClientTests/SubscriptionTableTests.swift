@@ -1,6 +1,7 @@
 import NostrCore
 import Synchronization
 import Testing
+
 @testable import RelayClient
 
 @Suite("Subscription table (no I/O)")

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NostrCore
 import PeerHarness
+
 @testable import RelayClient
 
 enum TestSupport {
@@ -50,7 +51,9 @@ enum TestSupport {
     static func withRelay<T: Sendable>(_ configuration: RelayConfiguration, _ body: @Sendable (Relay) async throws -> T) async throws -> T {
         let relay = Relay(configuration: configuration, logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await relay.run(); return nil }
+            group.addTask {
+                try await relay.run(); return nil
+            }
             do {
                 let result = try await body(relay)
                 relay.stop()
@@ -79,4 +82,3 @@ enum TestSupport {
         return (events, eose, closed)
     }
 }
-

@@ -1,6 +1,7 @@
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import RelayClient
 
 @Suite("Opening the WebSocket: TLS and the upgrade")

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOWebSocket
 import Testing
+
 @testable import RelayClient
 
 @Suite("WebSocket pipeline parts (no I/O)")
@@ -78,13 +79,16 @@ struct WebSocketPipelineTests {
     @Test func deflateNegotiationReadsTheRelaysAnswer() throws {
         #expect(try PerMessageDeflate.negotiate([]) == nil)
         #expect(try PerMessageDeflate.negotiate(["permessage-deflate"]) == PerMessageDeflate())
-        let shaped = try #require(try PerMessageDeflate.negotiate(["permessage-deflate; server_no_context_takeover; client_max_window_bits=10; server_max_window_bits=\"12\""]))
+        let shaped = try #require(
+            try PerMessageDeflate.negotiate(["permessage-deflate; server_no_context_takeover; client_max_window_bits=10; server_max_window_bits=\"12\""]))
         #expect(shaped.serverNoContextTakeover && !shaped.clientNoContextTakeover)
         #expect(shaped.clientMaxWindowBits == 10 && shaped.compressesOutbound)
         #expect(try PerMessageDeflate.negotiate(["permessage-deflate;client_max_window_bits=8"])?.compressesOutbound == false)
-        for bad in ["x-webkit-deflate-frame", "permessage-deflate; foo", "permessage-deflate; server_max_window_bits=7",
-                    "permessage-deflate; client_max_window_bits", "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
-                    "permessage-deflate, permessage-deflate"] {
+        for bad in [
+            "x-webkit-deflate-frame", "permessage-deflate; foo", "permessage-deflate; server_max_window_bits=7",
+            "permessage-deflate; client_max_window_bits", "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+            "permessage-deflate, permessage-deflate",
+        ] {
             #expect(throws: PerMessageDeflate.Refusal.self, "\(bad)") { try PerMessageDeflate.negotiate([bad]) }
         }
     }

@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+
 @testable import RelayClient
 
 @Suite("withTimeout (no I/O)")

@@ -3,6 +3,7 @@ import Logging
 import NostrCore
 import PeerHarness
 import RelayClient
+
 @testable import SyncAgent
 
 /// Builds configs, seeds relays and reads them back for the agent's
@@ -25,8 +26,10 @@ struct AgentFixture {
         return l
     }
 
-    func configuration(pubkeys: [String], relays: [(String, RelayRole)], kinds: [Int]? = nil, since: Int64? = nil, archive: Bool = false,
-                       indexers: [String]? = nil, reconcileInterval: String? = nil, extra: [(String, JSONValue)] = []) throws -> SyncConfiguration {
+    func configuration(
+        pubkeys: [String], relays: [(String, RelayRole)], kinds: [Int]? = nil, since: Int64? = nil, archive: Bool = false,
+        indexers: [String]? = nil, reconcileInterval: String? = nil, extra: [(String, JSONValue)] = []
+    ) throws -> SyncConfiguration {
         var fields: [(String, JSONValue)] = [
             ("pubkeys", .array(pubkeys.map { .string($0) })),
             ("relays", .array(relays.map { .object([("url", .string($0.0)), ("role", .string($0.1.rawValue))]) })),
@@ -37,8 +40,14 @@ struct AgentFixture {
         if archive { fields.append(("archive", .object([("directory", .string("archive"))]))) }
         if let indexers {
             // The test relays all listen on 127.0.0.1, which discovery refuses unless told otherwise.
-            fields.append(("discover", .object([("enabled", .bool(true)), ("indexers", .array(indexers.map { .string($0) })), ("refresh", .string("6h")),
-                                                ("allow_private_addresses", .bool(true))])))
+            fields.append(
+                (
+                    "discover",
+                    .object([
+                        ("enabled", .bool(true)), ("indexers", .array(indexers.map { .string($0) })), ("refresh", .string("6h")),
+                        ("allow_private_addresses", .bool(true)),
+                    ])
+                ))
         }
         if let reconcileInterval { fields.append(("reconcile", .object([("interval", .string(reconcileInterval))]))) }
         fields += extra
@@ -52,7 +61,9 @@ struct AgentFixture {
         try await withRelay(url) { relay in
             let outcomes = await relay.publish(events)
             let failed = events.filter { !(outcomes[$0.id]?.isDelivered ?? false) }
-            guard failed.isEmpty else { throw FixtureError("seeding \(url): \(failed.count) of \(events.count) not accepted, e.g. \(String(describing: outcomes[failed[0].id]))") }
+            guard failed.isEmpty else {
+                throw FixtureError("seeding \(url): \(failed.count) of \(events.count) not accepted, e.g. \(String(describing: outcomes[failed[0].id]))")
+            }
         }
     }
 
@@ -68,7 +79,9 @@ struct AgentFixture {
     static func withRelay<T: Sendable>(_ url: String, _ body: @Sendable (Relay) async throws -> T) async throws -> T {
         let relay = Relay(configuration: RelayConfiguration(url: url), logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await relay.run(); return nil }
+            group.addTask {
+                try await relay.run(); return nil
+            }
             guard await relay.waitUntilConnected(timeout: .seconds(15)) else { throw FixtureError("cannot connect to \(url)") }
             let result = try await body(relay)
             group.cancelAll()
@@ -87,7 +100,9 @@ struct AgentFixture {
     }
 
     static func notes(_ key: SecretKey, count: Int, kind: Int = 1, start: Int64 = 1_700_000_000) throws -> [Event] {
-        try (0..<count).map { i in try key.sign(kind: kind, content: "note \(i) from \(key.publicKey.prefix(8)) — ünïcode ✓", tags: [["t", "relaysync"]], createdAt: start + Int64(i)) }
+        try (0..<count).map { i in
+            try key.sign(kind: kind, content: "note \(i) from \(key.publicKey.prefix(8)) — ünïcode ✓", tags: [["t", "relaysync"]], createdAt: start + Int64(i))
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NostrCore
 import Testing
+
 @testable import SyncAgent
 
 /// The command line's contract (docs/cli.md): user mistakes are one line on stderr naming what
@@ -57,7 +58,8 @@ import Testing
         if getuid() != 0 {
             r = try await CLIRun.run(relaysync, ["status", "--config", path], in: directory)
         } else if FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
-            r = try await CLIRun.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", relaysync, "status", "--config", path], in: directory)
+            r = try await CLIRun.run(
+                "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", relaysync, "status", "--config", path], in: directory)
         } else {
             return
         }
@@ -98,15 +100,19 @@ import Testing
         let bad = directory.appendingPathComponent("bad.key").path
         try write("a.jsonl", "{}\n")
         let r = try await relaysync(["restore", "a.jsonl", "--to", "ws://127.0.0.1:1", "--key-file", "bad.key"])
-        #expect(r.status == 78 && r.stderr.hasPrefix("Error: --key-file: \(bad) does not hold a valid key") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(
+            r.status == 78 && r.stderr.hasPrefix("Error: --key-file: \(bad) does not hold a valid key") && r.stderr.split(separator: "\n").count == 1,
+            "\(r.stderr)")
         // The same file named by the config, and overridden on the command line.
         try write("sync.json", #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://a","auth":true}],"secret_key_file":"missing.key"}"#)
-        expectOneLine(try await relaysync(["run", "--check", "--config", "sync.json"], environment: ["RELAYSYNC_SECRET_KEY": ""]),
-                      status: 78, "secret_key_file: \(missing): no such file")
+        expectOneLine(
+            try await relaysync(["run", "--check", "--config", "sync.json"], environment: ["RELAYSYNC_SECRET_KEY": ""]),
+            status: 78, "secret_key_file: \(missing): no such file")
         try write("good.key", SecretKey.generate().nsec + "\n", mode: 0o644)
         let good = directory.appendingPathComponent("good.key").path
-        expectOneLine(try await relaysync(["run", "--check", "--config", "sync.json", "--key-file", "good.key"]), status: 78,
-                      "--key-file: \(good) is readable by other users (mode 644); run chmod 600 on it")
+        expectOneLine(
+            try await relaysync(["run", "--check", "--config", "sync.json", "--key-file", "good.key"]), status: 78,
+            "--key-file: \(good) is readable by other users (mode 644); run chmod 600 on it")
         chmod(good, 0o600)
         let ok = try await relaysync(["run", "--check", "--config", "sync.json", "--key-file", "good.key"])
         #expect(ok.status == 0 && ok.stdout.contains("sync.json: OK"), "\(ok.stderr)")
@@ -193,8 +199,10 @@ import Testing
 enum CLIRun {
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], in directory: URL,
-                    timeout: Duration = .seconds(30)) async throws -> Result {
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], in directory: URL,
+        timeout: Duration = .seconds(30)
+    ) async throws -> Result {
         let id = UUID().uuidString
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(id).out")
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(id).err")
@@ -219,8 +227,9 @@ enum CLIRun {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return Result(status: p.terminationStatus,
-                      stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        return Result(
+            status: p.terminationStatus,
+            stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }
 }

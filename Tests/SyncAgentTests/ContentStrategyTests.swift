@@ -3,6 +3,7 @@ import Ledger
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import SyncAgent
 
 /// A backup whose NIP-11 document refuses some kinds is never sent them;

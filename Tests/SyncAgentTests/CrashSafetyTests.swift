@@ -3,6 +3,7 @@ import Ledger
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import SyncAgent
 
 /// The agent process killed with SIGKILL at random moments, and stopped with
@@ -61,8 +62,9 @@ import Testing
         let alice = SecretKey.generate()
         try await AgentFixture.seed(try AgentFixture.notes(alice, count: 300), into: primary.url)
         let config = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)], archive: true)
-        let agent = try AgentProcess.start(["run", "--config", f.directory.appendingPathComponent("sync.json").path],
-                                           logTo: f.directory.appendingPathComponent("agent.log"))
+        let agent = try AgentProcess.start(
+            ["run", "--config", f.directory.appendingPathComponent("sync.json").path],
+            logTo: f.directory.appendingPathComponent("agent.log"))
         // Stopped while it works: once the archive has an open segment.
         let archiving = try await AgentFixture.waitFor(seconds: 30) {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: config.archive!.directory.path)) ?? []

@@ -3,6 +3,7 @@ import NostrCore
 import PeerHarness
 import RelayClient
 import Testing
+
 @testable import SyncAgent
 
 /// `relaysync diagnose` against the two real relays, which differ on exactly what it reports.

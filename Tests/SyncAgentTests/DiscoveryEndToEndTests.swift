@@ -3,6 +3,7 @@ import Ledger
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import SyncAgent
 
 /// NIP-65 discovery against real relays on 127.0.0.1: a config with only an
@@ -22,8 +23,9 @@ import Testing
         let alice = SecretKey.generate()
         let now = Int64(Date().timeIntervalSince1970)
         // `third` is only where alice reads: her notes there are not hers to back up from it yet.
-        let list = try alice.sign(kind: 10002, content: "", tags: [["r", first.url], ["r", second.url, "write"], ["r", third.url, "read"]],
-                                  createdAt: now - 100)
+        let list = try alice.sign(
+            kind: 10002, content: "", tags: [["r", first.url], ["r", second.url, "write"], ["r", third.url, "read"]],
+            createdAt: now - 100)
         let onFirst = try AgentFixture.notes(alice, count: 40, start: now - 10_000)
         let onSecond = try AgentFixture.notes(alice, count: 30, start: now - 20_000)
         let onThird = try AgentFixture.notes(alice, count: 20, start: now - 30_000)
@@ -44,8 +46,9 @@ import Testing
         // Alice now writes to `third` too; the agent must pick it up without a restart.
         let newList = try alice.sign(kind: 10002, content: "", tags: [["r", first.url], ["r", second.url], ["r", third.url]], createdAt: now)
         try await AgentFixture.seed([newList], into: indexer.url)
-        #expect(try await Self.waitUntil(backup.url, holds: Set(onThird.map(\.id) + [newList.id]), author: alice.publicKey),
-                "the relay named by the new list was not backed up")
+        #expect(
+            try await Self.waitUntil(backup.url, holds: Set(onThird.map(\.id) + [newList.id]), author: alice.publicKey),
+            "the relay named by the new list was not backed up")
 
         // With `third` followed live, a note published there arrives too.
         let fresh = try alice.sign(kind: 1, content: "written to the newly listed relay", createdAt: Int64(Date().timeIntervalSince1970))

@@ -2,6 +2,7 @@ import Foundation
 import NostrCore
 import RelayClient
 import Testing
+
 @testable import SyncAgent
 
 @Suite struct DiscoveryPlanTests {
@@ -15,11 +16,12 @@ import Testing
             bob: RelayListMetadata(write: ["wss://shared.example", "http://web.example", "wss://b.example"], read: []),
         ]
         let plan = DiscoveryPlan(.init(lists: lists, configured: ["wss://configured.example"], limitPerPubkey: 8))
-        #expect(plan.readers == [
-            "wss://a.example": [alice],
-            "wss://shared.example": [alice, bob],
-            "wss://b.example": [bob],
-        ])
+        #expect(
+            plan.readers == [
+                "wss://a.example": [alice],
+                "wss://shared.example": [alice, bob],
+                "wss://b.example": [bob],
+            ])
         #expect(plan.skipped == ["http://web.example": "not a ws:// or wss:// URL"])
         // The covering relay starts first: one relay serves both authors.
         #expect(plan.order.first == "wss://shared.example")
@@ -40,10 +42,12 @@ import Testing
     }
 
     @Test func aRelayOverOneAuthorsCapIsStillReadForAnother() {
-        let plan = DiscoveryPlan(.init(lists: [
-            alice: RelayListMetadata(write: ["wss://good.example", "wss://bad.example"], read: []),
-            bob: RelayListMetadata(write: ["wss://bad.example"], read: []),
-        ], configured: [], limitPerPubkey: 1, health: ["wss://good.example": good, "wss://bad.example": bad]))
+        let plan = DiscoveryPlan(
+            .init(
+                lists: [
+                    alice: RelayListMetadata(write: ["wss://good.example", "wss://bad.example"], read: []),
+                    bob: RelayListMetadata(write: ["wss://bad.example"], read: []),
+                ], configured: [], limitPerPubkey: 1, health: ["wss://good.example": good, "wss://bad.example": bad]))
         #expect(plan.readers == ["wss://good.example": [alice], "wss://bad.example": [bob]])
         #expect(plan.skipped.isEmpty)
     }
@@ -52,24 +56,30 @@ import Testing
         let paid = try RelayInformation(json: #"{"limitation":{"payment_required":true}}"#)
         let reason = try #require(RelayContentPolicy(information: paid, hasKey: false).readSkipReason)
         #expect(RelayContentPolicy(information: paid, hasKey: true).readSkipReason == nil)
-        let plan = DiscoveryPlan(.init(lists: [alice: RelayListMetadata(write: ["wss://paid.example", "wss://free.example"], read: [])],
-                                       configured: [], limitPerPubkey: 8, refusals: ["wss://paid.example": reason]))
+        let plan = DiscoveryPlan(
+            .init(
+                lists: [alice: RelayListMetadata(write: ["wss://paid.example", "wss://free.example"], read: [])],
+                configured: [], limitPerPubkey: 8, refusals: ["wss://paid.example": reason]))
         #expect(plan.readers == ["wss://free.example": [alice]])
         #expect(plan.skipped == ["wss://paid.example": "NIP-11 payment_required and no key configured"])
     }
 
     @Test func retentionOfZeroRefusesThoseKinds() throws {
-        let info = try RelayInformation(json: """
-            {"limitation":{"auth_required":"true","restricted_writes":true},
-             "retention":[{"kinds":[4,[40,49]],"time":0},{"kinds":[1],"time":3600},{"kinds":[[30000,39999]],"count":0},{"time":null}]}
-            """)
+        let info = try RelayInformation(
+            json: """
+                {"limitation":{"auth_required":"true","restricted_writes":true},
+                 "retention":[{"kinds":[4,[40,49]],"time":0},{"kinds":[1],"time":3600},{"kinds":[[30000,39999]],"count":0},{"time":null}]}
+                """)
         #expect(info.refusedKinds == [4...4, 40...49, 30000...39999])
         let policy = RelayContentPolicy(information: info, hasKey: false)
         #expect(policy.refusal(kind: 4) == "skipped: NIP-11 retention keeps no kind 4")
         #expect(policy.refusal(kind: 45) != nil && policy.refusal(kind: 30023) != nil)
         #expect(policy.refusal(kind: 1) == nil && policy.refusal(kind: 50) == nil)
         #expect(policy.readSkipReason == "NIP-11 auth_required and no key configured")
-        #expect(policy.writeNotes == ["NIP-11 restricted_writes", "NIP-11 auth_required and no key configured", "NIP-11 retention refuses kinds 4,40-49,30000-39999"])
+        #expect(
+            policy.writeNotes == [
+                "NIP-11 restricted_writes", "NIP-11 auth_required and no key configured", "NIP-11 retention refuses kinds 4,40-49,30000-39999",
+            ])
         #expect(RelayContentPolicy(information: nil, hasKey: false).refusal(kind: 4) == nil)
         // A spec without kinds covers every kind.
         #expect(try RelayInformation(json: #"{"retention":[{"time":0}]}"#).refuses(kind: 1))
@@ -80,9 +90,11 @@ import Testing
     let alice = SecretKey.generate().publicKey
 
     @Test func relayListsNamingPrivateAddressesAreRefusedUnlessAllowed() {
-        let urls = ["ws://127.0.0.1:7000", "ws://localhost:7001", "ws://10.1.2.3", "ws://172.20.0.1", "ws://192.168.1.1",
-                    "ws://169.254.1.1", "ws://[::1]:7002", "ws://[fe80::1]", "ws://[fd00::1]", "ws://[::ffff:192.168.0.1]",
-                    "ws://printer.local", "wss://relay.example.com", "wss://8.8.8.8", "ws://172.32.0.1"]
+        let urls = [
+            "ws://127.0.0.1:7000", "ws://localhost:7001", "ws://10.1.2.3", "ws://172.20.0.1", "ws://192.168.1.1",
+            "ws://169.254.1.1", "ws://[::1]:7002", "ws://[fe80::1]", "ws://[fd00::1]", "ws://[::ffff:192.168.0.1]",
+            "ws://printer.local", "wss://relay.example.com", "wss://8.8.8.8", "ws://172.32.0.1",
+        ]
         let lists = [alice: RelayListMetadata(write: urls, read: [])]
         let refused = DiscoveryPlan(.init(lists: lists, configured: [], limitPerPubkey: 64))
         #expect(Set(refused.readers.keys) == ["wss://relay.example.com", "wss://8.8.8.8", "ws://172.32.0.1"])
@@ -101,7 +113,8 @@ import Testing
         try key.hex.write(to: keyFile, atomically: true, encoding: .utf8)
         chmod(keyFile.path, 0o600)
         for auth in [false, true] {
-            let text = #"{"pubkeys":["\#(alice)"],"relays":[{"url":"ws://127.0.0.1:9","role":"backup","auth":true}],"secret_key_file":"k","#
+            let text =
+                #"{"pubkeys":["\#(alice)"],"relays":[{"url":"ws://127.0.0.1:9","role":"backup","auth":true}],"secret_key_file":"k","#
                 + #""ledger":"l\#(auth).sqlite","discover":{"enabled":true,"indexers":["ws://127.0.0.1:9"],"auth":\#(auth)}}"#
             let config = try SyncConfiguration.parse(text, baseDirectory: f.directory)
             let agent = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger)

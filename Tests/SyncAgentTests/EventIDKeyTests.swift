@@ -1,5 +1,6 @@
 import NostrCore
 import Testing
+
 @testable import SyncAgent
 
 @Suite struct EventIDKeyTests {

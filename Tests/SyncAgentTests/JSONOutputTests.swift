@@ -1,8 +1,9 @@
-@testable import Archive
 import Foundation
 import NostrCore
 import RelayClient
 import Testing
+
+@testable import Archive
 @testable import SyncAgent
 
 /// Every `--json` output speaks snake_case: field names, never the keys of maps (relay URLs,

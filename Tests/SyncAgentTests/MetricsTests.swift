@@ -3,6 +3,7 @@ import Ledger
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import SyncAgent
 
 /// `/metrics` and `/healthz` of a running daemon, fetched with curl and read with the reference
@@ -62,8 +63,9 @@ import Testing
         let stored = try AgentFixture.notes(alice, count: 40, start: now - 4_000)
         try await AgentFixture.seed(stored, into: primary.url)
         let port = try FreePort.pick()
-        let config = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)], archive: true,
-                                         reconcileInterval: "2s", extra: [("metrics", .object([("listen", .string("127.0.0.1:\(port)"))]))])
+        let config = try f.configuration(
+            pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)], archive: true,
+            reconcileInterval: "2s", extra: [("metrics", .object([("listen", .string("127.0.0.1:\(port)"))]))])
         let agent = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger, metrics: AgentMetrics(version: "9.9.9", commit: "abc1234"))
         let daemon = Task { try await agent.runDaemon() }
         defer { daemon.cancel() }

@@ -3,6 +3,7 @@ import Ledger
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import SyncAgent
 
 /// The agent against real relays on 127.0.0.1: nostr-relay and nostr-sdk's LocalRelay.
@@ -19,8 +20,9 @@ import Testing
         let wanted = try AgentFixture.notes(alice, count: 120) + AgentFixture.notes(bob, count: 80)
         try await AgentFixture.seed(wanted + AgentFixture.notes(stranger, count: 30), into: primary.url)
 
-        let config = try f.configuration(pubkeys: [alice.publicKey, bob.publicKey],
-                                         relays: [(primary.url, .primary), (backupA.url, .backup), (backupB.url, .backup)], archive: true)
+        let config = try f.configuration(
+            pubkeys: [alice.publicKey, bob.publicKey],
+            relays: [(primary.url, .primary), (backupA.url, .backup), (backupB.url, .backup)], archive: true)
         let agent = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger)
         let summary = try await agent.runOnce()
         #expect(summary.succeeded, "\(summary.text)")
@@ -54,8 +56,9 @@ import Testing
         let reactions = try AgentFixture.notes(alice, count: 10, kind: 7, start: 1_700_000_000)
         try await AgentFixture.seed(old + recent + reactions, into: primary.url)
 
-        let config = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)],
-                                         kinds: [1], since: 1_650_000_000)
+        let config = try f.configuration(
+            pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)],
+            kinds: [1], since: 1_650_000_000)
         let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
         #expect(summary.succeeded, "\(summary.text)")
         #expect(try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]) == Set(recent.map(\.id)))

@@ -6,6 +6,7 @@ import PeerHarness
 import RelayClient
 import Synchronization
 import Testing
+
 @testable import SyncAgent
 
 /// The NIP-77 session over a WebSocket against scripted relays: one that answers with our own
@@ -53,7 +54,8 @@ import Testing
     }
 
     static func exchange(_ behaviour: ScriptedRelay.Behaviour, items: [LedgerItem], filter: Filter = Filter(kinds: [1])) async throws
-        -> (NegentropyExchange.Outcome, Duration) {
+        -> (NegentropyExchange.Outcome, Duration)
+    {
         try await ScriptedRelay.with(behaviour) { server in
             try await AgentFixture.withRelay(server.url) { relay in
                 var exchange = NegentropyExchange(relay: relay)
@@ -70,7 +72,8 @@ import Testing
         let shared = Self.items(3_000)
         let onlyOurs = Self.items(40, start: 1_700_000_500, seed: 1)
         let onlyTheirs = Self.items(25, start: 1_699_000_000, seed: 2)
-        let (outcome, _) = try await Self.exchange(Self.answering(shared + onlyTheirs), items: (shared + onlyOurs).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) })
+        let (outcome, _) = try await Self.exchange(
+            Self.answering(shared + onlyTheirs), items: (shared + onlyOurs).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) })
         guard case let .diff(have, need, traffic) = outcome else { Issue.record("no diff: \(outcome)"); return }
         #expect(Set(have) == Set(onlyOurs))
         #expect(Set(need) == Set(onlyTheirs.map(\.id)))

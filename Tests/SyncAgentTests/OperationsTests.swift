@@ -48,7 +48,8 @@ import Testing
         #expect(version.status == 0)
         if let head = try await gitHead() {
             let short = String(head.prefix(7))
-            #expect(version.stdout == "relaysync 0.9.0 (commit \(short))\n" || version.stdout == "relaysync 0.9.0 (commit \(short)-dirty)\n", "\(version.stdout)")
+            #expect(
+                version.stdout == "relaysync 0.9.0 (commit \(short))\n" || version.stdout == "relaysync 0.9.0 (commit \(short)-dirty)\n", "\(version.stdout)")
         }
         #expect(try await Tool.run(built, ["--version"], in: directory).stdout.hasSuffix("(commit unknown)\n"))
 
@@ -108,8 +109,9 @@ import Testing
         let copy = path("relaysync.service")
         try shipped.replacingOccurrences(of: "/usr/local/bin/relaysync", with: try AgentProcess.executable().path)
             .write(toFile: copy, atomically: true, encoding: .utf8)
-        let analyze = try #require(["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) },
-                                   "systemd-analyze not found: run scripts/bootstrap (Debian package systemd)")
+        let analyze = try #require(
+            ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            "systemd-analyze not found: run scripts/bootstrap (Debian package systemd)")
         let r = try await Tool.run(analyze, ["verify", "--man=no", copy], in: directory, timeout: .seconds(30))
         #expect(r.status == 0)
         #expect(r.stdout.isEmpty && r.stderr.isEmpty, "systemd-analyze verify: \(r.stdout)\(r.stderr)")
@@ -201,8 +203,10 @@ import Testing
 enum Tool {
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], in directory: URL,
-                    timeout: Duration = .seconds(20)) async throws -> Result {
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], in directory: URL,
+        timeout: Duration = .seconds(20)
+    ) async throws -> Result {
         let id = UUID().uuidString
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("ops-\(id).out")
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("ops-\(id).err")
@@ -227,8 +231,9 @@ enum Tool {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return Result(status: p.terminationStatus,
-                      stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        return Result(
+            status: p.terminationStatus,
+            stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+
 @testable import SyncAgent
 
 /// Progress of long commands: the line as a pure function of the figures, the reporter's two
@@ -15,16 +16,20 @@ import Testing
     }
 
     @Test func lineWithoutTotalShowsFieldsRateAndElapsed() {
-        let line = ProgressLine.format(label: "run", done: 1234, total: nil, ratePerSecond: 3.46, elapsed: .seconds(42),
-                                       fields: [.init(key: "events.new", label: "new", value: 300), .init(key: "delivered", label: "delivered", value: 12_000)])
+        let line = ProgressLine.format(
+            label: "run", done: 1234, total: nil, ratePerSecond: 3.46, elapsed: .seconds(42),
+            fields: [.init(key: "events.new", label: "new", value: 300), .init(key: "delivered", label: "delivered", value: 12_000)])
         #expect(line == "run: 1,234 events · new 300 · delivered 12,000 · 3.5/s · 0:42")
     }
 
     @Test func lineBeforeARateIsKnownAndWhenDone() {
         #expect(ProgressLine.format(label: "audit", done: 0, total: nil, ratePerSecond: nil, elapsed: .seconds(3725)) == "audit: 0 events · 1:02:05")
-        #expect(ProgressLine.format(label: "restore", done: 10, total: 10, ratePerSecond: 5, elapsed: .seconds(2)) == "restore: 10 of 10 events (100%) · 5.0/s · 0:02")
-        #expect(ProgressLine.format(label: "restore", done: 5, total: 10, ratePerSecond: 0, elapsed: .seconds(2)) == "restore: 5 of 10 events (50%) · 0.0/s · 0:02",
-                "no time left without a rate")
+        #expect(
+            ProgressLine.format(label: "restore", done: 10, total: 10, ratePerSecond: 5, elapsed: .seconds(2))
+                == "restore: 10 of 10 events (100%) · 5.0/s · 0:02")
+        #expect(
+            ProgressLine.format(label: "restore", done: 5, total: 10, ratePerSecond: 0, elapsed: .seconds(2)) == "restore: 5 of 10 events (50%) · 0.0/s · 0:02",
+            "no time left without a rate")
         #expect(ProgressLine.format(label: "r", done: 1, total: 1_000_000, ratePerSecond: 0.001, elapsed: .seconds(1)).hasSuffix(">99h left"))
     }
 
@@ -58,9 +63,14 @@ import Testing
         // that holds on a busy machine.
         let writes = Mutex<[(at: ContinuousClock.Instant, line: String?)]>([])
         let done = Atomic<Int>(0)
-        let reporter = ProgressReporter(label: "run", output: .line(every: .milliseconds(250), write: { line in
-            writes.withLock { $0.append((ContinuousClock.now, line)) }
-        }), logger: Logger(label: "test")) {
+        let reporter = ProgressReporter(
+            label: "run",
+            output: .line(
+                every: .milliseconds(250),
+                write: { line in
+                    writes.withLock { $0.append((ContinuousClock.now, line)) }
+                }), logger: Logger(label: "test")
+        ) {
             ProgressSample(done: done.add(7, ordering: .relaxed).newValue, total: nil)
         }
         let task = Task { await reporter.report() }
@@ -115,14 +125,16 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let relaysync = try AgentProcess.executable().path
         try "{}\n".write(to: directory.appendingPathComponent("a.jsonl"), atomically: true, encoding: .utf8)
-        let restore = try await CLIRun.run(relaysync, ["restore", "a.jsonl", "--to", "ws://127.0.0.1:1", "--dry-run", "--log-level", "debug"],
-                                           environment: ["TERM": "xterm"], in: directory)
+        let restore = try await CLIRun.run(
+            relaysync, ["restore", "a.jsonl", "--to", "ws://127.0.0.1:1", "--dry-run", "--log-level", "debug"],
+            environment: ["TERM": "xterm"], in: directory)
         #expect(restore.status == 1, "\(restore.stderr)")
         #expect(!restore.stderr.contains("\r") && !restore.stderr.contains("\u{1B}["), "\(restore.stderr)")
         // A one-shot run whose relay never answers: it logs while it waits, exits 2, and never draws a line.
         try #"{"pubkeys":["3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d"],"relays":[{"url":"ws://127.0.0.1:1"}],"ledger":"l.sqlite"}"#
             .write(to: directory.appendingPathComponent("sync.json"), atomically: true, encoding: .utf8)
-        let run = try await CLIRun.run(relaysync, ["run", "--once", "--config", "sync.json"], environment: ["TERM": "xterm"], in: directory, timeout: .seconds(90))
+        let run = try await CLIRun.run(
+            relaysync, ["run", "--once", "--config", "sync.json"], environment: ["TERM": "xterm"], in: directory, timeout: .seconds(90))
         #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("FAILED ws://127.0.0.1:1"))
         #expect(!run.stderr.isEmpty && !run.stderr.contains("\r") && !run.stderr.contains("\u{1B}["), "\(run.stderr)")

@@ -3,6 +3,7 @@ import Ledger
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import SyncAgent
 
 /// The daemon against real relays: notes of any date published while it runs reach every relay,
@@ -34,8 +35,9 @@ import Testing
         defer { primary.stopNow(); backup.stopNow() }
         let alice = SecretKey.generate()
         let now = Int64(Date().timeIntervalSince1970)
-        let config = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)],
-                                         reconcileInterval: "2s")
+        let config = try f.configuration(
+            pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)],
+            reconcileInterval: "2s")
         try await Self.withDaemon(config) { _ in
             let monthOld = try AgentFixture.notes(alice, count: 20, start: now - 30 * Self.day)
             let ahead = try AgentFixture.notes(alice, count: 10, start: now + 600)
@@ -63,8 +65,9 @@ import Testing
         defer { for r in relays { r.stopNow() } }
         let alice = SecretKey.generate(), bob = SecretKey.generate()
         let now = Int64(Date().timeIntervalSince1970)
-        let config = try f.configuration(pubkeys: [alice.publicKey, bob.publicKey], relays: relays.map { ($0.url, RelayRole.both) },
-                                         reconcileInterval: "2s")
+        let config = try f.configuration(
+            pubkeys: [alice.publicKey, bob.publicKey], relays: relays.map { ($0.url, RelayRole.both) },
+            reconcileInterval: "2s")
         try await Self.withDaemon(config) { agent in
             var all: [Event] = []
             for (i, relay) in relays.enumerated() {
@@ -98,8 +101,9 @@ import Testing
         let alice = SecretKey.generate()
         let notes = try AgentFixture.notes(alice, count: 100, start: Int64(Date().timeIntervalSince1970) - 5_000)
         try await AgentFixture.seed(notes, into: primary.url)
-        let config = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)],
-                                         reconcileInterval: "2s")
+        let config = try f.configuration(
+            pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)],
+            reconcileInterval: "2s")
         let expected = Set(notes.map(\.id))
         try await Self.withDaemon(config) { agent in
             #expect(try await AgentFixture.waitFor(seconds: 30) { try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]) == expected })

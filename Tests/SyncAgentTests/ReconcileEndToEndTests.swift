@@ -3,6 +3,7 @@ import Ledger
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import SyncAgent
 
 /// Set reconciliation against real relays on 127.0.0.1: LocalRelay answers NIP-77 and COUNT,

@@ -6,6 +6,7 @@ import PeerHarness
 import RelayClient
 import Synchronization
 import Testing
+
 @testable import SyncAgent
 
 /// `ReconcileJob` against a scripted relay that refuses large NIP-77 sessions: the window is
@@ -44,10 +45,12 @@ import Testing
 
     static func job(_ relay: Relay, ledger: Ledger, authors: [String], writable: Bool) -> ReconcileJob {
         let counters = AgentCounters()
-        let ingestor = EventIngestor(ledger: ledger, writableRelays: writable ? [relay.url] : [], counters: counters, deliveryWake: [:],
-                                     archiveWake: WakeSignal(), filter: Filter(authors: authors), logger: AgentFixture.logger, now: { 1_800_000_000 })
-        return ReconcileJob(relay: relay, writable: writable, authors: authors, kinds: nil, since: nil, ledger: ledger, ingestor: ingestor,
-                            settings: .init(), methods: ReconcileMethods(), deliveryWake: nil, logger: AgentFixture.logger)
+        let ingestor = EventIngestor(
+            ledger: ledger, writableRelays: writable ? [relay.url] : [], counters: counters, deliveryWake: [:],
+            archiveWake: WakeSignal(), filter: Filter(authors: authors), logger: AgentFixture.logger, now: { 1_800_000_000 })
+        return ReconcileJob(
+            relay: relay, writable: writable, authors: authors, kinds: nil, since: nil, ledger: ledger, ingestor: ingestor,
+            settings: .init(), methods: ReconcileMethods(), deliveryWake: nil, logger: AgentFixture.logger)
     }
 
     @Test func aSessionRefusedAsTooLargeIsSplitUntilAccepted() async throws {

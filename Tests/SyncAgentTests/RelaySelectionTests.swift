@@ -1,5 +1,6 @@
 import NostrCore
 import Testing
+
 @testable import SyncAgent
 
 @Suite struct RelaySelectionTests {
@@ -53,7 +54,8 @@ import Testing
 
     @Test func relayListMarkers() throws {
         let key = SecretKey.generate()
-        let e = try key.sign(kind: 10002, content: "", tags: [["r", "wss://both"], ["r", "wss://w", "write"], ["r", "wss://r", "read"], ["p", "x"]], createdAt: 1)
+        let e = try key.sign(
+            kind: 10002, content: "", tags: [["r", "wss://both"], ["r", "wss://w", "write"], ["r", "wss://r", "read"], ["p", "x"]], createdAt: 1)
         let list = try #require(RelayListMetadata(event: e))
         #expect(list.write == ["wss://both", "wss://w"])
         #expect(list.read == ["wss://both", "wss://r"])

@@ -2,6 +2,7 @@ import Foundation
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import SyncAgent
 
 /// SIGHUP to the running `relaysync run`, as `systemctl reload` sends it, against real relays.
@@ -31,13 +32,15 @@ import Testing
         // A broken file is refused; the agent goes on with what it runs.
         try #"{"pubkeys": ["#.write(to: path, atomically: true, encoding: .utf8)
         agent.signal(SIGHUP)
-        #expect(try await AgentFixture.waitFor(seconds: 15) {
-            (try? String(contentsOf: log, encoding: .utf8))?.contains("configuration reload refused") ?? false
-        })
+        #expect(
+            try await AgentFixture.waitFor(seconds: 15) {
+                (try? String(contentsOf: log, encoding: .utf8))?.contains("configuration reload refused") ?? false
+            })
         #expect(agent.process.isRunning)
 
-        _ = try f.configuration(pubkeys: [alice.publicKey, bob.publicKey], relays: [(first.url, .primary), (second.url, .primary), (backup.url, .backup)],
-                                reconcileInterval: "2s")
+        _ = try f.configuration(
+            pubkeys: [alice.publicKey, bob.publicKey], relays: [(first.url, .primary), (second.url, .primary), (backup.url, .backup)],
+            reconcileInterval: "2s")
         agent.signal(SIGHUP)
         let all = Set((onFirst + onSecond).map(\.id))
         let reloaded = try await AgentFixture.waitFor(seconds: 30) { try await AgentFixture.ids(on: backup.url, authors: both) == all }

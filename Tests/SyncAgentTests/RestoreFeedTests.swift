@@ -1,6 +1,7 @@
 import Foundation
 import NostrCore
 import Testing
+
 @testable import SyncAgent
 
 /// The reading half of a restore, without a relay: what it hands over, in what order, and that

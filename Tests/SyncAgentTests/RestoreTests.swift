@@ -3,6 +3,7 @@ import Foundation
 import NostrCore
 import PeerHarness
 import Testing
+
 @testable import SyncAgent
 
 /// Archives made by the agent from a real relay, verified, then restored into fresh real relays.

@@ -1,6 +1,7 @@
 import Foundation
 import NostrCore
 import Testing
+
 @testable import SyncAgent
 
 @Suite struct SyncConfigurationTests {
@@ -32,7 +33,8 @@ import Testing
     }
 
     @Test func relativePathsResolveAgainstTheConfigFolder() throws {
-        let c = try parse(#"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://127.0.0.1:7000","role":"primary"}],"ledger":"l/x.sqlite","archive":{"directory":"/abs/arch"}}"#)
+        let c = try parse(
+            #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://127.0.0.1:7000","role":"primary"}],"ledger":"l/x.sqlite","archive":{"directory":"/abs/arch"}}"#)
         #expect(c.ledgerPath.path == "/srv/relaysync/l/x.sqlite")
         #expect(c.archive?.directory.path == "/abs/arch")
     }

@@ -30,10 +30,12 @@ extension Relay {
         }
         summary.cappedSeconds = pager.cappedSeconds
         if !summary.cappedSeconds.isEmpty {
-            core.logger.warning("relay.fetch.capped-seconds", metadata: [
-                "relay.seconds": .string(summary.cappedSeconds.map(String.init).joined(separator: ",")),
-                "relay.filter": .string(filter.description),
-            ])
+            core.logger.warning(
+                "relay.fetch.capped-seconds",
+                metadata: [
+                    "relay.seconds": .string(summary.cappedSeconds.map(String.init).joined(separator: ",")),
+                    "relay.filter": .string(filter.description),
+                ])
         }
         summary.seconds = (clock.now - start).seconds
         return summary

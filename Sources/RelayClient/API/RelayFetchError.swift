@@ -13,11 +13,12 @@ public struct RelayFetchError: Error, Sendable, CustomStringConvertible {
     public let cursor: FetchCursor
 
     public var description: String {
-        let why: String = switch reason {
-        case .notConnected: "no connection"
-        case let .closedByRelay(r): "relay closed the query: \(r.raw)"
-        case let .tooManyPages(n): "gave up after \(n) pages"
-        }
+        let why: String =
+            switch reason {
+            case .notConnected: "no connection"
+            case let .closedByRelay(r): "relay closed the query: \(r.raw)"
+            case let .tooManyPages(n): "gave up after \(n) pages"
+            }
         return "fetching from \(url) failed (\(why)); resume with until=\(cursor.nextUntil.map(String.init) ?? "none")"
     }
 }

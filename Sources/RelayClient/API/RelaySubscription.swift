@@ -48,7 +48,9 @@ final class SubscriptionHandle: Sendable {
     }
 
     func cancel() {
-        let first = cancelled.withLock { c -> Bool in defer { c = true }; return !c }
+        let first = cancelled.withLock { c -> Bool in
+            defer { c = true }; return !c
+        }
         buffer.cancel()
         if first { onCancel(id) }
     }

@@ -56,7 +56,9 @@ final class BoundedBuffer<Element: Sendable>: Sendable {
                 return .full
             }
             if case let .done(ok) = step { return ok }
-            let id = state.withLock { s -> Int in s.nextProducer += 1; return s.nextProducer }
+            let id = state.withLock { s -> Int in
+                s.nextProducer += 1; return s.nextProducer
+            }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                     let resumeNow = state.withLock { s -> Bool in

@@ -86,7 +86,9 @@ struct FetchPager: Sendable {
         var inWindow: [Event] = []
         for e in events {
             guard baseMatcher.matches(e) else { d.outOfRange += 1; continue }
-            if seen[e.id] != nil { d.duplicates += 1 } else {
+            if seen[e.id] != nil {
+                d.duplicates += 1
+            } else {
                 seen[e.id] = e.createdAt
                 d.fresh.append(e)
             }
@@ -143,10 +145,14 @@ struct FetchPager: Sendable {
     /// Narrower filters covering the same events, for a second too full for one page.
     static func split(_ f: Filter) -> [Filter]? {
         if let kinds = f.kinds, kinds.count > 1 {
-            return kinds.map { var g = f; g.kinds = [$0]; return g }
+            return kinds.map {
+                var g = f; g.kinds = [$0]; return g
+            }
         }
         if let authors = f.authors, authors.count > 1 {
-            return authors.map { var g = f; g.authors = [$0]; return g }
+            return authors.map {
+                var g = f; g.authors = [$0]; return g
+            }
         }
         return nil
     }

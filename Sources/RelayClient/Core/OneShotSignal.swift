@@ -25,7 +25,9 @@ public final class OneShotSignal: Sendable {
 
     /// Returns when fired or when the task is cancelled.
     public func wait() async {
-        let id = state.withLock { s -> Int in s.next += 1; return s.next }
+        let id = state.withLock { s -> Int in
+            s.next += 1; return s.next
+        }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { s -> Bool in

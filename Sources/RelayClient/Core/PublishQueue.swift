@@ -141,8 +141,9 @@ struct PublishQueue: Sendable {
         guard !unattributed.isEmpty else { return }
         if inFlight.isEmpty { unattributed = []; return }
         guard inFlight.count == unattributed.count,
-              let first = unattributed.first,
-              unattributed.allSatisfy({ $0.accepted == first.accepted && $0.reason == first.reason }) else { return }
+            let first = unattributed.first,
+            unattributed.allSatisfy({ $0.accepted == first.accepted && $0.reason == first.reason })
+        else { return }
         let items = inFlight.values.sorted { ($0.sentAt ?? .zero, $0.order) < ($1.sentAt ?? .zero, $1.order) }
         inFlight = [:]
         unattributed = []
@@ -254,13 +255,19 @@ struct PublishQueue: Sendable {
         }
         // Timeouts seen on a connection that then died were most likely its doing, not the
         // events': they start the next connection with a fresh allowance (resends stay bounded).
-        retry = Deque((again + retry).map { var i = $0; i.timeouts = 0; return i })
+        retry = Deque(
+            (again + retry).map {
+                var i = $0; i.timeouts = 0; return i
+            })
         return fx
     }
 
     /// Authentication went through: held events go again.
     mutating func authenticated() {
-        retry.append(contentsOf: held.map { var i = $0; i.heldAt = nil; return i })
+        retry.append(
+            contentsOf: held.map {
+                var i = $0; i.heldAt = nil; return i
+            })
         held = []
     }
 

@@ -43,19 +43,22 @@ actor RelayCore {
         logger[metadataKey: "relay.url"] = .string(configuration.url)
         self.logger = logger
         self.origin = clock.now
-        self.machine = ConnectionStateMachine(settings: .init(
-            backoffInitial: configuration.backoffInitial,
-            backoffCap: configuration.backoffCap,
-            stableAfter: configuration.stableAfter))
-        self.publishQueue = PublishQueue(settings: .init(
-            window: configuration.publishWindow,
-            okTimeout: configuration.okTimeout,
-            rateLimitRetries: configuration.rateLimitRetries,
-            notConnectedAfter: configuration.notConnectedAfter))
-        self.subscriptions = SubscriptionTable(settings: .init(
-            eoseTimeout: configuration.eoseTimeout,
-            authTimeout: configuration.okTimeout,
-            recentIDs: max(configuration.subscriptionBuffer * 4, 10_000)))
+        self.machine = ConnectionStateMachine(
+            settings: .init(
+                backoffInitial: configuration.backoffInitial,
+                backoffCap: configuration.backoffCap,
+                stableAfter: configuration.stableAfter))
+        self.publishQueue = PublishQueue(
+            settings: .init(
+                window: configuration.publishWindow,
+                okTimeout: configuration.okTimeout,
+                rateLimitRetries: configuration.rateLimitRetries,
+                notConnectedAfter: configuration.notConnectedAfter))
+        self.subscriptions = SubscriptionTable(
+            settings: .init(
+                eoseTimeout: configuration.eoseTimeout,
+                authTimeout: configuration.okTimeout,
+                recentIDs: max(configuration.subscriptionBuffer * 4, 10_000)))
         self.auth = AuthState(settings: .init(hasKey: configuration.authKey != nil, challengeWait: configuration.authChallengeWait))
         self.probe = LivenessProbe(settings: .init(answerWithin: configuration.okTimeout, deadAfter: configuration.deadAfter))
     }
@@ -145,7 +148,8 @@ actor RelayCore {
         closeOutbound()
         carry(subscriptions.shutdown())
         var fx = publishQueue.connectionLost()
-        fx.resolutions += publishQueue.tick(at: now + configuration.notConnectedAfter * 2, sinceLastFrame: nil, disconnectedFor: configuration.notConnectedAfter).resolutions
+        fx.resolutions +=
+            publishQueue.tick(at: now + configuration.notConnectedAfter * 2, sinceLastFrame: nil, disconnectedFor: configuration.notConnectedAfter).resolutions
         deliver(fx.resolutions)
         waiters.connectionSettled(open: false)
         logger.debug("relay.terminated")
@@ -243,7 +247,8 @@ actor RelayCore {
     private func sendAuth(challenge: String) {
         guard let key = configuration.authKey, canSend else { return }
         do {
-            let event = try key.sign(kind: 22242, content: "", tags: [["relay", configuration.url], ["challenge", challenge]], createdAt: Int64(Date().timeIntervalSince1970))
+            let event = try key.sign(
+                kind: 22242, content: "", tags: [["relay", configuration.url], ["challenge", challenge]], createdAt: Int64(Date().timeIntervalSince1970))
             auth.sent(eventID: event.id, at: now)
             machine.authenticationStarted()
             logger.debug("relay.auth.sent", metadata: ["event.id": .string(event.id)])
@@ -264,9 +269,11 @@ actor RelayCore {
         switch subscriptions.route(sub, event: event, valid: verification.isValid) {
         case .invalid:
             if counters.countInvalid() {
-                logger.warning("relay.event.invalid", metadata: [
-                    "event.id": .string(event.id), "relay.reason": .string(verification.reason), "relay.invalid_total": "\(counters.invalid)",
-                ])
+                logger.warning(
+                    "relay.event.invalid",
+                    metadata: [
+                        "event.id": .string(event.id), "relay.reason": .string(verification.reason), "relay.invalid_total": "\(counters.invalid)",
+                    ])
             }
             return nil
         case .outOfRange:

@@ -166,7 +166,9 @@ struct SubscriptionTable {
                 // The relay ignores `limit: 0` and sent its stored events first (nostr-relay does);
                 // `limit: 1` bounds that to one event per filter on the next reconnect.
                 out.actions.append(.log(.ignoresLimitZero(sub, storedEvents: rec.beforeEOSE)))
-                rec.filters = rec.filters.map { f in var g = f; g.limit = 1; return g }
+                rec.filters = rec.filters.map { f in
+                    var g = f; g.limit = 1; return g
+                }
             }
             if !rec.eoseDelivered {
                 rec.eoseDelivered = true

@@ -27,14 +27,15 @@ struct PerMessageDeflate: Sendable, Equatable {
         fileprivate let kind: Kind
 
         var description: String {
-            let why = switch kind {
-            case let .neverOffered(name): "\(name) was never offered"
-            case .acceptedTwice: "permessage-deflate accepted twice"
-            case let .givenTwice(key): "\(key) given twice"
-            case let .serverWindowBits(bits): "server_max_window_bits=\(bits)"
-            case let .clientWindowBits(bits): "client_max_window_bits=\(bits)"
-            case let .unknownParameter(parameter): "unknown parameter \(parameter)"
-            }
+            let why =
+                switch kind {
+                case let .neverOffered(name): "\(name) was never offered"
+                case .acceptedTwice: "permessage-deflate accepted twice"
+                case let .givenTwice(key): "\(key) given twice"
+                case let .serverWindowBits(bits): "server_max_window_bits=\(bits)"
+                case let .clientWindowBits(bits): "client_max_window_bits=\(bits)"
+                case let .unknownParameter(parameter): "unknown parameter \(parameter)"
+                }
             return "unacceptable Sec-WebSocket-Extensions answer: \(why)"
         }
     }

@@ -36,7 +36,8 @@ struct Keepalive {
     mutating func pong(_ payload: ByteBuffer, at now: Duration) -> Duration? {
         lastFrameAt = now
         guard let sent = outstanding, payload.readableBytes == 8,
-              payload.getInteger(at: payload.readerIndex, as: UInt64.self) == sent.payload else { return nil }
+            payload.getInteger(at: payload.readerIndex, as: UInt64.self) == sent.payload
+        else { return nil }
         outstanding = nil
         return now - sent.sentAt
     }

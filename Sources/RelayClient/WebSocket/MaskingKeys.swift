@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NIOWebSocket
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Masking keys for client frames, which RFC 6455 §5.3 wants unpredictable. They come from the
 /// system's CSPRNG a kilobyte (256 keys) per call: drawing each key byte on its own, as

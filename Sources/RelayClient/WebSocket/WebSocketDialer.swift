@@ -90,8 +90,9 @@ struct WebSocketDialer: Sendable {
         } catch {
             // The deadline closed the channel: whatever that close raised, the cause is the deadline.
             let error = attempt.timedOut ? RelayConnectTimeout(url: url, timeout: timeout) : error
-            throw RelayConnectionError.classify(error, url: url, relayURL: relayURL, timeout: timeout,
-                                                timedOut: attempt.timedOut, certificates: attempt.certificates)
+            throw RelayConnectionError.classify(
+                error, url: url, relayURL: relayURL, timeout: timeout,
+                timedOut: attempt.timedOut, certificates: attempt.certificates)
         }
     }
 
@@ -113,8 +114,9 @@ struct WebSocketDialer: Sendable {
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .connect(host: target.host, port: target.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.configure(channel: channel, target: target, sslContext: sslContext, head: head,
-                                       maxFrame: maxFrame, deadline: deadline, attempt: attempt, logger: logger)
+                    try Self.configure(
+                        channel: channel, target: target, sslContext: sslContext, head: head,
+                        maxFrame: maxFrame, deadline: deadline, attempt: attempt, logger: logger)
                 }
             }
         switch try await upgrade.get() {
@@ -150,17 +152,19 @@ struct WebSocketDialer: Sendable {
                 return .upgraded(Socket(channel: channel, deflate: deflate, replies: replies))
             }
         }
-        var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: .init(
-            upgradeRequestHead: head,
-            upgraders: [upgrader],
-            notUpgradingCompletionHandler: { channel in
-                channel.close(promise: nil)
-                return channel.eventLoop.makeSucceededFuture(.refused(status: attempt.status))
-            }))
+        var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(
+            upgradeConfiguration: .init(
+                upgradeRequestHead: head,
+                upgraders: [upgrader],
+                notUpgradingCompletionHandler: { channel in
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeSucceededFuture(.refused(status: attempt.status))
+                }))
         pipeline.leftOverBytesStrategy = .forwardBytes
         if let sslContext {
-            let tls = try NIOSSLClientHandler.verifying(context: sslContext, serverHostname: target.isIPAddress ? nil : target.host,
-                                                        callback: attempt.verified)
+            let tls = try NIOSSLClientHandler.verifying(
+                context: sslContext, serverHostname: target.isIPAddress ? nil : target.host,
+                callback: attempt.verified)
             try channel.pipeline.syncOperations.addHandler(tls, position: .first)
         }
         let upgraded = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
@@ -209,13 +213,17 @@ private protocol PerCertificateVerification {
 extension NIOSSLClientHandler: PerCertificateVerification {}
 
 extension NIOSSLClientHandler {
-    fileprivate static func verifying(context: NIOSSLContext, serverHostname: String?,
-                                      callback: @escaping NIOSSLVerificationCallback) throws -> NIOSSLClientHandler {
+    fileprivate static func verifying(
+        context: NIOSSLContext, serverHostname: String?,
+        callback: @escaping NIOSSLVerificationCallback
+    ) throws -> NIOSSLClientHandler {
         try make(NIOSSLClientHandler.self, context: context, serverHostname: serverHostname, callback: callback)
     }
 
-    private static func make<H: PerCertificateVerification>(_ type: H.Type, context: NIOSSLContext, serverHostname: String?,
-                                                            callback: @escaping NIOSSLVerificationCallback) throws -> H {
+    private static func make<H: PerCertificateVerification>(
+        _ type: H.Type, context: NIOSSLContext, serverHostname: String?,
+        callback: @escaping NIOSSLVerificationCallback
+    ) throws -> H {
         try H(context: context, serverHostname: serverHostname, verificationCallback: callback)
     }
 }

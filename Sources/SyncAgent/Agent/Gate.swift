@@ -26,7 +26,9 @@ final class Gate: Sendable {
 
     /// Returns when opened, or when the task is cancelled.
     func wait() async {
-        let id = state.withLock { s in s.next += 1; return s.next }
+        let id = state.withLock { s in
+            s.next += 1; return s.next
+        }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { s -> Bool in

@@ -27,9 +27,10 @@ struct HealthRecorder: Service {
             let health = await relay.health()
             let figures = try? encoder.encode(RelayHealthFigures(health))
             let info = await relay.informationIfRead().flatMap { try? encoder.encode($0) }
-            records[relay.url] = RelayHealthRecord(figuresJSON: figures.map { String(decoding: $0, as: UTF8.self) },
-                                                   informationJSON: info.map { String(decoding: $0, as: UTF8.self) },
-                                                   updatedAt: WallClock.unixNow())
+            records[relay.url] = RelayHealthRecord(
+                figuresJSON: figures.map { String(decoding: $0, as: UTF8.self) },
+                informationJSON: info.map { String(decoding: $0, as: UTF8.self) },
+                updatedAt: WallClock.unixNow())
         }
         do { try ledger.saveRelayHealth(records) } catch {
             logger.warning("relay health not recorded", metadata: ["error": "\(error)"])

@@ -26,14 +26,18 @@ public struct OnceSummary: Sendable, Codable {
         var lines: [String] = []
         lines.append("relaysync --once: \(succeeded ? "complete" : "INCOMPLETE") in \(String(format: "%.1f", seconds)) s")
         let fetched = counters.fetched.values.reduce(0, +)
-        lines.append("  fetched \(fetched) events: \(counters.new) new, \(counters.known) already known, \(counters.superseded) older replaceable versions, \(counters.expired) expired, \(invalid.values.reduce(0, +)) invalid")
+        lines.append(
+            "  fetched \(fetched) events: \(counters.new) new, \(counters.known) already known, \(counters.superseded) older replaceable versions, \(counters.expired) expired, \(invalid.values.reduce(0, +)) invalid"
+        )
         for url in counters.fetched.keys.sorted() {
             lines.append("    from \(url): \(counters.fetched[url]!)\(invalid[url].map { $0 > 0 ? ", \($0) invalid" : "" } ?? "")")
         }
         let writable = Set(counters.delivered.keys).union(counters.duplicates.keys).union(counters.rejected.keys).union(pending.keys).sorted()
         for url in writable {
             let rejected = counters.rejected[url]?.values.reduce(0, +) ?? 0
-            lines.append("  to \(url): \(counters.delivered[url] ?? 0) delivered, \(counters.duplicates[url] ?? 0) duplicates, \(rejected) rejected, \(pending[url] ?? 0) pending")
+            lines.append(
+                "  to \(url): \(counters.delivered[url] ?? 0) delivered, \(counters.duplicates[url] ?? 0) duplicates, \(rejected) rejected, \(pending[url] ?? 0) pending"
+            )
             for (reason, n) in (counters.rejected[url] ?? [:]).sorted(by: { $0.value > $1.value }) {
                 lines.append("    rejected \(n)× \(reason)")
             }
@@ -41,12 +45,15 @@ public struct OnceSummary: Sendable, Codable {
         if !discovered.isEmpty || !discoverySkipped.isEmpty {
             lines.append("  discovered \(discovered.count) relays from relay lists (\(discoverySkipped.count) skipped)")
             for (url, authors) in discovered.sorted(by: { $0.key < $1.key }) {
-                lines.append("    \(url) for \(authors.count) author\(authors.count == 1 ? "" : "s")\(discoveredFailures[url].map { ": unreadable, \($0)" } ?? "")")
+                lines.append(
+                    "    \(url) for \(authors.count) author\(authors.count == 1 ? "" : "s")\(discoveredFailures[url].map { ": unreadable, \($0)" } ?? "")")
             }
             for (url, why) in discoverySkipped.sorted(by: { $0.key < $1.key }) { lines.append("    skipped \(url): \(why)") }
         }
         for (url, r) in reconciliations.sorted(by: { $0.key < $1.key }) {
-            lines.append("  reconciled \(url) (\(r.method)): \(r.error.map { "failed, \($0)" } ?? "\(r.missingInLedger) missing from the ledger (\(r.fetched) fetched), \(r.missingOnRelay) missing on the relay (\(r.requeued) sent again, \(r.lostAfterDelivery) lost after delivery)")")
+            lines.append(
+                "  reconciled \(url) (\(r.method)): \(r.error.map { "failed, \($0)" } ?? "\(r.missingInLedger) missing from the ledger (\(r.fetched) fetched), \(r.missingOnRelay) missing on the relay (\(r.requeued) sent again, \(r.lostAfterDelivery) lost after delivery)")"
+            )
         }
         if counters.archived > 0 { lines.append("  archived \(counters.archived) events") }
         for (url, why) in failures.sorted(by: { $0.key < $1.key }) {

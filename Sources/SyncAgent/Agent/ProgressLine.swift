@@ -35,8 +35,10 @@ public enum ProgressLine {
     /// `restore: 1,234 of 10,000 events (12%) · 820/s · 0:11 left` when the total is known,
     /// `run: 1,234 events · new 300 · delivered 120 · 820/s · 0:42` when not. A rate is shown once
     /// known; the time left only with a total and a rate above zero.
-    public static func format(label: String, unit: String = "events", done: Int, total: Int?, ratePerSecond: Double?,
-                              elapsed: Duration, fields: [ProgressSample.Field] = []) -> String {
+    public static func format(
+        label: String, unit: String = "events", done: Int, total: Int?, ratePerSecond: Double?,
+        elapsed: Duration, fields: [ProgressSample.Field] = []
+    ) -> String {
         var parts: [String] = []
         if let total, total > 0 {
             let percent = min(100, Int((Double(done) / Double(total) * 100).rounded(.down)))

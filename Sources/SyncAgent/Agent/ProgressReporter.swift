@@ -64,8 +64,10 @@ public struct ProgressReporter: Service {
                 let now = sample()
                 let elapsed = clock.now - started
                 let rate = window.add(at: Self.seconds(elapsed), done: now.done)
-                write(ProgressLine.format(label: label, done: now.done, total: now.total, ratePerSecond: rate, elapsed: elapsed,
-                                          fields: now.fields.filter { !$0.label.isEmpty }))
+                write(
+                    ProgressLine.format(
+                        label: label, done: now.done, total: now.total, ratePerSecond: rate, elapsed: elapsed,
+                        fields: now.fields.filter { !$0.label.isEmpty }))
                 do { try await Task.sleep(for: interval) } catch { return }
             }
         }
@@ -82,12 +84,14 @@ extension AgentCounters.Snapshot {
     public var progress: ProgressSample {
         let delivered = self.delivered.values.reduce(0, +) + duplicates.values.reduce(0, +)
         let rejected = self.rejected.values.flatMap(\.values).reduce(0, +)
-        return ProgressSample(done: new + known, fields: [
-            .init(key: "events.new", label: "new", value: new),
-            .init(key: "events.known", label: "", value: known),
-            .init(key: "delivered", label: "delivered", value: delivered),
-            .init(key: "archived", label: "archived", value: archived),
-            .init(key: "rejected", label: rejected > 0 ? "rejected" : "", value: rejected),
-        ])
+        return ProgressSample(
+            done: new + known,
+            fields: [
+                .init(key: "events.new", label: "new", value: new),
+                .init(key: "events.known", label: "", value: known),
+                .init(key: "delivered", label: "delivered", value: delivered),
+                .init(key: "archived", label: "archived", value: archived),
+                .init(key: "rejected", label: rejected > 0 ? "rejected" : "", value: rejected),
+            ])
     }
 }

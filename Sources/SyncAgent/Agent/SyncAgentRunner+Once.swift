@@ -50,10 +50,11 @@ extension SyncAgentRunner {
             await HealthRecorder(pool: pool, ledger: ledger, logger: logger).record()
             var pending: [String: Int] = [:]
             for entry in configuration.writableRelays { pending[entry.url] = try ledger.pendingCount(relay: entry.url) }
-            return OnceSummary(counters: counters.snapshot, failures: failures, invalid: invalid, pending: pending,
-                               seconds: (ContinuousClock.now - started).seconds, discovered: discovered.readers,
-                               discoveredFailures: discoveredFailures, discoverySkipped: discovered.skipped,
-                               reconciliations: reconciliations)
+            return OnceSummary(
+                counters: counters.snapshot, failures: failures, invalid: invalid, pending: pending,
+                seconds: (ContinuousClock.now - started).seconds, discovered: discovered.readers,
+                discoveredFailures: discoveredFailures, discoverySkipped: discovered.skipped,
+                reconciliations: reconciliations)
         }
         try ledger.endRun(runID, at: WallClock.unixNow(), exitCode: summary.succeeded ? 0 : 2, summaryJSON: summaryJSON())
         return summary
@@ -65,8 +66,10 @@ extension SyncAgentRunner {
 
     /// Compares every configured relay, and every discovered reader for its authors, with the
     /// ledger, all at once; relays that already failed are not tried again.
-    func reconcileAll(readers: [(relay: Relay, authors: [String])], skipping failed: Set<String>, readInFull: Set<String> = [],
-                      repair: Bool = true) async throws -> [String: ReconciliationRecord] {
+    func reconcileAll(
+        readers: [(relay: Relay, authors: [String])], skipping failed: Set<String>, readInFull: Set<String> = [],
+        repair: Bool = true
+    ) async throws -> [String: ReconciliationRecord] {
         var jobs: [ReconcileJob] = []
         for entry in configuration.relays where !failed.contains(entry.url) {
             var job = reconcileJob(relays[entry.url]!, writable: entry.role.isWritable)

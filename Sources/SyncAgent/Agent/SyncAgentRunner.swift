@@ -30,8 +30,10 @@ public final class SyncAgentRunner: Sendable {
     public let metrics: AgentMetrics
     let serviceWatch = ServiceWatch()
 
-    public init(configuration: SyncConfiguration, logger: Logger, onceGiveUp: Duration = .seconds(60),
-                metrics: AgentMetrics = AgentMetrics()) async throws {
+    public init(
+        configuration: SyncConfiguration, logger: Logger, onceGiveUp: Duration = .seconds(60),
+        metrics: AgentMetrics = AgentMetrics()
+    ) async throws {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
@@ -50,16 +52,18 @@ public final class SyncAgentRunner: Sendable {
         let writable = configuration.writableRelays.map(\.url)
         deliveryWake = Dictionary(uniqueKeysWithValues: writable.map { ($0, WakeSignal()) })
         let inbox = configuration.discover.enabled ? RelayListInbox(authors: configuration.pubkeys) : nil
-        ingestor = EventIngestor(ledger: ledger, writableRelays: writable, counters: counters, deliveryWake: deliveryWake,
-                                 archiveWake: archiveWake, filter: configuration.filter, logger: logger, relayLists: inbox,
-                                 metrics: metrics, now: { WallClock.unixNow() })
+        ingestor = EventIngestor(
+            ledger: ledger, writableRelays: writable, counters: counters, deliveryWake: deliveryWake,
+            archiveWake: archiveWake, filter: configuration.filter, logger: logger, relayLists: inbox,
+            metrics: metrics, now: { WallClock.unixNow() })
         if let inbox {
             var indexers: [Relay] = []
             for url in configuration.discover.indexers { indexers.append(await pool.add(RelayConfiguration(url: url))) }
             let readable = configuration.readableRelays.compactMap { relays[$0.url] }.filter { r in !indexers.contains { $0 === r } }
-            let resolver = DiscoveryResolver(settings: configuration.discover, authors: configuration.pubkeys, sources: indexers + readable,
-                                             configured: Set(configuration.relays.map(\.url)), hasKey: key != nil && configuration.discover.auth, ledger: ledger,
-                                             ingestor: ingestor, information: InformationCache(ledger: ledger, logger: logger), logger: logger)
+            let resolver = DiscoveryResolver(
+                settings: configuration.discover, authors: configuration.pubkeys, sources: indexers + readable,
+                configured: Set(configuration.relays.map(\.url)), hasKey: key != nil && configuration.discover.auth, ledger: ledger,
+                ingestor: ingestor, information: InformationCache(ledger: ledger, logger: logger), logger: logger)
             discovery = (resolver, inbox, indexers)
         } else {
             discovery = nil
@@ -99,30 +103,40 @@ public final class SyncAgentRunner: Sendable {
                 let gate = Gate()
                 backfilled = gate
                 let live = LiveSyncService(relay: relay, filter: configuration.filter, ingestor: ingestor, ledger: ledger, logger: logger)
-                services.append(.init(service: WatchedService("live subscription on \(entry.url)", live, watch: serviceWatch),
-                                      successTerminationBehavior: .ignore))
+                services.append(
+                    .init(
+                        service: WatchedService("live subscription on \(entry.url)", live, watch: serviceWatch),
+                        successTerminationBehavior: .ignore))
                 services.append(.init(service: BackfillService(job: backfillJob(relay), logger: logger, done: gate), successTerminationBehavior: .ignore))
             }
             if configuration.reconcile.enabled {
-                services.append(.init(service: reconcileService(relay, writable: entry.role.isWritable, after: backfilled), successTerminationBehavior: .ignore))
+                services.append(
+                    .init(service: reconcileService(relay, writable: entry.role.isWritable, after: backfilled), successTerminationBehavior: .ignore))
             }
         }
         if let discovery {
             let factory = DiscoveryService.ReaderFactory { [self] relay, authors in
                 let gate = Gate()
                 return DiscoveryService.Readers(
-                    live: LiveSyncService(relay: relay, filter: Filter(authors: authors, kinds: configuration.kinds, since: configuration.since),
-                                          ingestor: ingestor, ledger: ledger, logger: logger),
+                    live: LiveSyncService(
+                        relay: relay, filter: Filter(authors: authors, kinds: configuration.kinds, since: configuration.since),
+                        ingestor: ingestor, ledger: ledger, logger: logger),
                     backfill: BackfillService(job: backfillJob(relay, authors: authors), logger: logger, done: gate),
                     reconcile: configuration.reconcile.enabled ? reconcileService(relay, authors: authors, writable: false, after: gate) : nil)
             }
-            services.append(.init(service: DiscoveryService(resolver: discovery.resolver, pool: pool, inbox: discovery.inbox, indexers: discovery.indexers,
-                                                            configure: { [self] in discoveredRelayConfiguration($0) }, readers: factory, logger: logger)))
+            services.append(
+                .init(
+                    service: DiscoveryService(
+                        resolver: discovery.resolver, pool: pool, inbox: discovery.inbox, indexers: discovery.indexers,
+                        configure: { [self] in discoveredRelayConfiguration($0) }, readers: factory, logger: logger)))
         }
         services.append(.init(service: HealthRecorder(pool: pool, ledger: ledger, logger: logger)))
         if let listen = configuration.metrics {
-            services.append(.init(service: MetricsServer(host: listen.host, port: listen.port, metrics: { [self] in await scrape() },
-                                                         health: { [self] in await health() }, logger: logger)))
+            services.append(
+                .init(
+                    service: MetricsServer(
+                        host: listen.host, port: listen.port, metrics: { [self] in await scrape() },
+                        health: { [self] in await health() }, logger: logger)))
         }
         services.append(.init(service: ProgressReporter(counters: counters, logger: logger, interval: .seconds(30))))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -158,8 +172,9 @@ public final class SyncAgentRunner: Sendable {
     }
 
     func backfillJob(_ relay: Relay, authors: [String]? = nil) -> BackfillJob {
-        BackfillJob(relay: relay, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds, since: configuration.since,
-                    ledger: ledger, ingestor: ingestor, logger: logger)
+        BackfillJob(
+            relay: relay, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds, since: configuration.since,
+            ledger: ledger, ingestor: ingestor, logger: logger)
     }
 
     static func relayConfiguration(_ url: String, authKey: SecretKey?, metrics: AgentMetrics) -> RelayConfiguration {
@@ -179,9 +194,10 @@ public final class SyncAgentRunner: Sendable {
     var discoveredAuthKey: SecretKey? { configuration.discover.auth ? authKey : nil }
 
     func reconcileJob(_ relay: Relay, authors: [String]? = nil, writable: Bool) -> ReconcileJob {
-        var job = ReconcileJob(relay: relay, writable: writable, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds,
-                               since: configuration.since, ledger: ledger, ingestor: ingestor, settings: configuration.reconcile,
-                               methods: reconcileMethods, deliveryWake: deliveryWake[relay.url], logger: logger)
+        var job = ReconcileJob(
+            relay: relay, writable: writable, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds,
+            since: configuration.since, ledger: ledger, ingestor: ingestor, settings: configuration.reconcile,
+            methods: reconcileMethods, deliveryWake: deliveryWake[relay.url], logger: logger)
         job.metrics = metrics
         return job
     }
@@ -193,8 +209,9 @@ public final class SyncAgentRunner: Sendable {
     }
 
     func reconcileService(_ relay: Relay, authors: [String]? = nil, writable: Bool, after gate: Gate?) -> ReconcileService {
-        ReconcileService(job: reconcileJob(relay, authors: authors, writable: writable),
-                         interval: configuration.reconcile.interval, afterBackfill: gate, logger: logger)
+        ReconcileService(
+            job: reconcileJob(relay, authors: authors, writable: writable),
+            interval: configuration.reconcile.interval, afterBackfill: gate, logger: logger)
     }
 
     func summaryJSON() -> String {

@@ -29,8 +29,14 @@ public final class WakeSignal: Sendable {
 
     /// Returns when signalled, after `timeout`, or on cancellation. One waiter at a time.
     public func wait(timeout: Duration) async {
-        if state.withLock({ s in defer { s.pending = false }; return s.pending }) { return }
-        let generation = state.withLock { s in s.generation += 1; return s.generation }
+        if state.withLock({ s in
+            defer { s.pending = false }; return s.pending
+        }) {
+            return
+        }
+        let generation = state.withLock { s in
+            s.generation += 1; return s.generation
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in

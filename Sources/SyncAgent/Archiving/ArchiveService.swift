@@ -50,8 +50,9 @@ final class ArchiveService: Service, Sendable {
         let marked = try ledger.archivedThroughSeq()
         guard let last = writer.lastEvent else { return marked }
         guard let seq = try ledger.seq(ofEventID: last.id, createdAt: last.createdAt) else {
-            logger.warning("archive ends with an event the ledger does not know; continuing from the ledger's mark",
-                           metadata: ["event.id": "\(last.id)", "archive.directory": "\(configuration.directory.path)"])
+            logger.warning(
+                "archive ends with an event the ledger does not know; continuing from the ledger's mark",
+                metadata: ["event.id": "\(last.id)", "archive.directory": "\(configuration.directory.path)"])
             return marked
         }
         if seq != marked { try ledger.setArchivedThroughSeq(seq) }

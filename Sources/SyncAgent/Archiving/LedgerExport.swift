@@ -27,7 +27,11 @@ public enum LedgerExport {
             for e in batch {
                 if let since, e.createdAt < since { continue }
                 if let until, e.createdAt > until { continue }
-                if let writer { try writer.append(rawLine: e.rawJSON, key: ArchivedEventKey(id: e.id, createdAt: e.createdAt)) } else { text += e.rawJSON + "\n" }
+                if let writer {
+                    try writer.append(rawLine: e.rawJSON, key: ArchivedEventKey(id: e.id, createdAt: e.createdAt))
+                } else {
+                    text += e.rawJSON + "\n"
+                }
                 count += 1
             }
         }

@@ -8,7 +8,8 @@ struct ConfigReader {
     let base: URL
 
     func path(_ text: String) -> URL {
-        text.hasPrefix("/") ? URL(fileURLWithPath: text).standardizedFileURL
+        text.hasPrefix("/")
+            ? URL(fileURLWithPath: text).standardizedFileURL
             : base.appendingPathComponent(text).standardizedFileURL
     }
 
@@ -35,8 +36,9 @@ struct ConfigReader {
         if discover.enabled && discover.indexers.isEmpty && relays.filter({ $0.role.isReadable }).isEmpty {
             throw ConfigError(key: "discover.indexers", reason: "discovery needs at least one indexer or readable relay to ask for relay lists")
         }
-        var configuration = SyncConfiguration(pubkeys: pubkeys, relays: relays, kinds: kinds, since: since, ledgerPath: path(ledger),
-                                              archive: archive, secretKeyFile: keyFile, logLevel: level, discover: discover, baseDirectory: base)
+        var configuration = SyncConfiguration(
+            pubkeys: pubkeys, relays: relays, kinds: kinds, since: since, ledgerPath: path(ledger),
+            archive: archive, secretKeyFile: keyFile, logLevel: level, discover: discover, baseDirectory: base)
         configuration.reconcile = try readReconcile()
         configuration.logFormat = format
         configuration.metrics = try readMetrics()
@@ -222,7 +224,9 @@ struct ConfigReader {
 
     func int(_ value: JSONValue?, key: String, range: ClosedRange<Int>) throws(ConfigError) -> Int? {
         guard let value, value != .null else { return nil }
-        guard case let .int(i) = value, range.contains(Int(i)) else { throw ConfigError(key: key, reason: "must be an integer in \(range.lowerBound)...\(range.upperBound)") }
+        guard case let .int(i) = value, range.contains(Int(i)) else {
+            throw ConfigError(key: key, reason: "must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
         return Int(i)
     }
 }

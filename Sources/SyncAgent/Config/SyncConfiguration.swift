@@ -87,7 +87,10 @@ public struct SyncConfiguration: Sendable {
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
     /// Environment variable that may hold the AUTH key instead of `secret_key_file`.
     public static let secretKeyEnvironment = "RELAYSYNC_SECRET_KEY"
-    static let knownKeys: Set<String> = ["pubkeys", "relays", "kinds", "since", "ledger", "archive", "secret_key_file", "log_level", "log_format", "discover", "reconcile", "metrics", "$comment"]
+    static let knownKeys: Set<String> = [
+        "pubkeys", "relays", "kinds", "since", "ledger", "archive", "secret_key_file", "log_level", "log_format", "discover", "reconcile", "metrics",
+        "$comment",
+    ]
 
     public var readableRelays: [RelayEntry] { relays.filter { $0.role.isReadable } }
     public var writableRelays: [RelayEntry] { relays.filter { $0.role.isWritable } }
@@ -145,7 +148,8 @@ public struct SyncConfiguration: Sendable {
                 throw ConfigError(key: source, reason: "\(file.path): \(errno == ENOENT ? "no such file" : Self.errnoText())")
             }
             if info.st_mode & 0o077 != 0 {
-                throw ConfigError(key: source, reason: "\(file.path) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
+                throw ConfigError(
+                    key: source, reason: "\(file.path) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
             }
             let text: String
             switch Self.readText(file.path, kind: "key file") {
@@ -155,10 +159,13 @@ public struct SyncConfiguration: Sendable {
             do { return try SecretKey(parsing: text) } catch { throw ConfigError(key: source, reason: "\(file.path) does not hold a valid key: \(error)") }
         }
         if let text = environment[Self.secretKeyEnvironment], !text.isEmpty {
-            do { return try SecretKey(parsing: text) } catch { throw ConfigError(key: Self.secretKeyEnvironment, reason: "does not hold a valid key: \(error)") }
+            do { return try SecretKey(parsing: text) } catch {
+                throw ConfigError(key: Self.secretKeyEnvironment, reason: "does not hold a valid key: \(error)")
+            }
         }
         if relays.contains(where: \.auth) {
-            throw ConfigError(key: "secret_key_file", reason: "a relay has \"auth\": true but no key is configured (set secret_key_file or \(Self.secretKeyEnvironment))")
+            throw ConfigError(
+                key: "secret_key_file", reason: "a relay has \"auth\": true but no key is configured (set secret_key_file or \(Self.secretKeyEnvironment))")
         }
         return nil
     }
@@ -167,7 +174,8 @@ public struct SyncConfiguration: Sendable {
 extension SyncConfiguration {
     /// A configuration that only carries a key file, for commands without sync.json.
     public static func parseForKeyOnly() -> SyncConfiguration {
-        SyncConfiguration(pubkeys: [], relays: [], kinds: nil, since: nil, ledgerPath: URL(fileURLWithPath: "/dev/null"), archive: nil,
-                          secretKeyFile: nil, logLevel: "info", discover: DiscoverSettings(), baseDirectory: URL(fileURLWithPath: "."))
+        SyncConfiguration(
+            pubkeys: [], relays: [], kinds: nil, since: nil, ledgerPath: URL(fileURLWithPath: "/dev/null"), archive: nil,
+            secretKeyFile: nil, logLevel: "info", discover: DiscoverSettings(), baseDirectory: URL(fileURLWithPath: "."))
     }
 }

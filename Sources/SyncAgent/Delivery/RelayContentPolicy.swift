@@ -37,7 +37,9 @@ public struct RelayContentPolicy: Sendable, Equatable {
         if info.limitation.restrictedWrites == true { notes.append("NIP-11 restricted_writes") }
         if info.limitation.authRequired == true && !hasKey { notes.append("NIP-11 auth_required and no key configured") }
         if !info.refusedKinds.isEmpty {
-            notes.append("NIP-11 retention refuses kinds " + info.refusedKinds.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ","))
+            notes.append(
+                "NIP-11 retention refuses kinds "
+                    + info.refusedKinds.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ","))
         }
         return notes
     }

@@ -23,8 +23,10 @@ public struct DiscoveryPlan: Sendable, Equatable {
         /// Read discovered relays on loopback, link-local and private addresses too.
         public var allowPrivateAddresses: Bool
 
-        public init(lists: [String: RelayListMetadata], configured: Set<String>, limitPerPubkey: Int,
-                    health: [String: RelayHealthFigures] = [:], refusals: [String: String] = [:], allowPrivateAddresses: Bool = false) {
+        public init(
+            lists: [String: RelayListMetadata], configured: Set<String>, limitPerPubkey: Int,
+            health: [String: RelayHealthFigures] = [:], refusals: [String: String] = [:], allowPrivateAddresses: Bool = false
+        ) {
             self.lists = lists
             self.configured = configured
             self.limitPerPubkey = limitPerPubkey

@@ -86,8 +86,10 @@ struct DiscoveryResolver: Sendable {
             .filter { settings.allowPrivateAddresses || PrivateAddress.reason($0) == nil }
         let documents = await information.documents(for: named)
         let refusals = RelayContentPolicy.readRefusals(documents, hasKey: hasKey)
-        return DiscoveryPlan(.init(lists: lists, configured: configured, limitPerPubkey: settings.maxRelaysPerPubkey,
-                                   health: health, refusals: refusals, allowPrivateAddresses: settings.allowPrivateAddresses))
+        return DiscoveryPlan(
+            .init(
+                lists: lists, configured: configured, limitPerPubkey: settings.maxRelaysPerPubkey,
+                health: health, refusals: refusals, allowPrivateAddresses: settings.allowPrivateAddresses))
     }
 
     /// One non-live query to every source at once, bounded by `askTimeout`.

@@ -103,12 +103,20 @@ struct DiscoveryService: Service {
     /// Runs a discovered relay's backfill and live sync until told to stop or shut down.
     private static func read(_ services: Readers, until stop: OneShotSignal) async {
         await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await stop.wait(); return true }
-            group.addTask { try? await services.live.run(); return false }
-            group.addTask { try? await services.backfill.run(); return false }
+            group.addTask {
+                await stop.wait(); return true
+            }
+            group.addTask {
+                try? await services.live.run(); return false
+            }
+            group.addTask {
+                try? await services.backfill.run(); return false
+            }
             var working = 2
             if let reconcile = services.reconcile {
-                group.addTask { try? await reconcile.run(); return false }
+                group.addTask {
+                    try? await reconcile.run(); return false
+                }
                 working += 1
             }
             while let stopped = await group.next() {

@@ -19,9 +19,11 @@ extension Ledger {
     func recordedRelayFigures() throws -> (health: [String: RelayHealthFigures], information: [String: RelayInformation], recordedAt: [String: Int64]) {
         let records = try relayHealthRecords()
         let decoder = JSONDecoder()
-        return (records.compactMapValues { r in r.figuresJSON.flatMap { try? decoder.decode(RelayHealthFigures.self, from: Data($0.utf8)) } },
-                records.compactMapValues { r in r.informationJSON.flatMap { try? decoder.decode(RelayInformation.self, from: Data($0.utf8)) } },
-                records.mapValues(\.updatedAt))
+        return (
+            records.compactMapValues { r in r.figuresJSON.flatMap { try? decoder.decode(RelayHealthFigures.self, from: Data($0.utf8)) } },
+            records.compactMapValues { r in r.informationJSON.flatMap { try? decoder.decode(RelayInformation.self, from: Data($0.utf8)) } },
+            records.mapValues(\.updatedAt)
+        )
     }
 }
 

@@ -21,6 +21,8 @@ public final class RelayListInbox: Sendable {
     }
 
     func drain() -> [(event: Event, relay: String)] {
-        items.withLock { all in defer { all = [] }; return all }
+        items.withLock { all in
+            defer { all = [] }; return all
+        }
     }
 }

@@ -85,7 +85,9 @@ struct BackfillJob: Sendable {
             try ledger.setCursor(updated, relay: url, pubkeys: chunk)
         }
         if movesUntil {
-            let done = state.value.withLock { c -> BackfillCursor in c.complete = true; return c }
+            let done = state.value.withLock { c -> BackfillCursor in
+                c.complete = true; return c
+            }
             try ledger.setCursor(done, relay: url, pubkeys: chunk)
         }
         logger.debug("backfill pass finished", metadata: ["relay.url": "\(url)", "events": "\(summary.events)", "authors": "\(chunk.count)"])

@@ -18,9 +18,11 @@ public final class EventIngestor: Sendable {
     let relayLists: RelayListInbox?
     let metrics: AgentMetrics?
 
-    init(ledger: Ledger, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
-         archiveWake: WakeSignal, filter: Filter, logger: Logger, relayLists: RelayListInbox? = nil, metrics: AgentMetrics? = nil,
-         now: @escaping @Sendable () -> Int64) {
+    init(
+        ledger: Ledger, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
+        archiveWake: WakeSignal, filter: Filter, logger: Logger, relayLists: RelayListInbox? = nil, metrics: AgentMetrics? = nil,
+        now: @escaping @Sendable () -> Int64
+    ) {
         self.metrics = metrics
         self.ledger = ledger
         self.writableRelays = writableRelays

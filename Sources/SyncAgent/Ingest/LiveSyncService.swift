@@ -42,7 +42,8 @@ struct LiveSyncService: Service {
                 case .endOfStoredEvents:
                     caughtUp = true
                     if live.limit == 0, stored > 0 {
-                        logger.notice("relay ignores limit 0 on live subscriptions; using limit 1", metadata: ["relay.url": "\(url)", "stored_events": "\(stored)"])
+                        logger.notice(
+                            "relay ignores limit 0 on live subscriptions; using limit 1", metadata: ["relay.url": "\(url)", "stored_events": "\(stored)"])
                         try? ledger.noteIgnoresLimitZero(relay: url)
                     }
                     logger.debug("live subscription caught up", metadata: ["relay.url": "\(url)"])

@@ -43,8 +43,10 @@ public final class AgentMetrics: Sendable {
 
     func reconciled(_ record: ReconciliationRecord) {
         let relay = [("relay", record.relay)]
-        Counter(label: "relaysync_reconciliations_total", dimensions: relay + [("method", record.method), ("result", record.error == nil ? "ok" : "failed")],
-                factory: factory).increment()
+        Counter(
+            label: "relaysync_reconciliations_total", dimensions: relay + [("method", record.method), ("result", record.error == nil ? "ok" : "failed")],
+            factory: factory
+        ).increment()
         Counter(label: "relaysync_reconciliation_differences_total", dimensions: relay + [("side", "missing_on_relay")], factory: factory)
             .increment(by: record.missingOnRelay)
         Counter(label: "relaysync_reconciliation_differences_total", dimensions: relay + [("side", "missing_in_ledger")], factory: factory)
@@ -99,7 +101,9 @@ public final class AgentMetrics: Sendable {
         }
         Gauge(label: "relaysync_ledger_bytes", factory: factory).record(s.ledgerBytes)
         Gauge(label: "relaysync_ledger_events", factory: factory).record(s.ledgerEvents)
-        let newlyArchived = archivedSeen.withLock { seen in defer { seen = s.archived }; return s.archived - seen }
+        let newlyArchived = archivedSeen.withLock { seen in
+            defer { seen = s.archived }; return s.archived - seen
+        }
         Counter(label: "relaysync_archived_events_total", factory: factory).increment(by: max(0, newlyArchived))
         if let archive = s.archive {
             Gauge(label: "relaysync_archive_bytes", factory: factory).record(archive.bytes)

@@ -14,8 +14,9 @@ public struct HealthReport: Sendable, Codable, Equatable {
     static func make(stoppedServices: [String], ledgerError: String?, disconnectedRelays: [String]) -> HealthReport {
         var problems = stoppedServices.sorted().map { "service not running: \($0)" }
         if let ledgerError { problems.append("ledger not writable: \(ledgerError)") }
-        return HealthReport(status: problems.isEmpty ? "ok" : "unhealthy", problems: problems,
-                            warnings: disconnectedRelays.sorted().map { "relay not connected: \($0)" })
+        return HealthReport(
+            status: problems.isEmpty ? "ok" : "unhealthy", problems: problems,
+            warnings: disconnectedRelays.sorted().map { "relay not connected: \($0)" })
     }
 }
 

@@ -16,12 +16,13 @@ public struct ReconcileError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let why = switch kind {
-        case .notConnected: "could not connect"
-        case let .sessionLost(s): "session lost: \(s)"
-        case let .malformed(s): "malformed reconciliation message: \(s)"
-        case let .fetch(s): "fetch failed: \(s)"
-        }
+        let why =
+            switch kind {
+            case .notConnected: "could not connect"
+            case let .sessionLost(s): "session lost: \(s)"
+            case let .malformed(s): "malformed reconciliation message: \(s)"
+            case let .fetch(s): "fetch failed: \(s)"
+            }
         return "reconciling \(relay): \(why)"
     }
 }

@@ -46,9 +46,10 @@ struct ReconcileJob: Sendable {
         let url = relay.url
         let started = WallClock.unixNow()
         var progress = Progress(
-            record: ReconciliationRecord(relay: url, startedAt: started, finishedAt: started, method: "req", windows: 0, ledgerEvents: 0,
-                                         relayEvents: 0, missingOnRelay: 0, missingInLedger: 0, fetched: 0, requeued: 0,
-                                         lostAfterDelivery: 0, messages: 0, bytes: 0, error: nil),
+            record: ReconciliationRecord(
+                relay: url, startedAt: started, finishedAt: started, method: "req", windows: 0, ledgerEvents: 0,
+                relayEvents: 0, missingOnRelay: 0, missingInLedger: 0, fetched: 0, requeued: 0,
+                lostAfterDelivery: 0, messages: 0, bytes: 0, error: nil),
             negentropy: settings.negentropy && methods.mayTry(.negentropy, on: url),
             count: methods.mayTry(.count, on: url))
         do {
@@ -74,11 +75,12 @@ struct ReconcileJob: Sendable {
             progress.record.error = "\(error)"
         }
         var record = progress.record
-        record.method = switch (progress.usedNegentropy, progress.usedRequests) {
-        case (true, true): "nip77+req"
-        case (true, false): "nip77"
-        case (false, _): progress.skippedAsRead ? "backfill" : progress.usedCount ? "count+req" : "req"
-        }
+        record.method =
+            switch (progress.usedNegentropy, progress.usedRequests) {
+            case (true, true): "nip77+req"
+            case (true, false): "nip77"
+            case (false, _): progress.skippedAsRead ? "backfill" : progress.usedCount ? "count+req" : "req"
+            }
         if progress.skippedAsRead && !progress.usedNegentropy && !progress.usedRequests { record.relayEvents = nil }
         record.finishedAt = WallClock.unixNow()
         try ledger.recordReconciliation(record)
@@ -217,7 +219,9 @@ private final class FetchCount: Sendable {
 
     func ingest(_ page: [Event], from url: String) async throws {
         let new = try await ingestor.ingest(page, from: url)
-        counts.withLock { $0.served += page.count; $0.new += new }
+        counts.withLock {
+            $0.served += page.count; $0.new += new
+        }
     }
 
     var totals: (served: Int, new: Int) { counts.withLock { $0 } }

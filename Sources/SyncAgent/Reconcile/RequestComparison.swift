@@ -58,8 +58,9 @@ struct RequestComparison {
     private func count(_ filter: Filter, into result: inout Result) async -> Int? {
         let subscription = "cnt" + String(UInt32.random(in: .min ... .max), radix: 36)
         result.messages += 2
-        let answer = await relay.exchange(.count(subscription: subscription, filters: [filter]), subscription: subscription,
-                                          timeout: Self.countTimeout, noticeAnswers: true)
+        let answer = await relay.exchange(
+            .count(subscription: subscription, filters: [filter]), subscription: subscription,
+            timeout: Self.countTimeout, noticeAnswers: true)
         if case let .count(_, n, approximate)? = answer, !approximate { return n }
         return nil
     }

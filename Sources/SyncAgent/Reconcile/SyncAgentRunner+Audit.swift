@@ -27,10 +27,11 @@ extension SyncAgentRunner {
             for entry in configuration.relays {
                 guard let r = records[entry.url] else { continue }
                 let pending = entry.role.isWritable ? try ledger.pendingCount(relay: entry.url) : 0
-                lines.append(AuditReport.RelayLine(
-                    url: entry.url, role: entry.role.rawValue, method: r.method, ledgerEvents: r.ledgerEvents, relayEvents: r.relayEvents,
-                    missingOnRelay: r.missingOnRelay, missingInLedger: r.missingInLedger, fetched: r.fetched, requeued: r.requeued,
-                    lostAfterDelivery: r.lostAfterDelivery, pendingAfter: pending, error: r.error ?? failures[entry.url]))
+                lines.append(
+                    AuditReport.RelayLine(
+                        url: entry.url, role: entry.role.rawValue, method: r.method, ledgerEvents: r.ledgerEvents, relayEvents: r.relayEvents,
+                        missingOnRelay: r.missingOnRelay, missingInLedger: r.missingInLedger, fetched: r.fetched, requeued: r.requeued,
+                        lostAfterDelivery: r.lostAfterDelivery, pendingAfter: pending, error: r.error ?? failures[entry.url]))
             }
             return AuditReport(repair: repair, relays: lines)
         }

@@ -66,12 +66,19 @@ public struct AuditReport: Sendable, Codable {
                 out.append("  FAILED: \(error)")
                 continue
             }
-            out.append("  ledger \(r.ledgerEvents), relay \(r.relayEvents.map(String.init) ?? "?"), missing on the relay \(r.missingOnRelay), missing from the ledger \(r.missingInLedger)")
+            out.append(
+                "  ledger \(r.ledgerEvents), relay \(r.relayEvents.map(String.init) ?? "?"), missing on the relay \(r.missingOnRelay), missing from the ledger \(r.missingInLedger)"
+            )
             if repair {
-                out.append("  repaired: \(r.fetched) fetched into the ledger, \(r.requeued) sent again (\(r.lostAfterDelivery) lost after delivery), \(r.pendingAfter) still pending")
+                out.append(
+                    "  repaired: \(r.fetched) fetched into the ledger, \(r.requeued) sent again (\(r.lostAfterDelivery) lost after delivery), \(r.pendingAfter) still pending"
+                )
             }
         }
-        out.append(failed ? "audit: a relay could not be compared" : gapsRemain ? "audit: gaps remain\(repair ? "" : " (run with --repair to fix them)")" : "audit: no gaps")
+        out.append(
+            failed
+                ? "audit: a relay could not be compared"
+                : gapsRemain ? "audit: gaps remain\(repair ? "" : " (run with --repair to fix them)")" : "audit: no gaps")
         return out.joined(separator: "\n")
     }
 }

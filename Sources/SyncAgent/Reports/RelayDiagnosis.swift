@@ -37,7 +37,8 @@ public struct RelayDiagnosis: Sendable, Codable {
             let nips = info.supportedNIPs.map(String.init).joined(separator: ",")
             lines.append("  NIP-11: \(info.name ?? "unnamed")\(info.software.map { ", \($0)" } ?? "")\(info.version.map { " \($0)" } ?? ""); NIPs [\(nips)]")
             let l = info.limitation
-            let limits = [("max_limit", l.maxLimit), ("max_subscriptions", l.maxSubscriptions), ("max_message_length", l.maxMessageLength)]
+            let limits =
+                [("max_limit", l.maxLimit), ("max_subscriptions", l.maxSubscriptions), ("max_message_length", l.maxMessageLength)]
                 .compactMap { name, v in v.map { "\(name) \($0)" } }
                 + [("auth_required", l.authRequired), ("restricted_writes", l.restrictedWrites), ("payment_required", l.paymentRequired)]
                 .compactMap { name, v in v == true ? name : nil }
@@ -96,7 +97,8 @@ public struct RelayDiagnostics: Sendable {
                 samples.append((ContinuousClock.now - t) / .milliseconds(1))
             }
             samples.sort()
-            d.reqToEOSE = .init(medianMs: samples[samples.count / 2], p90Ms: samples[min(samples.count - 1, Int(Double(samples.count) * 0.9))], rounds: samples.count)
+            d.reqToEOSE = .init(
+                medianMs: samples[samples.count / 2], p90Ms: samples[min(samples.count - 1, Int(Double(samples.count) * 0.9))], rounds: samples.count)
 
             // `{"since":0}` rather than `{}`: nostr-relay matches nothing for an empty filter.
             let readStart = ContinuousClock.now
@@ -117,10 +119,12 @@ public struct RelayDiagnostics: Sendable {
             }
 
             let probeWait = Duration.seconds(2)
-            let count = await relay.exchange(.count(subscription: "rsdiag-count", filters: [Filter(kinds: [1])]), subscription: "rsdiag-count", timeout: probeWait)
+            let count = await relay.exchange(
+                .count(subscription: "rsdiag-count", filters: [Filter(kinds: [1])]), subscription: "rsdiag-count", timeout: probeWait)
             if case .count? = count { d.answersCOUNT = true } else { d.answersCOUNT = false }
             // A version-only negentropy message: a NIP-77 relay answers NEG-MSG or NEG-ERR.
-            let neg = await relay.exchange(.negOpen(subscription: "rsdiag-neg", filter: Filter(kinds: [1]), message: "61"), subscription: "rsdiag-neg", timeout: probeWait)
+            let neg = await relay.exchange(
+                .negOpen(subscription: "rsdiag-neg", filter: Filter(kinds: [1]), message: "61"), subscription: "rsdiag-neg", timeout: probeWait)
             switch neg {
             case .negMsg?, .negErr?: d.answersNEG = true
             default: d.answersNEG = false

@@ -33,9 +33,10 @@ extension RelayHealthFigures {
         let frames = max(1, h.eventsReceived + h.malformedFrames)
         let badFrames = Double(h.invalid + h.malformedFrames) / Double(frames)
         let reconnects = Double(h.reconnects) / Double(h.reconnects + 10)
-        self.init(uptimeRatio: h.uptimeRatio, medianLatencyMs: h.latency.reqToEOSE?.medianMs,
-                  errorRate: min(1, badFrames + reconnects),
-                  rejectionRate: Double(h.rejected) / Double(max(1, h.accepted + h.rejected)),
-                  eventsServed: h.eventsReceived)
+        self.init(
+            uptimeRatio: h.uptimeRatio, medianLatencyMs: h.latency.reqToEOSE?.medianMs,
+            errorRate: min(1, badFrames + reconnects),
+            rejectionRate: Double(h.rejected) / Double(max(1, h.accepted + h.rejected)),
+            eventsServed: h.eventsReceived)
     }
 }

@@ -57,9 +57,10 @@ public struct RelaysReport: Sendable, Codable {
         func line(_ url: String, origin: String, role: String, pubkeys: [String] = [], auth: Bool = false) -> Line {
             let policy = RelayContentPolicy(information: info[url], hasKey: auth && hasKey)
             let notes = role == "backup" || role == "both" ? policy.writeNotes : policy.readSkipReason.map { [$0] } ?? []
-            return Line(url: url, origin: origin, role: role, pubkeys: pubkeys, score: RelaySelection.score(health[url] ?? .unmeasured),
-                        health: health[url], healthRecordedAt: health[url] == nil ? nil : recordedAt[url],
-                        lastSuccessAt: stats[url]?.lastSuccessAt, lastError: stats[url]?.lastError, notes: notes)
+            return Line(
+                url: url, origin: origin, role: role, pubkeys: pubkeys, score: RelaySelection.score(health[url] ?? .unmeasured),
+                health: health[url], healthRecordedAt: health[url] == nil ? nil : recordedAt[url],
+                lastSuccessAt: stats[url]?.lastSuccessAt, lastError: stats[url]?.lastError, notes: notes)
         }
 
         var lines = configuration.relays.map { line($0.url, origin: "configured", role: $0.role.rawValue, auth: $0.auth) }
@@ -71,8 +72,10 @@ public struct RelaysReport: Sendable, Codable {
             let lists = try ledger.cachedRelayLists(configuration.pubkeys)
             authorsWithLists = lists.count
             let refusals = RelayContentPolicy.readRefusals(info.mapValues { $0 }, hasKey: hasKey)
-            let plan = DiscoveryPlan(.init(lists: lists, configured: configured, limitPerPubkey: configuration.discover.maxRelaysPerPubkey,
-                                           health: health, refusals: refusals, allowPrivateAddresses: configuration.discover.allowPrivateAddresses))
+            let plan = DiscoveryPlan(
+                .init(
+                    lists: lists, configured: configured, limitPerPubkey: configuration.discover.maxRelaysPerPubkey,
+                    health: health, refusals: refusals, allowPrivateAddresses: configuration.discover.allowPrivateAddresses))
             lines += plan.order.map { line($0, origin: "discovered", role: "primary (discovered)", pubkeys: plan.readers[$0]!) }
             skipped = plan.skipped.sorted { $0.key < $1.key }.map { Skipped(url: $0.key, reason: $0.value) }
         }
@@ -92,7 +95,9 @@ public struct RelaysReport: Sendable, Codable {
             }
             if let h = r.health {
                 let latency = h.medianLatencyMs.map { String(format: "%.0f ms", $0) } ?? "n/a"
-                out.append("  uptime \(String(format: "%.0f%%", h.uptimeRatio * 100)), REQ-to-EOSE median \(latency), errors \(String(format: "%.1f%%", h.errorRate * 100)), rejections \(String(format: "%.1f%%", h.rejectionRate * 100)), \(h.eventsServed) events served")
+                out.append(
+                    "  uptime \(String(format: "%.0f%%", h.uptimeRatio * 100)), REQ-to-EOSE median \(latency), errors \(String(format: "%.1f%%", h.errorRate * 100)), rejections \(String(format: "%.1f%%", h.rejectionRate * 100)), \(h.eventsServed) events served"
+                )
             } else {
                 out.append("  not measured yet")
             }

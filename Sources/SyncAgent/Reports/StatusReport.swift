@@ -98,16 +98,19 @@ public struct StatusReport: Sendable, Codable {
         let others = Set(stats.keys).union(reconciliations.keys).filter { url in !configured.contains { $0.0 == url } }.sorted().map { ($0, "not configured") }
         for (url, role) in configured + others {
             let s = stats[url]
-            lines.append(RelayLine(url: url, role: role, present: s?.present ?? 0, delivered: s?.delivered ?? 0, duplicate: s?.duplicate ?? 0,
-                                   pending: s?.pending ?? 0, rejected: s?.rejected ?? 0, rejectedByReason: s?.rejectedByReason ?? [:],
-                                   superseded: s?.superseded ?? 0, lastSuccessAt: s?.lastSuccessAt, lastError: s?.lastError,
-                                   lastErrorAt: s?.lastErrorAt, backfillAuthorsComplete: s?.backfillAuthorsComplete ?? 0,
-                                   backfillAuthorsTotal: s?.backfillAuthorsTotal ?? 0,
-                                   lastReconciliation: reconciliations[url].map { Reconciliation($0.last) },
-                                   lostAfterDeliveryTotal: reconciliations[url]?.lostAfterDeliveryTotal ?? 0))
+            lines.append(
+                RelayLine(
+                    url: url, role: role, present: s?.present ?? 0, delivered: s?.delivered ?? 0, duplicate: s?.duplicate ?? 0,
+                    pending: s?.pending ?? 0, rejected: s?.rejected ?? 0, rejectedByReason: s?.rejectedByReason ?? [:],
+                    superseded: s?.superseded ?? 0, lastSuccessAt: s?.lastSuccessAt, lastError: s?.lastError,
+                    lastErrorAt: s?.lastErrorAt, backfillAuthorsComplete: s?.backfillAuthorsComplete ?? 0,
+                    backfillAuthorsTotal: s?.backfillAuthorsTotal ?? 0,
+                    lastReconciliation: reconciliations[url].map { Reconciliation($0.last) },
+                    lostAfterDeliveryTotal: reconciliations[url]?.lostAfterDeliveryTotal ?? 0))
         }
-        return StatusReport(ledgerPath: configuration.ledgerPath.path, ledgerBytes: ledger.fileSize, events: try ledger.eventCount(),
-                            archivedThroughSeq: try ledger.archivedThroughSeq(), relays: lines)
+        return StatusReport(
+            ledgerPath: configuration.ledgerPath.path, ledgerBytes: ledger.fileSize, events: try ledger.eventCount(),
+            archivedThroughSeq: try ledger.archivedThroughSeq(), relays: lines)
     }
 
     public var json: String {
@@ -115,10 +118,14 @@ public struct StatusReport: Sendable, Codable {
     }
 
     public var text: String {
-        var out = ["ledger \(ledgerPath): \(events) events, \(ByteCountFormatter.string(fromByteCount: ledgerBytes, countStyle: .file)), archived through #\(archivedThroughSeq)"]
+        var out = [
+            "ledger \(ledgerPath): \(events) events, \(ByteCountFormatter.string(fromByteCount: ledgerBytes, countStyle: .file)), archived through #\(archivedThroughSeq)"
+        ]
         for r in relays {
             out.append("\(r.url) [\(r.role)]")
-            out.append("  present \(r.present), delivered \(r.delivered), duplicate \(r.duplicate), pending \(r.pending), rejected \(r.rejected), superseded \(r.superseded)")
+            out.append(
+                "  present \(r.present), delivered \(r.delivered), duplicate \(r.duplicate), pending \(r.pending), rejected \(r.rejected), superseded \(r.superseded)"
+            )
             for (reason, n) in r.rejectedByReason.sorted(by: { $0.value > $1.value }).prefix(5) {
                 out.append("    rejected \(n)× \(reason)")
             }
@@ -126,7 +133,8 @@ public struct StatusReport: Sendable, Codable {
             if let t = r.lastSuccessAt { out.append("  last success \(Self.format(t))") }
             if let e = r.lastError, let t = r.lastErrorAt { out.append("  last error \(Self.format(t)): \(e)") }
             if let c = r.lastReconciliation {
-                let found = c.error.map { "failed: \($0)" }
+                let found =
+                    c.error.map { "failed: \($0)" }
                     ?? "\(c.missingInLedger) missing from the ledger (\(c.fetched) fetched), \(c.missingOnRelay) missing on the relay (\(c.requeued) sent again)"
                 out.append("  reconciled \(Self.format(c.finishedAt)) by \(c.method): \(found)")
             }

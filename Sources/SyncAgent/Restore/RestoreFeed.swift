@@ -75,12 +75,14 @@ final class RestoreFeed: Sendable {
                 report.read += 1
                 let event: Event
                 do throws(EventParseError) { event = try Event(json: line.text) } catch {
-                    report.invalid[error.field.map { "malformed \($0)" } ?? "not an event", default: .init()].add("\(file.lastPathComponent):\(line.lineNumber)")
+                    report.invalid[error.field.map { "malformed \($0)" } ?? "not an event", default: .init()].add(
+                        "\(file.lastPathComponent):\(line.lineNumber)")
                     return
                 }
                 let verdict = event.verify()
                 guard verdict.isValid else {
-                    report.invalid[verdict == .badSignature ? "bad signature" : "id does not match content", default: .init()].add("\(file.lastPathComponent):\(line.lineNumber)")
+                    report.invalid[verdict == .badSignature ? "bad signature" : "id does not match content", default: .init()].add(
+                        "\(file.lastPathComponent):\(line.lineNumber)")
                     return
                 }
                 // A verified event's id is 64 hex digits, so the key always exists.

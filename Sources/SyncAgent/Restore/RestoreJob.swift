@@ -44,7 +44,8 @@ public struct RestoreJob: Sendable {
 
     public func run() async throws -> RestoreReport {
         let started = ContinuousClock.now
-        let journal = try options.dryRun ? nil : RestoreJournal(url: options.journal ?? RestoreJournal.defaultURL(for: options.target, besides: options.files[0]))
+        let journal =
+            try options.dryRun ? nil : RestoreJournal(url: options.journal ?? RestoreJournal.defaultURL(for: options.target, besides: options.files[0]))
         let feed = RestoreFeed(options: options, restored: journal?.ids ?? [])
         var report: RestoreReport
         if options.dryRun {

@@ -8,7 +8,9 @@ public struct RestoreProgress: Sendable {
     let startBytes: Int64
 
     public init(options: RestoreJob.Options) {
-        journal = options.dryRun || options.files.isEmpty ? nil
+        journal =
+            options.dryRun || options.files.isEmpty
+            ? nil
             : (options.journal ?? RestoreJournal.defaultURL(for: options.target, besides: options.files[0])).path
         startBytes = journal.map(Self.size) ?? 0
     }

@@ -50,7 +50,9 @@ public struct RestoreReport: Sendable, Codable {
 
     public var text: String {
         var lines = ["restore into \(target)\(dryRun ? " (dry run)" : ""): \(succeeded ? "complete" : "INCOMPLETE") in \(String(format: "%.1f", seconds)) s"]
-        lines.append("  read \(read) events: \(dryRun ? "\(wouldSend) would be sent" : "\(accepted) accepted, \(duplicate) duplicate"), \(alreadyRestored) restored earlier")
+        lines.append(
+            "  read \(read) events: \(dryRun ? "\(wouldSend) would be sent" : "\(accepted) accepted, \(duplicate) duplicate"), \(alreadyRestored) restored earlier"
+        )
         func section(_ title: String, _ buckets: [String: Bucket]) {
             for (reason, b) in buckets.sorted(by: { $0.value.count > $1.value.count }) {
                 lines.append("  \(title) \(b.count): \(reason) (e.g. \(b.examples.joined(separator: ", ")))")
