@@ -8,7 +8,7 @@ enum LogSetup {
     private static let bootstrapped = Mutex(false)
 
     /// The executable is the one place that configures logging; libraries take this logger.
-    /// `text` writes swift-log's usual line; `json` one object a line (`JSONLogHandler`).
+    /// `text` writes swift-log's usual line; `json` one object a line (`StderrLogHandler`).
     static func makeLogger(level: Logger.Level, format: LogFormat = .text) -> Logger {
         let first = bootstrapped.withLock { done in
             defer { done = true }
@@ -16,10 +16,9 @@ enum LogSetup {
         }
         if first {
             LoggingSystem.bootstrap { label in
-                switch format {
-                case .text: var h = TextLogHandler(label: label); h.logLevel = level; return h
-                case .json: var h = JSONLogHandler(label: label); h.logLevel = level; return h
-                }
+                var handler = StderrLogHandler(label: label, format: format)
+                handler.logLevel = level
+                return handler
             }
         }
         var logger = Logger(label: "relaysync")
@@ -82,15 +81,23 @@ final class StderrWriter: Sendable {
     }
 }
 
-/// swift-log's `StreamLogHandler` line (`2025-01-31T12:00:00+0000 info relaysync: relay.url=… [SyncAgent] message`),
-/// written through `StderrWriter`.
-struct TextLogHandler: LogHandler {
+/// One log line a statement on stderr (through `StderrWriter`), as `text` (swift-log's
+/// `StreamLogHandler` line: `2025-01-31T12:00:00+0000 info relaysync: relay.url=… [SyncAgent] message`)
+/// or `json`: one object a line for journald and log shippers, `timestamp` (UTC, milliseconds),
+/// `level`, `label`, `source` (the module that logged), `message`, then the metadata flattened as
+/// top-level fields (`relay.url`, `event.id`, `error`; nested dictionaries as `a.b`), sorted. A
+/// metadata key that would shadow one of those is written as `metadata.<key>`.
+struct StderrLogHandler: LogHandler {
     let label: String
+    let format: LogFormat
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
     var metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
 
-    init(label: String) { self.label = label }
+    init(label: String, format: LogFormat) {
+        self.label = label
+        self.format = format
+    }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -99,35 +106,17 @@ struct TextLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let fields = LogFields.merge(base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error)
-        let pretty = fields.isEmpty ? "" : " " + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        StderrWriter.shared.write(
-            "\(LogFields.localTimestamp()) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pretty) [\(event.source)] \(event.message)\n")
-    }
-}
-
-/// One JSON object a line for journald and log shippers: `timestamp` (UTC, milliseconds),
-/// `level`, `label`, `source` (the module that logged), `message`, then the metadata flattened as top-level fields (`relay.url`,
-/// `event.id`, `error`; nested dictionaries as `a.b`), sorted. A metadata key that would shadow
-/// one of those is written as `metadata.<key>`.
-struct JSONLogHandler: LogHandler {
-    let label: String
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
-    var metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
-
-    init(label: String) { self.label = label }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let fields = LogFields.merge(base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error)
-        StderrWriter.shared.write(
-            Self.line(
-                timestamp: LogFields.utcTimestamp(), level: event.level, label: label, source: event.source,
-                message: event.message.description, metadata: fields) + "\n")
+        switch format {
+        case .text:
+            let pretty = fields.isEmpty ? "" : " " + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            StderrWriter.shared.write(
+                "\(LogFields.localTimestamp()) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pretty) [\(event.source)] \(event.message)\n")
+        case .json:
+            StderrWriter.shared.write(
+                Self.line(
+                    timestamp: LogFields.utcTimestamp(), level: event.level, label: label, source: event.source,
+                    message: event.message.description, metadata: fields) + "\n")
+        }
     }
 
     static let reserved: Set<String> = ["timestamp", "level", "label", "source", "message"]

@@ -15,9 +15,7 @@ import Testing
     static let refused = "connection refused: is the relay running on that port?"
 
     static func serverContext() throws -> NIOSSLContext {
-        let certificate = try NIOSSLCertificate(bytes: Array(serverPEM.utf8), format: .pem)
-        let key = try NIOSSLPrivateKey(bytes: Array(serverKeyPEM.utf8), format: .pem)
-        return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: [.certificate(certificate)], privateKey: .privateKey(key)))
+        try PrivateCAFixture.serverContext(PrivateCAFixture.validPEM, key: PrivateCAFixture.validKeyPEM)
     }
 
     /// A config reading from `url` alone, reconciliation off; `caFile` becomes its `tls_ca_file`.
@@ -33,7 +31,7 @@ import Testing
         return try SyncConfiguration.parse(text, baseDirectory: f.directory)
     }
 
-    static func writeCA(_ f: AgentFixture, _ text: String = caPEM) throws -> String {
+    static func writeCA(_ f: AgentFixture, _ text: String = PrivateCAFixture.caPEM) throws -> String {
         let folder = f.directory.appendingPathComponent("tls")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try text.write(to: folder.appendingPathComponent("relay-ca.pem"), atomically: true, encoding: .utf8)
@@ -123,42 +121,4 @@ import Testing
         let refused = await diagnostics.diagnose("ws://127.0.0.1:\(port)")
         #expect(refused.verdict == "unreachable: \(Self.refused)")
     }
-
-    /// The private CA of Tests/RelayClientTests/PrivateCAFixture.swift (made once with Python's
-    /// `cryptography`), and its server certificate for localhost, 127.0.0.1 and ::1 (until 2125).
-    static let caPEM = """
-        -----BEGIN CERTIFICATE-----
-        MIIBgTCCASegAwIBAgIUVVYo9ghxkrmvG/SKY5pYr6ExJCAwCgYIKoZIzj0EAwIw
-        HDEaMBgGA1UEAwwRUmVsYXlTeW5jIFRlc3QgQ0EwIBcNMjUwMTAxMDAwMDAwWhgP
-        MjEyNTAxMDEwMDAwMDBaMBwxGjAYBgNVBAMMEVJlbGF5U3luYyBUZXN0IENBMFkw
-        EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAERbSk/H1TB16uCh+MPiYbNUGYOcte5puF
-        shvYhSq5emMsJJsaUhsIK1bKd5FQWUaCsc/SuO1ZwonvbkcQEEwIw6NFMEMwEgYD
-        VR0TAQH/BAgwBgEB/wIBADAOBgNVHQ8BAf8EBAMCAYYwHQYDVR0OBBYEFB/bXELB
-        +F+KwnEbPC/uhcc3x+EvMAoGCCqGSM49BAMCA0gAMEUCIQDlUvGsqO08/VkMcohL
-        WJ8WqKxGqnEy+SqYnWVMaTrPHgIgGEyIqNoKHVHlJJGCn5IBJFSxxiAfn4sn0tT5
-        UibsxR4=
-        -----END CERTIFICATE-----
-        """
-
-    static let serverPEM = """
-        -----BEGIN CERTIFICATE-----
-        MIIBqTCCAU6gAwIBAgIUTrqS1k+Ix+cRfQMSQyqAW2DKewgwCgYIKoZIzj0EAwIw
-        HDEaMBgGA1UEAwwRUmVsYXlTeW5jIFRlc3QgQ0EwIBcNMjUwMTAxMDAwMDAwWhgP
-        MjEyNTAxMDEwMDAwMDBaMBQxEjAQBgNVBAMMCWxvY2FsaG9zdDBZMBMGByqGSM49
-        AgEGCCqGSM49AwEHA0IABNPVn198DR1JgDVyR1/Skw8uzHOMqTXgYdygmL9nAmxV
-        6zwA7M7CesY0xStK/kQuMq4V+d2G5UVnGM7pyoTxmrajdDByMCwGA1UdEQQlMCOC
-        CWxvY2FsaG9zdIcEfwAAAYcQAAAAAAAAAAAAAAAAAAAAATAMBgNVHRMBAf8EAjAA
-        MBMGA1UdJQQMMAoGCCsGAQUFBwMBMB8GA1UdIwQYMBaAFB/bXELB+F+KwnEbPC/u
-        hcc3x+EvMAoGCCqGSM49BAMCA0kAMEYCIQC1w4IEicWYvNrgcbeCPavGXf+9Tbqr
-        r0x8qx6xKjppIgIhAID4262/9eZvljb+rdn1WvT2SyvVBe8fMyyFZRWONPt+
-        -----END CERTIFICATE-----
-        """
-
-    static let serverKeyPEM = """
-        -----BEGIN PRIVATE KEY-----
-        MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg/z+Nr127wBIicKwE
-        jmrpz3hoaYIEa5pkmiDPIUM3+r+hRANCAATT1Z9ffA0dSYA1ckdf0pMPLsxzjKk1
-        4GHcoJi/ZwJsVes8AOzOwnrGNMUrSv5ELjKuFfndhuVFZxjO6cqE8Zq2
-        -----END PRIVATE KEY-----
-        """
 }

@@ -21,7 +21,7 @@ import Testing
 
     @Test func versionNamesTheVersionAndTheCommit() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
-        let r = try await Tool.run(try AgentProcess.executable().path, ["--version"], in: directory)
+        let r = try await CLIRun.run(try AgentProcess.executable().path, ["--version"], in: directory)
         #expect(r.status == 0)
         #expect(r.stdout.wholeMatch(of: /relaysync \d+\.\d+\.\d+ \(commit ([0-9a-f]{7}(-dirty)?|unknown)\)\n/) != nil, "\(r.stdout)")
     }
@@ -38,54 +38,54 @@ import Testing
         let bin = "\(prefix)/bin/relaysync", example = "\(prefix)/share/relaysync/sync.example.json"
         let unit = "\(units)/relaysync.service", syncJSON = "\(config)/sync.json"
 
-        let first = try await Tool.run(install, ["--from-build", built, prefix], environment: env, in: directory, timeout: .seconds(60))
+        let first = try await CLIRun.run(install, ["--from-build", built, prefix], environment: env, in: directory, timeout: .seconds(60))
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
         #expect(try mode(bin) == 0o755 && (try mode(example)) == 0o644 && (try mode(unit)) == 0o644 && (try mode(syncJSON)) == 0o644)
         #expect(try Data(contentsOf: URL(fileURLWithPath: example)) == Data(contentsOf: root.appendingPathComponent("sync.example.json")))
 
         // The installed copy carries this tree's commit; the build it came from is left as it was.
-        let version = try await Tool.run(bin, ["--version"], in: directory)
+        let version = try await CLIRun.run(bin, ["--version"], in: directory)
         #expect(version.status == 0)
         if let head = try await gitHead() {
             let short = String(head.prefix(7))
             #expect(
                 version.stdout == "relaysync 0.9.0 (commit \(short))\n" || version.stdout == "relaysync 0.9.0 (commit \(short)-dirty)\n", "\(version.stdout)")
         }
-        #expect(try await Tool.run(built, ["--version"], in: directory).stdout.hasSuffix("(commit unknown)\n"))
+        #expect(try await CLIRun.run(built, ["--version"], in: directory).stdout.hasSuffix("(commit unknown)\n"))
 
         // The unit runs the installed binary; the new config keeps its state where the unit lets it write.
         let unitText = try String(contentsOfFile: unit, encoding: .utf8)
         #expect(unitText.contains("\nExecStart=\(bin) run --config \(syncJSON)\n"))
         let configText = try String(contentsOfFile: syncJSON, encoding: .utf8)
         #expect(configText.contains(#""ledger": "/var/lib/relaysync/ledger.sqlite""#) && configText.contains(#""directory": "/var/lib/relaysync/archive""#))
-        let key = try await Tool.run(bin, ["key", "generate", "--out", "\(config)/relaysync.key"], in: directory)
+        let key = try await CLIRun.run(bin, ["key", "generate", "--out", "\(config)/relaysync.key"], in: directory)
         #expect(key.status == 0)
-        let check = try await Tool.run(bin, ["run", "--config", syncJSON, "--check"], in: directory)
+        let check = try await CLIRun.run(bin, ["run", "--config", syncJSON, "--check"], in: directory)
         #expect(check.status == 0 && check.stdout.contains("OK"), "\(check.stdout)\(check.stderr)")
 
         // Again, over an edited configuration: everything replaced but the configuration.
         let edited = configText.replacingOccurrences(of: #""log_level": "info""#, with: #""log_level": "notice""#)
         #expect(edited != configText)
         try edited.write(toFile: syncJSON, atomically: true, encoding: .utf8)
-        let second = try await Tool.run(install, ["--from-build", built, prefix], environment: env, in: directory, timeout: .seconds(60))
+        let second = try await CLIRun.run(install, ["--from-build", built, prefix], environment: env, in: directory, timeout: .seconds(60))
         #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
         #expect(second.stdout.contains("kept the existing \(syncJSON)"))
         #expect(try String(contentsOfFile: syncJSON, encoding: .utf8) == edited)
         #expect(try String(contentsOfFile: unit, encoding: .utf8) == unitText)
-        #expect(try await Tool.run(bin, ["--version"], in: directory).stdout == version.stdout)
+        #expect(try await CLIRun.run(bin, ["--version"], in: directory).stdout == version.stdout)
 
-        let removed = try await Tool.run(install, ["--uninstall", prefix], environment: env, in: directory, timeout: .seconds(30))
+        let removed = try await CLIRun.run(install, ["--uninstall", prefix], environment: env, in: directory, timeout: .seconds(30))
         #expect(removed.status == 0, "\(removed.stdout)\(removed.stderr)")
         for gone in [bin, example, unit, "\(prefix)/share/relaysync"] { #expect(!fm.fileExists(atPath: gone), "\(gone)") }
         #expect(fm.fileExists(atPath: syncJSON), "an edited configuration is the operator's: kept")
         #expect(removed.stdout.contains("kept \(syncJSON)"))
-        let again = try await Tool.run(install, ["--uninstall", prefix], environment: env, in: directory, timeout: .seconds(30))
+        let again = try await CLIRun.run(install, ["--uninstall", prefix], environment: env, in: directory, timeout: .seconds(30))
         #expect(again.status == 0)
 
         // Unchanged since install: removed with the rest.
         try fm.removeItem(atPath: config)
-        #expect(try await Tool.run(install, ["--from-build", built, prefix], environment: env, in: directory, timeout: .seconds(60)).status == 0)
-        #expect(try await Tool.run(install, ["--uninstall", prefix], environment: env, in: directory, timeout: .seconds(30)).status == 0)
+        #expect(try await CLIRun.run(install, ["--from-build", built, prefix], environment: env, in: directory, timeout: .seconds(60)).status == 0)
+        #expect(try await CLIRun.run(install, ["--uninstall", prefix], environment: env, in: directory, timeout: .seconds(30)).status == 0)
         #expect(!fm.fileExists(atPath: syncJSON) && !fm.fileExists(atPath: bin))
     }
 
@@ -112,7 +112,7 @@ import Testing
         let analyze = try #require(
             ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) },
             "systemd-analyze not found: run scripts/bootstrap (Debian package systemd)")
-        let r = try await Tool.run(analyze, ["verify", "--man=no", copy], in: directory, timeout: .seconds(30))
+        let r = try await CLIRun.run(analyze, ["verify", "--man=no", copy], in: directory, timeout: .seconds(30))
         #expect(r.status == 0)
         #expect(r.stdout.isEmpty && r.stderr.isEmpty, "systemd-analyze verify: \(r.stdout)\(r.stderr)")
     }
@@ -124,7 +124,7 @@ import Testing
         let relaysync = try AgentProcess.executable().path
         let file = path("relaysync.key")
 
-        let made = try await Tool.run(relaysync, ["key", "generate", "--out", file], in: directory)
+        let made = try await CLIRun.run(relaysync, ["key", "generate", "--out", file], in: directory)
         #expect(made.status == 0, "\(made.stderr)")
         #expect(try mode(file) == 0o600)
         let key = try SecretKey(parsing: try String(contentsOfFile: file, encoding: .utf8))
@@ -132,15 +132,15 @@ import Testing
         #expect(made.stdout == npub + "\n")
         #expect(try String(contentsOfFile: file, encoding: .utf8) == key.nsec + "\n")
 
-        let shown = try await Tool.run(relaysync, ["key", "show", file], in: directory)
+        let shown = try await CLIRun.run(relaysync, ["key", "show", file], in: directory)
         #expect(shown.status == 0 && shown.stdout == npub + "\n")
 
         // No silent overwrite: the old key stays until --force.
-        let refused = try await Tool.run(relaysync, ["key", "generate", "--out", file], in: directory)
+        let refused = try await CLIRun.run(relaysync, ["key", "generate", "--out", file], in: directory)
         #expect(refused.status != 0)
         #expect(refused.stderr.split(separator: "\n").count == 1 && refused.stderr.contains("--force"), "\(refused.stderr)")
         #expect(try String(contentsOfFile: file, encoding: .utf8) == key.nsec + "\n")
-        let forced = try await Tool.run(relaysync, ["key", "generate", "--out", file, "--force"], in: directory)
+        let forced = try await CLIRun.run(relaysync, ["key", "generate", "--out", file, "--force"], in: directory)
         #expect(forced.status == 0 && forced.stdout != made.stdout)
         #expect(try mode(file) == 0o600)
         let replaced = try SecretKey(parsing: try String(contentsOfFile: file, encoding: .utf8))
@@ -150,12 +150,13 @@ import Testing
         // The daemon accepts the generated file for NIP-42 AUTH.
         try #"{"pubkeys":["\#(replaced.publicKey)"],"relays":[{"url":"ws://127.0.0.1:1","role":"both","auth":true}],"secret_key_file":"relaysync.key"}"#
             .write(toFile: path("sync.json"), atomically: true, encoding: .utf8)
-        let check = try await Tool.run(relaysync, ["run", "--config", path("sync.json"), "--check"], environment: ["RELAYSYNC_SECRET_KEY": ""], in: directory)
+        let check = try await CLIRun.run(
+            relaysync, ["run", "--config", path("sync.json"), "--check"], environment: ["RELAYSYNC_SECRET_KEY": ""], in: directory)
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
 
         // A key others can read is refused, in one line.
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)
-        let exposed = try await Tool.run(relaysync, ["key", "show", file], in: directory)
+        let exposed = try await CLIRun.run(relaysync, ["key", "show", file], in: directory)
         #expect(exposed.status != 0 && exposed.stdout.isEmpty)
         #expect(exposed.stderr.split(separator: "\n").count == 1 && exposed.stderr.contains("readable by other users"), "\(exposed.stderr)")
     }
@@ -171,10 +172,10 @@ import Testing
         #expect(text.contains("relaysync key generate --out relaysync.key"))
 
         // Path 1, as the comment says: create the key in the config's folder.
-        let before = try await Tool.run(relaysync, ["run", "--config", "sync.example.json", "--check"], environment: noKey, in: directory)
+        let before = try await CLIRun.run(relaysync, ["run", "--config", "sync.example.json", "--check"], environment: noKey, in: directory)
         #expect(before.status != 0 && before.stderr.contains("secret_key_file"), "\(before.stderr)")
-        #expect(try await Tool.run(relaysync, ["key", "generate", "--out", "relaysync.key"], in: directory).status == 0)
-        let after = try await Tool.run(relaysync, ["run", "--config", "sync.example.json", "--check"], environment: noKey, in: directory)
+        #expect(try await CLIRun.run(relaysync, ["key", "generate", "--out", "relaysync.key"], in: directory).status == 0)
+        let after = try await CLIRun.run(relaysync, ["run", "--config", "sync.example.json", "--check"], environment: noKey, in: directory)
         #expect(after.status == 0 && after.stdout.contains("sync.example.json: OK"), "\(after.stdout)\(after.stderr)")
 
         // Path 2: no key at all — delete "secret_key_file" and every "auth": true.
@@ -182,7 +183,7 @@ import Testing
         object["secret_key_file"] = nil
         object["relays"] = (object["relays"] as? [[String: Any]])?.map { $0.filter { $0.key != "auth" } }
         try JSONSerialization.data(withJSONObject: object).write(to: directory.appendingPathComponent("keyless.json"))
-        let keyless = try await Tool.run(relaysync, ["run", "--config", "keyless.json", "--check"], environment: noKey, in: directory)
+        let keyless = try await CLIRun.run(relaysync, ["run", "--config", "keyless.json", "--check"], environment: noKey, in: directory)
         #expect(keyless.status == 0, "\(keyless.stdout)\(keyless.stderr)")
     }
 
@@ -194,46 +195,7 @@ import Testing
 
     func gitHead() async throws -> String? {
         guard let git = ["/usr/bin/git", "/bin/git"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
-        let r = try await Tool.run(git, ["-c", "safe.directory=\(root.path)", "-C", root.path, "rev-parse", "HEAD"], in: directory)
+        let r = try await CLIRun.run(git, ["-c", "safe.directory=\(root.path)", "-C", root.path, "rev-parse", "HEAD"], in: directory)
         return r.status == 0 ? r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
-    }
-}
-
-/// A command run to completion with separate stdout and stderr (files, so a chatty child never blocks).
-enum Tool {
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
-
-    static func run(
-        _ executable: String, _ arguments: [String], environment: [String: String] = [:], in directory: URL,
-        timeout: Duration = .seconds(20)
-    ) async throws -> Result {
-        let id = UUID().uuidString
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ops-\(id).out")
-        let err = FileManager.default.temporaryDirectory.appendingPathComponent("ops-\(id).err")
-        defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        p.currentDirectoryURL = directory
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        try p.run()
-        let deadline = ContinuousClock.now + timeout
-        while p.isRunning {
-            if ContinuousClock.now > deadline {
-                kill(p.processIdentifier, SIGKILL)
-                p.waitUntilExit()
-                throw FixtureError("\(executable) \(arguments.joined(separator: " ")) did not finish in \(timeout)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return Result(
-            status: p.terminationStatus,
-            stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }
 }

@@ -20,7 +20,7 @@ public struct StatusReport: Sendable, Codable {
         public var backfillAuthorsComplete: Int
         public var backfillAuthorsTotal: Int
         /// The relay's last comparison with the ledger; nil before the first.
-        public var lastReconciliation: Reconciliation?
+        public var lastReconciliation: ReconciliationRecord?
         /// Events the relay was found to lack after it had been given them, over all reconciliations.
         public var lostAfterDeliveryTotal: Int = 0
 
@@ -34,46 +34,6 @@ public struct StatusReport: Sendable, Codable {
             case backfillAuthorsTotal = "backfill_authors_total"
             case lastReconciliation = "last_reconciliation"
             case lostAfterDeliveryTotal = "lost_after_delivery_total"
-        }
-    }
-
-    /// One reconciliation as `status --json` shows it.
-    public struct Reconciliation: Sendable, Codable {
-        public var startedAt: Int64
-        public var finishedAt: Int64
-        public var method: String
-        public var ledgerEvents: Int
-        public var relayEvents: Int?
-        public var missingOnRelay: Int
-        public var missingInLedger: Int
-        public var fetched: Int
-        public var requeued: Int
-        public var lostAfterDelivery: Int
-        public var error: String?
-
-        init(_ r: ReconciliationRecord) {
-            startedAt = r.startedAt
-            finishedAt = r.finishedAt
-            method = r.method
-            ledgerEvents = r.ledgerEvents
-            relayEvents = r.relayEvents
-            missingOnRelay = r.missingOnRelay
-            missingInLedger = r.missingInLedger
-            fetched = r.fetched
-            requeued = r.requeued
-            lostAfterDelivery = r.lostAfterDelivery
-            error = r.error
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case method, fetched, requeued, error
-            case startedAt = "started_at"
-            case finishedAt = "finished_at"
-            case ledgerEvents = "ledger_events"
-            case relayEvents = "relay_events"
-            case missingOnRelay = "missing_on_relay"
-            case missingInLedger = "missing_in_ledger"
-            case lostAfterDelivery = "lost_after_delivery"
         }
     }
 
@@ -105,7 +65,7 @@ public struct StatusReport: Sendable, Codable {
                     superseded: s?.superseded ?? 0, lastSuccessAt: s?.lastSuccessAt, lastError: s?.lastError,
                     lastErrorAt: s?.lastErrorAt, backfillAuthorsComplete: s?.backfillAuthorsComplete ?? 0,
                     backfillAuthorsTotal: s?.backfillAuthorsTotal ?? 0,
-                    lastReconciliation: reconciliations[url].map { Reconciliation($0.last) },
+                    lastReconciliation: reconciliations[url]?.last,
                     lostAfterDeliveryTotal: reconciliations[url]?.lostAfterDeliveryTotal ?? 0))
         }
         return StatusReport(

@@ -4,8 +4,8 @@ import NIOSSL
 /// (EC P-256): `valid` for localhost, 127.0.0.1 and ::1 until 2125; `expired`, the same names,
 /// valid only from 2025-01-01 to 2025-01-02; `otherHost`, for `relay.example` alone. No system
 /// trusts the CA.
-enum PrivateCAFixture {
-    static let caPEM = """
+public enum PrivateCAFixture {
+    public static let caPEM = """
         -----BEGIN CERTIFICATE-----
         MIIBgTCCASegAwIBAgIUVVYo9ghxkrmvG/SKY5pYr6ExJCAwCgYIKoZIzj0EAwIw
         HDEaMBgGA1UEAwwRUmVsYXlTeW5jIFRlc3QgQ0EwIBcNMjUwMTAxMDAwMDAwWhgP
@@ -19,7 +19,7 @@ enum PrivateCAFixture {
         -----END CERTIFICATE-----
         """
 
-    static let validPEM = """
+    public static let validPEM = """
         -----BEGIN CERTIFICATE-----
         MIIBqTCCAU6gAwIBAgIUTrqS1k+Ix+cRfQMSQyqAW2DKewgwCgYIKoZIzj0EAwIw
         HDEaMBgGA1UEAwwRUmVsYXlTeW5jIFRlc3QgQ0EwIBcNMjUwMTAxMDAwMDAwWhgP
@@ -33,7 +33,7 @@ enum PrivateCAFixture {
         -----END CERTIFICATE-----
         """
 
-    static let validKeyPEM = """
+    public static let validKeyPEM = """
         -----BEGIN PRIVATE KEY-----
         MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg/z+Nr127wBIicKwE
         jmrpz3hoaYIEa5pkmiDPIUM3+r+hRANCAATT1Z9ffA0dSYA1ckdf0pMPLsxzjKk1
@@ -41,7 +41,7 @@ enum PrivateCAFixture {
         -----END PRIVATE KEY-----
         """
 
-    static let expiredPEM = """
+    public static let expiredPEM = """
         -----BEGIN CERTIFICATE-----
         MIIBpTCCAUygAwIBAgIUEtwjvAfwz+KtfyZe2rKFopwXssAwCgYIKoZIzj0EAwIw
         HDEaMBgGA1UEAwwRUmVsYXlTeW5jIFRlc3QgQ0EwHhcNMjUwMTAxMDAwMDAwWhcN
@@ -55,7 +55,7 @@ enum PrivateCAFixture {
         -----END CERTIFICATE-----
         """
 
-    static let expiredKeyPEM = """
+    public static let expiredKeyPEM = """
         -----BEGIN PRIVATE KEY-----
         MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgbdHagk8QhpB55aEx
         +D4UL0P0OY2NqaT2eIsIiRMLCu2hRANCAATJ1Gd8IiOoFHkRbIaQh2zXT0cWzOmv
@@ -63,7 +63,7 @@ enum PrivateCAFixture {
         -----END PRIVATE KEY-----
         """
 
-    static let otherHostPEM = """
+    public static let otherHostPEM = """
         -----BEGIN CERTIFICATE-----
         MIIBmDCCAT6gAwIBAgIUU6WCm8Sf3Bb0o5T0NtthhPzEyIMwCgYIKoZIzj0EAwIw
         HDEaMBgGA1UEAwwRUmVsYXlTeW5jIFRlc3QgQ0EwIBcNMjUwMTAxMDAwMDAwWhgP
@@ -77,7 +77,7 @@ enum PrivateCAFixture {
         -----END CERTIFICATE-----
         """
 
-    static let otherHostKeyPEM = """
+    public static let otherHostKeyPEM = """
         -----BEGIN PRIVATE KEY-----
         MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgbipe8mRP5N3SQEfH
         u4SiNCNzBHcOocyHKcDLTjsVDLihRANCAARwB4GHpuM23PPvXoyONB9ZfZqjUCpB
@@ -85,12 +85,12 @@ enum PrivateCAFixture {
         -----END PRIVATE KEY-----
         """
 
-    static func ca() throws -> NIOSSLCertificate {
+    public static func ca() throws -> NIOSSLCertificate {
         try NIOSSLCertificate(bytes: Array(caPEM.utf8), format: .pem)
     }
 
     /// A server context presenting `certificatePEM` (signed by the CA) with its key.
-    static func serverContext(_ certificatePEM: String, key keyPEM: String) throws -> NIOSSLContext {
+    public static func serverContext(_ certificatePEM: String, key keyPEM: String) throws -> NIOSSLContext {
         let certificate = try NIOSSLCertificate(bytes: Array(certificatePEM.utf8), format: .pem)
         let key = try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem)
         return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: [.certificate(certificate)], privateKey: .privateKey(key)))
