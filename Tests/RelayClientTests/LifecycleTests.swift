@@ -1,4 +1,5 @@
 import Foundation
+import InMemoryLogging
 import Logging
 import NIOCore
 import NIOPosix
@@ -8,32 +9,24 @@ import Testing
 
 @testable import RelayClient
 
-/// Keeps every log record in memory so tests can count them.
+/// Every log record kept in memory (swift-log's `InMemoryLogHandler`) so tests can count them.
 final class LogRecorder: Sendable {
     struct Record: Sendable { let level: Logger.Level; let message: String; let metadata: [String: String] }
-    private let records = Mutex<[Record]>([])
-    var all: [Record] { records.withLock { $0 } }
-    func add(_ r: Record) { records.withLock { $0.append(r) } }
+    private let handler: InMemoryLogHandler = {
+        var h = InMemoryLogHandler()
+        h.logLevel = .trace
+        return h
+    }()
 
-    var logger: Logger {
-        var l = Logger(label: "recorder") { _ in Handler(recorder: self) }
-        l.logLevel = .trace
-        return l
+    var all: [Record] {
+        handler.entries.map { Record(level: $0.level, message: "\($0.message)", metadata: $0.metadata.mapValues { "\($0)" }) }
     }
 
-    struct Handler: LogHandler {
-        let recorder: LogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            var all = metadata
-            if let extra = event.metadata { all.merge(extra) { $1 } }
-            recorder.add(Record(level: event.level, message: "\(event.message)", metadata: all.mapValues { "\($0)" }))
-        }
+    var logger: Logger {
+        let handler = self.handler
+        var l = Logger(label: "recorder") { _ in handler }
+        l.logLevel = .trace
+        return l
     }
 }
 

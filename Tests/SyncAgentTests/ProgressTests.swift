@@ -1,4 +1,5 @@
 import Foundation
+import InMemoryLogging
 import Logging
 import Synchronization
 import Testing
@@ -190,27 +191,14 @@ import Testing
     }
 }
 
-/// Log records kept for inspection.
+/// Log records kept for inspection (swift-log's `InMemoryLogHandler`).
 final class LogCapture: Sendable {
     struct Entry: Sendable { var message: String; var metadata: Logger.Metadata }
-    private let store = Mutex<[Entry]>([])
-    var entries: [Entry] { store.withLock { $0 } }
+    let handler: InMemoryLogHandler = {
+        var h = InMemoryLogHandler()
+        h.logLevel = .trace
+        return h
+    }()
 
-    var handler: Handler { Handler(capture: self) }
-
-    struct Handler: LogHandler {
-        let capture: LogCapture
-        var logLevel: Logger.Level = .trace
-        var metadata: Logger.Metadata = [:]
-        var metadataProvider: Logger.MetadataProvider?
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            capture.store.withLock { $0.append(Entry(message: event.message.description, metadata: event.metadata ?? [:])) }
-        }
-    }
+    var entries: [Entry] { handler.entries.map { Entry(message: $0.message.description, metadata: $0.metadata) } }
 }

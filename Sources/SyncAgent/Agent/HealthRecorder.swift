@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import Foundation
 import Ledger
 import Logging
@@ -14,10 +15,11 @@ struct HealthRecorder: Service {
     var interval: Duration = .seconds(30)
 
     func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await cancelWhenGracefulShutdown { try? await Task.sleep(for: interval) }
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
             await record()
         }
+        // At shutdown too: the next run's ranking starts from the latest figures.
+        await record()
     }
 
     func record() async {
@@ -31,6 +33,11 @@ struct HealthRecorder: Service {
                 figuresJSON: figures.map { String(decoding: $0, as: UTF8.self) },
                 informationJSON: info.map { String(decoding: $0, as: UTF8.self) },
                 updatedAt: WallClock.unixNow())
+        }
+        // A relay that cannot be reached says why in `status`, as after a one-shot run.
+        for relay in await pool.relays {
+            guard let failure = await relay.lastConnectionError() else { continue }
+            try? ledger.noteRelayError(relay.url, failure.summary, at: WallClock.unixNow())
         }
         do { try ledger.saveRelayHealth(records) } catch {
             logger.warning("relay health not recorded", metadata: ["error": "\(error)"])
