@@ -39,8 +39,8 @@ public struct RelayInformation: Sendable, Codable, Equatable {
     /// Reads the document leniently: relays disagree on types (numbers as strings, etc.).
     public init(json text: String) throws(RelayInformationError) {
         let root: JSONValue
-        do { root = try JSONValue.parse(text) } catch { throw RelayInformationError(reason: "not JSON: \(error)") }
-        guard case .object = root else { throw RelayInformationError(reason: "not a JSON object") }
+        do { root = try JSONValue.parse(text) } catch { throw RelayInformationError(kind: .notJSON(error)) }
+        guard case .object = root else { throw RelayInformationError(kind: .notAnObject) }
         self.init()
         name = root["name"]?.lenientString
         description = root["description"]?.lenientString
@@ -84,8 +84,21 @@ public struct RelayInformation: Sendable, Codable, Equatable {
 }
 
 public struct RelayInformationError: Error, Sendable, CustomStringConvertible {
+    enum Kind: Sendable {
+        case notJSON(any Error)
+        case notAnObject
+    }
+
     public var url: String?
-    public var reason: String
+    let kind: Kind
+
+    public var reason: String {
+        switch kind {
+        case let .notJSON(error): "not JSON: \(error)"
+        case .notAnObject: "not a JSON object"
+        }
+    }
+
     public var description: String { "NIP-11 document\(url.map { " of \($0)" } ?? ""): \(reason)" }
 }
 

@@ -18,8 +18,31 @@ public struct RelayConnectTimeout: Error, Sendable, CustomStringConvertible {
 
 /// The relay broke the WebSocket protocol (RFC 6455), or sent a message over the size cap.
 public struct WebSocketViolation: Error, Sendable, CustomStringConvertible {
+    enum Kind: Sendable {
+        case compressedWithoutDeflate
+        case inflatesPastCap(Int)
+        /// What the message assembler found wrong with the frames.
+        case framing(String)
+        case reservedOpcode(String)
+    }
+
     public let url: String
-    public let reason: String
+    let kind: Kind
+
+    init(url: String, _ kind: Kind) {
+        self.url = url
+        self.kind = kind
+    }
+
+    public var reason: String {
+        switch kind {
+        case .compressedWithoutDeflate: "compressed message without permessage-deflate"
+        case let .inflatesPastCap(cap): "message inflates past the \(cap)-byte cap"
+        case let .framing(what): what
+        case let .reservedOpcode(opcode): "reserved opcode \(opcode)"
+        }
+    }
+
     public var description: String { "\(url) broke the WebSocket protocol: \(reason)" }
 }
 
@@ -135,12 +158,12 @@ struct RelayConnection: Sendable {
                                 case let .message(payload, _, compressed):
                                     var message = payload
                                     if compressed {
-                                        guard let inflater else { throw WebSocketViolation(url: url, reason: "compressed message without permessage-deflate") }
+                                        guard let inflater else { throw WebSocketViolation(url: url, .compressedWithoutDeflate) }
                                         do {
                                             message = try inflater.inflate(payload)
                                         } catch is Inflater.TooLarge {
                                             try? await sender.sendClose(.messageTooLarge)
-                                            throw WebSocketViolation(url: url, reason: "message inflates past the \(maxMessage)-byte cap")
+                                            throw WebSocketViolation(url: url, .inflatesPastCap(maxMessage))
                                         }
                                     }
                                     // Binary frames are read as text too: NIP-01 speaks JSON, and a relay
@@ -148,11 +171,11 @@ struct RelayConnection: Sendable {
                                     messages.append(message)
                                 case let .violation(code, reason):
                                     try? await sender.sendClose(code)
-                                    throw WebSocketViolation(url: url, reason: reason)
+                                    throw WebSocketViolation(url: url, .framing(reason))
                                 }
                             default:
                                 try? await sender.sendClose(.protocolError)
-                                throw WebSocketViolation(url: url, reason: "reserved opcode \(frame.opcode)")
+                                throw WebSocketViolation(url: url, .reservedOpcode("\(frame.opcode)"))
                             }
                         }
                     } catch {
