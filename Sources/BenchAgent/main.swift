@@ -18,16 +18,45 @@ let logger: Logger = {
     return l
 }()
 let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-let relaysync = binDir.appendingPathComponent("relaysync").path
+// BENCH_RELAYSYNC=PATH runs another build of relaysync (for example an older commit's).
+let relaysync = ProcessInfo.processInfo.environment["BENCH_RELAYSYNC"] ?? binDir.appendingPathComponent("relaysync").path
 let sizes = CommandLine.arguments.dropFirst().compactMap(Int.init).isEmpty ? [20_000, 100_000] : CommandLine.arguments.dropFirst().compactMap(Int.init)
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("relaysync-bench-agent-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
 defer { if ProcessInfo.processInfo.environment["BENCH_KEEP"] == nil { try? FileManager.default.removeItem(at: work) } else { print("kept \(work.path)") } }
 
+// --steady [SECONDS] [RATE] [ROUNDS]: the live path at a steady rate (Steady.swift), instead of the one-shot runs.
+if let flag = CommandLine.arguments.firstIndex(of: "--steady") {
+    do {
+        try await steadyMain(arguments: Array(CommandLine.arguments[(flag + 1)...]), defaultBinary: relaysync, work: work)
+    } catch {
+        FileHandle.standardError.write(Data("bench-agent --steady: \(error)\n".utf8))
+        if ProcessInfo.processInfo.environment["BENCH_KEEP"] == nil { try? FileManager.default.removeItem(at: work) }
+        exit(1)
+    }
+    if ProcessInfo.processInfo.environment["BENCH_KEEP"] == nil { try? FileManager.default.removeItem(at: work) } else { print("kept \(work.path)") }
+    exit(0)
+}
+
 /// A child process we reap ourselves, so its own rusage (CPU, peak RSS) is exact.
 struct Child {
     let pid: pid_t
-    static func spawn(_ args: [String], output: String) throws -> Child {
+    /// `cleanSignals`: start with no signal blocked and default handlers (a spawn from one of Swift's
+    /// pool threads otherwise inherits that thread's blocked SIGINT, and strace would never stop).
+    static func spawn(_ args: [String], output: String, cleanSignals: Bool = false) throws -> Child {
+        var attr: posix_spawnattr_t = .init()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        if cleanSignals {
+            var none = sigset_t()
+            sigemptyset(&none)
+            posix_spawnattr_setsigmask(&attr, &none)
+            var defaults = sigset_t()
+            sigemptyset(&defaults)
+            for s in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { sigaddset(&defaults, s) }
+            posix_spawnattr_setsigdefault(&attr, &defaults)
+            posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        }
         var actions: posix_spawn_file_actions_t = .init()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -36,7 +65,7 @@ struct Child {
         var pid: pid_t = 0
         let argv = args.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let rc = posix_spawn(&pid, args[0], &actions, nil, argv, environ)
+        let rc = posix_spawn(&pid, args[0], &actions, &attr, argv, environ)
         guard rc == 0 else { throw PeerError("cannot start \(args[0]): \(rc)") }
         return Child(pid: pid)
     }

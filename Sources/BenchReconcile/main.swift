@@ -220,7 +220,7 @@ func benchmark() async throws {
     let seedSeconds = (ContinuousClock.now - seedStart) / .seconds(1)
 
     // The product's default window; BENCH_WINDOW_ITEMS changes it.
-    let windowItems = Int(env["BENCH_WINDOW_ITEMS"] ?? "") ?? 50_000
+    let windowItems = Int(env["BENCH_WINDOW_ITEMS"] ?? "") ?? 20_000
     let dir = work.appendingPathComponent("agent")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let config = dir.appendingPathComponent("sync.json").path
