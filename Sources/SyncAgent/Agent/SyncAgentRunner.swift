@@ -172,9 +172,11 @@ public final class SyncAgentRunner: Sendable {
     }
 
     func backfillJob(_ relay: Relay, authors: [String]? = nil) -> BackfillJob {
-        BackfillJob(
+        var job = BackfillJob(
             relay: relay, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds, since: configuration.since,
             ledger: ledger, ingestor: ingestor, logger: logger)
+        job.catchUp = !configuration.reconcile.enabled
+        return job
     }
 
     static func relayConfiguration(_ url: String, authKey: SecretKey?, metrics: AgentMetrics) -> RelayConfiguration {

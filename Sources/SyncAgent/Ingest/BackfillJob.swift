@@ -16,6 +16,9 @@ struct BackfillJob: Sendable {
     let ledger: Ledger
     let ingestor: EventIngestor
     let logger: Logger
+    /// Whether to re-read above the newest event seen. Off when reconciliation runs after the
+    /// backfill: comparing sets finds all of it, and more, so the dated re-read only costs round trips.
+    var catchUp = true
     /// Seconds re-read below the newest event seen, for relays that accept late events.
     static let catchUpOverlap: Int64 = 600
     static let authorsPerSubscription = 250
@@ -55,7 +58,7 @@ struct BackfillJob: Sendable {
     private func backfill(_ chunk: [String], from cursor: BackfillCursor) async throws -> Int {
         let state = CursorBox(cursor)
         var count = 0
-        if let newest = cursor.newestSeen {
+        if catchUp, let newest = cursor.newestSeen {
             let filter = Filter(authors: chunk, kinds: kinds, since: max(since ?? 0, newest - Self.catchUpOverlap))
             count += try await fetch(filter, chunk: chunk, state: state, movesUntil: false)
         }
