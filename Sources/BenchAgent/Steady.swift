@@ -181,7 +181,7 @@ func steadyRun(_ v: SteadyVariant, round: Int, seconds: Double, rate: Double, st
         """
     let configPath = dir.appendingPathComponent("sync.json").path
     try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-    let daemon = try Child.spawn([v.binary, "run", "--config", configPath], output: dir.appendingPathComponent("daemon.log").path)
+    let daemon = try ChildProcess.spawn([v.binary, "run", "--config", configPath], output: dir.appendingPathComponent("daemon.log").path)
     defer { kill(daemon.pid, SIGTERM); _ = daemon.wait() }
     progress("daemon \(daemon.pid) started")
     try await Task.sleep(for: .seconds(3))
@@ -256,7 +256,7 @@ func steadyRun(_ v: SteadyVariant, round: Int, seconds: Double, rate: Double, st
     var syscalls: SyscallWindow?
     if straceSeconds > 0 {
         let out = dir.appendingPathComponent("strace.txt").path
-        let tracer = try Child.spawn(
+        let tracer = try ChildProcess.spawn(
             ["/usr/bin/strace", "-f", "-c", "-o", out, "-p", "\(daemon.pid)"], output: dir.appendingPathComponent("strace.log").path, cleanSignals: true)
         try await Task.sleep(for: .seconds(1))
         let (tids, _) = try await publishSteady(publishers, keys: keys, rate: rate, seconds: straceSeconds, tag: "r\(round)-strace", sent: sent)

@@ -38,46 +38,6 @@ if let flag = CommandLine.arguments.firstIndex(of: "--steady") {
     exit(0)
 }
 
-/// A child process we reap ourselves, so its own rusage (CPU, peak RSS) is exact.
-struct Child {
-    let pid: pid_t
-    /// `cleanSignals`: start with no signal blocked and default handlers (a spawn from one of Swift's
-    /// pool threads otherwise inherits that thread's blocked SIGINT, and strace would never stop).
-    static func spawn(_ args: [String], output: String, cleanSignals: Bool = false) throws -> Child {
-        var attr: posix_spawnattr_t = .init()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        if cleanSignals {
-            var none = sigset_t()
-            sigemptyset(&none)
-            posix_spawnattr_setsigmask(&attr, &none)
-            var defaults = sigset_t()
-            sigemptyset(&defaults)
-            for s in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { sigaddset(&defaults, s) }
-            posix_spawnattr_setsigdefault(&attr, &defaults)
-            posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        }
-        var actions: posix_spawn_file_actions_t = .init()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var pid: pid_t = 0
-        let argv = args.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let rc = posix_spawn(&pid, args[0], &actions, &attr, argv, environ)
-        guard rc == 0 else { throw PeerError("cannot start \(args[0]): \(rc)") }
-        return Child(pid: pid)
-    }
-    func wait() -> (status: Int32, cpu: Double, peakRSS: Int) {
-        var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-        return (status, cpu, usage.ru_maxrss * 1024)
-    }
-}
-
 func withRelay<T>(_ url: String, _ body: (Relay) async throws -> T) async throws -> T {
     let relay = Relay(configuration: RelayConfiguration(url: url), logger: logger)
     let service = Task { try await relay.run() }
@@ -142,7 +102,7 @@ struct Measured {
 
 func measuredRun(_ args: [String], log: String) async throws -> Measured {
     let start = ContinuousClock.now
-    let child = try Child.spawn(args, output: log)
+    let child = try ChildProcess.spawn(args, output: log)
     let peak = PeakRSS()
     let sampler = Task {
         while !Task.isCancelled {
@@ -220,7 +180,7 @@ func once(_ n: Int) async throws -> OnceResult {
     let start = ContinuousClock.now
     // BENCH_WRAP (for profiling, e.g. "/usr/bin/perf record -g -o /tmp/agent.data --") prefixes the command.
     let wrap = ProcessInfo.processInfo.environment["BENCH_WRAP"].map { $0.split(separator: " ").map(String.init) } ?? []
-    let child = try Child.spawn(wrap + [relaysync, "run", "--once", "--config", config], output: log)
+    let child = try ChildProcess.spawn(wrap + [relaysync, "run", "--once", "--config", config], output: log)
     // Peak RSS is read from the child's own VmHWM: wait4's ru_maxrss also counts the parent's
     // memory that the spawned child shared until exec, which here is every generated event.
     let trace = ProcessInfo.processInfo.environment["BENCH_TRACE_RSS"] != nil
@@ -276,13 +236,6 @@ final class IDSet: @unchecked Sendable {
     var value: Set<String> { lock.withLock { ids } }
 }
 
-final class PeakRSS: @unchecked Sendable {
-    private let lock = NSLock()
-    private var bytes = 0
-    func note(_ b: Int) { lock.withLock { bytes = max(bytes, b) } }
-    var value: Int { lock.withLock { bytes } }
-}
-
 final class Arrivals: @unchecked Sendable {
     private let lock = NSLock()
     private var times: [String: ContinuousClock.Instant] = [:]
@@ -301,7 +254,7 @@ func live(count: Int) async throws -> [Double] {
     let key = SecretKey.generate()
     let dir = work.appendingPathComponent("live")
     let config = try writeConfig(dir, authors: [key.publicKey], primary: primary.url, backup: backup.url)
-    let daemon = try Child.spawn([relaysync, "run", "--config", config], output: dir.appendingPathComponent("daemon.log").path)
+    let daemon = try ChildProcess.spawn([relaysync, "run", "--config", config], output: dir.appendingPathComponent("daemon.log").path)
     defer { kill(daemon.pid, SIGTERM); _ = daemon.wait() }
     try await Task.sleep(for: .seconds(3))
     let arrivals = Arrivals()

@@ -28,38 +28,6 @@ let work = FileManager.default.temporaryDirectory.appendingPathComponent("relays
 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
 defer { if env["BENCH_KEEP"] == nil { try? FileManager.default.removeItem(at: work) } else { print("kept \(work.path)") } }
 
-/// A child process we reap ourselves, so its own rusage (CPU) is exact.
-struct Child {
-    let pid: pid_t
-    static func spawn(_ args: [String], output: String) throws -> Child {
-        var actions: posix_spawn_file_actions_t = .init()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var pid: pid_t = 0
-        let argv = args.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let rc = posix_spawn(&pid, args[0], &actions, nil, argv, environ)
-        guard rc == 0 else { throw PeerError("cannot start \(args[0]): \(rc)") }
-        return Child(pid: pid)
-    }
-    func wait() -> (status: Int32, cpu: Double) {
-        var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-        return (status, cpu)
-    }
-}
-
-final class PeakRSS: @unchecked Sendable {
-    private let lock = NSLock()
-    private var bytes = 0
-    func note(_ b: Int) { lock.withLock { bytes = max(bytes, b) } }
-    var value: Int { lock.withLock { bytes } }
-}
-
 final class IDSet: @unchecked Sendable {
     private let lock = NSLock()
     private var ids = Set<String>()
@@ -140,7 +108,7 @@ func runOnce(_ name: String, config: String, dir: URL, relayPIDs: [Int32]) async
     let wrapped = env["BENCH_WRAP_STEPS"].map { $0.split(separator: ",").contains(Substring(name)) } ?? true
     let wrap =
         env["BENCH_WRAP"].flatMap { wrapped ? $0 : nil }.map { $0.replacingOccurrences(of: "{step}", with: name).split(separator: " ").map(String.init) } ?? []
-    let child = try Child.spawn(wrap + [relaysync, "run", "--once", "--config", config], output: log)
+    let child = try ChildProcess.spawn(wrap + [relaysync, "run", "--once", "--config", config], output: log)
     // Peak RSS is the child's own VmHWM (wait4's ru_maxrss would also count this process's pages
     // shared with the child until exec).
     let peak = PeakRSS()
