@@ -67,33 +67,10 @@ func procCPU(_ pid: pid_t) -> Double {
 
 func threadCount(_ pid: pid_t) -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").count) ?? 0 }
 
-/// One HTTP/1.0 GET on loopback (2 s timeout): (status line, body bytes), nil when nothing answered.
+/// One HTTP/1.0 GET on loopback (2 s timeout): (status line, response bytes, text), nil when nothing answered.
 func scrape(port: Int, path: String) -> (status: String, bytes: Int, body: String)? {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var tv = timeval(tv_sec: 2, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = UInt16(port).bigEndian
-    let ok = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard ok == 0 else { return nil }
-    let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n"
-    _ = request.withCString { send(fd, $0, strlen($0), 0) }
-    var response = [UInt8]()
-    var buf = [UInt8](repeating: 0, count: 16_384)
-    for _ in 0..<1_024 {
-        let n = recv(fd, &buf, buf.count, 0)
-        if n <= 0 { break }
-        response += buf[0..<n]
-    }
-    guard !response.isEmpty else { return nil }
-    let text = String(decoding: response, as: UTF8.self)
-    return (String(text.prefix { $0 != "\r" && $0 != "\n" }), response.count, text)
+    guard let text = FreePort.httpGet(port: port, path: path) else { return nil }
+    return (String(text.prefix { $0 != "\r" && $0 != "\n" }), text.utf8.count, text)
 }
 
 final class ScrapeCounts: @unchecked Sendable {

@@ -104,16 +104,7 @@ func measuredRun(_ args: [String], log: String) async throws -> Measured {
     let start = ContinuousClock.now
     let child = try ChildProcess.spawn(args, output: log)
     let peak = PeakRSS()
-    let sampler = Task {
-        while !Task.isCancelled {
-            if let status = try? String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8) {
-                for line in status.split(separator: "\n") where line.hasPrefix("VmHWM") {
-                    peak.note((Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0) * 1024)
-                }
-            }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-    }
+    let sampler = peak.sampling(child.pid, every: .milliseconds(20))
     let r = child.wait()
     sampler.cancel()
     let seconds = (ContinuousClock.now - start) / .seconds(1)

@@ -112,16 +112,7 @@ func runOnce(_ name: String, config: String, dir: URL, relayPIDs: [Int32]) async
     // Peak RSS is the child's own VmHWM (wait4's ru_maxrss would also count this process's pages
     // shared with the child until exec).
     let peak = PeakRSS()
-    let sampler = Task {
-        while !Task.isCancelled {
-            if let status = try? String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8) {
-                for line in status.split(separator: "\n") where line.hasPrefix("VmHWM") {
-                    peak.note((Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0) * 1024)
-                }
-            }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-    }
+    let sampler = peak.sampling(child.pid, every: .milliseconds(10))
     let r = child.wait()
     sampler.cancel()
     let seconds = (ContinuousClock.now - start) / .seconds(1)

@@ -48,4 +48,19 @@ public final class PeakRSS: @unchecked Sendable {
     public init() {}
     public func note(_ b: Int) { lock.withLock { bytes = max(bytes, b) } }
     public var value: Int { lock.withLock { bytes } }
+
+    /// Notes `pid`'s own VmHWM every `interval` until the task is cancelled (wait4's ru_maxrss
+    /// would also count the parent's pages the child shared until exec).
+    public func sampling(_ pid: pid_t, every interval: Duration) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) {
+                    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM") {
+                        note((Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0) * 1024)
+                    }
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
 }

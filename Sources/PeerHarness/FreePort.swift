@@ -20,8 +20,8 @@ public enum FreePort {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    /// A minimal HTTP/1.0 GET of `/` on loopback (2 s timeout); the raw response.
-    public static func httpGet(port: Int, accept: String) -> String? {
+    /// A minimal HTTP/1.0 GET of `path` on loopback (2 s timeout); the raw response.
+    public static func httpGet(port: Int, path: String = "/", accept: String = "*/*") -> String? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -35,7 +35,7 @@ public enum FreePort {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard ok == 0 else { return nil }
-        let request = "GET / HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\nAccept: \(accept)\r\n\r\n"
+        let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\nAccept: \(accept)\r\n\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), 0) }
         var response = [UInt8]()
         var buf = [UInt8](repeating: 0, count: 4096)
