@@ -10,7 +10,8 @@ public struct NegentropyID: Hashable, Comparable, Sendable, CustomStringConverti
     internal var w2: UInt64
     internal var w3: UInt64
 
-    internal init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+    /// The four big-endian words of the 32 bytes, first to last.
+    public init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
         self.w0 = w0
         self.w1 = w1
         self.w2 = w2

@@ -14,7 +14,7 @@ import Testing
         _ = try l.record(events.map { ObservedEvent(event: $0, relay: relay) }, writableRelays: [b], now: now)
     }
 
-    func item(_ e: Event) -> LedgerItem { LedgerItem(createdAt: e.createdAt, id: e.id) }
+    func item(_ e: Event) -> LedgerItem { LedgerItem(createdAt: e.createdAt, id: Bytes32(hex: e.id)!) }
 
     @Test func windowsAreSortedAndNeverSplitASecond() throws {
         let l = try Ledger.temporary()
@@ -61,7 +61,7 @@ import Testing
             [kept, newProfile, expired, deleted, deletion].map { DeliveryResult(eventID: $0.id, relay: b, outcome: .delivered, seq: seq[$0.id]!) }
                 + [DeliveryResult(eventID: refused.id, relay: b, outcome: .rejected("blocked: no"), seq: seq[refused.id]!)], now: 1_001)
 
-        let stranger = LedgerItem(createdAt: 1, id: String(repeating: "0", count: 64))
+        let stranger = LedgerItem(createdAt: 1, id: Bytes32(hex: String(repeating: "0", count: 64))!)
         let missing = [kept, oldProfile, newProfile, expired, deleted, refused, waiting].map(item) + [stranger]
         let dry = try l.requeue(relay: b, items: missing, now: 2_000, apply: false)
         #expect(try l.pendingCount(relay: b) == 1, "a dry run changes nothing")

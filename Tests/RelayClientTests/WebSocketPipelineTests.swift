@@ -123,12 +123,12 @@ struct WebSocketPipelineTests {
         #expect(throws: Inflater.TooLarge.self) { try Inflater(PerMessageDeflate(), maxSize: 64 << 10).inflate(compressed) }
     }
 
-    @Test func outboxHandsOverEverythingQueuedAtOnceAndDrainsBeforeEnding() async {
+    @Test func outboxHandsOverEverythingQueuedAtOnceAndDrainsBeforeEnding() async throws {
         let box = Outbox()
         box.yield("a"); box.yield("b"); box.yield("c")
         #expect(await box.next() == ["a", "b", "c"])
         let waiting = Task { await box.next() }
-        try? await Task.sleep(for: .milliseconds(50))
+        #expect(try await TestSupport.waitFor(seconds: 10, every: .milliseconds(1)) { box.hasWaiter })
         box.yield("d")
         #expect(await waiting.value == ["d"])
         box.yield("e")
@@ -138,10 +138,10 @@ struct WebSocketPipelineTests {
         #expect(await box.next() == nil)
     }
 
-    @Test func aCancelledWriterStopsWaiting() async {
+    @Test func aCancelledWriterStopsWaiting() async throws {
         let box = Outbox()
         let waiting = Task { await box.next() }
-        try? await Task.sleep(for: .milliseconds(50))
+        #expect(try await TestSupport.waitFor(seconds: 10, every: .milliseconds(1)) { box.hasWaiter })
         waiting.cancel()
         #expect(await waiting.value == nil)
     }

@@ -17,7 +17,7 @@ import Testing
         (0..<n).map { i in
             var bytes = [UInt8](repeating: seed, count: 32)
             withUnsafeBytes(of: UInt32(i).bigEndian) { bytes.replaceSubrange(0..<4, with: $0) }
-            return LedgerItem(createdAt: start + Int64(i / 3), id: bytes.map { String(format: "%02x", $0) }.joined())
+            return LedgerItem(createdAt: start + Int64(i / 3), id: Bytes32(hex: bytes.map { String(format: "%02x", $0) }.joined())!)
         }
     }
 
@@ -35,7 +35,7 @@ import Testing
                     try await c.send(.negErr(subscription: sub, reason: "blocked: this query is too big"))
                     return
                 }
-                let storage = NegentropyStorage(items: inWindow.map { NegentropyItem(timestamp: UInt64($0.createdAt), id: NegentropyID(hex: $0.id)!) })
+                let storage = NegentropyStorage(items: inWindow.map { NegentropyItem(timestamp: UInt64($0.createdAt), id: NegentropyID(hex: $0.id.hex)!) })
                 var responder = try NegentropyResponder(storage: storage, frameSizeLimit: 60_000)
                 let reply = try responder.reconcile(try NegentropyHex.decode(hex))
                 sessions.withLock { $0[sub] = responder }
@@ -76,7 +76,7 @@ import Testing
             Self.answering(shared + onlyTheirs), items: (shared + onlyOurs).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) })
         guard case let .diff(have, need, traffic) = outcome else { Issue.record("no diff: \(outcome)"); return }
         #expect(Set(have) == Set(onlyOurs))
-        #expect(Set(need) == Set(onlyTheirs.map(\.id)))
+        #expect(Set(need) == Set(onlyTheirs.map(\.id.hex)))
         #expect(traffic.messages >= 2)
     }
 

@@ -108,13 +108,18 @@ import Testing
         #expect(logged.first?.metadata["events.new"] != nil && logged.first?.metadata["per_second"] != nil, "\(logged)")
 
         let quiet = LogCapture()
+        let samples = Atomic<Int>(0)
         let still = ProgressReporter(label: "run", output: .log(every: .milliseconds(50)), logger: Logger(label: "test") { _ in quiet.handler }) {
-            AgentCounters.Snapshot().progress
+            samples.add(1, ordering: .relaxed)
+            return AgentCounters.Snapshot().progress
         }
         let idle = Task { await still.report() }
-        try await Task.sleep(for: .milliseconds(300))
+        // Five samples: four intervals in which the figures did not change.
+        let quietDeadline = ContinuousClock.now + .seconds(30)
+        while samples.load(ordering: .relaxed) < 5 && ContinuousClock.now < quietDeadline { try await Task.sleep(for: .milliseconds(20)) }
         idle.cancel()
         await idle.value
+        #expect(samples.load(ordering: .relaxed) >= 5)
         #expect(quiet.entries.isEmpty, "nothing changed, nothing logged")
     }
 

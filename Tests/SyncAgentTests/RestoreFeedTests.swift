@@ -22,7 +22,7 @@ import Testing
 
         var options = RestoreJob.Options(target: "ws://127.0.0.1:1", files: [file])
         options.batchSize = 10
-        let restored = Set(notes.suffix(3).compactMap { EventIDKey($0.id) })
+        let restored = Set(notes.suffix(3).compactMap { Bytes32(hex: $0.id) })
         let feed = RestoreFeed(options: options, restored: restored, depth: 2)
         var batches: [([Event], Bool)] = []
         var report: RestoreReport?

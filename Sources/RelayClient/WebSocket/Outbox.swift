@@ -34,6 +34,9 @@ final class Outbox: Sendable {
         waiter?.resume()
     }
 
+    /// Whether a `next()` is parked waiting for work (tests wait for this instead of sleeping).
+    var hasWaiter: Bool { state.withLock { $0.waiter != nil } }
+
     /// Everything queued since the last call; waits while nothing is; nil once finished and drained
     /// or when the calling task is cancelled.
     func next() async -> [String]? {

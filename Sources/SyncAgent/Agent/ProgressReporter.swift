@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import Logging
 import ServiceLifecycle
 
@@ -44,8 +45,7 @@ public struct ProgressReporter: Service {
         case let .log(interval):
             var last = sample()
             var lastAt = started
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: interval) } catch { return }
+            for await _ in AsyncTimerSequence(interval: interval, clock: .continuous) {
                 let now = sample(), at = clock.now
                 if now != last {
                     var metadata: Logger.Metadata = [:]
@@ -60,7 +60,8 @@ public struct ProgressReporter: Service {
             }
         case let .line(interval, write):
             defer { write(nil) }
-            while !Task.isCancelled {
+            let ticks = chain([()].async, AsyncTimerSequence(interval: interval, clock: .continuous).map { _ in () })
+            for await _ in ticks {
                 let now = sample()
                 let elapsed = clock.now - started
                 let rate = window.add(at: Self.seconds(elapsed), done: now.done)
@@ -68,7 +69,6 @@ public struct ProgressReporter: Service {
                     ProgressLine.format(
                         label: label, done: now.done, total: now.total, ratePerSecond: rate, elapsed: elapsed,
                         fields: now.fields.filter { !$0.label.isEmpty }))
-                do { try await Task.sleep(for: interval) } catch { return }
             }
         }
     }

@@ -31,20 +31,18 @@ struct NegentropyExchange {
     }
 
     func run(filter: Filter, items: [LedgerItem]) async throws -> Outcome {
-        var byID: [NegentropyID: LedgerItem] = [:]
-        byID.reserveCapacity(items.count)
         var negItems: [NegentropyItem] = []
         negItems.reserveCapacity(items.count)
-        for item in items {
-            // Ledger ids are verified hex; a row that is not is left out of the comparison.
-            guard let id = NegentropyID(hex: item.id), item.createdAt >= 0 else { continue }
-            negItems.append(NegentropyItem(timestamp: UInt64(item.createdAt), id: id))
-            byID[id] = item
+        for item in items where item.createdAt >= 0 {
+            let id = item.id
+            negItems.append(NegentropyItem(timestamp: UInt64(item.createdAt), id: NegentropyID(w0: id.w0, w1: id.w1, w2: id.w2, w3: id.w3)))
         }
         var initiator = try NegentropyInitiator(storage: NegentropyStorage(sortedItems: negItems), frameSizeLimit: frameSizeLimit)
         let subscription = "neg" + String(UInt32.random(in: .min ... .max), radix: 36)
         var traffic = Traffic()
-        var have: [LedgerItem] = []
+        // What we have and the relay lacks is usually a few ids: they are gathered as a set and
+        // matched against the window once at the end, so no index of the whole window is built.
+        var have = Set<NegentropyID>()
         var need: [String] = []
         var outgoing = NegentropyHex.encode(try initiator.initiate())
         var message = ClientMessage.negOpen(subscription: subscription, filter: filter, message: outgoing)
@@ -81,11 +79,15 @@ struct NegentropyExchange {
                     if traffic.messages == 2 { return .unsupported("unusable NEG-MSG: \(error)") }
                     throw ReconcileError(relay: relay.url, .malformed("\(error)"))
                 }
-                have.append(contentsOf: step.have.compactMap { byID[$0] })
+                have.formUnion(step.have)
                 need.append(contentsOf: step.need.map(\.hex))
                 guard let next = step.next else {
                     await relay.send(.negClose(subscription: subscription))
-                    return .diff(have: have, need: need, traffic: traffic)
+                    let haveItems =
+                        have.isEmpty
+                        ? []
+                        : items.filter { have.contains(NegentropyID(w0: $0.id.w0, w1: $0.id.w1, w2: $0.id.w2, w3: $0.id.w3)) }
+                    return .diff(have: haveItems, need: need, traffic: traffic)
                 }
                 outgoing = NegentropyHex.encode(next)
                 message = .negMsg(subscription: subscription, message: outgoing)

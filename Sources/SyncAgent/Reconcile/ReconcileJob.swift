@@ -161,8 +161,8 @@ struct ReconcileJob: Sendable {
         var recent = result.settledSinceComparison
         if !recent.isEmpty {
             // Delivered (or seen) while the comparison ran: missing only if the relay still lacks it.
-            let present = try await idsOnRelay(recent.map(\.id), record: &record)
-            recent.removeAll { present.contains($0.id) }
+            let present = try await idsOnRelay(recent.map(\.id.hex), record: &record)
+            recent.removeAll { present.contains($0.id.hex) }
             let again = try ledger.requeue(relay: relay.url, items: recent, now: WallClock.unixNow(), apply: apply)
             result.requeued += again.requeued
             result.lostAfterDelivery += again.lostAfterDelivery

@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import Logging
 import RelayClient
 import ServiceLifecycle
@@ -16,20 +17,19 @@ struct ReconcileService: Service {
 
     func run() async throws {
         let relay = job.relay
-        await cancelWhenGracefulShutdown {
-            await afterBackfill?.wait()
-            while !Task.isCancelled {
-                guard await relay.waitUntilConnected(timeout: .seconds(30)) else { continue }
-                let generation = await relay.connectionGeneration
-                do { _ = try await job.run() } catch is CancellationError { return } catch {
-                    logger.warning("reconciliation not recorded", metadata: ["relay.url": "\(relay.url)", "error": "\(error)"])
-                }
-                let due = ContinuousClock.now + interval
-                while !Task.isCancelled, ContinuousClock.now < due {
-                    try? await Task.sleep(for: min(Self.reconnectPoll, due - ContinuousClock.now))
-                    if await relay.connectionGeneration != generation { break }
-                }
+        await cancelWhenGracefulShutdown { await afterBackfill?.wait() }
+        var reconciled: (generation: Int, due: ContinuousClock.Instant)?
+        // One reconciliation now, then a look every `reconnectPoll`: due when the interval has
+        // passed or the relay has connected again since the last one.
+        let ticks = chain([()].async, AsyncTimerSequence(interval: Self.reconnectPoll, clock: .continuous).map { _ in () })
+        for await _ in ticks.cancelOnGracefulShutdown() {
+            guard await relay.waitUntilConnected(timeout: .zero) else { continue }
+            let generation = await relay.connectionGeneration
+            if let reconciled, reconciled.generation == generation, ContinuousClock.now < reconciled.due { continue }
+            do { _ = try await job.run() } catch is CancellationError { return } catch {
+                logger.warning("reconciliation not recorded", metadata: ["relay.url": "\(relay.url)", "error": "\(error)"])
             }
+            reconciled = (generation, ContinuousClock.now + interval)
         }
     }
 }

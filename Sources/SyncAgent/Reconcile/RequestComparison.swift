@@ -82,17 +82,19 @@ struct RequestComparison {
 
 /// The relay's ids read so far, shared with the page callback.
 private final class SeenIDs: Sendable {
-    let known: Set<String>
-    let state = Mutex<(ids: Set<String>, missing: Int)>(([], 0))
+    let known: Set<Bytes32>
+    let state = Mutex<(ids: Set<Bytes32>, missing: Int)>(([], 0))
 
-    init(known: Set<String>) { self.known = known }
+    init(known: Set<Bytes32>) { self.known = known }
 
-    /// Notes a page; returns its events the ledger lacks.
+    /// Notes a page; returns its events the ledger lacks. A relay's event has passed
+    /// verification, so its id is 64 hex digits.
     func add(_ page: [Event]) -> [Event] {
+        let ids = page.map { Bytes32(hex: $0.id) }
         state.withLock { s in
-            for e in page { s.ids.insert(e.id) }
+            for id in ids { if let id { s.ids.insert(id) } }
         }
-        return page.filter { !known.contains($0.id) }
+        return zip(page, ids).filter { $1.map { !known.contains($0) } ?? false }.map(\.0)
     }
 
     func noteMissing(_ n: Int) {

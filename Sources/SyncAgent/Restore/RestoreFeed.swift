@@ -20,11 +20,11 @@ final class RestoreFeed: Sendable {
 
     let options: RestoreJob.Options
     /// Ids the journal says the target already accepted.
-    let restored: Set<EventIDKey>
+    let restored: Set<Bytes32>
     private let slots: DispatchSemaphore
     private let stopped = Atomic<Bool>(false)
 
-    init(options: RestoreJob.Options, restored: Set<EventIDKey>, depth: Int = 4) {
+    init(options: RestoreJob.Options, restored: Set<Bytes32>, depth: Int = 4) {
         self.options = options
         self.restored = restored
         self.slots = DispatchSemaphore(value: depth)
@@ -59,7 +59,7 @@ final class RestoreFeed: Sendable {
 
     private func produce(_ out: AsyncThrowingStream<Item, any Error>.Continuation) throws {
         var report = RestoreReport(target: options.target, dryRun: options.dryRun)
-        var seen = Set<EventIDKey>()
+        var seen = Set<Bytes32>()
         var replaceables: [Event] = []
         var pending: [Event] = []
         let now = Int64(Date().timeIntervalSince1970)
@@ -86,7 +86,7 @@ final class RestoreFeed: Sendable {
                     return
                 }
                 // A verified event's id is 64 hex digits, so the key always exists.
-                let key = EventIDKey(event.id)!
+                let key = Bytes32(hex: event.id)!
                 guard seen.insert(key).inserted else {
                     report.skipped["duplicate within the archives", default: .init()].add(event.id)
                     return

@@ -1,4 +1,5 @@
 import Foundation
+import NostrCore
 
 /// Ids a relay already accepted during an earlier restore into it, so an
 /// interrupted restore resumes without re-sending them. One id per line,
@@ -6,7 +7,7 @@ import Foundation
 public final class RestoreJournal {
     public let url: URL
     /// What the target had accepted when the journal was opened, for the reading thread to skip.
-    let ids: Set<EventIDKey>
+    let ids: Set<Bytes32>
     private let handle: FileHandle
 
     public init(url: URL) throws {
@@ -16,7 +17,7 @@ public final class RestoreJournal {
         // A file that cannot be created is reported by FileHandle below, with the reason.
         if !fm.fileExists(atPath: url.path) { _ = fm.createFile(atPath: url.path, contents: nil) }
         let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-        ids = Set(text.split(separator: "\n").lazy.compactMap { EventIDKey(String($0)) })
+        ids = Set(text.split(separator: "\n").lazy.compactMap { Bytes32(hex: String($0)) })
         handle = try FileHandle(forWritingTo: url)
         try handle.seekToEnd()
         // A torn final line from a crash must not glue onto the next id.
