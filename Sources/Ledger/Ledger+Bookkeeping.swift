@@ -41,13 +41,15 @@ extension Ledger {
     }
 
     public func noteRelaySuccess(_ relay: String, at time: Int64) throws {
-        try write("note relay success") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO relays (url, last_success_at) VALUES (?, ?)
-                    ON CONFLICT (url) DO UPDATE SET last_success_at = excluded.last_success_at
-                    """, arguments: [relay, time])
-        }
+        try write("note relay success") { db in try Self.noteRelaySuccess(db, relay, at: time) }
+    }
+
+    static func noteRelaySuccess(_ db: Database, _ relay: String, at time: Int64) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO relays (url, last_success_at) VALUES (?, ?)
+                ON CONFLICT (url) DO UPDATE SET last_success_at = excluded.last_success_at
+                """, arguments: [relay, time])
     }
 
     public func noteRelayError(_ relay: String, _ message: String, at time: Int64) throws {

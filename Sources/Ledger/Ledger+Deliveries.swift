@@ -31,10 +31,15 @@ extension Ledger {
         try write("record delivery outcomes") { db in try recordDeliveryOutcomes(db, results, now: now) }
     }
 
-    /// The same through the writer (group commit, no thread held while waiting).
-    public func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64) async throws {
+    /// The same through the writer (group commit, no thread held while waiting). With
+    /// `noteSuccessOf`, that relay's last success is set in the same transaction: a live note
+    /// would otherwise cost a second one per relay.
+    public func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64, noteSuccessOf relay: String? = nil) async throws {
         guard !results.isEmpty else { return }
-        try await writer.write("record delivery outcomes") { [self] db in try recordDeliveryOutcomes(db, results, now: now) }
+        try await writer.write("record delivery outcomes") { [self] db in
+            try recordDeliveryOutcomes(db, results, now: now)
+            if let relay { try Self.noteRelaySuccess(db, relay, at: now) }
+        }
     }
 
     private func recordDeliveryOutcomes(_ db: Database, _ results: [DeliveryResult], now: Int64) throws {

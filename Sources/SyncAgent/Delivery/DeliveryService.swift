@@ -21,7 +21,9 @@ struct DeliveryService: Service {
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let round = try await deliverDue()
-            if round.attempted == 0 {
+            // A batch short of full took everything due when it was read; what was recorded since
+            // has signalled `wake`, so asking the ledger again at once would only find it empty.
+            if round.attempted < Self.batchSize {
                 await cancelWhenGracefulShutdown { await wake.wait(timeout: .seconds(5)) }
             }
         }
@@ -58,10 +60,9 @@ struct DeliveryService: Service {
         for d in sent {
             results.append(policy.result(for: outcomes[d.eventID] ?? .timedOut, eventID: d.eventID, relay: url, attempts: d.attempts, seq: d.seq))
         }
-        try await ledger.recordDeliveryOutcomes(results, now: WallClock.unixNow())
-        tally(results)
         let settled = results.filter { if case .retry = $0.outcome { false } else { true } }.count
-        if settled > 0 { try ledger.noteRelaySuccess(url, at: WallClock.unixNow()) }
+        try await ledger.recordDeliveryOutcomes(results, now: WallClock.unixNow(), noteSuccessOf: settled > 0 ? url : nil)
+        tally(results)
         return Round(attempted: due.count, settled: settled)
     }
 
