@@ -20,6 +20,7 @@ public final class Relay: Service, Sendable {
         self.core = RelayCore(configuration: configuration, logger: logger)
         var fetcher = RelayInformationFetcher(url: configuration.url, logger: logger)
         fetcher.additionalTrustRoots = configuration.additionalTrustRoots
+        fetcher.timeout = configuration.informationTimeout
         self.informationFetcher = fetcher
     }
 

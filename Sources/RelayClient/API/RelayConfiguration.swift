@@ -9,6 +9,8 @@ public struct RelayConfiguration: Sendable {
     public var authKey: SecretKey?
     /// TCP + TLS + WebSocket upgrade must finish within this (default 10 s).
     public var connectTimeout: Duration = .seconds(10)
+    /// How long the NIP-11 document may take; a relay without one usually says so at once.
+    public var informationTimeout: Duration = .seconds(5)
     /// WebSocket ping period (default 20 s); a ping unanswered for one period closes the connection.
     public var pingInterval: Duration = .seconds(20)
     /// With work pending (OKs, EOSE) and no frame for this long, the connection is dead and replaced (default 30 s).

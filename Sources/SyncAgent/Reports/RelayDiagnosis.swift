@@ -71,6 +71,7 @@ public struct RelayDiagnostics: Sendable {
         var d = RelayDiagnosis(url: url, reachable: false, verdict: "")
         var configuration = RelayConfiguration(url: url, authKey: key)
         configuration.connectTimeout = timeout
+        configuration.informationTimeout = timeout
         configuration.eoseTimeout = timeout
         configuration.okTimeout = timeout
         configuration.backoffInitial = .seconds(30)  // one attempt is the point: no retries while measuring
