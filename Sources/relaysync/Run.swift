@@ -46,7 +46,8 @@ extension RelaySyncCommand {
             let options = self.options, key = self.key
             var running: SyncConfiguration? = configuration
             while let current = running {
-                let agent = try await SyncAgentRunner(configuration: current, logger: logger)
+                // A reload may change `log_level` and `log_format` as well.
+                let agent = try await SyncAgentRunner(configuration: current, logger: current.logger)
                 running = try await agent.runDaemon(reload: {
                     let next = try options.load(key: key)
                     _ = try next.loadSecretKey()

@@ -49,4 +49,33 @@ import Testing
         agent.signal(SIGTERM)
         #expect(await agent.waitForExit(timeout: .seconds(15)) == 0)
     }
+
+    @Test func sighupAppliesTheFilesLogLevel() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let primary = try await TestRelay.start(.localRelay)
+        let backup = try await TestRelay.start(.localRelay)
+        defer { primary.stopNow(); backup.stopNow() }
+        let alice = SecretKey.generate()
+        let notes = try AgentFixture.notes(alice, count: 5, start: Int64(Date().timeIntervalSince1970) - 1_000)
+        try await AgentFixture.seed(notes, into: primary.url)
+        let relays: [(String, RelayRole)] = [(primary.url, .primary), (backup.url, .backup)]
+        _ = try f.configuration(pubkeys: [alice.publicKey], relays: relays, reconcileInterval: "1s", extra: [("log_level", .string("notice"))])
+        let path = f.directory.appendingPathComponent("sync.json")
+        let log = f.directory.appendingPathComponent("agent.log")
+        let agent = try AgentProcess.start(["run", "--config", path.path], logTo: log)
+        defer { if agent.process.isRunning { agent.signal(SIGKILL) } }
+        func logged() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        #expect(try await AgentFixture.waitFor(seconds: 30) { try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]) == Set(notes.map(\.id)) })
+        // Reconciliations ran (at start and every second) and logged nothing below notice.
+        #expect(!logged().contains("reconciliation found no differences"), "\(logged().suffix(2_000))")
+
+        _ = try f.configuration(pubkeys: [alice.publicKey], relays: relays, reconcileInterval: "1s", extra: [("log_level", .string("debug"))])
+        agent.signal(SIGHUP)
+        let debugLogged = try await AgentFixture.waitFor(seconds: 30) { logged().contains("reconciliation found no differences") }
+        #expect(debugLogged, "\(logged().suffix(2_000))")
+
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit(timeout: .seconds(15)) == 0)
+    }
 }
