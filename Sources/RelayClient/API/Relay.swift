@@ -183,6 +183,11 @@ public final class Relay: Service, Sendable {
         await core.health()
     }
 
+    /// Whether the connection is open now.
+    public var isConnected: Bool {
+        get async { await core.isOpen }
+    }
+
     public func waitUntilConnected(timeout: Duration) async -> Bool {
         if await core.isOpen { return true }
         let core = self.core

@@ -23,7 +23,7 @@ struct ReconcileService: Service {
         // passed or the relay has connected again since the last one.
         let ticks = chain([()].async, AsyncTimerSequence(interval: Self.reconnectPoll, clock: .continuous).map { _ in () })
         for await _ in ticks.cancelOnGracefulShutdown() {
-            guard await relay.waitUntilConnected(timeout: .zero) else { continue }
+            guard await relay.isConnected else { continue }
             let generation = await relay.connectionGeneration
             if let reconciled, reconciled.generation == generation, ContinuousClock.now < reconciled.due { continue }
             do { _ = try await job.run() } catch is CancellationError { return } catch {
