@@ -12,45 +12,7 @@ public enum SampleEvents {
 
     /// `count` events by `authors` keys, `created_at` spread over the `span` seconds before `end`.
     public static func make(count: Int, authors: Int = 50, end: Int64, span: Int64 = 30 * 86_400, seed: UInt64 = 42) -> [Event] {
-        var rng = SeededGenerator(seed: seed)
-        let keys = (0..<max(1, authors)).map { _ in SecretKey.generate() }
-        let someIDs = (0..<64).map { _ in hex64(&rng) }
-        var out: [Event] = []
-        out.reserveCapacity(count)
-        for i in 0..<count {
-            let key = keys[Int.random(in: 0..<keys.count, using: &rng)]
-            let createdAt = end - span + Int64(i) * span / Int64(max(count, 1))
-            let roll = Int.random(in: 0..<100, using: &rng)
-            let event: Event
-            switch roll {
-            case 0..<70:
-                var tags: [[String]] = [["t", words[Int.random(in: 0..<12, using: &rng)]]]
-                if roll % 3 == 0 {
-                    tags.append(["e", someIDs.randomElement(using: &rng)!, "", "reply"])
-                    tags.append(["p", keys.randomElement(using: &rng)!.publicKey])
-                }
-                let length = [3, 8, 20, 60, 150].randomElement(using: &rng)!
-                let content = (0..<length).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ")
-                event = try! key.sign(kind: 1, content: content, tags: tags, createdAt: createdAt)
-            case 70..<88:
-                event = try! key.sign(
-                    kind: 7, content: ["+", "🤙", "❤️"].randomElement(using: &rng)!,
-                    tags: [["e", someIDs.randomElement(using: &rng)!], ["p", keys.randomElement(using: &rng)!.publicKey]], createdAt: createdAt)
-            case 88..<96:
-                event = try! key.sign(
-                    kind: 6, content: "", tags: [["e", someIDs.randomElement(using: &rng)!, "wss://relay.example.com"]], createdAt: createdAt)
-            case 96..<98:
-                event = try! key.sign(
-                    kind: 0,
-                    content: #"{"name":"user \#(i)","about":"writes about \#(words.randomElement(using: &rng)!)","picture":"https://example.com/p/\#(i).png"}"#,
-                    createdAt: createdAt)
-            default:
-                let follows = (0..<Int.random(in: 20..<300, using: &rng)).map { _ in ["p", hex64(&rng)] }
-                event = try! key.sign(kind: 3, content: "", tags: follows, createdAt: createdAt)
-            }
-            out.append(event)
-        }
-        return out
+        make(count: count, keys: (0..<max(1, authors)).map { _ in SecretKey.generate() }, end: end, span: span, seed: seed)
     }
 
     /// `make` by these authors' keys (the same mix of kinds, lengths and dates for a seed), so that a
