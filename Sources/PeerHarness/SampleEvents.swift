@@ -1,3 +1,4 @@
+import Foundation
 import NostrCore
 
 /// Realistic signed events for benchmarks: mostly kind-1 notes of varied length and script,
@@ -91,6 +92,14 @@ public enum SampleEvents {
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
     public init(seed: UInt64) { state = seed }
+
+    /// Seeded from `RELAYSYNC_TEST_SEED` when set, else at random; the seed is printed with the
+    /// caller's name, so a failing random run can be replayed (`scripts/soak` looks for this line).
+    public static func fromEnvironment(_ function: String = #function) -> SeededGenerator {
+        let seed = ProcessInfo.processInfo.environment["RELAYSYNC_TEST_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
+        print("\(function): RELAYSYNC_TEST_SEED=\(seed)")
+        return SeededGenerator(seed: seed)
+    }
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -24,7 +24,7 @@ import Testing
         let log = f.directory.appendingPathComponent("agent.log")
 
         var kills = 0
-        var random = SeededRandom.fromEnvironment()
+        var random = SeededGenerator.fromEnvironment()
         for _ in 0..<10 {
             let agent = try AgentProcess.start(["run", "--config", configPath, "--log-level", "warning"], logTo: log)
             // The moment of the kill is what this test varies, so it waits on no condition.

@@ -107,7 +107,7 @@ import Testing
         let expected = Set(notes.map(\.id))
         try await Self.withDaemon(config) { agent in
             #expect(try await AgentFixture.waitFor(seconds: 30) { try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]) == expected })
-            var random = SeededRandom.fromEnvironment()
+            var random = SeededGenerator.fromEnvironment()
             let lost = Array(notes.map(\.id).shuffled(using: &random).prefix(20))
             try await backup.removeFromStore(lost)
             let repaired = try await AgentFixture.waitFor(seconds: 30) {

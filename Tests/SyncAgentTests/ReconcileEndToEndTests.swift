@@ -29,7 +29,7 @@ import Testing
         let expected = Set(notes.map(\.id))
         #expect(try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]) == expected)
 
-        var random = SeededRandom.fromEnvironment()
+        var random = SeededGenerator.fromEnvironment()
         let lost = Array(notes.map(\.id).shuffled(using: &random).prefix(30))
         try await backup.removeFromStore(lost)
         #expect(try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]) == expected.subtracting(lost))
@@ -134,25 +134,5 @@ import Testing
         #expect(clean.exitCode == 0, "\(clean.text)")
         #expect(clean.relays.allSatisfy { $0.missingOnRelay == 0 && $0.missingInLedger == 0 })
         #expect(try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]).count == 128)
-    }
-}
-
-/// SplitMix64, seeded from `RELAYSYNC_TEST_SEED` or at random, and printed, so a failing
-/// shuffle can be run again.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-
-    static func fromEnvironment(_ function: String = #function) -> SeededRandom {
-        let seed = ProcessInfo.processInfo.environment["RELAYSYNC_TEST_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
-        print("\(function): RELAYSYNC_TEST_SEED=\(seed)")
-        return SeededRandom(state: seed)
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
