@@ -16,8 +16,16 @@ public final class Ledger: Sendable {
     /// Where the agent's frequent writes go (group commit, off Swift's shared threads).
     public let writer: LedgerWriter
 
-    public init(path: String) throws {
+    /// Removed when this ledger is released: set for `temporary()` ledgers only.
+    private let temporaryDirectory: URL?
+
+    public convenience init(path: String) throws {
+        try self.init(path: path, temporaryDirectory: nil)
+    }
+
+    private init(path: String, temporaryDirectory: URL?) throws {
         self.path = path
+        self.temporaryDirectory = temporaryDirectory
         do {
             try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
             var configuration = Configuration()
@@ -39,10 +47,16 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// A ledger in a fresh temporary file (WAL needs a file).
+    /// A ledger in a fresh temporary file (WAL needs a file), removed with its directory when the
+    /// ledger is released.
     public static func temporary() throws -> Ledger {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("relaysync-ledger-\(UUID().uuidString)")
-        return try Ledger(path: dir.appendingPathComponent("ledger.sqlite").path)
+        return try Ledger(path: dir.appendingPathComponent("ledger.sqlite").path, temporaryDirectory: dir)
+    }
+
+    deinit {
+        // The files go while SQLite still holds them open; the pool closes right after, on unlinked files.
+        if let temporaryDirectory { try? FileManager.default.removeItem(at: temporaryDirectory) }
     }
 
     func write<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {

@@ -9,7 +9,7 @@ final class TestClock: @unchecked Sendable {
     var date = Date(timeIntervalSince1970: 1_764_000_000)
 }
 
-@Suite struct ArchiveTests {
+@Suite final class ArchiveTests {
     let dir: URL
     let key = SecretKey.generate()
 
@@ -17,6 +17,8 @@ final class TestClock: @unchecked Sendable {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("relaysync-archive-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
 
     func events(_ n: Int, from start: Int = 0) throws -> [Event] {
         try (start..<(start + n)).map { i in

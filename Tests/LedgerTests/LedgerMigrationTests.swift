@@ -6,14 +6,16 @@ import Testing
 @testable import Ledger
 
 /// A ledger written before "v3-events-unique-by-time" keeps every event, seq and delivery state.
-@Suite struct LedgerMigrationTests {
+@Suite final class LedgerMigrationTests {
     let a = "ws://127.0.0.1:7001", b = "ws://127.0.0.1:7002"
     let key = SecretKey.generate()
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("relaysync-ledger-v2-\(UUID().uuidString)")
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
 
     /// Builds a v2 ledger the way v2 wrote it: three events from `a`, owed to `b`, the second
     /// already delivered, and an AUTOINCREMENT mark above the last seq (a row once removed).
     func v2Ledger(_ events: [Event]) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("relaysync-ledger-v2-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("ledger.sqlite").path
         let pool = try DatabasePool(path: path)

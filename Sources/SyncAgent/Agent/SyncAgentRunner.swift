@@ -181,9 +181,7 @@ public final class SyncAgentRunner: Sendable {
 
     static func relayConfiguration(_ url: String, authKey: SecretKey?, metrics: AgentMetrics) -> RelayConfiguration {
         var c = RelayConfiguration(url: url, authKey: authKey)
-        c.latencyObserver = { [metrics] kind, duration in
-            metrics.observe(kind == .reqToEOSE ? "relaysync_req_to_eose_seconds" : "relaysync_event_to_ok_seconds", duration, relay: url)
-        }
+        c.latencyObserver = metrics.latencyObserver(relay: url)
         return c
     }
 

@@ -69,8 +69,21 @@ public final class AgentMetrics: Sendable {
     }
 
     func observe(_ name: String, _ duration: Duration, relay: String) {
+        Self.record(duration, in: Timer(label: name, dimensions: [("relay", relay)], factory: factory))
+    }
+
+    /// One relay's REQ-to-EOSE and EVENT-to-OK timers, made once for its connection's observer:
+    /// a `Timer` made per observation looked its histogram up in the registry (a lock and a hash
+    /// of name and labels) for every OK of a bulk delivery.
+    func latencyObserver(relay: String) -> @Sendable (RelayConfiguration.LatencyKind, Duration) -> Void {
+        let eose = Timer(label: "relaysync_req_to_eose_seconds", dimensions: [("relay", relay)], factory: factory)
+        let ok = Timer(label: "relaysync_event_to_ok_seconds", dimensions: [("relay", relay)], factory: factory)
+        return { kind, duration in Self.record(duration, in: kind == .reqToEOSE ? eose : ok) }
+    }
+
+    private static func record(_ duration: Duration, in timer: CoreMetrics.Timer) {
         let (seconds, attoseconds) = duration.components
-        Timer(label: name, dimensions: [("relay", relay)], factory: factory).recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        timer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     // MARK: read at each scrape
