@@ -190,6 +190,48 @@ struct RelayConnectionErrorTests {
         #expect(handshake.summary == "TLS handshake failed")
     }
 
+    /// What waiting can fix (a refusal, a timeout, a failed handshake) is not permanent; a
+    /// certificate or a name that does not resolve is.
+    @Test func permanentFailuresAreTheOnesWaitingCannotChange() {
+        func classify(_ error: any Error, _ url: String = "wss://a") -> RelayConnectionError {
+            RelayConnectionError.classify(error, url: url, relayURL: nil, timeout: .seconds(3))
+        }
+        #expect(!classify(IOError(errnoCode: ECONNREFUSED, reason: "connect")).isPermanent)
+        #expect(!classify(ChannelError.connectTimeout(.seconds(3))).isPermanent)
+        #expect(!classify(NIOSSLError.handshakeFailed(.sslError([]))).isPermanent)
+        #expect(classify(NIOSSLExtraError.failedToValidateHostname).isPermanent)
+        let observed = RelayConnectionError.CertificateObservation(verificationFailed: true, expiredNotValidAfter: 1_735_776_000)
+        let expired = RelayConnectionError.classify(
+            NIOSSLError.handshakeFailed(.sslError([])), url: "wss://a", relayURL: nil, timeout: .seconds(3), certificates: observed)
+        #expect(expired.isPermanent)
+    }
+
+    /// Through `Relay`: waiting ends on an untrusted certificate, not at its timeout (an hour,
+    /// past this test's time limit), while a closed port is waited for, as a relay restarting
+    /// would be.
+    @Test(.timeLimit(.minutes(1)))
+    func waitingEndsOnAnUntrustedCertificateButNotOnARefusal() async throws {
+        let tls = try PrivateCAFixture.serverContext(PrivateCAFixture.validPEM, key: PrivateCAFixture.validKeyPEM)
+        try await ScriptedRelay.with(ScriptedRelayStore().behaviour, tls: tls) { server in
+            let relay = Relay(configuration: TestSupport.configuration(server.url), logger: TestSupport.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await relay.run() }
+                #expect(await !relay.waitUntilConnected(timeout: .seconds(3_600), orPermanentFailure: true))
+                #expect(await relay.lastConnectionError()?.isUntrustedCertificate == true)
+                relay.stop()
+                try await group.waitForAll()
+            }
+        }
+        let closed = Relay(configuration: TestSupport.configuration("ws://127.0.0.1:\(try FreePort.pick())"), logger: TestSupport.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await closed.run() }
+            #expect(await !closed.waitUntilConnected(timeout: .seconds(2), orPermanentFailure: true))
+            #expect(await closed.lastConnectionError()?.isRefused == true)
+            closed.stop()
+            try await group.waitForAll()
+        }
+    }
+
     /// Through `Relay`: the typed error is kept, the health's text still carries NIOSSL's
     /// detail, and `relay.disconnected` logs the one line with the detail beside it.
     @Test(.timeLimit(.minutes(1)))

@@ -188,6 +188,19 @@ public final class Relay: Service, Sendable {
         get async { await core.isOpen }
     }
 
+    /// Waits up to `timeout` for an open connection, but, with `orPermanentFailure`, not for a
+    /// failure that waiting cannot change (`RelayConnectionError.isPermanent`): a refused or silent
+    /// relay may be restarting; a bad certificate or an HTTP 404 will still be there.
+    public func waitUntilConnected(timeout: Duration, orPermanentFailure: Bool) async -> Bool {
+        guard orPermanentFailure else { return await waitUntilConnected(timeout: timeout) }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await waitUntilConnected(timeout: min(.milliseconds(250), deadline - ContinuousClock.now)) { return true }
+            if await lastConnectionError()?.isPermanent == true { return false }
+        }
+        return await isConnected
+    }
+
     public func waitUntilConnected(timeout: Duration) async -> Bool {
         if await core.isOpen { return true }
         let core = self.core

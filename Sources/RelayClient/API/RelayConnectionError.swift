@@ -71,6 +71,15 @@ public struct RelayConnectionError: Error, CustomStringConvertible {
     public var isDNSFailure: Bool { if case .dnsFailed = reason { true } else { false } }
     /// TCP, TLS and the upgrade did not finish within the connect timeout.
     public var isTimeout: Bool { if case .timedOut = reason { true } else { false } }
+    /// Waiting will not change it: the URL, a name that does not resolve, the certificate, or an
+    /// HTTP server that answers instead of a relay. A refusal, a timeout or a dropped connection
+    /// may pass (a relay restarting), so those are not.
+    public var isPermanent: Bool {
+        switch reason {
+        case .invalidURL, .dnsFailed, .untrustedCertificate, .expiredCertificate, .wrongHost, .upgradeRefused, .badUpgrade: true
+        default: false
+        }
+    }
     /// Certificate problems: unknown CA, expired, or issued for another host.
     public var isCertificateProblem: Bool {
         switch reason {

@@ -110,7 +110,7 @@ extension SyncAgentRunner {
             for (relay, authors) in readers {
                 let url = relay.url
                 group.addTask {
-                    guard await relay.waitUntilConnected(timeout: Self.onceConnectWait) else {
+                    guard await relay.waitUntilConnected(timeout: Self.onceConnectWait, orPermanentFailure: true) else {
                         let why = await relay.connectionFailure(waited: Self.onceConnectWait)
                         try self.ledger.noteRelayError(url, why, at: WallClock.unixNow())
                         return (url, why, false)
@@ -167,7 +167,7 @@ extension SyncAgentRunner {
                 continue
             }
             if !connected {
-                guard await relay.waitUntilConnected(timeout: Self.onceConnectWait) else {
+                guard await relay.waitUntilConnected(timeout: Self.onceConnectWait, orPermanentFailure: true) else {
                     let why = await relay.connectionFailure(waited: Self.onceConnectWait)
                     try ledger.noteRelayError(url, why, at: WallClock.unixNow())
                     return why

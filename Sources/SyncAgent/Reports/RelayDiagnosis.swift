@@ -80,7 +80,7 @@ public struct RelayDiagnostics: Sendable {
             group.addTask { try? await relay.run() }
             defer { relay.stop() }
             let start = ContinuousClock.now
-            guard await relay.waitUntilConnected(timeout: timeout + .seconds(1)) else {
+            guard await relay.waitUntilConnected(timeout: timeout + .seconds(1), orPermanentFailure: true) else {
                 d.verdict = "unreachable: " + (await relay.connectionFailure(waited: timeout + .seconds(1)))
                 return d
             }
