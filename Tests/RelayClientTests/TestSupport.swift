@@ -26,12 +26,7 @@ enum TestSupport {
     /// Polls `condition` every `interval` until it holds or `seconds` pass; returns whether it held.
     @discardableResult
     static func waitFor(seconds: Int, every interval: Duration = .milliseconds(50), _ condition: () async -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while !(await condition()) {
-            guard ContinuousClock.now < deadline else { return false }
-            try await Task.sleep(for: interval)
-        }
-        return true
+        try await Poll.until(timeout: .seconds(seconds), every: interval, condition)
     }
 
     /// A configuration with short timeouts so hostile cases finish quickly.

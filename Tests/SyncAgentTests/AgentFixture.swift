@@ -91,12 +91,7 @@ struct AgentFixture {
 
     /// Polls `condition` every 200 ms until it holds or `seconds` pass; false on timeout.
     static func waitFor(seconds: Int, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while !(try await condition()) {
-            guard ContinuousClock.now < deadline else { return false }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        return true
+        try await Poll.until(timeout: .seconds(seconds), every: .milliseconds(200), condition)
     }
 
     static func notes(_ key: SecretKey, count: Int, kind: Int = 1, start: Int64 = 1_700_000_000) throws -> [Event] {

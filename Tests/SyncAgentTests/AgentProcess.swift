@@ -35,11 +35,8 @@ struct AgentProcess {
 
     /// Waits for exit, at most `timeout`; nil if it is still running.
     func waitForExit(timeout: Duration) async -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > deadline { return nil }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
+        let process = self.process
+        guard (try? await Poll.until(timeout: timeout) { !process.isRunning }) == true else { return nil }
         return process.terminationStatus
     }
 

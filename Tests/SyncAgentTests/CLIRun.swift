@@ -1,4 +1,5 @@
 import Foundation
+import PeerHarness
 
 /// A command run to completion with stdout and stderr captured apart (files, so a chatty child
 /// never blocks), stdin from /dev/null.
@@ -24,14 +25,10 @@ enum CLIRun {
         p.standardOutput = try FileHandle(forWritingTo: out)
         p.standardError = try FileHandle(forWritingTo: err)
         try p.run()
-        let deadline = ContinuousClock.now + timeout
-        while p.isRunning {
-            if ContinuousClock.now > deadline {
-                kill(p.processIdentifier, SIGKILL)
-                p.waitUntilExit()
-                throw FixtureError("\(executable) \(arguments.joined(separator: " ")) did not finish in \(timeout)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        guard try await Poll.until(timeout: timeout, every: .milliseconds(20), { !p.isRunning }) else {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            throw FixtureError("\(executable) \(arguments.joined(separator: " ")) did not finish in \(timeout)")
         }
         return Result(
             status: p.terminationStatus,

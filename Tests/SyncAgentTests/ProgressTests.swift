@@ -1,6 +1,7 @@
 import Foundation
 import InMemoryLogging
 import Logging
+import PeerHarness
 import Synchronization
 import Testing
 
@@ -75,8 +76,7 @@ import Testing
             ProgressSample(done: done.add(7, ordering: .relaxed).newValue, total: nil)
         }
         let task = Task { await reporter.report() }
-        let deadline = ContinuousClock.now + .seconds(30)
-        while writes.withLock({ $0.count }) < 4 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try await Poll.until(timeout: .seconds(30), every: .milliseconds(20)) { writes.withLock { $0.count } >= 4 }
         task.cancel()
         await task.value
         let all = writes.withLock { $0 }
@@ -99,8 +99,7 @@ import Testing
             return c.progress
         }
         let task = Task { await moving.report() }
-        let deadline = ContinuousClock.now + .seconds(30)
-        while records.entries.count < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try await Poll.until(timeout: .seconds(30), every: .milliseconds(20)) { records.entries.count >= 2 }
         task.cancel()
         await task.value
         let logged = records.entries
@@ -115,8 +114,7 @@ import Testing
         }
         let idle = Task { await still.report() }
         // Five samples: four intervals in which the figures did not change.
-        let quietDeadline = ContinuousClock.now + .seconds(30)
-        while samples.load(ordering: .relaxed) < 5 && ContinuousClock.now < quietDeadline { try await Task.sleep(for: .milliseconds(20)) }
+        try await Poll.until(timeout: .seconds(30), every: .milliseconds(20)) { samples.load(ordering: .relaxed) >= 5 }
         idle.cancel()
         await idle.value
         #expect(samples.load(ordering: .relaxed) >= 5)
@@ -182,10 +180,9 @@ import Testing
                 bytes += buffer[..<n]
             }
         }
-        let deadline = ContinuousClock.now + .seconds(30)
-        while p.isRunning && ContinuousClock.now < deadline {
+        try await Poll.until(timeout: .seconds(30), every: .milliseconds(20)) {
             drain()
-            try await Task.sleep(for: .milliseconds(20))
+            return !p.isRunning
         }
         drain()
         #expect(!p.isRunning)
