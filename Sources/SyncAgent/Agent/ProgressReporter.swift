@@ -60,8 +60,10 @@ public struct ProgressReporter: Service {
             }
         case let .line(interval, write):
             defer { write(nil) }
-            let ticks = chain([()].async, AsyncTimerSequence(interval: interval, clock: .continuous).map { _ in () })
-            for await _ in ticks {
+            // A pause after each write, not a timer sequence: after a stall a timer's ticks come
+            // back to back to catch up, and a terminal line must change at most once an interval.
+            // The first line is written at once, before any suspension, so even short work shows it.
+            while !Task.isCancelled {
                 let now = sample()
                 let elapsed = clock.now - started
                 let rate = window.add(at: Self.seconds(elapsed), done: now.done)
@@ -69,6 +71,7 @@ public struct ProgressReporter: Service {
                     ProgressLine.format(
                         label: label, done: now.done, total: now.total, ratePerSecond: rate, elapsed: elapsed,
                         fields: now.fields.filter { !$0.label.isEmpty }))
+                do { try await Task.sleep(for: interval) } catch { return }
             }
         }
     }
