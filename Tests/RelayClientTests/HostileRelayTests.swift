@@ -88,9 +88,9 @@ struct HostileRelayTests {
                 var received = 0
                 while received < 100, let item = await it.next() {
                     if case .event = item { received += 1 }
-                    try await Task.sleep(for: .milliseconds(5))
                 }
-                // Wait until the relay's sending stalls: TCP's backpressure has reached it.
+                // Then no more reading: wait until the relay's sending stalls, TCP's backpressure
+                // having reached it.
                 var lastSeen = -1
                 let stalled = try await TestSupport.waitFor(seconds: 30, every: .milliseconds(300)) {
                     defer { lastSeen = sent.value }

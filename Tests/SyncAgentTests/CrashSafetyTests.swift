@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import NostrCore
 import PeerHarness
+import RelayClient
 import Testing
 
 @testable import SyncAgent
@@ -23,12 +24,26 @@ import Testing
         let configPath = f.directory.appendingPathComponent("sync.json").path
         let log = f.directory.appendingPathComponent("agent.log")
 
+        // The backup's count (NIP-45), read through a connection of the test's own.
+        let counter = Relay(configuration: RelayConfiguration(url: backup.url), logger: AgentFixture.logger)
+        let counting = Task { try await counter.run() }
+        defer { counter.stop(); counting.cancel() }
+        #expect(await counter.waitUntilConnected(timeout: .seconds(15)))
+        func onBackup() async -> Int {
+            let answer = await counter.exchange(
+                .count(subscription: "crash", filters: [Filter(authors: [alice.publicKey])]), subscription: "crash", timeout: .seconds(5))
+            if case let .count(_, n, _)? = answer { return n }
+            return 0
+        }
+
         var kills = 0
         var random = SeededGenerator.fromEnvironment()
         for _ in 0..<10 {
             let agent = try AgentProcess.start(["run", "--config", configPath, "--log-level", "warning"], logTo: log)
-            // The moment of the kill is what this test varies, so it waits on no condition.
-            try await Task.sleep(for: .milliseconds(Int.random(in: 300...2_500, using: &random)))
+            // Each kill comes once a seeded number of further events (0 to 2,500: from start-up to
+            // the middle of a batch) has reached the backup, or once all of them have.
+            let target = min(events.count, await onBackup() + Int.random(in: 0...2_500, using: &random))
+            #expect(try await Poll.until(timeout: .seconds(60), every: .milliseconds(20)) { await onBackup() >= target })
             agent.signal(SIGKILL)
             #expect(await agent.waitForExit(timeout: .seconds(10)) != nil)
             kills += 1
