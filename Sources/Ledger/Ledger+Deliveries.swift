@@ -85,7 +85,8 @@ extension Ledger {
                             SELECT ?, e.seq, 'pending', ? FROM events e
                             WHERE e.seq > ? AND (e.expiration IS NULL OR e.expiration > ?)
                               AND (e.replace_key IS NULL OR e.id IN (SELECT event_id FROM replaceable_heads))
-                            """, arguments: [relay, now, through, now])
+                              AND NOT \(Self.vanishedSQL)
+                            """, arguments: [relay, now, through, now, relay])
                     added += db.changesCount
                 }
                 try db.execute(sql: "UPDATE relays SET deliveries_ensured_through = ? WHERE url = ?", arguments: [top, relay])

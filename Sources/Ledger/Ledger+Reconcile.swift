@@ -13,34 +13,17 @@ extension Ledger {
             // into 32-byte values, never into a String each, so a window costs 40 bytes an event.
             let statement = try db.cachedStatement(
                 sql: "SELECT created_at, id, pubkey, kind FROM events WHERE created_at >= ? ORDER BY created_at, id")
-            let handle = statement.sqliteStatement
-            sqlite3_reset(handle)
-            defer { sqlite3_reset(handle) }
-            sqlite3_bind_int64(handle, 1, lower)
-            var items: [LedgerItem] = []
-            items.reserveCapacity(min(maxItems, 65_536))
-            while true {
-                let code = sqlite3_step(handle)
-                guard code == SQLITE_ROW else {
-                    if code == SQLITE_DONE { return (items, nil) }
-                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: statement.sql)
-                }
-                let createdAt = sqlite3_column_int64(handle, 0)
-                if items.count >= maxItems, let last = items.last, createdAt != last.createdAt {
-                    return (items, last.createdAt)
-                }
-                if let kinds = scope.kinds, !kinds.contains(Int(sqlite3_column_int64(handle, 3))) { continue }
+            return try Self.stepItems(db, statement, lower: lower, maxItems: maxItems, idColumn: 1) { handle in
+                if let kinds = scope.kinds, !kinds.contains(Int(sqlite3_column_int64(handle, 3))) { return false }
                 if let authors = scope.authorKeys {
-                    guard let pubkey = Self.bytes32(handle, column: 2), authors.contains(pubkey) else { continue }
+                    guard let pubkey = Self.bytes32(handle, column: 2), authors.contains(pubkey) else { return false }
                 }
-                // Ledger ids are verified hex; a row that is not is left out of the comparison.
-                guard let id = Self.bytes32(handle, column: 1) else { continue }
-                items.append(LedgerItem(createdAt: createdAt, id: id))
+                return true
             }
         }
     }
 
-    private static func bytes32(_ handle: OpaquePointer, column: Int32) -> Bytes32? {
+    static func bytes32(_ handle: OpaquePointer, column: Int32) -> Bytes32? {
         guard let text = sqlite3_column_text(handle, column) else { return nil }
         return Bytes32(hexUTF8: UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column))))
     }
@@ -59,7 +42,8 @@ extension Ledger {
                 sql: """
                     SELECT e.seq, e.replace_key, e.expiration, d.state, d.updated_at,
                            EXISTS (SELECT 1 FROM replaceable_heads h WHERE h.replace_key = e.replace_key AND h.event_id = e.id),
-                           EXISTS (SELECT 1 FROM deleted_events x WHERE x.event_id = e.id AND x.pubkey = e.pubkey)
+                           EXISTS (SELECT 1 FROM deleted_events x WHERE x.event_id = e.id AND x.pubkey = e.pubkey),
+                           \(Self.vanishedSQL)
                     FROM events e LEFT JOIN deliveries d ON d.relay = ? AND d.seq = e.seq
                     WHERE e.created_at = ? AND e.id = ?
                     """)
@@ -70,7 +54,7 @@ extension Ledger {
                         updated_at = excluded.updated_at
                     """)
             for item in items {
-                guard let row = try Row.fetchOne(find, arguments: [relay, item.createdAt, item.id.hex]) else {
+                guard let row = try Row.fetchOne(find, arguments: [relay, relay, item.createdAt, item.id.hex]) else {
                     result.unknown += 1
                     continue
                 }
@@ -81,7 +65,8 @@ extension Ledger {
                 let updatedAt: Int64? = row[4]
                 let isHead: Bool = row[5]
                 let deleted: Bool = row[6]
-                if replaceKey != nil && !isHead || expiration.map({ $0 <= now }) ?? false || deleted || state == .rejected {
+                let vanished: Bool = row[7]
+                if replaceKey != nil && !isHead || expiration.map({ $0 <= now }) ?? false || deleted || vanished || state == .rejected {
                     result.notEligible += 1
                     continue
                 }
@@ -116,37 +101,46 @@ extension Ledger {
         try write("record reconciliation") { db in
             try db.execute(
                 sql: """
-                    INSERT INTO reconciliations (relay, started_at, finished_at, method, windows, ledger_events, relay_events, missing_on_relay,
+                    INSERT INTO reconciliations (relay, scope, started_at, finished_at, method, windows, ledger_events, relay_events, missing_on_relay,
                         missing_in_ledger, fetched, requeued, lost_after_delivery, messages, bytes, error)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    r.relay, r.startedAt, r.finishedAt, r.method, r.windows, r.ledgerEvents, r.relayEvents, r.missingOnRelay,
+                    r.relay, r.scope, r.startedAt, r.finishedAt, r.method, r.windows, r.ledgerEvents, r.relayEvents, r.missingOnRelay,
                     r.missingInLedger, r.fetched, r.requeued, r.lostAfterDelivery, r.messages, r.bytes, r.error,
                 ])
         }
     }
 
-    /// Each relay's most recent reconciliation, and its total of events lost after delivery.
-    public func lastReconciliations() throws -> [String: (last: ReconciliationRecord, lostAfterDeliveryTotal: Int)] {
+    /// Each relay's most recent reconciliation of `scope`, and its total of events lost after delivery.
+    public func lastReconciliations(scope: String = "authors") throws -> [String: (last: ReconciliationRecord, lostAfterDeliveryTotal: Int)] {
+        var out: [String: (ReconciliationRecord, Int)] = [:]
+        for (record, lost) in try lastReconciliationsOfEveryScope() where record.scope == scope { out[record.relay] = (record, lost) }
+        return out
+    }
+
+    /// The most recent reconciliation of each (relay, scope), with its total of events lost after
+    /// delivery, sorted by relay and scope.
+    public func lastReconciliationsOfEveryScope() throws -> [(last: ReconciliationRecord, lostAfterDeliveryTotal: Int)] {
         try read("read reconciliations") { db in
-            var out: [String: (ReconciliationRecord, Int)] = [:]
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT r.relay, r.started_at, r.finished_at, r.method, r.windows, r.ledger_events, r.relay_events, r.missing_on_relay,
                            r.missing_in_ledger, r.fetched, r.requeued, r.lost_after_delivery, r.messages, r.bytes, r.error,
-                           (SELECT SUM(lost_after_delivery) FROM reconciliations s WHERE s.relay = r.relay)
-                    FROM reconciliations r WHERE r.id = (SELECT MAX(id) FROM reconciliations s WHERE s.relay = r.relay)
+                           (SELECT SUM(lost_after_delivery) FROM reconciliations s WHERE s.relay = r.relay AND s.scope = r.scope), r.scope
+                    FROM reconciliations r
+                    WHERE r.id = (SELECT MAX(id) FROM reconciliations s WHERE s.relay = r.relay AND s.scope = r.scope)
+                    ORDER BY r.relay, r.scope
                     """)
-            for row in rows {
-                let record = ReconciliationRecord(
+            return rows.map { row in
+                var record = ReconciliationRecord(
                     relay: row[0], startedAt: row[1], finishedAt: row[2], method: row[3], windows: row[4], ledgerEvents: row[5],
                     relayEvents: row[6], missingOnRelay: row[7], missingInLedger: row[8], fetched: row[9], requeued: row[10],
                     lostAfterDelivery: row[11], messages: row[12], bytes: row[13], error: row[14])
-                out[record.relay] = (record, row[15] ?? 0)
+                record.scope = row[16]
+                return (record, row[15] ?? 0)
             }
-            return out
         }
     }
 
@@ -216,6 +210,8 @@ public struct RequeueResult: Sendable, Equatable {
 /// What one reconciliation of a relay found and did.
 public struct ReconciliationRecord: Sendable, Equatable, Codable {
     public var relay: String
+    /// Which scope was compared: "authors", "inbox", "filters[N]".
+    public var scope = "authors"
     public var startedAt: Int64
     public var finishedAt: Int64
     /// "nip77", "count+req" or "req".

@@ -1,5 +1,6 @@
 import GRDB
 import NostrCore
+import Synchronization
 
 extension Ledger {
     /// An event's seq, through the (created_at, id) key: the ledger has no index on the id alone.
@@ -21,6 +22,9 @@ extension Ledger {
         do {
             var outcomes: [RecordOutcome] = []
             outcomes.reserveCapacity(batch.count)
+            var indexed: [(event: Event, indexes: [String])] = []
+            let vanishes = self.vanishes.withLock { $0 }
+            var vanishCacheStale = false
             let findSeq = try DirectStatement(db, sql: Self.findSeqSQL)
             let insertEvent = try DirectStatement(
                 db,
@@ -56,7 +60,12 @@ extension Ledger {
                     continue
                 }
                 let seq = db.lastInsertedRowID
-                if e.kind == 5 { try Self.noteDeletions(db, by: e) }
+                if e.kind == Kind.deletion { try Self.noteDeletions(db, by: e) }
+                if e.kind == Kind.requestToVanish {
+                    try Self.noteVanish(db, by: e)
+                    vanishCacheStale = true
+                }
+                if !observed.indexes.isEmpty { indexed.append((e, observed.indexes)) }
                 var state = DeliveryState.pending
                 var outcome = RecordOutcome.new(seq: seq)
                 if e.isExpired(at: now) {
@@ -74,7 +83,15 @@ extension Ledger {
                         b.add(relay); b.add(seq); b.add(state.rawValue); b.add(now)
                     }
                 }
+                if state == .pending, let requests = vanishes[e.pubkey], e.kind != Kind.requestToVanish {
+                    try Self.honourVanish(db, seq: seq, createdAt: e.createdAt, requests: requests, now: now)
+                }
                 outcomes.append(outcome)
+            }
+            try indexScopes(db, indexed, through: outcomes.lazy.compactMap(\.seq).max())
+            if vanishCacheStale {
+                let known = try Self.vanishRequests(db)
+                self.vanishes.withLock { $0 = known }
             }
             // Every event up to here has its rows for these relays: a restart need not look again.
             if let last = outcomes.lazy.compactMap(\.seq).max(), !writableRelays.isEmpty {

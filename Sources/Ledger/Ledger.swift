@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NostrCore
+import Synchronization
 
 /// The agent's memory: every event seen, where each relay stands with it,
 /// backfill cursors, run history and the archive position. One SQLite file
@@ -15,6 +16,12 @@ public final class Ledger: Sendable {
     let pool: DatabasePool
     /// Where the agent's frequent writes go (group commit, off Swift's shared threads).
     public let writer: LedgerWriter
+
+    /// The scope indexes this process keeps current (key → id), set by `registerScopeIndexes`.
+    let activeScopeIndexes = Mutex<[String: Int64]>([:])
+    /// NIP-62 requests on record, by author, so recording an event costs no query to learn that
+    /// none applies.
+    let vanishes = Mutex<[String: [(relay: String, createdAt: Int64, id: String)]]>([:])
 
     /// Removed when this ledger is released: set for `temporary()` ledgers only.
     private let temporaryDirectory: URL?
@@ -42,6 +49,8 @@ public final class Ledger: Sendable {
             try LedgerSchema.migrator.migrate(pool)
             self.pool = pool
             writer = LedgerWriter(pool: pool, path: path)
+            let known = try loadVanishRequests()
+            vanishes.withLock { $0 = known }
         } catch {
             throw LedgerError(path: path, operation: "open", underlying: error)
         }

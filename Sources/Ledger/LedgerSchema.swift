@@ -1,4 +1,5 @@
 import GRDB
+import NostrCore
 
 /// Versioned migrations. A shipped migration is never edited: changes come as new ones.
 enum LedgerSchema {
@@ -189,6 +190,58 @@ enum LedgerSchema {
                     -- Relays whose live subscriptions ignore NIP-01 `limit: 0` (they send stored events first).
                     ALTER TABLE relays ADD COLUMN ignores_limit_zero INTEGER NOT NULL DEFAULT 0;
                     """)
+        }
+        m.registerMigration("v6-scopes-and-vanish") { db in
+            try db.execute(
+                sql: """
+                    -- Indexes of the ledger's events by scope beyond the authors' own: one per inbox
+                    -- recipient (`p:<pubkey>`, every recorded event that p-tags it) and one per configured
+                    -- filter (`f:<sha256 of the filter>`), so a scope is reconciled without reading every event.
+                    CREATE TABLE scope_indexes (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        key TEXT NOT NULL UNIQUE,
+                        definition TEXT NOT NULL,
+                        -- Every event up to this seq has been matched against the index.
+                        indexed_through_seq INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE TABLE scope_events (
+                        scope INTEGER NOT NULL REFERENCES scope_indexes(id),
+                        created_at INTEGER NOT NULL,
+                        id TEXT NOT NULL,
+                        kind INTEGER NOT NULL,
+                        PRIMARY KEY (scope, created_at, id)
+                    ) WITHOUT ROWID;
+
+                    -- NIP-62: an author asked `relay` (or every relay, '*') to forget its events up to
+                    -- `created_at`. Such events are never pushed there again.
+                    CREATE TABLE vanish_requests (
+                        pubkey TEXT NOT NULL,
+                        relay TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        event_id TEXT NOT NULL,
+                        PRIMARY KEY (pubkey, relay)
+                    ) WITHOUT ROWID;
+
+                    -- What stands in the way of reading a scope from a relay (an AUTH the agent cannot
+                    -- answer, say); NULL once it reads again.
+                    CREATE TABLE scope_problems (
+                        relay TEXT NOT NULL,
+                        scope TEXT NOT NULL,
+                        problem TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        PRIMARY KEY (relay, scope)
+                    ) WITHOUT ROWID;
+
+                    ALTER TABLE reconciliations ADD COLUMN scope TEXT NOT NULL DEFAULT 'authors';
+                    DROP INDEX reconciliations_by_relay;
+                    CREATE INDEX reconciliations_by_relay ON reconciliations(relay, scope, id);
+                    """)
+            // Requests to vanish already recorded: relay URLs are normalised here, not in SQL.
+            let raws = try String.fetchAll(db, sql: "SELECT raw FROM events WHERE kind = ?", arguments: [Kind.requestToVanish])
+            for raw in raws {
+                guard let event = try? Event(json: raw) else { continue }
+                try Ledger.noteVanish(db, by: event)
+            }
         }
         return m
     }

@@ -4,10 +4,13 @@ import NostrCore
 public struct ObservedEvent: Sendable {
     public let event: Event
     public let relay: String
+    /// The scope indexes (`registerScopeIndexes` keys) the event belongs to.
+    public var indexes: [String]
 
-    public init(event: Event, relay: String) {
+    public init(event: Event, relay: String, indexes: [String] = []) {
         self.event = event
         self.relay = relay
+        self.indexes = indexes
     }
 }
 

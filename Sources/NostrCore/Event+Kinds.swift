@@ -45,7 +45,7 @@ extension Event {
 
     /// What a kind-5 deletion names (NIP-09): event ids (`e`) and addresses (`a`).
     public var deletionTargets: (eventIDs: [String], addresses: [String]) {
-        guard kind == 5 else { return ([], []) }
+        guard kind == Kind.deletion else { return ([], []) }
         var ids: [String] = [], addresses: [String] = []
         for tag in tags where tag.count >= 2 {
             if tag[0] == "e" { ids.append(tag[1]) }
@@ -53,4 +53,23 @@ extension Event {
         }
         return (ids, addresses)
     }
+}
+
+extension Event {
+    /// The pubkeys named by `p` tags.
+    public var taggedPubkeys: [String] {
+        var out: [String] = []
+        for tag in tags where tag.count >= 2 && tag[0] == "p" && !out.contains(tag[1]) { out.append(tag[1]) }
+        return out
+    }
+
+    /// What a NIP-62 request to vanish names: the relays (as written, `ALL_RELAYS` for all), or
+    /// nil when this is not such a request.
+    public var vanishTargets: [String]? {
+        guard kind == Kind.requestToVanish else { return nil }
+        return tags.filter { $0.count >= 2 && $0[0] == "relay" }.map { $0[1] }
+    }
+
+    /// NIP-62's word for every relay.
+    public static let allRelays = "ALL_RELAYS"
 }

@@ -1,7 +1,7 @@
 /// A NIP-65 relay list (kind 10002): where a user publishes (`write`) and
 /// where they read. An `r` tag without a marker means both.
 public struct RelayListMetadata: Sendable, Equatable {
-    public static let kind = 10002
+    public static let kind = Kind.relayList
     public var write: [String]
     public var read: [String]
 

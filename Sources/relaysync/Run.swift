@@ -26,6 +26,7 @@ extension RelaySyncCommand {
         func run() async throws {
             let configuration = try options.load(key: key)
             _ = try configuration.loadSecretKey()
+            _ = try configuration.loadInboxKeys()
             if check {
                 print(
                     "\(options.config): OK (\(configuration.pubkeys.count) pubkeys, \(configuration.readableRelays.count) readable and \(configuration.writableRelays.count) writable relays)"

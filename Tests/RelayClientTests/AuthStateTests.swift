@@ -17,9 +17,26 @@ struct AuthStateTests {
         #expect(!state(key: false).isHolding(at: .zero))
     }
 
+    @Test func severalKeysAnswerOneChallengeInTurnEachAfterThePreviousAnswer() {
+        var s = AuthState(settings: .init(keyCount: 3, challengeWait: .seconds(1)))
+        s.connected(at: .zero)
+        #expect(s.received(challenge: "c") == .sign(challenge: "c", key: 0))
+        s.sent(eventID: "a0", at: .seconds(1))
+        #expect(s.answered(accepted: true) == .sign(challenge: "c", key: 1))
+        s.sent(eventID: "a1", at: .seconds(2))
+        #expect(s.isHolding(at: .seconds(2)) == false, "one accepted identity releases writes")
+        // An identity the relay refuses, or one it never answers, does not stop the next.
+        #expect(s.answered(accepted: false) == .sign(challenge: "c", key: 2))
+        s.sent(eventID: "a2", at: .seconds(3))
+        #expect(s.tick(at: .seconds(3) + .milliseconds(1500)) == .finished)
+        #expect(s.authenticated)
+        // A later auth-required starts the round again from the first key.
+        #expect(s.needed() == .sign(challenge: "c", key: 0))
+    }
+
     @Test func aChallengeIsSignedAndWritesWaitForItsAnswer() {
         var s = state()
-        #expect(s.received(challenge: "c1") == .sign(challenge: "c1"))
+        #expect(s.received(challenge: "c1") == .sign(challenge: "c1", key: 0))
         #expect(s.everChallenged)
         s.sent(eventID: "auth1", at: .seconds(2))
         #expect(s.isHolding(at: .seconds(5)))
@@ -60,7 +77,7 @@ struct AuthStateTests {
         var s = state()
         #expect(s.needed() == nil)
         _ = s.received(challenge: "c")
-        #expect(s.needed() == .sign(challenge: "c"))
+        #expect(s.needed() == .sign(challenge: "c", key: 0))
         s.sent(eventID: "auth1", at: .zero)
         #expect(s.needed() == nil)
         var keyless = state(key: false)

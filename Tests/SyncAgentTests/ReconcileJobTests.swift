@@ -49,7 +49,8 @@ import Testing
             ledger: ledger, writableRelays: writable ? [relay.url] : [], counters: counters, deliveryWake: [:],
             archiveWake: WakeSignal(), filter: Filter(authors: authors), logger: AgentFixture.logger, now: { 1_800_000_000 })
         return ReconcileJob(
-            relay: relay, writable: writable, authors: authors, kinds: nil, since: nil, ledger: ledger, ingestor: ingestor,
+            relay: relay, writable: writable, scope: SyncScope(name: .authors, selection: .authors(authors, kinds: nil), since: nil),
+            ledger: ledger, ingestor: ingestor,
             settings: .init(), methods: ReconcileMethods(), deliveryWake: nil, logger: AgentFixture.logger)
     }
 

@@ -5,8 +5,14 @@ import NostrCore
 public struct RelayConfiguration: Sendable {
     /// `ws://` or `wss://` address of the relay.
     public var url: String
-    /// NIP-42 signer; nil means the client never authenticates.
-    public var authKey: SecretKey?
+    /// NIP-42 signers, in the order they answer a challenge; empty means the client never
+    /// authenticates.
+    public var authKeys: [SecretKey] = []
+    /// The first NIP-42 signer; setting it replaces them all.
+    public var authKey: SecretKey? {
+        get { authKeys.first }
+        set { authKeys = newValue.map { [$0] } ?? [] }
+    }
     /// TCP + TLS + WebSocket upgrade must finish within this (default 10 s).
     public var connectTimeout: Duration = .seconds(10)
     /// How long the NIP-11 document may take; a relay without one usually says so at once.
@@ -67,7 +73,7 @@ public struct RelayConfiguration: Sendable {
 
     public init(url: String, authKey: SecretKey? = nil) {
         self.url = url
-        self.authKey = authKey
+        self.authKeys = authKey.map { [$0] } ?? []
     }
 
     var effectiveMaxFrameSize: Int { min(max(maxFrameSize, 1 << 14), Self.maxFrameSizeHardCap) }

@@ -59,7 +59,7 @@ actor RelayCore {
                 eoseTimeout: configuration.eoseTimeout,
                 authTimeout: configuration.okTimeout,
                 recentIDs: max(configuration.subscriptionBuffer * 4, 10_000)))
-        self.auth = AuthState(settings: .init(hasKey: configuration.authKey != nil, challengeWait: configuration.authChallengeWait))
+        self.auth = AuthState(settings: .init(keyCount: configuration.authKeys.count, challengeWait: configuration.authChallengeWait))
         self.probe = LivenessProbe(settings: .init(answerWithin: configuration.okTimeout, deadAfter: configuration.deadAfter))
     }
 
@@ -213,7 +213,7 @@ actor RelayCore {
     private func carry(_ action: AuthState.Action?) {
         switch action {
         case nil: break
-        case let .sign(challenge): sendAuth(challenge: challenge)
+        case let .sign(challenge, key): sendAuth(challenge: challenge, key: key)
         case .finished:
             // Whatever the answer (nostr-relay sends none), held work goes again once; a second
             // `auth-required:` then becomes the final outcome.
@@ -244,11 +244,13 @@ actor RelayCore {
         replies?.set(awaitingReplies: publishQueue.inFlight.count)
     }
 
-    private func sendAuth(challenge: String) {
-        guard let key = configuration.authKey, canSend else { return }
+    private func sendAuth(challenge: String, key index: Int) {
+        guard configuration.authKeys.indices.contains(index), canSend else { return }
+        let key = configuration.authKeys[index]
         do {
             let event = try key.sign(
-                kind: 22242, content: "", tags: [["relay", configuration.url], ["challenge", challenge]], createdAt: Int64(Date().timeIntervalSince1970))
+                kind: Kind.clientAuthentication, content: "", tags: [["relay", configuration.url], ["challenge", challenge]],
+                createdAt: Int64(Date().timeIntervalSince1970))
             auth.sent(eventID: event.id, at: now)
             machine.authenticationStarted()
             logger.debug("relay.auth.sent", metadata: ["event.id": .string(event.id)])
@@ -331,7 +333,7 @@ actor RelayCore {
         case let .closed(sub, reason):
             if waiters.isAwaitingReply(sub) { waiters.answer(sub, with: message); return }
             if probe.answered(by: sub) { return }
-            switch subscriptions.closed(sub, reason: reason, canAuthenticate: configuration.authKey != nil, at: now) {
+            switch subscriptions.closed(sub, reason: reason, canAuthenticate: !configuration.authKeys.isEmpty, at: now) {
             case .unknown: break
             case .heldForAuth: carry(auth.needed())
             case let .ended(actions): carry(actions)
@@ -360,7 +362,7 @@ actor RelayCore {
             carry(auth.answered(accepted: ok))
             return
         }
-        let fx = publishQueue.receivedOK(eventID: id, accepted: ok, reason: reason, at: now, canAuthenticate: configuration.authKey != nil)
+        let fx = publishQueue.receivedOK(eventID: id, accepted: ok, reason: reason, at: now, canAuthenticate: !configuration.authKeys.isEmpty)
         if let latency = fx.latency {
             counters.eventToOK.add(latency)
             configuration.latencyObserver?(.eventToOK, latency)

@@ -14,6 +14,9 @@ public final class AgentCounters: Sendable {
         public var rejected: [String: [String: Int]] = [:]
         public var retried: [String: Int] = [:]
         public var archived = 0
+        /// Events new to the ledger by scope ("authors", "inbox", "filters[N]"); one event may
+        /// belong to several.
+        public var newByScope: [String: Int] = [:]
     }
 
     private let state = Mutex(Snapshot())

@@ -19,6 +19,12 @@ public struct OnceSummary: Sendable, Codable {
     public var discoverySkipped: [String: String] = [:]
     /// Relay URL → what comparing its set with the ledger's found and fixed.
     public var reconciliations: [String: ReconciliationRecord] = [:]
+    /// The same for the inbox and the filters (each record names its relay and scope).
+    public var scopeReconciliations: [ReconciliationRecord] = []
+    /// Scope ("authors", "inbox", "filters[N]") → the ledger's events in it after the run.
+    public var scopeEvents: [String: Int] = [:]
+    /// Relay URL → scope → why the relay would not serve it (an AUTH no key could answer, say).
+    public var refusedScopes: [String: [String: String]] = [:]
 
     public var succeeded: Bool { failures.isEmpty }
 
@@ -29,6 +35,10 @@ public struct OnceSummary: Sendable, Codable {
         lines.append(
             "  fetched \(fetched) events: \(counters.new) new, \(counters.known) already known, \(counters.superseded) older replaceable versions, \(counters.expired) expired, \(invalid.values.reduce(0, +)) invalid"
         )
+        if scopeEvents.count > 1 {
+            let parts = scopeEvents.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) (\(counters.newByScope[$0.key] ?? 0) new)" }
+            lines.append("  scopes in the ledger: " + parts.joined(separator: ", "))
+        }
         for url in counters.fetched.keys.sorted() {
             lines.append("    from \(url): \(counters.fetched[url]!)\(invalid[url].map { $0 > 0 ? ", \($0) invalid" : "" } ?? "")")
         }
@@ -54,6 +64,14 @@ public struct OnceSummary: Sendable, Codable {
             lines.append(
                 "  reconciled \(url) (\(r.method)): \(r.error.map { "failed, \($0)" } ?? "\(r.missingInLedger) missing from the ledger (\(r.fetched) fetched), \(r.missingOnRelay) missing on the relay (\(r.requeued) sent again, \(r.lostAfterDelivery) lost after delivery)")"
             )
+        }
+        for r in scopeReconciliations {
+            lines.append(
+                "  reconciled \(r.relay) \(r.scope) (\(r.method)): \(r.error.map { "failed, \($0)" } ?? "\(r.missingInLedger) missing from the ledger (\(r.fetched) fetched), \(r.missingOnRelay) missing on the relay (\(r.requeued) sent again)")"
+            )
+        }
+        for (url, scopes) in refusedScopes.sorted(by: { $0.key < $1.key }) {
+            for (scope, why) in scopes.sorted(by: { $0.key < $1.key }) { lines.append("  NOT READ \(url) \(scope): \(why)") }
         }
         if counters.archived > 0 { lines.append("  archived \(counters.archived) events") }
         for (url, why) in failures.sorted(by: { $0.key < $1.key }) {

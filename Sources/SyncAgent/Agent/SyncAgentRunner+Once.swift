@@ -15,21 +15,27 @@ extension SyncAgentRunner {
             group.addTask { try await self.pool.run() }
             defer { group.cancelAll() }
             let (discovered, discoveryFailures) = try await discoverOnce()
-            var readers = configuration.readableRelays.map { (relay: relays[$0.url]!, authors: configuration.pubkeys) }
-            for url in discovered.order { readers.append((relay: await pool.add(discoveredRelayConfiguration(url)), authors: discovered.readers[url]!)) }
+            var readers = configuration.readableRelays.map { (relay: relays[$0.url]!, scopes: scopes) }
+            for url in discovered.everyRelay {
+                readers.append((relay: await pool.add(discoveredRelayConfiguration(url)), scopes: discoveredScopes(discovered.assignment(url))))
+            }
             // Deliveries run beside the backfill and the reconciliation, as in the daemon: a mirror
             // takes about as long as the slower of reading and writing, not their sum.
             let producing = Gate()
             async let delivered = deliverAll(until: producing)
             var failures: [String: String]
-            var reconciliations: [String: ReconciliationRecord] = [:]
+            var reconciliations: [ReconciliationRecord] = []
+            var refused: [String: [String: String]] = [:]
             do {
                 let backfill = try await backfillAll(readers)
                 failures = backfill.failures.merging(discoveryFailures) { a, _ in a }
+                refused = backfill.refused
                 if configuration.reconcile.enabled {
                     reconciliations = try await reconcileAll(readers: readers, skipping: Set(failures.keys), readInFull: backfill.readInFull)
-                    for (url, record) in reconciliations {
-                        if let error = record.error { failures[url] = failures[url] ?? "reconciliation failed: \(error)" }
+                    for record in reconciliations {
+                        guard let error = record.error, refused[record.relay]?[record.scope] == nil else { continue }
+                        let scope = record.scope == ScopeName.authors.description ? "" : " (\(record.scope))"
+                        failures[record.relay] = failures[record.relay] ?? "reconciliation\(scope) failed: \(error)"
                     }
                 }
             } catch {
@@ -40,7 +46,11 @@ extension SyncAgentRunner {
             producing.open()
             // A relay list often names dead relays: those are reported, not counted as a failed backup.
             var discoveredFailures: [String: String] = [:]
-            for url in discovered.order { discoveredFailures[url] = failures.removeValue(forKey: url) }
+            for url in discovered.everyRelay { discoveredFailures[url] = failures.removeValue(forKey: url) }
+            // A scope a relay would not serve is not backed up: the run must not say complete.
+            for (url, scopes) in refused where failures[url] == nil {
+                failures[url] = scopes.sorted { $0.key < $1.key }.map { "\($0.key) not read: \($0.value)" }.joined(separator: "; ")
+            }
             failures.merge(try await delivered) { a, b in "\(a); \(b)" }
             if let archiveConfiguration {
                 try ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger).drainAndClose()
@@ -54,7 +64,10 @@ extension SyncAgentRunner {
                 counters: counters.snapshot, failures: failures, invalid: invalid, pending: pending,
                 seconds: (ContinuousClock.now - started).seconds, discovered: discovered.readers,
                 discoveredFailures: discoveredFailures, discoverySkipped: discovered.skipped,
-                reconciliations: reconciliations)
+                reconciliations: Dictionary(
+                    reconciliations.filter { $0.scope == ScopeName.authors.description }.map { ($0.relay, $0) }, uniquingKeysWith: { a, _ in a }),
+                scopeReconciliations: reconciliations.filter { $0.scope != ScopeName.authors.description },
+                scopeEvents: try scopeCounts(), refusedScopes: refused)
         }
         try ledger.endRun(runID, at: WallClock.unixNow(), exitCode: summary.succeeded ? 0 : 2, summaryJSON: summaryJSON())
         return summary
@@ -64,31 +77,45 @@ extension SyncAgentRunner {
     /// fails the run with its connection error's one line (`RelayConnectionError.summary`).
     static var onceConnectWait: Duration { .seconds(15) }
 
-    /// Compares every configured relay, and every discovered reader for its authors, with the
-    /// ledger, all at once; relays that already failed are not tried again.
+    /// Compares every configured relay in every scope, and every discovered reader in its
+    /// scopes, with the ledger, all at once; relays that already failed are not tried again.
     func reconcileAll(
-        readers: [(relay: Relay, authors: [String])], skipping failed: Set<String>, readInFull: Set<String> = [],
+        readers: [(relay: Relay, scopes: [SyncScope])], skipping failed: Set<String>, readInFull: Set<RelayScope> = [],
         repair: Bool = true
-    ) async throws -> [String: ReconciliationRecord] {
+    ) async throws -> [ReconciliationRecord] {
         var jobs: [ReconcileJob] = []
+        func add(_ relay: Relay, _ scope: SyncScope, writable: Bool) {
+            var job = reconcileJob(relay, scope: scope, writable: writable)
+            job.repair = repair
+            job.readInFull = readInFull.contains(RelayScope(url: relay.url, scope: scope.name))
+            jobs.append(job)
+        }
         for entry in configuration.relays where !failed.contains(entry.url) {
-            var job = reconcileJob(relays[entry.url]!, writable: entry.role.isWritable)
-            job.repair = repair
-            job.readInFull = readInFull.contains(entry.url)
-            jobs.append(job)
+            for scope in scopes { add(relays[entry.url]!, scope, writable: entry.role.isWritable) }
         }
-        for (relay, authors) in readers where relays[relay.url] == nil && !failed.contains(relay.url) {
-            var job = reconcileJob(relay, authors: authors, writable: false)
-            job.repair = repair
-            job.readInFull = readInFull.contains(relay.url)
-            jobs.append(job)
+        for (relay, scopes) in readers where relays[relay.url] == nil && !failed.contains(relay.url) {
+            for scope in scopes { add(relay, scope, writable: false) }
         }
-        return try await withThrowingTaskGroup(of: ReconciliationRecord.self) { group in
-            for job in jobs { group.addTask { try await job.run() } }
-            var out: [String: ReconciliationRecord] = [:]
-            for try await record in group { out[record.relay] = record }
-            return out
+        // Relays that are read go first: what they hold that the ledger lacks (a NIP-09 deletion,
+        // a NIP-62 request to vanish) must be known before anything is pushed to the backups.
+        let readable = Set(configuration.readableRelays.map(\.url) + readers.map(\.relay.url))
+        var out: [ReconciliationRecord] = []
+        for phase in [jobs.filter { readable.contains($0.relay.url) }, jobs.filter { !readable.contains($0.relay.url) }] {
+            out += try await withThrowingTaskGroup(of: ReconciliationRecord.self) { group in
+                for job in phase { group.addTask { try await job.run() } }
+                var records: [ReconciliationRecord] = []
+                for try await record in group { records.append(record) }
+                return records
+            }
         }
+        return out.sorted { ($0.relay, $0.scope) < ($1.relay, $1.scope) }
+    }
+
+    /// The ledger's events per configured scope.
+    func scopeCounts() throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for scope in scopes { out[scope.name.description] = try scope.ledgerCount(ledger) }
+        return out
     }
 
     /// The discovered relays to read, from relay lists refreshed when due. When
@@ -104,33 +131,37 @@ extension SyncAgentRunner {
         return (try await discovery.resolver.plan(health: try ledger.recordedRelayFigures().health), failures)
     }
 
-    /// Backfills every reader at once: which failed and why, and which were read in full.
-    private func backfillAll(_ readers: [(relay: Relay, authors: [String])]) async throws -> (failures: [String: String], readInFull: Set<String>) {
-        try await withThrowingTaskGroup(of: (String, String?, Bool).self) { group in
-            for (relay, authors) in readers {
+    /// Backfills every reader at once: which failed and why, which scopes were read in full, and
+    /// which scopes relays would not serve (url → scope → why).
+    private func backfillAll(_ readers: [(relay: Relay, scopes: [SyncScope])]) async throws -> (
+        failures: [String: String], readInFull: Set<RelayScope>, refused: [String: [String: String]]
+    ) {
+        try await withThrowingTaskGroup(of: (String, String?, BackfillJob.Result?).self) { group in
+            for (relay, scopes) in readers {
                 let url = relay.url
                 group.addTask {
                     guard await relay.waitUntilConnected(timeout: Self.onceConnectWait, orPermanentFailure: true) else {
                         let why = await relay.connectionFailure(waited: Self.onceConnectWait)
                         try self.ledger.noteRelayError(url, why, at: WallClock.unixNow())
-                        return (url, why, false)
+                        return (url, why, nil)
                     }
                     do {
-                        let result = try await self.backfillJob(relay, authors: authors).run()
-                        return (url, nil, result.readWholeHistory)
+                        return (url, nil, try await self.backfillJob(relay, scopes: scopes).run())
                     } catch {
                         try self.ledger.noteRelayError(url, "\(error)", at: WallClock.unixNow())
-                        return (url, "backfill failed: \(error)", false)
+                        return (url, "backfill failed: \(error)", nil)
                     }
                 }
             }
             var failures: [String: String] = [:]
-            var readInFull: Set<String> = []
-            for try await (url, failure, whole) in group {
+            var readInFull: Set<RelayScope> = []
+            var refused: [String: [String: String]] = [:]
+            for try await (url, failure, result) in group {
                 if let failure { failures[url] = failure }
-                if whole { readInFull.insert(url) }
+                for scope in result?.readWholeHistory ?? [] { readInFull.insert(RelayScope(url: url, scope: scope)) }
+                for (scope, why) in result?.refused ?? [:] { refused[url, default: [:]][scope.description] = why }
             }
-            return (failures, readInFull)
+            return (failures, readInFull, refused)
         }
     }
 

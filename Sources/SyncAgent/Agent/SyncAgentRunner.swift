@@ -21,6 +21,10 @@ public final class SyncAgentRunner: Sendable {
     let archiveWake = WakeSignal()
     let ingestor: EventIngestor
     let authKey: SecretKey?
+    /// Inbox recipients' own keys (`inbox.keys`), answering AUTH where the inbox is read.
+    let inboxKeys: [SecretKey]
+    /// The scopes read from each configured readable relay.
+    let scopes: [SyncScope]
     /// Set when discovery is on.
     let discovery: (resolver: DiscoveryResolver, inbox: RelayListInbox, indexers: [Relay])?
     /// How long a one-shot run keeps retrying a relay that makes no progress.
@@ -40,11 +44,16 @@ public final class SyncAgentRunner: Sendable {
         self.onceGiveUp = onceGiveUp
         let key = try configuration.loadSecretKey()
         authKey = key
+        let inboxKeys = try configuration.loadInboxKeys().sorted { $0.key < $1.key }.map(\.value)
+        self.inboxKeys = inboxKeys
+        scopes = configuration.scopes
         ledger = try Ledger(path: configuration.ledgerPath.path)
+        try ledger.registerScopeIndexes(ScopeIndex.definitions(for: configuration))
         pool = RelayPool(logger: logger)
         var relays: [String: Relay] = [:]
         for entry in configuration.relays {
             var relayConfiguration = Self.relayConfiguration(entry.url, authKey: entry.auth ? key : nil, metrics: metrics)
+            if entry.role.isReadable { relayConfiguration.authKeys += inboxKeys }
             if let roots = entry.trustRoots { relayConfiguration.trust(roots) }
             relays[entry.url] = await pool.add(relayConfiguration)
         }
@@ -54,16 +63,17 @@ public final class SyncAgentRunner: Sendable {
         let inbox = configuration.discover.enabled ? RelayListInbox(authors: configuration.pubkeys) : nil
         ingestor = EventIngestor(
             ledger: ledger, writableRelays: writable, counters: counters, deliveryWake: deliveryWake,
-            archiveWake: archiveWake, filter: configuration.filter, logger: logger, relayLists: inbox,
+            archiveWake: archiveWake, scopes: ScopeMatcher(configuration), logger: logger, relayLists: inbox,
             metrics: metrics, now: { WallClock.unixNow() })
         if let inbox {
             var indexers: [Relay] = []
             for url in configuration.discover.indexers { indexers.append(await pool.add(RelayConfiguration(url: url))) }
             let readable = configuration.readableRelays.compactMap { relays[$0.url] }.filter { r in !indexers.contains { $0 === r } }
-            let resolver = DiscoveryResolver(
+            var resolver = DiscoveryResolver(
                 settings: configuration.discover, authors: configuration.pubkeys, sources: indexers + readable,
                 configured: Set(configuration.relays.map(\.url)), hasKey: key != nil && configuration.discover.auth, ledger: ledger,
                 ingestor: ingestor, information: InformationCache(ledger: ledger, logger: logger), logger: logger)
+            if configuration.inbox.enabled { resolver.inboxKinds = configuration.inbox.kinds }
             discovery = (resolver, inbox, indexers)
         } else {
             discovery = nil
@@ -102,27 +112,34 @@ public final class SyncAgentRunner: Sendable {
             if entry.role.isReadable {
                 let gate = Gate()
                 backfilled = gate
-                let live = LiveSyncService(relay: relay, filter: configuration.filter, ingestor: ingestor, ledger: ledger, logger: logger)
-                services.append(
-                    .init(
-                        service: WatchedService("live subscription on \(entry.url)", live, watch: serviceWatch),
-                        successTerminationBehavior: .ignore))
+                for scope in scopes {
+                    let live = LiveSyncService(
+                        relay: relay, filter: scope.relayFilter, scope: scope.name, ingestor: ingestor, ledger: ledger, logger: logger)
+                    let name = scope.name == .authors ? "live subscription on \(entry.url)" : "live \(scope.name) subscription on \(entry.url)"
+                    services.append(.init(service: WatchedService(name, live, watch: serviceWatch), successTerminationBehavior: .ignore))
+                }
                 services.append(.init(service: BackfillService(job: backfillJob(relay), logger: logger, done: gate), successTerminationBehavior: .ignore))
             }
             if configuration.reconcile.enabled {
-                services.append(
-                    .init(service: reconcileService(relay, writable: entry.role.isWritable, after: backfilled), successTerminationBehavior: .ignore))
+                // A backup-only relay is compared for every scope too: what it lost is pushed again.
+                for scope in scopes {
+                    services.append(
+                        .init(
+                            service: reconcileService(relay, scope: scope, writable: entry.role.isWritable, after: backfilled),
+                            successTerminationBehavior: .ignore))
+                }
             }
         }
         if let discovery {
-            let factory = DiscoveryService.ReaderFactory { [self] relay, authors in
+            let factory = DiscoveryService.ReaderFactory { [self] relay, assignment in
                 let gate = Gate()
+                let scopes = discoveredScopes(assignment)
                 return DiscoveryService.Readers(
-                    live: LiveSyncService(
-                        relay: relay, filter: Filter(authors: authors, kinds: configuration.kinds, since: configuration.since),
-                        ingestor: ingestor, ledger: ledger, logger: logger),
-                    backfill: BackfillService(job: backfillJob(relay, authors: authors), logger: logger, done: gate),
-                    reconcile: configuration.reconcile.enabled ? reconcileService(relay, authors: authors, writable: false, after: gate) : nil)
+                    live: scopes.map {
+                        LiveSyncService(relay: relay, filter: $0.relayFilter, scope: $0.name, ingestor: ingestor, ledger: ledger, logger: logger)
+                    },
+                    backfill: BackfillService(job: backfillJob(relay, scopes: scopes), logger: logger, done: gate),
+                    reconcile: configuration.reconcile.enabled ? scopes.map { reconcileService(relay, scope: $0, writable: false, after: gate) } : [])
             }
             services.append(
                 .init(
@@ -171,10 +188,9 @@ public final class SyncAgentRunner: Sendable {
         return next.value
     }
 
-    func backfillJob(_ relay: Relay, authors: [String]? = nil) -> BackfillJob {
-        var job = BackfillJob(
-            relay: relay, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds, since: configuration.since,
-            ledger: ledger, ingestor: ingestor, logger: logger)
+    /// A relay's backfill of `scopes` (every configured scope when nil).
+    func backfillJob(_ relay: Relay, scopes: [SyncScope]? = nil) -> BackfillJob {
+        var job = BackfillJob(relay: relay, scopes: scopes ?? self.scopes, ledger: ledger, ingestor: ingestor, logger: logger)
         job.catchUp = !configuration.reconcile.enabled
         return job
     }
@@ -185,18 +201,32 @@ public final class SyncAgentRunner: Sendable {
         return c
     }
 
+    /// A discovered relay's connection: the agent's key only with `discover.auth`; the inbox
+    /// recipients' keys when the inbox is backed up (a DM relay releases messages only to them).
     func discoveredRelayConfiguration(_ url: String) -> RelayConfiguration {
-        Self.relayConfiguration(url, authKey: discoveredAuthKey, metrics: metrics)
+        var c = Self.relayConfiguration(url, authKey: discoveredAuthKey, metrics: metrics)
+        c.authKeys += inboxKeys
+        return c
+    }
+
+    /// The scopes a discovered relay is read for: the authors whose relay lists name it, and the
+    /// inbox of the recipients whose DM or read relays it is.
+    func discoveredScopes(_ assignment: DiscoveryPlan.Assignment) -> [SyncScope] {
+        var out: [SyncScope] = []
+        if !assignment.authors.isEmpty { out.append(scopes[0].narrowed(to: assignment.authors)) }
+        if let inbox = assignment.inbox, let scope = scopes.first(where: { $0.name == .inbox }) {
+            if let limited = scope.narrowed(to: inbox.recipients).limited(toKinds: Set(inbox.kinds)) { out.append(limited) }
+        }
+        return out
     }
 
     /// The key a discovered relay's AUTH is answered with: none unless `discover.auth` says so,
     /// since a relay list can name any relay.
     var discoveredAuthKey: SecretKey? { configuration.discover.auth ? authKey : nil }
 
-    func reconcileJob(_ relay: Relay, authors: [String]? = nil, writable: Bool) -> ReconcileJob {
+    func reconcileJob(_ relay: Relay, scope: SyncScope, writable: Bool) -> ReconcileJob {
         var job = ReconcileJob(
-            relay: relay, writable: writable, authors: authors ?? configuration.pubkeys, kinds: configuration.kinds,
-            since: configuration.since, ledger: ledger, ingestor: ingestor, settings: configuration.reconcile,
+            relay: relay, writable: writable, scope: scope, ledger: ledger, ingestor: ingestor, settings: configuration.reconcile,
             methods: reconcileMethods, deliveryWake: deliveryWake[relay.url], logger: logger)
         job.metrics = metrics
         return job
@@ -208,9 +238,9 @@ public final class SyncAgentRunner: Sendable {
         return service
     }
 
-    func reconcileService(_ relay: Relay, authors: [String]? = nil, writable: Bool, after gate: Gate?) -> ReconcileService {
+    func reconcileService(_ relay: Relay, scope: SyncScope, writable: Bool, after gate: Gate?) -> ReconcileService {
         ReconcileService(
-            job: reconcileJob(relay, authors: authors, writable: writable),
+            job: reconcileJob(relay, scope: scope, writable: writable),
             interval: configuration.reconcile.interval, afterBackfill: gate, logger: logger)
     }
 

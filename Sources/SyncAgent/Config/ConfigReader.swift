@@ -42,6 +42,8 @@ struct ConfigReader {
         configuration.reconcile = try readReconcile()
         configuration.logFormat = format
         configuration.metrics = try readMetrics()
+        configuration.inbox = try readInbox()
+        configuration.filters = try readFilters(defaultSince: since)
         return configuration
     }
 

@@ -54,6 +54,18 @@ public struct SyncConfiguration: Sendable {
         public var negentropy = true
     }
 
+    /// Events addressed to the configured pubkeys (`p`-tagged), whoever signed them.
+    public struct InboxSettings: Sendable, Equatable {
+        public var enabled = false
+        /// Kinds backed up (default NIP-04 messages and NIP-59 gift wraps).
+        public var kinds: [Int] = [Kind.encryptedDirectMessage, Kind.giftWrap]
+        /// A recipient's own key, to answer NIP-42 AUTH as that recipient where its messages are
+        /// released only to it (`inbox.keys`: pubkey → key file, mode 600).
+        public var keyFiles: [String: URL] = [:]
+        /// What named each key file, for messages (`inbox.keys.npub1…`).
+        public var keySources: [String: String] = [:]
+    }
+
     /// Where `/metrics` and `/healthz` are served.
     public struct MetricsListen: Sendable, Equatable {
         public var host: String
@@ -76,6 +88,10 @@ public struct SyncConfiguration: Sendable {
     public var logFormat: LogFormat = .text
     public var discover: DiscoverSettings
     public var reconcile = ReconcileSettings()
+    /// `inbox`: what was sent to the configured pubkeys.
+    public var inbox = InboxSettings()
+    /// `filters`: extra scopes, each a NIP-01 filter (no `ids`, `until` or `limit`).
+    public var filters: [Filter] = []
     /// nil when metrics are off (the default).
     public var metrics: MetricsListen?
     /// Folder of the config file, for messages.
@@ -89,6 +105,7 @@ public struct SyncConfiguration: Sendable {
     public static let secretKeyEnvironment = "RELAYSYNC_SECRET_KEY"
     static let knownKeys: Set<String> = [
         "pubkeys", "relays", "kinds", "since", "ledger", "archive", "secret_key_file", "log_level", "log_format", "discover", "reconcile", "metrics",
+        "inbox", "filters",
         "$comment",
     ]
 
@@ -138,26 +155,45 @@ public struct SyncConfiguration: Sendable {
         return try reader.read()
     }
 
+    /// A key file's key. A file that other users can read is refused: the key must stay private.
+    static func loadKeyFile(_ file: URL, source: String) throws(ConfigError) -> SecretKey {
+        var info = stat()
+        guard stat(file.path, &info) == 0 else {
+            throw ConfigError(key: source, reason: "\(file.path): \(errno == ENOENT ? "no such file" : Self.errnoText())")
+        }
+        if info.st_mode & 0o077 != 0 {
+            throw ConfigError(
+                key: source, reason: "\(file.path) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
+        }
+        let text: String
+        switch Self.readText(file.path, kind: "key file") {
+        case let .success(t): text = t
+        case let .failure(e): throw ConfigError(key: source, reason: "\(file.path): \(e.reason)")
+        }
+        do { return try SecretKey(parsing: text) } catch { throw ConfigError(key: source, reason: "\(file.path) does not hold a valid key: \(error)") }
+    }
+
+    /// The inbox recipients' own keys (`inbox.keys`), by pubkey; each file must hold the key of
+    /// the pubkey it is listed under.
+    public func loadInboxKeys() throws(ConfigError) -> [String: SecretKey] {
+        guard inbox.enabled else { return [:] }
+        var out: [String: SecretKey] = [:]
+        for (pubkey, file) in inbox.keyFiles.sorted(by: { $0.key < $1.key }) {
+            let source = inbox.keySources[pubkey] ?? "inbox.keys"
+            let key = try Self.loadKeyFile(file, source: source)
+            guard key.publicKey == pubkey else {
+                throw ConfigError(
+                    key: source, reason: "\(file.path) holds the key of \(NIP19.encode(.npub(key.publicKey))), not of this pubkey")
+            }
+            out[pubkey] = key
+        }
+        return out
+    }
+
     /// Loads the AUTH key from `secret_key_file` or the environment. A key file
     /// that other users can read is refused: the key must stay private.
     public func loadSecretKey(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> SecretKey? {
-        if let file = secretKeyFile {
-            let source = secretKeyFileSource
-            var info = stat()
-            guard stat(file.path, &info) == 0 else {
-                throw ConfigError(key: source, reason: "\(file.path): \(errno == ENOENT ? "no such file" : Self.errnoText())")
-            }
-            if info.st_mode & 0o077 != 0 {
-                throw ConfigError(
-                    key: source, reason: "\(file.path) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it")
-            }
-            let text: String
-            switch Self.readText(file.path, kind: "key file") {
-            case let .success(t): text = t
-            case let .failure(e): throw ConfigError(key: source, reason: "\(file.path): \(e.reason)")
-            }
-            do { return try SecretKey(parsing: text) } catch { throw ConfigError(key: source, reason: "\(file.path) does not hold a valid key: \(error)") }
-        }
+        if let file = secretKeyFile { return try Self.loadKeyFile(file, source: secretKeyFileSource) }
         if let text = environment[Self.secretKeyEnvironment], !text.isEmpty {
             do { return try SecretKey(parsing: text) } catch {
                 throw ConfigError(key: Self.secretKeyEnvironment, reason: "does not hold a valid key: \(error)")

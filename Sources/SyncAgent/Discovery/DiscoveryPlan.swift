@@ -12,6 +12,26 @@ public struct DiscoveryPlan: Sendable, Equatable {
     /// Relays to start first: the smallest set covering every author's
     /// write relays, then the rest by score.
     public var order: [String] = []
+    /// Relay → the inbox read from it: for each recipient its DM relays (kind 10050) serve its
+    /// private messages, and its NIP-65 read relays the other inbox kinds.
+    public var inbox: [String: InboxAssignment] = [:]
+
+    /// Whose inbox a discovered relay is read for, and which kinds.
+    public struct InboxAssignment: Sendable, Equatable, Codable {
+        public var recipients: [String]
+        public var kinds: [Int]
+    }
+
+    /// What one discovered relay is read for.
+    public struct Assignment: Sendable, Equatable {
+        public var authors: [String]
+        public var inbox: InboxAssignment?
+    }
+
+    /// Every discovered relay to read: the authors' in `order`, then those read for the inbox alone.
+    public var everyRelay: [String] { order + inbox.keys.filter { readers[$0] == nil }.sorted() }
+
+    public func assignment(_ url: String) -> Assignment { Assignment(authors: readers[url] ?? [], inbox: inbox[url]) }
 
     public struct Input: Sendable {
         public var lists: [String: RelayListMetadata]
@@ -22,6 +42,10 @@ public struct DiscoveryPlan: Sendable, Equatable {
         public var refusals: [String: String]
         /// Read discovered relays on loopback, link-local and private addresses too.
         public var allowPrivateAddresses: Bool
+        /// Each recipient's DM relays (kind 10050), when the inbox is backed up.
+        public var dmRelays: [String: DirectMessageRelays] = [:]
+        /// The inbox's kinds; nil when the inbox is not backed up.
+        public var inboxKinds: [Int]? = nil
 
         public init(
             lists: [String: RelayListMetadata], configured: Set<String>, limitPerPubkey: Int,
@@ -73,6 +97,43 @@ public struct DiscoveryPlan: Sendable, Equatable {
         }
         let cover = RelaySelection.cover(writeRelays: capped, health: input.health)
         order = cover + RelaySelection.rank(readers.keys.filter { !cover.contains($0) }, health: input.health)
+        if let kinds = input.inboxKinds { planInbox(input, kinds: kinds) }
+    }
+
+    /// The inbox's relays: private messages from each recipient's DM relays, the other inbox kinds
+    /// from its read relays; a relay named for both serves both. Refused as the authors' are.
+    private mutating func planInbox(_ input: Input, kinds: [Int]) {
+        let privateKinds = kinds.filter(Kind.privateMessages.contains)
+        let otherKinds = kinds.filter { !Kind.privateMessages.contains($0) }
+        var wanted: [String: (recipients: Set<String>, kinds: Set<Int>)] = [:]
+        func want(_ raw: String, _ pubkey: String, _ kinds: [Int]) {
+            guard !kinds.isEmpty else { return }
+            guard let url = RelayURL.normalize(raw) else {
+                skipped[raw] = "not a ws:// or wss:// URL"
+                return
+            }
+            if input.configured.contains(url) { return }
+            if !input.allowPrivateAddresses, let why = PrivateAddress.reason(url) {
+                if readers[url] == nil { skipped[url] = "\(why): relays from relay lists on private addresses are refused (discover.allow_private_addresses)" }
+                return
+            }
+            if let reason = input.refusals[url] {
+                if readers[url] == nil { skipped[url] = reason }
+                return
+            }
+            wanted[url, default: ([], [])].recipients.insert(pubkey)
+            wanted[url, default: ([], [])].kinds.formUnion(kinds)
+        }
+        for (pubkey, list) in input.dmRelays {
+            for raw in list.relays.prefix(input.limitPerPubkey) { want(raw, pubkey, privateKinds) }
+        }
+        for (pubkey, list) in input.lists {
+            for raw in list.read.prefix(input.limitPerPubkey) { want(raw, pubkey, otherKinds) }
+        }
+        for (url, w) in wanted {
+            inbox[url] = InboxAssignment(recipients: w.recipients.sorted(), kinds: w.kinds.sorted())
+            skipped[url] = nil
+        }
     }
 
     /// The authors each relay would be read for, from a pubkey's point of view.

@@ -22,7 +22,10 @@ struct DiscoveryResolver: Sendable {
     let logger: Logger
     /// How long one round of asking the sources may take.
     var askTimeout: Duration = .seconds(20)
+    /// The inbox's kinds when it is backed up: then DM relay lists (10050) are asked for too.
+    var inboxKinds: [Int]? = nil
     static let metadataKinds = [0, RelayListMetadata.kind]
+    var metadataKinds: [Int] { inboxKinds == nil ? Self.metadataKinds : Self.metadataKinds + [Kind.dmRelayList] }
     static let authorsPerQuery = 250
 
     struct Refresh: Sendable {
@@ -43,7 +46,7 @@ struct DiscoveryResolver: Sendable {
         var answered = false
         for start in stride(from: 0, to: stale.count, by: Self.authorsPerQuery) {
             let chunk = Array(stale[start..<min(start + Self.authorsPerQuery, stale.count)])
-            let filter = Filter(authors: chunk, kinds: Self.metadataKinds)
+            let filter = Filter(authors: chunk, kinds: metadataKinds)
             for (url, events, ok) in await ask(filter) {
                 answered = answered || ok
                 let absorbed = try await absorb(events, from: url, at: now)
@@ -62,11 +65,11 @@ struct DiscoveryResolver: Sendable {
     /// Caches relay lists and profiles (newest wins) and records them as the
     /// authors' events like any other. Returns whether a relay list changed.
     func absorb(_ events: [Event], from url: String, at time: Int64) async throws -> Bool {
-        let wanted = events.filter { Self.metadataKinds.contains($0.kind) && authors.contains($0.pubkey) }
+        let wanted = events.filter { metadataKinds.contains($0.kind) && authors.contains($0.pubkey) }
         var changed = false
         for event in wanted {
             let replaced = try ledger.cacheAuthorMetadata(event, from: url, at: time)
-            changed = changed || (replaced && event.kind == RelayListMetadata.kind)
+            changed = changed || (replaced && event.kind != 0)
         }
         if !wanted.isEmpty { try await ingestor.ingest(wanted, from: url) }
         return changed
@@ -81,15 +84,20 @@ struct DiscoveryResolver: Sendable {
     /// the first time get their NIP-11 document read first.
     func plan(health: [String: RelayHealthFigures]) async throws -> DiscoveryPlan {
         let lists = try lists()
+        let dmRelays = inboxKinds == nil ? [:] : try ledger.cachedDirectMessageRelays(authors)
         // Private addresses are refused before anything is fetched from them, NIP-11 included.
-        let named = Set(lists.values.flatMap(\.write).compactMap(RelayURL.normalize)).subtracting(configured)
+        var urls = lists.values.flatMap(\.write)
+        if inboxKinds != nil { urls += lists.values.flatMap(\.read) + dmRelays.values.flatMap(\.relays) }
+        let named = Set(urls.compactMap(RelayURL.normalize)).subtracting(configured)
             .filter { settings.allowPrivateAddresses || PrivateAddress.reason($0) == nil }
         let documents = await information.documents(for: named)
         let refusals = RelayContentPolicy.readRefusals(documents, hasKey: hasKey)
-        return DiscoveryPlan(
-            .init(
-                lists: lists, configured: configured, limitPerPubkey: settings.maxRelaysPerPubkey,
-                health: health, refusals: refusals, allowPrivateAddresses: settings.allowPrivateAddresses))
+        var input = DiscoveryPlan.Input(
+            lists: lists, configured: configured, limitPerPubkey: settings.maxRelaysPerPubkey,
+            health: health, refusals: refusals, allowPrivateAddresses: settings.allowPrivateAddresses)
+        input.dmRelays = dmRelays
+        input.inboxKinds = inboxKinds
+        return DiscoveryPlan(input)
     }
 
     /// One non-live query to every source at once, bounded by `askTimeout`.

@@ -22,18 +22,18 @@ struct DiscoveryService: Service {
 
     /// Builds the backfill and live services of a discovered relay.
     struct ReaderFactory: Sendable {
-        let make: @Sendable (Relay, [String]) -> Readers
+        let make: @Sendable (Relay, DiscoveryPlan.Assignment) -> Readers
     }
 
-    /// What runs for one discovered relay.
+    /// What runs for one discovered relay: a live subscription and a reconciliation per scope.
     struct Readers: Sendable {
-        let live: LiveSyncService
+        let live: [LiveSyncService]
         let backfill: BackfillService
-        let reconcile: ReconcileService?
+        let reconcile: [ReconcileService]
     }
 
     private struct Running {
-        var authors: [String]
+        var assignment: DiscoveryPlan.Assignment
         let stop: OneShotSignal
     }
 
@@ -80,19 +80,23 @@ struct DiscoveryService: Service {
     }
 
     private func apply(_ plan: DiscoveryPlan, to running: inout [String: Running], group: inout DiscardingTaskGroup) async {
-        for (url, reader) in running where plan.readers[url] != reader.authors {
+        for (url, reader) in running where plan.assignment(url) != reader.assignment {
             reader.stop.fire()
             running[url] = nil
             if !indexers.contains(where: { $0.url == url }) { await pool.remove(url: url) }
             logger.info("discovered relay stopped", metadata: ["relay.url": "\(url)"])
         }
-        for url in plan.order where running[url] == nil {
-            let authors = plan.readers[url]!
+        for url in plan.everyRelay where running[url] == nil {
+            let assignment = plan.assignment(url)
             let relay = await pool.add(configure(url))
             let stop = OneShotSignal()
-            running[url] = Running(authors: authors, stop: stop)
-            let services = readers.make(relay, authors)
-            logger.info("discovered relay started", metadata: ["relay.url": "\(url)", "authors": "\(authors.count)"])
+            running[url] = Running(assignment: assignment, stop: stop)
+            let services = readers.make(relay, assignment)
+            logger.info(
+                "discovered relay started",
+                metadata: [
+                    "relay.url": "\(url)", "authors": "\(assignment.authors.count)", "inbox_recipients": "\(assignment.inbox?.recipients.count ?? 0)",
+                ])
             group.addTask { await Self.read(services, until: stop) }
         }
         for (url, reason) in plan.skipped.sorted(by: { $0.key < $1.key }) {
@@ -106,14 +110,16 @@ struct DiscoveryService: Service {
             group.addTask {
                 await stop.wait(); return true
             }
-            group.addTask {
-                try? await services.live.run(); return false
+            for live in services.live {
+                group.addTask {
+                    try? await live.run(); return false
+                }
             }
             group.addTask {
                 try? await services.backfill.run(); return false
             }
-            var working = 2
-            if let reconcile = services.reconcile {
+            var working = services.live.count + 1
+            for reconcile in services.reconcile {
                 group.addTask {
                     try? await reconcile.run(); return false
                 }
@@ -130,7 +136,7 @@ struct DiscoveryService: Service {
 
     /// Follows an indexer for new relay lists and profiles of the configured authors.
     private func watch(_ indexer: Relay) async {
-        let filter = Filter(authors: resolver.authors, kinds: DiscoveryResolver.metadataKinds, limit: 0)
+        let filter = Filter(authors: resolver.authors, kinds: resolver.metadataKinds, limit: 0)
         try? await cancelWhenGracefulShutdown {
             for try await item in indexer.subscribe([filter], live: true) {
                 if case let .event(event) = item { inbox.offer([event], from: indexer.url) }

@@ -15,6 +15,15 @@ extension Ledger {
         return out
     }
 
+    /// The cached DM relay list (kind 10050) of each author that has one.
+    func cachedDirectMessageRelays(_ pubkeys: [String]) throws -> [String: DirectMessageRelays] {
+        var out: [String: DirectMessageRelays] = [:]
+        for (pubkey, cached) in try authorMetadata(kind: Kind.dmRelayList, pubkeys: pubkeys) {
+            if let event = try? Event(json: cached.raw), let list = DirectMessageRelays(event: event) { out[pubkey] = list }
+        }
+        return out
+    }
+
     /// Health figures and NIP-11 documents as the daemon last recorded them, and when.
     func recordedRelayFigures() throws -> (health: [String: RelayHealthFigures], information: [String: RelayInformation], recordedAt: [String: Int64]) {
         let records = try relayHealthRecords()

@@ -14,10 +14,10 @@ public final class RelayListInbox: Sendable {
     }
 
     func offer(_ events: [Event], from relay: String) {
-        let wanted = events.filter { ($0.kind == RelayListMetadata.kind || $0.kind == 0) && authors.contains($0.pubkey) }
+        let wanted = events.filter { [RelayListMetadata.kind, Kind.dmRelayList, 0].contains($0.kind) && authors.contains($0.pubkey) }
         guard !wanted.isEmpty else { return }
         items.withLock { $0.append(contentsOf: wanted.map { (event: $0, relay: relay) }) }
-        if wanted.contains(where: { $0.kind == RelayListMetadata.kind }) { wake.signal() }
+        if wanted.contains(where: { $0.kind != 0 }) { wake.signal() }
     }
 
     func drain() -> [(event: Event, relay: String)] {

@@ -4,15 +4,14 @@ import NostrCore
 import RelayClient
 import Synchronization
 
-/// Fetches all history of the configured authors from one readable relay,
-/// resumable: each page moves the per-author cursor in the ledger, so a
-/// restart continues where the last committed page ended. Authors with the
-/// same cursor share one subscription.
+/// Fetches all history of each scope (the configured authors', the inbox, each filter) from
+/// one readable relay, resumable: each page moves the member's cursor in the ledger, so a
+/// restart continues where the last committed page ended. Members with the same cursor share
+/// one subscription. A scope other than the authors' that the relay refuses (an AUTH the agent
+/// cannot answer, say) is noted in the ledger for reports and does not stop the others.
 struct BackfillJob: Sendable {
     let relay: Relay
-    let authors: [String]
-    let kinds: [Int]?
-    let since: Int64?
+    let scopes: [SyncScope]
     let ledger: Ledger
     let ingestor: EventIngestor
     let logger: Logger
@@ -28,43 +27,70 @@ struct BackfillJob: Sendable {
     struct Result: Sendable {
         var events = 0
         var groups = 0
-        /// Every author's history was walked from the newest event down in this run: the ledger
-        /// now holds all the relay had (a comparison of sets right after would read it all again).
-        var readWholeHistory = true
+        /// The scopes whose every member's history was walked from the newest event down in this
+        /// run: the ledger now holds all the relay had of them (a comparison of sets right after
+        /// would read it all again).
+        var readWholeHistory: Set<ScopeName> = []
+        /// Scopes the relay would not serve, with its reason.
+        var refused: [ScopeName: String] = [:]
     }
 
     func run() async throws -> Result {
-        let url = relay.url
-        let cursors = try ledger.cursors(relay: url, pubkeys: authors)
-        var groups: [BackfillCursor: [String]] = [:]
-        for author in authors {
-            groups[cursors[author] ?? BackfillCursor(until: nil, complete: false, newestSeen: nil), default: []].append(author)
-        }
         var result = Result()
+        for scope in scopes {
+            do {
+                let whole = try await run(scope, into: &result)
+                if whole { result.readWholeHistory.insert(scope.name) }
+                if scope.name != .authors { try ledger.noteScopeProblem(relay: relay.url, scope: scope.name.description, nil, at: WallClock.unixNow()) }
+            } catch let error as RelayFetchError where scope.name != .authors {
+                guard case let .closedByRelay(reason) = error.reason else { throw error }
+                let problem = ScopeRefusal.describe(reason, relay: relay)
+                result.refused[scope.name] = problem
+                try ledger.noteScopeProblem(relay: relay.url, scope: scope.name.description, problem, at: WallClock.unixNow())
+                logger.warning(
+                    "relay refused a scope", metadata: ["relay.url": "\(relay.url)", "scope": "\(scope.name)", "reason": "\(problem)"])
+            }
+        }
+        try ledger.noteRelaySuccess(relay.url, at: WallClock.unixNow())
+        return result
+    }
+
+    /// One scope's members, grouped by cursor. Returns whether its whole history was read now.
+    private func run(_ scope: SyncScope, into result: inout Result) async throws -> Bool {
+        let url = relay.url
+        let keys = scope.members.map(scope.cursorKey)
+        let cursors = try ledger.cursors(relay: url, pubkeys: keys)
+        var groups: [BackfillCursor: [String]] = [:]
+        for member in scope.members {
+            groups[cursors[scope.cursorKey(member)] ?? BackfillCursor(until: nil, complete: false, newestSeen: nil), default: []].append(member)
+        }
+        var whole = true
         for (cursor, members) in groups.sorted(by: { ($0.key.until ?? .max) > ($1.key.until ?? .max) }) {
-            if cursor.until != nil || cursor.complete { result.readWholeHistory = false }
+            if cursor.until != nil || cursor.complete { whole = false }
             for start in stride(from: 0, to: members.count, by: Self.authorsPerSubscription) {
                 let chunk = Array(members[start..<min(start + Self.authorsPerSubscription, members.count)])
-                result.events += try await backfill(chunk, from: cursor)
+                result.events += try await backfill(scope, chunk, from: cursor)
                 result.groups += 1
             }
         }
-        try ledger.noteRelaySuccess(url, at: WallClock.unixNow())
-        return result
+        return whole
     }
 
     /// Catch up above the newest event seen (events published while we were
     /// away), then continue the descending history walk if it was unfinished.
-    private func backfill(_ chunk: [String], from cursor: BackfillCursor) async throws -> Int {
+    private func backfill(_ scope: SyncScope, _ chunk: [String], from cursor: BackfillCursor) async throws -> Int {
         let state = CursorBox(cursor)
+        let keys = chunk.map(scope.cursorKey)
         var count = 0
         if catchUp, let newest = cursor.newestSeen {
-            let filter = Filter(authors: chunk, kinds: kinds, since: max(since ?? 0, newest - Self.catchUpOverlap))
-            count += try await fetch(filter, chunk: chunk, state: state, movesUntil: false)
+            var filter = scope.filter(for: chunk)
+            filter.since = max(scope.since ?? 0, newest - Self.catchUpOverlap)
+            count += try await fetch(filter, chunk: keys, state: state, movesUntil: false)
         }
         if !cursor.complete {
-            let filter = Filter(authors: chunk, kinds: kinds, since: since, until: cursor.until)
-            count += try await fetch(filter, chunk: chunk, state: state, movesUntil: true)
+            var filter = scope.filter(for: chunk)
+            filter.until = cursor.until
+            count += try await fetch(filter, chunk: keys, state: state, movesUntil: true)
         }
         return count
     }
@@ -93,7 +119,7 @@ struct BackfillJob: Sendable {
             }
             try ledger.setCursor(done, relay: url, pubkeys: chunk)
         }
-        logger.debug("backfill pass finished", metadata: ["relay.url": "\(url)", "events": "\(summary.events)", "authors": "\(chunk.count)"])
+        logger.debug("backfill pass finished", metadata: ["relay.url": "\(url)", "events": "\(summary.events)", "members": "\(chunk.count)"])
         return summary.events
     }
 }

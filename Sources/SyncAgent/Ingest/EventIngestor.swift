@@ -11,16 +11,26 @@ public final class EventIngestor: Sendable {
     let counters: AgentCounters
     let deliveryWake: [String: WakeSignal]
     let archiveWake: WakeSignal
-    let filter: FilterMatcher
+    let scopes: ScopeMatcher
     let logger: Logger
     let now: @Sendable () -> Int64
     /// Where relay lists seen in passing go, when discovery is on.
     let relayLists: RelayListInbox?
     let metrics: AgentMetrics?
 
-    init(
+    convenience init(
         ledger: Ledger, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
         archiveWake: WakeSignal, filter: Filter, logger: Logger, relayLists: RelayListInbox? = nil, metrics: AgentMetrics? = nil,
+        now: @escaping @Sendable () -> Int64
+    ) {
+        self.init(
+            ledger: ledger, writableRelays: writableRelays, counters: counters, deliveryWake: deliveryWake, archiveWake: archiveWake,
+            scopes: ScopeMatcher(filter: filter), logger: logger, relayLists: relayLists, metrics: metrics, now: now)
+    }
+
+    init(
+        ledger: Ledger, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
+        archiveWake: WakeSignal, scopes: ScopeMatcher, logger: Logger, relayLists: RelayListInbox? = nil, metrics: AgentMetrics? = nil,
         now: @escaping @Sendable () -> Int64
     ) {
         self.metrics = metrics
@@ -29,7 +39,7 @@ public final class EventIngestor: Sendable {
         self.counters = counters
         self.deliveryWake = deliveryWake
         self.archiveWake = archiveWake
-        self.filter = FilterMatcher([filter])
+        self.scopes = scopes
         self.logger = logger
         self.now = now
         self.relayLists = relayLists
@@ -41,14 +51,27 @@ public final class EventIngestor: Sendable {
     /// their propagation to the first backup timed.
     @discardableResult
     public func ingest(_ events: [Event], from relay: String, live: Bool = false) async throws -> Int {
-        let wanted = events.filter { filter.matches($0) }
+        var wanted: [Event] = []
+        var observed: [ObservedEvent] = []
+        var matched: [[ScopeName]] = []
+        wanted.reserveCapacity(events.count)
+        observed.reserveCapacity(events.count)
+        for event in events {
+            let match = scopes.match(event)
+            guard !match.scopes.isEmpty else { continue }
+            wanted.append(event)
+            observed.append(ObservedEvent(event: event, relay: relay, indexes: match.indexes))
+            matched.append(match.scopes)
+        }
         guard !wanted.isEmpty else { return 0 }
-        let outcomes = try await ledger.record(wanted.map { ObservedEvent(event: $0, relay: relay) }, writableRelays: writableRelays, now: now())
+        let outcomes = try await ledger.record(observed, writableRelays: writableRelays, now: now())
         var anyNew = false
         var firstSeen = 0
+        var byScope: [ScopeName: Int] = [:]
         counters.update { c in
             c.fetched[relay, default: 0] += wanted.count
-            for o in outcomes {
+            for (o, names) in zip(outcomes, matched) {
+                if o.seq != nil { for name in names { byScope[name, default: 0] += 1 } }
                 switch o {
                 case .new: c.new += 1; anyNew = true; firstSeen += 1
                 case .known: c.known += 1
@@ -57,6 +80,11 @@ public final class EventIngestor: Sendable {
                 case .ephemeral: c.ephemeral += 1
                 }
             }
+        }
+        if !byScope.isEmpty {
+            let named = Dictionary(uniqueKeysWithValues: byScope.map { ($0.key.description, $0.value) })
+            counters.update { c in c.newByScope.merge(named, uniquingKeysWith: +) }
+            metrics?.recorded(byScope: named)
         }
         metrics?.received(wanted.count, new: firstSeen, from: relay)
         if live, let metrics {

@@ -4,13 +4,14 @@ import NostrCore
 import RelayClient
 import ServiceLifecycle
 
-/// One long-lived subscription per readable relay for the configured authors
-/// and kinds, asking for new events only (NIP-01 `limit: 0`, no `since`): an
+/// One long-lived subscription per readable relay and scope (the configured authors and kinds,
+/// the inbox, each filter: apart, so a relay refusing one scope does not end the others), asking for new events only (NIP-01 `limit: 0`, no `since`): an
 /// event published after it opened arrives whatever its `created_at`. What a
 /// reconnect may have missed is found by reconciliation, not by dates.
 struct LiveSyncService: Service {
     let relay: Relay
     let filter: Filter
+    var scope: ScopeName = .authors
     let ingestor: EventIngestor
     let ledger: Ledger
     let logger: Logger
@@ -48,7 +49,11 @@ struct LiveSyncService: Service {
                     }
                     logger.debug("live subscription caught up", metadata: ["relay.url": "\(url)"])
                 case let .closed(reason):
-                    logger.warning("live subscription closed by relay", metadata: ["relay.url": "\(url)", "reason": "\(reason.raw)"])
+                    logger.warning("live subscription closed by relay", metadata: ["relay.url": "\(url)", "scope": "\(scope)", "reason": "\(reason.raw)"])
+                    if scope != .authors {
+                        try? ledger.noteScopeProblem(
+                            relay: url, scope: scope.description, ScopeRefusal.describe(reason, relay: relay), at: WallClock.unixNow())
+                    }
                 }
             }
         }

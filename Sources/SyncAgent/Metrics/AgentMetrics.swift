@@ -36,6 +36,13 @@ public final class AgentMetrics: Sendable {
         if new > 0 { Counter(label: "relaysync_events_new_total", dimensions: [("relay", relay)], factory: factory).increment(by: new) }
     }
 
+    /// Events new to the ledger, by scope ("authors", "inbox", "filters[N]").
+    func recorded(byScope counts: [String: Int]) {
+        for (scope, n) in counts where n > 0 {
+            Counter(label: "relaysync_scope_events_new_total", dimensions: [("scope", scope)], factory: factory).increment(by: n)
+        }
+    }
+
     func delivered(_ outcome: String, count: Int, to relay: String) {
         guard count > 0 else { return }
         Counter(label: "relaysync_deliveries_total", dimensions: [("relay", relay), ("outcome", outcome)], factory: factory).increment(by: count)
@@ -44,7 +51,8 @@ public final class AgentMetrics: Sendable {
     func reconciled(_ record: ReconciliationRecord) {
         let relay = [("relay", record.relay)]
         Counter(
-            label: "relaysync_reconciliations_total", dimensions: relay + [("method", record.method), ("result", record.error == nil ? "ok" : "failed")],
+            label: "relaysync_reconciliations_total",
+            dimensions: relay + [("scope", record.scope), ("method", record.method), ("result", record.error == nil ? "ok" : "failed")],
             factory: factory
         ).increment()
         Counter(label: "relaysync_reconciliation_differences_total", dimensions: relay + [("side", "missing_on_relay")], factory: factory)

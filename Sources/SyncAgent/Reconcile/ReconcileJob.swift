@@ -11,9 +11,8 @@ import Synchronization
 struct ReconcileJob: Sendable {
     let relay: Relay
     let writable: Bool
-    let authors: [String]
-    let kinds: [Int]?
-    let since: Int64?
+    /// What is compared: the authors' own events, the inbox, or a filter's.
+    let scope: SyncScope
     let ledger: Ledger
     let ingestor: EventIngestor
     let settings: SyncConfiguration.ReconcileSettings
@@ -60,11 +59,10 @@ struct ReconcileJob: Sendable {
                 progress.negentropy = progress.negentropy && nips.contains(77)
                 progress.count = progress.count && nips.contains(45)
             }
-            let scope = ReconcileScope(authors: authors, kinds: kinds, since: since)
-            var lower = since ?? 0
+            var lower = scope.since ?? 0
             while true {
                 try Task.checkCancellation()
-                let (items, upper) = try ledger.reconcileItems(scope: scope, from: lower, maxItems: settings.windowItems)
+                let (items, upper) = try scope.ledgerItems(ledger, from: lower, maxItems: settings.windowItems)
                 progress.record.ledgerEvents += items.count
                 try await compare(TimeWindow(lower: lower, upper: upper), items: items, progress: &progress)
                 guard let upper else { break }
@@ -75,6 +73,7 @@ struct ReconcileJob: Sendable {
             progress.record.error = "\(error)"
         }
         var record = progress.record
+        record.scope = scope.name.description
         record.method =
             switch (progress.usedNegentropy, progress.usedRequests) {
             case (true, true): "nip77+req"
@@ -87,7 +86,7 @@ struct ReconcileJob: Sendable {
         metrics?.reconciled(record)
         if record.requeued > 0 { deliveryWake?.signal() }
         let metadata: Logger.Metadata = [
-            "relay.url": "\(url)", "method": "\(record.method)", "ledger": "\(record.ledgerEvents)",
+            "relay.url": "\(url)", "scope": "\(scope.name)", "method": "\(record.method)", "ledger": "\(record.ledgerEvents)",
             "missing_on_relay": "\(record.missingOnRelay)", "missing_in_ledger": "\(record.missingInLedger)",
             "fetched": "\(record.fetched)", "requeued": "\(record.requeued)", "lost_after_delivery": "\(record.lostAfterDelivery)",
         ]
@@ -101,7 +100,7 @@ struct ReconcileJob: Sendable {
         return record
     }
 
-    private var baseFilter: Filter { Filter(authors: authors, kinds: kinds, since: since) }
+    private var baseFilter: Filter { scope.relayFilter }
 
     private func compare(_ window: TimeWindow, items: [LedgerItem], progress: inout Progress) async throws {
         progress.record.windows += 1

@@ -8,7 +8,7 @@ extension SyncAgentRunner {
         try await withThrowingTaskGroup(of: Void.self) { group -> AuditReport in
             group.addTask { try await self.pool.run() }
             defer { group.cancelAll() }
-            var records: [String: ReconciliationRecord]
+            var records: [ReconciliationRecord]
             var failures: [String: String] = [:]
             if repair {
                 let producing = Gate()
@@ -24,14 +24,20 @@ extension SyncAgentRunner {
                 records = try await reconcileAll(readers: [], skipping: [], repair: false)
             }
             var lines: [AuditReport.RelayLine] = []
+            let problems = try ledger.scopeProblems()
             for entry in configuration.relays {
-                guard let r = records[entry.url] else { continue }
                 let pending = entry.role.isWritable ? try ledger.pendingCount(relay: entry.url) : 0
-                lines.append(
-                    AuditReport.RelayLine(
+                for r in records where r.relay == entry.url {
+                    // A scope the relay refuses (an AUTH no key answers) says why, not just "failed".
+                    let refusal = problems.first { $0.relay == entry.url && $0.scope == r.scope }?.problem
+                    var line = AuditReport.RelayLine(
                         url: entry.url, role: entry.role.rawValue, method: r.method, ledgerEvents: r.ledgerEvents, relayEvents: r.relayEvents,
                         missingOnRelay: r.missingOnRelay, missingInLedger: r.missingInLedger, fetched: r.fetched, requeued: r.requeued,
-                        lostAfterDelivery: r.lostAfterDelivery, pendingAfter: pending, error: r.error ?? failures[entry.url]))
+                        lostAfterDelivery: r.lostAfterDelivery, pendingAfter: pending,
+                        error: r.error.map { e in refusal.map { "\(e); \($0)" } ?? e } ?? failures[entry.url])
+                    line.scope = r.scope
+                    lines.append(line)
+                }
             }
             return AuditReport(repair: repair, relays: lines)
         }

@@ -18,9 +18,11 @@ public struct AuditReport: Sendable, Codable {
         /// Deliveries still pending for the relay when the audit ended.
         public var pendingAfter: Int
         public var error: String?
+        /// The scope compared: "authors", "inbox", "filters[N]".
+        public var scope = "authors"
 
         enum CodingKeys: String, CodingKey {
-            case url, role, method, fetched, requeued, error
+            case url, role, method, fetched, requeued, error, scope
             case ledgerEvents = "ledger_events"
             case relayEvents = "relay_events"
             case missingOnRelay = "missing_on_relay"
@@ -61,7 +63,7 @@ public struct AuditReport: Sendable, Codable {
     public var text: String {
         var out: [String] = []
         for r in relays {
-            out.append("\(r.url) [\(r.role)] by \(r.method)")
+            out.append("\(r.url) [\(r.role)]\(r.scope == "authors" ? "" : " \(r.scope)") by \(r.method)")
             if let error = r.error {
                 out.append("  FAILED: \(error)")
                 continue

@@ -24,9 +24,13 @@ public struct RelaysReport: Sendable, Codable {
         public var lastError: String?
         /// What the relay's NIP-11 document says that limits its use.
         public var notes: [String]
+        /// Which scopes a discovered relay is read for ("authors", "inbox").
+        public var scopes: [String] = []
+        /// Whose inbox it is read for, and which kinds (DM relays: private messages).
+        public var inbox: DiscoveryPlan.InboxAssignment? = nil
 
         enum CodingKeys: String, CodingKey {
-            case url, origin, role, pubkeys, score, health, notes
+            case url, origin, role, pubkeys, score, health, notes, scopes, inbox
             case healthRecordedAt = "health_recorded_at"
             case lastSuccessAt = "last_success_at"
             case lastError = "last_error"
@@ -72,11 +76,20 @@ public struct RelaysReport: Sendable, Codable {
             let lists = try ledger.cachedRelayLists(configuration.pubkeys)
             authorsWithLists = lists.count
             let refusals = RelayContentPolicy.readRefusals(info.mapValues { $0 }, hasKey: hasKey)
-            let plan = DiscoveryPlan(
-                .init(
-                    lists: lists, configured: configured, limitPerPubkey: configuration.discover.maxRelaysPerPubkey,
-                    health: health, refusals: refusals, allowPrivateAddresses: configuration.discover.allowPrivateAddresses))
-            lines += plan.order.map { line($0, origin: "discovered", role: "primary (discovered)", pubkeys: plan.readers[$0]!) }
+            var input = DiscoveryPlan.Input(
+                lists: lists, configured: configured, limitPerPubkey: configuration.discover.maxRelaysPerPubkey,
+                health: health, refusals: refusals, allowPrivateAddresses: configuration.discover.allowPrivateAddresses)
+            if configuration.inbox.enabled {
+                input.inboxKinds = configuration.inbox.kinds
+                input.dmRelays = try ledger.cachedDirectMessageRelays(configuration.pubkeys)
+            }
+            let plan = DiscoveryPlan(input)
+            lines += plan.everyRelay.map { url in
+                var l = line(url, origin: "discovered", role: "primary (discovered)", pubkeys: plan.readers[url] ?? [])
+                l.scopes = (plan.readers[url] == nil ? [] : ["authors"]) + (plan.inbox[url] == nil ? [] : ["inbox"])
+                l.inbox = plan.inbox[url]
+                return l
+            }
             skipped = plan.skipped.sorted { $0.key < $1.key }.map { Skipped(url: $0.key, reason: $0.value) }
         }
         return RelaysReport(relays: lines, skipped: skipped, authorsWithRelayLists: authorsWithLists)
@@ -92,6 +105,11 @@ public struct RelaysReport: Sendable, Codable {
             out.append("\(r.url) [\(r.role), \(r.origin)] score \(String(format: "%.2f", r.score))")
             if !r.pubkeys.isEmpty {
                 out.append("  for \(r.pubkeys.map { NIP19.encode(.npub($0)) }.joined(separator: ", "))")
+            }
+            if let inbox = r.inbox {
+                out.append(
+                    "  inbox (kinds \(inbox.kinds.map(String.init).joined(separator: ","))) of \(inbox.recipients.map { NIP19.encode(.npub($0)) }.joined(separator: ", "))"
+                )
             }
             if let h = r.health {
                 let latency = h.medianLatencyMs.map { String(format: "%.0f ms", $0) } ?? "n/a"

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import NostrCore
 
 /// What `relaysync status` shows. The JSON form (`json`) is a stable
 /// interface documented in docs/status.md: fields are only ever added.
@@ -37,14 +38,34 @@ public struct StatusReport: Sendable, Codable {
         }
     }
 
+    /// One configured scope: its events in the ledger, and per relay its last comparison and
+    /// what stops it being read.
+    public struct ScopeLine: Sendable, Codable {
+        public var scope: String
+        public var events: Int
+        public var reconciliations: [ReconciliationRecord] = []
+        /// Relay URL → why the relay does not serve this scope (an AUTH no key answers, say).
+        public var problems: [String: String] = [:]
+    }
+
+    /// A NIP-62 request to vanish on record: nothing of the author's up to `until` is pushed to `relay`.
+    public struct VanishLine: Sendable, Codable {
+        public var pubkey: String
+        /// A relay URL, or `ALL_RELAYS`.
+        public var relay: String
+        public var until: Int64
+    }
+
     public var ledgerPath: String
     public var ledgerBytes: Int64
     public var events: Int
     public var archivedThroughSeq: Int64
     public var relays: [RelayLine]
+    public var scopes: [ScopeLine] = []
+    public var vanish: [VanishLine] = []
 
     enum CodingKeys: String, CodingKey {
-        case events, relays
+        case events, relays, scopes, vanish
         case ledgerPath = "ledger_path"
         case ledgerBytes = "ledger_bytes"
         case archivedThroughSeq = "archived_through_seq"
@@ -68,9 +89,22 @@ public struct StatusReport: Sendable, Codable {
                     lastReconciliation: reconciliations[url]?.last,
                     lostAfterDeliveryTotal: reconciliations[url]?.lostAfterDeliveryTotal ?? 0))
         }
-        return StatusReport(
+        var report = StatusReport(
             ledgerPath: configuration.ledgerPath.path, ledgerBytes: ledger.fileSize, events: try ledger.eventCount(),
             archivedThroughSeq: try ledger.archivedThroughSeq(), relays: lines)
+        let allReconciliations = try ledger.lastReconciliationsOfEveryScope()
+        let problems = try ledger.scopeProblems()
+        for scope in configuration.scopes {
+            let name = scope.name.description
+            var line = ScopeLine(scope: name, events: try scope.ledgerCount(ledger))
+            if scope.name != .authors { line.reconciliations = allReconciliations.map(\.last).filter { $0.scope == name } }
+            for p in problems where p.scope == name { line.problems[p.relay] = p.problem }
+            report.scopes.append(line)
+        }
+        report.vanish = try ledger.vanishRequests().map {
+            VanishLine(pubkey: $0.pubkey, relay: $0.relay == "*" ? Event.allRelays : $0.relay, until: $0.createdAt)
+        }
+        return report
     }
 
     public var json: String {
@@ -100,6 +134,19 @@ public struct StatusReport: Sendable, Codable {
             }
             if r.lostAfterDeliveryTotal > 0 { out.append("  lost after delivery, all time: \(r.lostAfterDeliveryTotal)") }
         }
+        if scopes.count > 1 || scopes.contains(where: { !$0.problems.isEmpty }) {
+            for s in scopes {
+                out.append("scope \(s.scope): \(s.events) events")
+                for c in s.reconciliations {
+                    let found =
+                        c.error.map { "failed: \($0)" }
+                        ?? "\(c.missingInLedger) missing from the ledger (\(c.fetched) fetched), \(c.missingOnRelay) missing on the relay (\(c.requeued) sent again)"
+                    out.append("  \(c.relay) reconciled \(Self.format(c.finishedAt)) by \(c.method): \(found)")
+                }
+                for (url, problem) in s.problems.sorted(by: { $0.key < $1.key }) { out.append("  NOT READ from \(url): \(problem)") }
+            }
+        }
+        for v in vanish { out.append("vanish: \(v.pubkey) asked \(v.relay) to forget its events up to \(Self.format(v.until))") }
         return out.joined(separator: "\n")
     }
 
