@@ -127,7 +127,7 @@ extension Ledger {
                 s.lastErrorAt = row[3]
                 stats[relay] = s
             }
-            for row in try Row.fetchAll(db, sql: "SELECT relay, SUM(complete), COUNT(*) FROM cursors WHERE length(pubkey) = 64 GROUP BY relay") {
+            for row in try Row.fetchAll(db, sql: "SELECT relay, SUM(complete), COUNT(*) FROM cursors WHERE substr(pubkey, 2, 1) != ':' GROUP BY relay") {
                 let relay: String = row[0]
                 var s = entry(relay)
                 s.backfillAuthorsComplete = row[1] ?? 0

@@ -20,10 +20,18 @@ public final class TestRelay: @unchecked Sendable {
         /// LocalRelay: keep events in `scripts/peers/memory_store.py`, which has no cap, instead of
         /// nostr-sdk's in-memory store, which keeps only the newest 75,000. For benchmarks.
         public var unboundedMemory: Bool
+        /// LocalRelay without `auth`: NIP-42 for reads only (every REQ, COUNT and NEG-OPEN until the
+        /// client authenticates, as any key); writes stay open, as on a DM inbox relay.
+        public var authRead: Bool
+        /// LocalRelay: a DM relay's rule (nostr-sdk's `auth_dm`): a filter that could match a gift wrap
+        /// (kind 1059 among its kinds, or no kinds) needs NIP-42 AUTH and `#p` naming only the
+        /// authenticated pubkey, else CLOSED "error: you cannot request another user's gift wrap".
+        /// One identity per connection: a later AUTH replaces the earlier.
+        public var authDM: Bool
 
         public init(
             maxLimit: Int? = nil, auth: Bool = false, writers: [String] = [], persistent: Bool = false, recentOnly: Bool = false,
-            unboundedMemory: Bool = false
+            unboundedMemory: Bool = false, authRead: Bool = false, authDM: Bool = false
         ) {
             self.maxLimit = maxLimit
             self.auth = auth
@@ -31,6 +39,8 @@ public final class TestRelay: @unchecked Sendable {
             self.persistent = persistent
             self.recentOnly = recentOnly
             self.unboundedMemory = unboundedMemory
+            self.authRead = authRead
+            self.authDM = authDM
         }
     }
 
@@ -96,7 +106,12 @@ public final class TestRelay: @unchecked Sendable {
             var args = [PeerEnvironment.script("local_relay.py").path, "--port", String(port)]
             if options.persistent { args += ["--lmdb", dataDirectory.appendingPathComponent("lmdb").path] }
             if options.unboundedMemory { args.append("--unbounded-memory") }
-            if options.auth { args += ["--nip42", "both"] }
+            if options.auth {
+                args += ["--nip42", "both"]
+            } else if options.authRead {
+                args += ["--nip42", "read"]
+            }
+            if options.authDM { args.append("--auth-dm") }
             p.arguments = args
         }
         let log = dataDirectory.appendingPathComponent("relay.log")

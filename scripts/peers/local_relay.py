@@ -1,8 +1,13 @@
 """Runs nostr-sdk's LocalRelay (rust-nostr) on 127.0.0.1:PORT until SIGTERM.
 
-Usage: local_relay.py --port P [--nip42 read|write|both] [--lmdb DIR | --unbounded-memory]
-The rate limit is lifted so tests and benchmarks measure the relay, not its
-throttle. Prints "ready URL" once listening.
+Usage: local_relay.py --port P [--nip42 read|write|both] [--auth-dm] [--lmdb DIR | --unbounded-memory]
+The rate limit is lifted so tests and benchmarks measure the relay, not its throttle. Prints
+"ready URL" once listening.
+
+--nip42 read: every REQ, COUNT and NEG-OPEN needs NIP-42 AUTH first (as any key: nothing is kept
+from other authenticated readers); write: every EVENT; both: both. --auth-dm (nostr-sdk's `auth_dm`):
+a filter that could match a gift wrap (kind 1059 among its kinds, or no kinds at all) needs AUTH and a
+`#p` naming only the authenticated pubkey; one identity per connection (a later AUTH replaces it).
 
 With --unbounded-memory, SIGUSR1 makes the store forget events behind the relay's back (benchmarks):
 the ids are read one per line from CONTROL/memory-store-PID.forget, where CONTROL is
@@ -44,6 +49,7 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--nip42", choices=["read", "write", "both"])
+    parser.add_argument("--auth-dm", action="store_true", help="gift wraps only to their authenticated recipient")
     parser.add_argument("--lmdb")
     parser.add_argument("--unbounded-memory", action="store_true", help="memory_store.MemoryStore, for benchmarks")
     args = parser.parse_args()
@@ -60,6 +66,8 @@ async def main():
         loop.add_signal_handler(signal.SIGUSR1, forget_on_request, store)
     if args.nip42:
         builder = builder.nip42(LocalRelayBuilderNip42(mode=getattr(LocalRelayBuilderNip42Mode, args.nip42.upper())))
+    if args.auth_dm:
+        builder = builder.auth_dm(True)
     relay = builder.build()
     await relay.run()
     print("ready", await relay.url(), flush=True)

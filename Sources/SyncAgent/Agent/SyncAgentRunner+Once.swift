@@ -15,7 +15,7 @@ extension SyncAgentRunner {
             group.addTask { try await self.pool.run() }
             defer { group.cancelAll() }
             let (discovered, discoveryFailures) = try await discoverOnce()
-            var readers = configuration.readableRelays.map { (relay: relays[$0.url]!, scopes: scopes) }
+            var readers = configuration.readableRelays.map { (relay: relays[$0.url]!, scopes: scopes(readFrom: $0)) }
             for url in discovered.everyRelay {
                 readers.append((relay: await pool.add(discoveredRelayConfiguration(url)), scopes: discoveredScopes(discovered.assignment(url))))
             }
@@ -91,7 +91,9 @@ extension SyncAgentRunner {
             jobs.append(job)
         }
         for entry in configuration.relays where !failed.contains(entry.url) {
-            for scope in scopes { add(relays[entry.url]!, scope, writable: entry.role.isWritable) }
+            for scope in scopes where entry.role.isWritable || entry.reads(scope.name) {
+                add(relays[entry.url]!, scope, writable: entry.role.isWritable)
+            }
         }
         for (relay, scopes) in readers where relays[relay.url] == nil && !failed.contains(relay.url) {
             for scope in scopes { add(relay, scope, writable: false) }

@@ -53,7 +53,7 @@ public final class SyncAgentRunner: Sendable {
         var relays: [String: Relay] = [:]
         for entry in configuration.relays {
             var relayConfiguration = Self.relayConfiguration(entry.url, authKey: entry.auth ? key : nil, metrics: metrics)
-            if entry.role.isReadable { relayConfiguration.authKeys += inboxKeys }
+            if entry.role.isReadable && entry.reads(.inbox) { relayConfiguration.authKeys += inboxKeys }
             if let roots = entry.trustRoots { relayConfiguration.trust(roots) }
             relays[entry.url] = await pool.add(relayConfiguration)
         }
@@ -112,17 +112,20 @@ public final class SyncAgentRunner: Sendable {
             if entry.role.isReadable {
                 let gate = Gate()
                 backfilled = gate
-                for scope in scopes {
+                for scope in scopes where entry.reads(scope.name) {
                     let live = LiveSyncService(
                         relay: relay, filter: scope.relayFilter, scope: scope.name, ingestor: ingestor, ledger: ledger, logger: logger)
                     let name = scope.name == .authors ? "live subscription on \(entry.url)" : "live \(scope.name) subscription on \(entry.url)"
                     services.append(.init(service: WatchedService(name, live, watch: serviceWatch), successTerminationBehavior: .ignore))
                 }
-                services.append(.init(service: BackfillService(job: backfillJob(relay), logger: logger, done: gate), successTerminationBehavior: .ignore))
+                services.append(
+                    .init(
+                        service: BackfillService(job: backfillJob(relay, scopes: scopes(readFrom: entry)), logger: logger, done: gate),
+                        successTerminationBehavior: .ignore))
             }
             if configuration.reconcile.enabled {
                 // A backup-only relay is compared for every scope too: what it lost is pushed again.
-                for scope in scopes {
+                for scope in scopes where entry.role.isWritable || entry.reads(scope.name) {
                     services.append(
                         .init(
                             service: reconcileService(relay, scope: scope, writable: entry.role.isWritable, after: backfilled),
@@ -186,6 +189,11 @@ public final class SyncAgentRunner: Sendable {
         try ledger.endRun(runID, at: WallClock.unixNow(), exitCode: 0, summaryJSON: summaryJSON())
         logger.info("agent stopped")
         return next.value
+    }
+
+    /// The scopes read from a configured relay (its `scopes`, else all).
+    func scopes(readFrom entry: SyncConfiguration.RelayEntry) -> [SyncScope] {
+        scopes.filter { entry.reads($0.name) }
     }
 
     /// A relay's backfill of `scopes` (every configured scope when nil).

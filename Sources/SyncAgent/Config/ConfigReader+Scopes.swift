@@ -79,6 +79,24 @@ extension ConfigReader {
         return out
     }
 
+    /// `relays[i].scopes`: "authors", "inbox", "filters", "filters[N]".
+    func readRelayScopes(_ value: JSONValue?, key: String) throws(ConfigError) -> [String]? {
+        guard let value, value != .null else { return nil }
+        let names = try strings(value, key: key)
+        let filterCount: Int
+        if case let .array(filters)? = root["filters"] { filterCount = filters.count } else { filterCount = 0 }
+        for (i, name) in names.enumerated() {
+            let known =
+                name == "authors" || name == "inbox" || name == "filters"
+                || (name.hasPrefix("filters[") && name.hasSuffix("]") && Int(name.dropFirst(8).dropLast()).map { (0..<filterCount).contains($0) } == true)
+            guard known else {
+                throw ConfigError(
+                    key: "\(key)[\(i)]", reason: "not a scope: expected authors, inbox, filters or filters[0]...filters[\(max(filterCount - 1, 0))]")
+            }
+        }
+        return names
+    }
+
     private func kindList(_ value: JSONValue, key: String) throws(ConfigError) -> [Int] {
         guard case let .array(items) = value else { throw ConfigError(key: key, reason: "must be an array of integers") }
         var out: [Int] = []

@@ -72,8 +72,8 @@ struct ConfigReader {
         for (i, item) in items.enumerated() {
             let at = "relays[\(i)]"
             guard case let .object(fields) = item else { throw ConfigError(key: at, reason: "must be an object with url and role") }
-            for (k, _) in fields where !["url", "role", "auth", "tls_ca_file"].contains(k) {
-                throw ConfigError(key: "\(at).\(k)", reason: "unknown key (expected url, role, auth, tls_ca_file)")
+            for (k, _) in fields where !["url", "role", "auth", "tls_ca_file", "scopes"].contains(k) {
+                throw ConfigError(key: "\(at).\(k)", reason: "unknown key (expected url, role, auth, tls_ca_file, scopes)")
             }
             guard let raw = try string(item["url"], key: "\(at).url") else { throw ConfigError(key: "\(at).url", reason: "required") }
             guard let url = RelayURL.normalize(raw) else { throw ConfigError(key: "\(at).url", reason: "not a ws:// or wss:// URL") }
@@ -96,7 +96,9 @@ struct ConfigReader {
                 caFile = ca
             }
             if out.contains(where: { $0.url == url }) { throw ConfigError(key: "\(at).url", reason: "\(url) is listed twice") }
-            out.append(.init(url: url, role: role, auth: auth, tlsCAFile: caFile, trustRoots: trustRoots))
+            var entry = SyncConfiguration.RelayEntry(url: url, role: role, auth: auth, tlsCAFile: caFile, trustRoots: trustRoots)
+            entry.scopes = try readRelayScopes(item["scopes"], key: "\(at).scopes")
+            out.append(entry)
         }
         return out
     }

@@ -15,6 +15,16 @@ public struct SyncConfiguration: Sendable {
         public var tlsCAFile: URL? = nil
         /// The certificates read from `tlsCAFile` when the config was loaded.
         public var trustRoots: RelayTrustRoots? = nil
+        /// `scopes`: which scopes are read from this relay ("authors", "inbox", "filters" or
+        /// "filters[N]"); nil reads every one. A DM relay, say, is read for the inbox alone.
+        public var scopes: [String]? = nil
+
+        /// Whether `scope` is read from this relay.
+        func reads(_ scope: ScopeName) -> Bool {
+            guard let scopes else { return true }
+            if case .filter = scope, scopes.contains("filters") { return true }
+            return scopes.contains(scope.description)
+        }
     }
 
     public struct ArchiveSettings: Sendable, Equatable {

@@ -102,6 +102,15 @@ struct ReconcileJob: Sendable {
 
     private var baseFilter: Filter { scope.relayFilter }
 
+    /// Events of the scope by id: the scope's own conditions stay, since a DM relay serves gift
+    /// wraps only to a filter naming the recipient (and refuses a bare ids filter).
+    private func byID(_ ids: [String]) -> Filter {
+        var f = baseFilter
+        f.ids = ids
+        f.since = nil
+        return f
+    }
+
     private func compare(_ window: TimeWindow, items: [LedgerItem], progress: inout Progress) async throws {
         progress.record.windows += 1
         if progress.negentropy {
@@ -183,7 +192,7 @@ struct ReconcileJob: Sendable {
         let found = FoundIDs()
         for start in stride(from: 0, to: ids.count, by: Self.idsPerRequest) {
             let batch = Array(ids[start..<min(start + Self.idsPerRequest, ids.count)])
-            let summary = try await relay.fetchAll(Filter(ids: batch)) { page, _ in found.add(page) }
+            let summary = try await relay.fetchAll(byID(batch)) { page, _ in found.add(page) }
             record.messages += summary.pages * 2 + summary.events
         }
         return found.ids
@@ -200,7 +209,7 @@ struct ReconcileJob: Sendable {
         let counted = FetchCount(ingestor: ingestor)
         for start in stride(from: 0, to: ids.count, by: Self.idsPerRequest) {
             let batch = Array(ids[start..<min(start + Self.idsPerRequest, ids.count)])
-            let summary = try await relay.fetchAll(Filter(ids: batch)) { page, _ in try await counted.ingest(page, from: url) }
+            let summary = try await relay.fetchAll(byID(batch)) { page, _ in try await counted.ingest(page, from: url) }
             record.messages += summary.pages * 2 + summary.events
         }
         let (served, new) = counted.totals
