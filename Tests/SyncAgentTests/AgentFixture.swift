@@ -28,11 +28,16 @@ struct AgentFixture {
 
     func configuration(
         pubkeys: [String], relays: [(String, RelayRole)], kinds: [Int]? = nil, since: Int64? = nil, archive: Bool = false,
-        indexers: [String]? = nil, reconcileInterval: String? = nil, extra: [(String, JSONValue)] = []
+        indexers: [String]? = nil, reconcileInterval: String? = nil, relayScopes: [String: [String]] = [:], extra: [(String, JSONValue)] = []
     ) throws -> SyncConfiguration {
+        let relayObjects = relays.map { url, role -> JSONValue in
+            var fields: [(String, JSONValue)] = [("url", .string(url)), ("role", .string(role.rawValue))]
+            if let scopes = relayScopes[url] { fields.append(("scopes", .array(scopes.map { .string($0) }))) }
+            return .object(fields)
+        }
         var fields: [(String, JSONValue)] = [
             ("pubkeys", .array(pubkeys.map { .string($0) })),
-            ("relays", .array(relays.map { .object([("url", .string($0.0)), ("role", .string($0.1.rawValue))]) })),
+            ("relays", .array(relayObjects)),
             ("ledger", .string("ledger.sqlite")),
         ]
         if let kinds { fields.append(("kinds", .array(kinds.map { .int(Int64($0)) }))) }

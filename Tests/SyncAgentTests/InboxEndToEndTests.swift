@@ -97,6 +97,38 @@ import Testing
         #expect(status.text.contains("NOT READ from \(peers.dm.url)"))
     }
 
+    /// Two people's inboxes on one DM relay that keeps one identity per connection: each is read on
+    /// a connection of its own, authenticated as that person alone.
+    @Test func severalRecipientsOnOneDMRelayAreEachReadAsThemselves() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let peers = try await Self.start()
+        defer { peers.stop() }
+        let people = [SecretKey.generate(), SecretKey.generate()]
+        var keys: [(String, JSONValue)] = []
+        for (i, person) in people.enumerated() {
+            let file = f.directory.appendingPathComponent("p\(i).key").path
+            try person.hex.write(toFile: file, atomically: true, encoding: .utf8)
+            chmod(file, 0o600)
+            keys.append((person.publicKey, .string("p\(i).key")))
+        }
+        let sender = f.directory.appendingPathComponent("sender.key").path
+        let sent = try people.enumerated().map { i, person in
+            try NostrSDKTool.dmSend(relay: peers.dm.url, senderKeyFile: sender, receiver: person.publicKey, count: 6, nip04: 4, seed: 10 + i)
+        }
+        let config = try f.configuration(
+            pubkeys: people.map(\.publicKey), relays: [(peers.dm.url, .primary), (peers.backup.url, .backup)],
+            relayScopes: [peers.dm.url: ["inbox"]], extra: [("inbox", .object([("keys", .object(keys))]))])
+        let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
+        #expect(summary.succeeded, "\(summary.text)")
+        #expect(summary.scopeEvents["inbox"] == 20, "\(summary.text)")
+        for (i, person) in people.enumerated() {
+            let file = f.directory.appendingPathComponent("p\(i).key").path
+            #expect(try NostrSDKTool.dmRead(relay: peers.backup.url, receiverKeyFile: file).texts == sent[i].texts.sorted(), "\(person.publicKey)")
+        }
+        #expect(Set(summary.scopeReconciliations.map(\.scope)).isSuperset(of: people.map { "inbox as \(NIP19.encode(.npub($0.publicKey)))" }))
+    }
+
     @Test func messagesSentWhileTheDaemonRunsReachTheBackup() async throws {
         let f = try AgentFixture()
         defer { f.cleanUp() }

@@ -32,6 +32,11 @@ public struct RelayConfiguration: Sendable {
     /// Events in flight awaiting OK (default 250: single-worker relays such as nostr-relay spend
     /// less per event on larger bursts; see docs/benchmarks.md).
     public var publishWindow: Int = 250
+    /// Names a connection of its own to a relay that already has one in the pool: a relay that keeps
+    /// one NIP-42 identity per connection is read as each identity on a connection of its own.
+    public var identity: String? = nil
+    /// The pool's key: the URL, and the identity when there is one.
+    var poolKey: String { identity.map { "\(url) as \($0)" } ?? url }
     /// With `authKey` set: how long EVENTs wait after connecting for the relay's AUTH challenge.
     public var authChallengeWait: Duration = .seconds(1)
     /// An OK not received within this is a timeout (default 10 s).

@@ -13,8 +13,8 @@ public final class RelayPool: Service, Sendable {
         self.registry = Registry()
     }
 
-    /// Adds a relay (or returns the one already there for that URL); started at once when the
-    /// pool is running.
+    /// Adds a relay (or returns the one already there for that URL and identity); started at once
+    /// when the pool is running.
     public func add(_ configuration: RelayConfiguration) async -> Relay {
         await registry.add(configuration, logger: logger)
     }
@@ -71,10 +71,10 @@ public final class RelayPool: Service, Sendable {
         private var starter: AsyncStream<Relay>.Continuation?
 
         func add(_ configuration: RelayConfiguration, logger: Logger) -> Relay {
-            if let existing = relays[configuration.url] { return existing }
+            if let existing = relays[configuration.poolKey] { return existing }
             let relay = Relay(configuration: configuration, logger: logger)
-            relays[configuration.url] = relay
-            order.append(configuration.url)
+            relays[configuration.poolKey] = relay
+            order.append(configuration.poolKey)
             starter?.yield(relay)
             return relay
         }

@@ -16,6 +16,7 @@ extension SyncAgentRunner {
             defer { group.cancelAll() }
             let (discovered, discoveryFailures) = try await discoverOnce()
             var readers = configuration.readableRelays.map { (relay: relays[$0.url]!, scopes: scopes(readFrom: $0)) }
+            readers += identityReaders.map { (relay: $0.relay, scopes: [$0.scope]) }
             for url in discovered.everyRelay {
                 readers.append((relay: await pool.add(discoveredRelayConfiguration(url)), scopes: discoveredScopes(discovered.assignment(url))))
             }
@@ -91,10 +92,9 @@ extension SyncAgentRunner {
             jobs.append(job)
         }
         for entry in configuration.relays where !failed.contains(entry.url) {
-            for scope in scopes where entry.role.isWritable || entry.reads(scope.name) {
-                add(relays[entry.url]!, scope, writable: entry.role.isWritable)
-            }
+            for scope in scopes(compared: entry) { add(relays[entry.url]!, scope, writable: entry.role.isWritable) }
         }
+        for reader in identityReaders where !failed.contains(reader.relay.url) { add(reader.relay, reader.scope, writable: reader.writable) }
         for (relay, scopes) in readers where relays[relay.url] == nil && !failed.contains(relay.url) {
             for scope in scopes { add(relay, scope, writable: false) }
         }
@@ -161,7 +161,7 @@ extension SyncAgentRunner {
             for try await (url, failure, result) in group {
                 if let failure { failures[url] = failure }
                 for scope in result?.readWholeHistory ?? [] { readInFull.insert(RelayScope(url: url, scope: scope)) }
-                for (scope, why) in result?.refused ?? [:] { refused[url, default: [:]][scope.description] = why }
+                for (scope, why) in result?.refused ?? [:] { refused[url, default: [:]][scope] = why }
             }
             return (failures, readInFull, refused)
         }

@@ -23,8 +23,19 @@ public final class SyncAgentRunner: Sendable {
     let authKey: SecretKey?
     /// Inbox recipients' own keys (`inbox.keys`), answering AUTH where the inbox is read.
     let inboxKeys: [SecretKey]
-    /// The scopes read from each configured readable relay.
+    /// The scopes configured (the authors', the inbox, each filter).
     let scopes: [SyncScope]
+    /// Configured relay URL → the scopes read on its connection.
+    let scopesByRelay: [String: [SyncScope]]
+    /// Inboxes read on connections of their own, one per recipient identity (see `init`).
+    let identityReaders: [IdentityReader]
+
+    /// A recipient's inbox on a configured relay, read on a connection authenticated as the recipient alone.
+    struct IdentityReader: Sendable {
+        let relay: Relay
+        let scope: SyncScope
+        let writable: Bool
+    }
     /// Set when discovery is on.
     let discovery: (resolver: DiscoveryResolver, inbox: RelayListInbox, indexers: [Relay])?
     /// How long a one-shot run keeps retrying a relay that makes no progress.
@@ -44,20 +55,49 @@ public final class SyncAgentRunner: Sendable {
         self.onceGiveUp = onceGiveUp
         let key = try configuration.loadSecretKey()
         authKey = key
-        let inboxKeys = try configuration.loadInboxKeys().sorted { $0.key < $1.key }.map(\.value)
+        let keysByRecipient = try configuration.loadInboxKeys().sorted { $0.key < $1.key }
+        let inboxKeys = keysByRecipient.map(\.value)
         self.inboxKeys = inboxKeys
-        scopes = configuration.scopes
+        let scopes = configuration.scopes
+        self.scopes = scopes
         ledger = try Ledger(path: configuration.ledgerPath.path)
         try ledger.registerScopeIndexes(ScopeIndex.definitions(for: configuration))
         pool = RelayPool(logger: logger)
         var relays: [String: Relay] = [:]
+        var scopesByRelay: [String: [SyncScope]] = [:]
+        var identityReaders: [IdentityReader] = []
         for entry in configuration.relays {
             var relayConfiguration = Self.relayConfiguration(entry.url, authKey: entry.auth ? key : nil, metrics: metrics)
-            if entry.role.isReadable && entry.reads(.inbox) { relayConfiguration.authKeys += inboxKeys }
             if let roots = entry.trustRoots { relayConfiguration.trust(roots) }
+            var read = entry.role.isReadable ? scopes.filter { entry.reads($0.name) } : []
+            let inboxIndex = read.firstIndex { $0.name == .inbox }
+            // One identity per connection: some relays (nostr-sdk's DM relay) keep only the last AUTH,
+            // and serve gift wraps only to the pubkey they are addressed to. Where this connection
+            // would need several identities (the agent's and recipients', or several recipients'),
+            // each keyed recipient's inbox is read on a connection of its own, as that recipient.
+            if let inboxIndex, !keysByRecipient.isEmpty {
+                if keysByRecipient.count + (relayConfiguration.authKeys.isEmpty ? 0 : 1) == 1 {
+                    relayConfiguration.authKeys = inboxKeys
+                } else {
+                    for (recipient, recipientKey) in keysByRecipient {
+                        var own = Self.relayConfiguration(entry.url, authKey: recipientKey, metrics: metrics)
+                        if let roots = entry.trustRoots { own.trust(roots) }
+                        let npub = NIP19.encode(.npub(recipient))
+                        own.identity = npub
+                        var scope = read[inboxIndex].narrowed(to: [recipient])
+                        scope.identity = npub
+                        identityReaders.append(IdentityReader(relay: await pool.add(own), scope: scope, writable: entry.role.isWritable))
+                    }
+                    let unkeyed = configuration.pubkeys.filter { keysByRecipient.map(\.key).contains($0) == false }
+                    if unkeyed.isEmpty { read.remove(at: inboxIndex) } else { read[inboxIndex] = read[inboxIndex].narrowed(to: unkeyed) }
+                }
+            }
+            scopesByRelay[entry.url] = read
             relays[entry.url] = await pool.add(relayConfiguration)
         }
         self.relays = relays
+        self.scopesByRelay = scopesByRelay
+        self.identityReaders = identityReaders
         let writable = configuration.writableRelays.map(\.url)
         deliveryWake = Dictionary(uniqueKeysWithValues: writable.map { ($0, WakeSignal()) })
         let inbox = configuration.discover.enabled ? RelayListInbox(authors: configuration.pubkeys) : nil
@@ -112,7 +152,7 @@ public final class SyncAgentRunner: Sendable {
             if entry.role.isReadable {
                 let gate = Gate()
                 backfilled = gate
-                for scope in scopes where entry.reads(scope.name) {
+                for scope in scopes(readFrom: entry) {
                     let live = LiveSyncService(
                         relay: relay, filter: scope.relayFilter, scope: scope.name, ingestor: ingestor, ledger: ledger, logger: logger)
                     let name = scope.name == .authors ? "live subscription on \(entry.url)" : "live \(scope.name) subscription on \(entry.url)"
@@ -125,12 +165,30 @@ public final class SyncAgentRunner: Sendable {
             }
             if configuration.reconcile.enabled {
                 // A backup-only relay is compared for every scope too: what it lost is pushed again.
-                for scope in scopes where entry.role.isWritable || entry.reads(scope.name) {
+                for scope in scopes(compared: entry) {
                     services.append(
                         .init(
                             service: reconcileService(relay, scope: scope, writable: entry.role.isWritable, after: backfilled),
                             successTerminationBehavior: .ignore))
                 }
+            }
+        }
+        for reader in identityReaders {
+            let gate = Gate()
+            let label = "live \(reader.scope.recordName) subscription on \(reader.relay.url)"
+            let live = LiveSyncService(
+                relay: reader.relay, filter: reader.scope.relayFilter, scope: reader.scope.name, identity: reader.scope.identity, ingestor: ingestor,
+                ledger: ledger, logger: logger)
+            services.append(.init(service: WatchedService(label, live, watch: serviceWatch), successTerminationBehavior: .ignore))
+            services.append(
+                .init(
+                    service: BackfillService(job: backfillJob(reader.relay, scopes: [reader.scope]), logger: logger, done: gate),
+                    successTerminationBehavior: .ignore))
+            if configuration.reconcile.enabled {
+                services.append(
+                    .init(
+                        service: reconcileService(reader.relay, scope: reader.scope, writable: reader.writable, after: gate),
+                        successTerminationBehavior: .ignore))
             }
         }
         if let discovery {
@@ -191,9 +249,22 @@ public final class SyncAgentRunner: Sendable {
         return next.value
     }
 
-    /// The scopes read from a configured relay (its `scopes`, else all).
+    /// The scopes read on a configured relay's own connection (its `scopes`, else all; without the
+    /// inboxes read on connections of their own).
     func scopes(readFrom entry: SyncConfiguration.RelayEntry) -> [SyncScope] {
-        scopes.filter { entry.reads($0.name) }
+        scopesByRelay[entry.url] ?? []
+    }
+
+    /// The scopes compared with a configured relay on its own connection: those read from it, and
+    /// for a writable relay every scope (what it lost is pushed again), less the inboxes compared on
+    /// connections of their own.
+    func scopes(compared entry: SyncConfiguration.RelayEntry) -> [SyncScope] {
+        guard entry.role.isWritable else { return scopes(readFrom: entry) }
+        let apart = Set(identityReaders.filter { $0.relay.url == entry.url }.map(\.scope.name))
+        let own = scopes(readFrom: entry)
+        return scopes.compactMap { scope in
+            own.first { $0.name == scope.name } ?? (apart.contains(scope.name) ? nil : scope)
+        }
     }
 
     /// A relay's backfill of `scopes` (every configured scope when nil).

@@ -31,8 +31,8 @@ struct BackfillJob: Sendable {
         /// run: the ledger now holds all the relay had of them (a comparison of sets right after
         /// would read it all again).
         var readWholeHistory: Set<ScopeName> = []
-        /// Scopes the relay would not serve, with its reason.
-        var refused: [ScopeName: String] = [:]
+        /// Scopes the relay would not serve (by record name), with its reason.
+        var refused: [String: String] = [:]
     }
 
     func run() async throws -> Result {
@@ -41,12 +41,12 @@ struct BackfillJob: Sendable {
             do {
                 let whole = try await run(scope, into: &result)
                 if whole { result.readWholeHistory.insert(scope.name) }
-                if scope.name != .authors { try ledger.noteScopeProblem(relay: relay.url, scope: scope.name.description, nil, at: WallClock.unixNow()) }
+                if scope.name != .authors { try ledger.noteScopeProblem(relay: relay.url, scope: scope.recordName, nil, at: WallClock.unixNow()) }
             } catch let error as RelayFetchError where scope.name != .authors {
                 guard case let .closedByRelay(reason) = error.reason else { throw error }
                 let problem = ScopeRefusal.describe(reason, relay: relay)
-                result.refused[scope.name] = problem
-                try ledger.noteScopeProblem(relay: relay.url, scope: scope.name.description, problem, at: WallClock.unixNow())
+                result.refused[scope.recordName] = problem
+                try ledger.noteScopeProblem(relay: relay.url, scope: scope.recordName, problem, at: WallClock.unixNow())
                 logger.warning(
                     "relay refused a scope", metadata: ["relay.url": "\(relay.url)", "scope": "\(scope.name)", "reason": "\(problem)"])
             }

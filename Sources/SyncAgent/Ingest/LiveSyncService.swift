@@ -12,6 +12,8 @@ struct LiveSyncService: Service {
     let relay: Relay
     let filter: Filter
     var scope: ScopeName = .authors
+    /// The connection's own NIP-42 identity, when the scope is read as one recipient.
+    var identity: String? = nil
     let ingestor: EventIngestor
     let ledger: Ledger
     let logger: Logger
@@ -51,8 +53,8 @@ struct LiveSyncService: Service {
                 case let .closed(reason):
                     logger.warning("live subscription closed by relay", metadata: ["relay.url": "\(url)", "scope": "\(scope)", "reason": "\(reason.raw)"])
                     if scope != .authors {
-                        try? ledger.noteScopeProblem(
-                            relay: url, scope: scope.description, ScopeRefusal.describe(reason, relay: relay), at: WallClock.unixNow())
+                        let name = identity.map { "\(scope) as \($0)" } ?? scope.description
+                        try? ledger.noteScopeProblem(relay: url, scope: name, ScopeRefusal.describe(reason, relay: relay), at: WallClock.unixNow())
                     }
                 }
             }

@@ -73,7 +73,7 @@ struct ReconcileJob: Sendable {
             progress.record.error = "\(error)"
         }
         var record = progress.record
-        record.scope = scope.name.description
+        record.scope = scope.recordName
         record.method =
             switch (progress.usedNegentropy, progress.usedRequests) {
             case (true, true): "nip77+req"

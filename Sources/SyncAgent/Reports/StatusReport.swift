@@ -97,8 +97,10 @@ public struct StatusReport: Sendable, Codable {
         for scope in configuration.scopes {
             let name = scope.name.description
             var line = ScopeLine(scope: name, events: try scope.ledgerCount(ledger))
-            if scope.name != .authors { line.reconciliations = allReconciliations.map(\.last).filter { $0.scope == name } }
-            for p in problems where p.scope == name { line.problems[p.relay] = p.problem }
+            // An inbox read as each recipient on a connection of its own has a record per recipient ("inbox as npub1…").
+            func ofScope(_ recorded: String) -> Bool { recorded == name || recorded.hasPrefix(name + " as ") }
+            if scope.name != .authors { line.reconciliations = allReconciliations.map(\.last).filter { ofScope($0.scope) } }
+            for p in problems where ofScope(p.scope) { line.problems[p.relay] = p.problem }
             report.scopes.append(line)
         }
         report.vanish = try ledger.vanishRequests().map {

@@ -17,6 +17,12 @@ struct SyncScope: Sendable, Equatable {
     let selection: Selection
     /// Oldest `created_at` read (the filter's own for a filter scope).
     let since: Int64?
+    /// The NIP-42 identity of the connection this scope is read on, when it has one of its own.
+    var identity: String? = nil
+
+    /// The scope's name in the ledger's records and reports: "inbox", or "inbox as npub1…" when
+    /// read on a connection of its own identity.
+    var recordName: String { identity.map { "\(name) as \($0)" } ?? name.description }
 
     /// Who or what a backfill keeps a cursor for: each author or recipient, or the filter itself.
     var members: [String] {
