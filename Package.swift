@@ -130,7 +130,9 @@ let package = Package(
             name: "BenchAgent",
             dependencies: ["SyncAgent", "Ledger", "RelayClient", "PeerHarness", "CSecp256k1", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
-        .executableTarget(name: "BenchInbox", dependencies: ["RelayClient", "PeerHarness", "NostrCore", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .executableTarget(
+            name: "BenchInbox", dependencies: ["RelayClient", "PeerHarness", "NostrCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .executableTarget(
             name: "BenchReconcile", dependencies: ["Ledger", "RelayClient", "PeerHarness", "NostrCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),

@@ -86,7 +86,9 @@ func benchmark() async throws {
     events += SampleEvents.make(count: n - 2 * share, keys: others, end: now, span: 365 * 86_400, seed: 7)
     let seedStart = ContinuousClock.now
     try await publish(events, to: primary.url)
-    print("relay: \(n) events (\(share) to U: gift wraps and NIP-04; \(share) by V; \(n - 2 * share) others), published in \(f((ContinuousClock.now - seedStart) / .seconds(1), 1)) s")
+    print(
+        "relay: \(n) events (\(share) to U: gift wraps and NIP-04; \(share) by V; \(n - 2 * share) others), published in \(f((ContinuousClock.now - seedStart) / .seconds(1), 1)) s"
+    )
 
     let cases: [(name: String, pubkey: String, inbox: Bool)] = [("by author", v.publicKey, false), ("inbox", u.publicKey, true)]
     var results: [String: [(backfill: Step, unchanged: Step)]] = [:]
@@ -114,14 +116,18 @@ func benchmark() async throws {
     let a = results["by author"]!, b = results["inbox"]!
     print("\n| \(share) events | by author | inbox | inbox / by author |")
     print("|---|---|---|---|")
-    for (label, pick) in [("backfill, wall s", { (r: (backfill: Step, unchanged: Step)) in r.backfill.seconds }),
-                          ("backfill, agent CPU s", { $0.backfill.cpu }),
-                          ("unchanged re-sync, wall s", { $0.unchanged.seconds }),
-                          ("unchanged re-sync, agent CPU s", { $0.unchanged.cpu })] {
+    for (label, pick) in [
+        ("backfill, wall s", { (r: (backfill: Step, unchanged: Step)) in r.backfill.seconds }),
+        ("backfill, agent CPU s", { $0.backfill.cpu }),
+        ("unchanged re-sync, wall s", { $0.unchanged.seconds }),
+        ("unchanged re-sync, agent CPU s", { $0.unchanged.cpu }),
+    ] {
         let x = median(a.map(pick)), y = median(b.map(pick))
         print("| \(label) (median of \(rounds)) | \(f(x)) | \(f(y)) | \(f(y / x))x |")
     }
-    print("| peak RSS, MiB (largest) | \(f(Double(a.map(\.backfill.peakRSS).max()!) / 1_048_576, 1)) | \(f(Double(b.map(\.backfill.peakRSS).max()!) / 1_048_576, 1)) | |")
+    print(
+        "| peak RSS, MiB (largest) | \(f(Double(a.map(\.backfill.peakRSS).max()!) / 1_048_576, 1)) | \(f(Double(b.map(\.backfill.peakRSS).max()!) / 1_048_576, 1)) | |"
+    )
 }
 
 do { try await benchmark() } catch {

@@ -122,4 +122,30 @@ import Testing
             #expect(agent.authKey != nil, "configured relays still answer AUTH")
         }
     }
+
+}
+
+@Suite struct InboxDiscoveryPlanTests {
+    let alice = String(repeating: "a", count: 64), bob = String(repeating: "b", count: 64)
+
+    @Test func theInboxIsReadFromDMRelaysForPrivateMessagesAndReadRelaysForTheRest() {
+        var input = DiscoveryPlan.Input(
+            lists: [
+                alice: RelayListMetadata(write: ["wss://w.example"], read: ["wss://reads.example", "wss://dm.example"]),
+                bob: RelayListMetadata(write: [], read: ["wss://configured.example"]),
+            ], configured: ["wss://configured.example"], limitPerPubkey: 8)
+        input.dmRelays = [alice: DirectMessageRelays(relays: ["wss://dm.example/"]), bob: DirectMessageRelays(relays: ["wss://dm.example", "ws://10.0.0.5"])]
+        input.inboxKinds = [4, 1059, 7]
+        let plan = DiscoveryPlan(input)
+        #expect(plan.readers == ["wss://w.example": [alice]], "the authors' plan is unchanged")
+        #expect(plan.inbox["wss://dm.example"] == DiscoveryPlan.InboxAssignment(recipients: [alice, bob], kinds: [4, 7, 1059]))
+        #expect(plan.inbox["wss://reads.example"] == DiscoveryPlan.InboxAssignment(recipients: [alice], kinds: [7]))
+        #expect(plan.inbox["wss://configured.example"] == nil, "configured relays read the inbox already")
+        #expect(plan.skipped["ws://10.0.0.5"]?.contains("private") == true)
+        #expect(plan.everyRelay == ["wss://w.example", "wss://dm.example", "wss://reads.example"])
+        #expect(plan.assignment("wss://w.example").inbox == nil)
+        // Without the inbox nothing of it is planned.
+        input.inboxKinds = nil
+        #expect(DiscoveryPlan(input).inbox.isEmpty)
+    }
 }
