@@ -52,6 +52,7 @@ extension RelaySyncCommand {
                 running = try await agent.runDaemon(reload: {
                     let next = try options.load(key: key)
                     _ = try next.loadSecretKey()
+                    _ = try next.loadInboxKeys()
                     return next
                 })
             }

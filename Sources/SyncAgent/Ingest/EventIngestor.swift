@@ -53,15 +53,26 @@ public final class EventIngestor: Sendable {
     public func ingest(_ events: [Event], from relay: String, live: Bool = false) async throws -> Int {
         var wanted: [Event] = []
         var observed: [ObservedEvent] = []
-        var matched: [[ScopeName]] = []
+        // Per event, its scopes; nil with the authors' scope alone (every event is in it), which
+        // keeps the bulk path free of an array per event.
+        var matched: [[ScopeName]]? = nil
         wanted.reserveCapacity(events.count)
         observed.reserveCapacity(events.count)
-        for event in events {
-            let match = scopes.match(event)
-            guard !match.scopes.isEmpty else { continue }
-            wanted.append(event)
-            observed.append(ObservedEvent(event: event, relay: relay, indexes: match.indexes))
-            matched.append(match.scopes)
+        if scopes.hasIndexes {
+            var names: [[ScopeName]] = []
+            for event in events {
+                let match = scopes.match(event)
+                guard !match.scopes.isEmpty else { continue }
+                wanted.append(event)
+                observed.append(ObservedEvent(event: event, relay: relay, indexes: match.indexes))
+                names.append(match.scopes)
+            }
+            matched = names
+        } else {
+            for event in events where scopes.inAuthors(event) {
+                wanted.append(event)
+                observed.append(ObservedEvent(event: event, relay: relay))
+            }
         }
         guard !wanted.isEmpty else { return 0 }
         let outcomes = try await ledger.record(observed, writableRelays: writableRelays, now: now())
@@ -70,8 +81,10 @@ public final class EventIngestor: Sendable {
         var byScope: [ScopeName: Int] = [:]
         counters.update { c in
             c.fetched[relay, default: 0] += wanted.count
-            for (o, names) in zip(outcomes, matched) {
-                if o.seq != nil { for name in names { byScope[name, default: 0] += 1 } }
+            for (i, o) in outcomes.enumerated() {
+                if o.seq != nil {
+                    if let matched { for name in matched[i] { byScope[name, default: 0] += 1 } } else { byScope[.authors, default: 0] += 1 }
+                }
                 switch o {
                 case .new: c.new += 1; anyNew = true; firstSeen += 1
                 case .known: c.known += 1

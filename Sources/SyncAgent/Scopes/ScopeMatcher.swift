@@ -44,7 +44,11 @@ struct ScopeMatcher: Sendable {
         filterIndexes = []
     }
 
-    var hasIndexes: Bool { !recipients.isEmpty || !filterIndexes.isEmpty }
+    /// More than the authors' scope is configured: events need `match`.
+    var hasIndexes: Bool { !recipients.isEmpty || !filters.isEmpty }
+
+    /// Whether the event is in the authors' scope.
+    func inAuthors(_ event: Event) -> Bool { authors.matches(event) }
 
     func match(_ event: Event) -> Match {
         var m = Match()
