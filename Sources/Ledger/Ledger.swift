@@ -46,13 +46,29 @@ public final class Ledger: Sendable {
             }
             configuration.busyMode = .timeout(10)
             let pool = try DatabasePool(path: path, configuration: configuration)
-            try LedgerSchema.migrator.migrate(pool)
+            try Self.migrate(pool)
             self.pool = pool
             writer = LedgerWriter(pool: pool, path: path)
             let known = try loadVanishRequests()
             vanishes.withLock { $0 = known }
         } catch {
             throw LedgerError(path: path, operation: "open", underlying: error)
+        }
+    }
+
+    /// Applies the migrations not yet applied. Processes opening a new ledger together (an agent
+    /// and `status`, say) may race: one finds a migration done under it and fails; it then reads
+    /// what is applied again and goes on from there, a few times at most.
+    private static func migrate(_ pool: DatabasePool) throws {
+        let migrator = LedgerSchema.migrator
+        for attempt in 1... {
+            do {
+                try migrator.migrate(pool)
+                return
+            } catch {
+                if try pool.read({ try migrator.hasCompletedMigrations($0) }) { return }
+                if attempt >= 5 { throw error }
+            }
         }
     }
 

@@ -72,4 +72,24 @@ import Testing
         #expect(try l.presence(of: notes[4])[c] == .rejected)
         #expect(try l.vanishRequests().map(\.relay).sorted() == ["*", b])
     }
+
+    /// Processes opening a new ledger together all end up with it migrated once.
+    @Test func ledgersOpenedTogetherOnANewFileAllMigrate() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rs-migrate-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("ledger.sqlite").path
+        let failures = Failures()
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            do { _ = try Ledger(path: path).eventCount() } catch { failures.add("\(error)") }
+        }
+        #expect(failures.all.isEmpty)
+        #expect(try Ledger(path: path).eventCount() == 0)
+    }
+}
+
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ s: String) { lock.withLock { list.append(s) } }
+    var all: [String] { lock.withLock { list } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import NostrCore
 import Testing
 
@@ -33,6 +34,31 @@ import Testing
     }
 
     var validConfig: String { #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://127.0.0.1:1"}],"ledger":"l.sqlite"}"# }
+
+    /// Two agents on one SQLite ledger would both deliver and both archive: the second is refused
+    /// with the holder's PID, while reports still read the ledger.
+    @Test func aSecondAgentOnTheSameLedgerIsRefusedWithTheHoldersPID() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try write("sync.json", validConfig)
+        let ledgerPath = directory.appendingPathComponent("l.sqlite").path
+        let held = try LedgerLock.acquire(ledgerPath: ledgerPath)
+        let refused = try await relaysync(["run", "--once", "--config", "sync.json"])
+        expectOneLine(
+            refused, status: 1,
+            "ledger \(ledgerPath) is in use by another relaysync agent (PID \(getpid())): a ledger belongs to one agent (status and relays may still read it)")
+        #expect(LedgerLock.holder(ledgerPath: ledgerPath) == getpid())
+        #expect(try await relaysync(["status", "--config", "sync.json"]).status == 0)
+        _ = held
+    }
+
+    @Test func aPostgresLedgerURLIsNotTakenAsAFilePath() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try write("sync.json", #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://127.0.0.1:1"}],"ledger":"postgres://relaysync@127.0.0.1:5432/relaysync"}"#)
+        expectOneLine(
+            try await relaysync(["run", "--check", "--config", "sync.json"]), status: 78,
+            "sync.json: ledger: a PostgreSQL ledger is not supported by this version: give the path of the SQLite ledger file")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("postgres:").path))
+    }
 
     // MARK: the config file
 

@@ -14,6 +14,8 @@ public final class SyncAgentRunner: Sendable {
     public let configuration: SyncConfiguration
     let logger: Logger
     let ledger: Ledger
+    /// This agent's hold on the ledger: one agent per SQLite ledger.
+    let ledgerLock: LedgerLock
     let pool: RelayPool
     let relays: [String: Relay]
     let counters = AgentCounters()
@@ -60,6 +62,7 @@ public final class SyncAgentRunner: Sendable {
         self.inboxKeys = inboxKeys
         let scopes = configuration.scopes
         self.scopes = scopes
+        ledgerLock = try LedgerLock.acquire(ledgerPath: configuration.ledgerPath.path)
         ledger = try Ledger(path: configuration.ledgerPath.path)
         try ledger.registerScopeIndexes(ScopeIndex.definitions(for: configuration))
         pool = RelayPool(logger: logger)

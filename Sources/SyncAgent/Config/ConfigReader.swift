@@ -19,6 +19,9 @@ struct ConfigReader {
         let kinds = try readKinds()
         let since = try readTime(root["since"], key: "since")
         let ledger = try string(root["ledger"], key: "ledger") ?? "data/ledger.sqlite"
+        if ledger.lowercased().hasPrefix("postgres://") || ledger.lowercased().hasPrefix("postgresql://") {
+            throw ConfigError(key: "ledger", reason: "a PostgreSQL ledger is not supported by this version: give the path of the SQLite ledger file")
+        }
         let archive = try readArchive()
         let keyFile = try string(root["secret_key_file"], key: "secret_key_file").map(path)
         let level = try string(root["log_level"], key: "log_level") ?? "info"
