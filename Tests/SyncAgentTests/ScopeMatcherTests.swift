@@ -43,3 +43,43 @@ import Testing
         #expect(!m.inAuthors(try me.sign(kind: 7, content: "x", createdAt: 2000)))
     }
 }
+
+/// Which connections a configured relay gets, and with which keys (no I/O).
+@Suite struct RelayConnectionsTests {
+    let agent = SecretKey.generate(), alice = SecretKey.generate(), bob = SecretKey.generate()
+
+    func scopes(_ pubkeys: [String]) -> [SyncScope] {
+        [
+            SyncScope(name: .authors, selection: .authors(pubkeys, kinds: nil), since: nil),
+            SyncScope(name: .inbox, selection: .recipients(pubkeys, kinds: [4, 1059]), since: nil),
+        ]
+    }
+
+    @Test func oneIdentityStaysOnTheRelaysOwnConnection() {
+        let entry = SyncConfiguration.RelayEntry(url: "ws://127.0.0.1:1", role: .primary, auth: false)
+        let c = RelayConnections(
+            entry: entry, scopes: scopes([alice.publicKey]), agentKey: agent, inboxKeys: [(alice.publicKey, alice)], pubkeys: [alice.publicKey])
+        #expect(c.keys.map(\.publicKey) == [alice.publicKey] && c.identities.isEmpty)
+        #expect(c.scopes.map(\.name) == [.authors, .inbox])
+    }
+
+    @Test func severalIdentitiesGetAConnectionEachAndUnkeyedRecipientsStay() {
+        let carol = SecretKey.generate().publicKey
+        let people = [alice.publicKey, bob.publicKey, carol]
+        let entry = SyncConfiguration.RelayEntry(url: "ws://127.0.0.1:1", role: .both, auth: true)
+        let c = RelayConnections(
+            entry: entry, scopes: scopes(people), agentKey: agent, inboxKeys: [(alice.publicKey, alice), (bob.publicKey, bob)], pubkeys: people)
+        #expect(c.keys.map(\.publicKey) == [agent.publicKey], "the relay's own connection keeps the agent's identity")
+        #expect(c.identities.map(\.key.publicKey) == [alice.publicKey, bob.publicKey])
+        #expect(c.identities.map(\.scope.relayFilter) == [alice, bob].map { Filter(kinds: [4, 1059], tags: ["p": [$0.publicKey]]) })
+        #expect(c.identities[0].identity == NIP19.encode(.npub(alice.publicKey)))
+        #expect(c.scopes.last?.relayFilter == Filter(kinds: [4, 1059], tags: ["p": [carol]]), "carol has no key: read on the shared connection")
+    }
+
+    @Test func aBackupOnlyRelayReadsNothing() {
+        let entry = SyncConfiguration.RelayEntry(url: "ws://127.0.0.1:1", role: .backup, auth: true)
+        let c = RelayConnections(
+            entry: entry, scopes: scopes([alice.publicKey]), agentKey: agent, inboxKeys: [(alice.publicKey, alice)], pubkeys: [alice.publicKey])
+        #expect(c.scopes.isEmpty && c.identities.isEmpty && c.keys.map(\.publicKey) == [agent.publicKey])
+    }
+}

@@ -70,32 +70,19 @@ public final class SyncAgentRunner: Sendable {
         var scopesByRelay: [String: [SyncScope]] = [:]
         var identityReaders: [IdentityReader] = []
         for entry in configuration.relays {
-            var relayConfiguration = Self.relayConfiguration(entry.url, authKey: entry.auth ? key : nil, metrics: metrics)
+            let connections = RelayConnections(
+                entry: entry, scopes: scopes, agentKey: key, inboxKeys: keysByRecipient.map { (pubkey: $0.key, key: $0.value) },
+                pubkeys: configuration.pubkeys)
+            var relayConfiguration = Self.relayConfiguration(entry.url, authKey: nil, metrics: metrics)
+            relayConfiguration.authKeys = connections.keys
             if let roots = entry.trustRoots { relayConfiguration.trust(roots) }
-            var read = entry.role.isReadable ? scopes.filter { entry.reads($0.name) } : []
-            let inboxIndex = read.firstIndex { $0.name == .inbox }
-            // One identity per connection: some relays (nostr-sdk's DM relay) keep only the last AUTH,
-            // and serve gift wraps only to the pubkey they are addressed to. Where this connection
-            // would need several identities (the agent's and recipients', or several recipients'),
-            // each keyed recipient's inbox is read on a connection of its own, as that recipient.
-            if let inboxIndex, !keysByRecipient.isEmpty {
-                if keysByRecipient.count + (relayConfiguration.authKeys.isEmpty ? 0 : 1) == 1 {
-                    relayConfiguration.authKeys = inboxKeys
-                } else {
-                    for (recipient, recipientKey) in keysByRecipient {
-                        var own = Self.relayConfiguration(entry.url, authKey: recipientKey, metrics: metrics)
-                        if let roots = entry.trustRoots { own.trust(roots) }
-                        let npub = NIP19.encode(.npub(recipient))
-                        own.identity = npub
-                        var scope = read[inboxIndex].narrowed(to: [recipient])
-                        scope.identity = npub
-                        identityReaders.append(IdentityReader(relay: await pool.add(own), scope: scope, writable: entry.role.isWritable))
-                    }
-                    let unkeyed = configuration.pubkeys.filter { keysByRecipient.map(\.key).contains($0) == false }
-                    if unkeyed.isEmpty { read.remove(at: inboxIndex) } else { read[inboxIndex] = read[inboxIndex].narrowed(to: unkeyed) }
-                }
+            for (identity, recipientKey, scope) in connections.identities {
+                var own = Self.relayConfiguration(entry.url, authKey: recipientKey, metrics: metrics)
+                if let roots = entry.trustRoots { own.trust(roots) }
+                own.identity = identity
+                identityReaders.append(IdentityReader(relay: await pool.add(own), scope: scope, writable: entry.role.isWritable))
             }
-            scopesByRelay[entry.url] = read
+            scopesByRelay[entry.url] = connections.scopes
             relays[entry.url] = await pool.add(relayConfiguration)
         }
         self.relays = relays
