@@ -73,6 +73,39 @@ import Testing
         #expect(summary.text.contains("FAILED \(url): \(Self.refused)"))
     }
 
+    /// A backup is connected to by its deliveries and its reconciliation, not by a backfill: a
+    /// failure that waiting cannot change (an untrusted certificate here; a name that does not
+    /// resolve takes the same path) ends the run's wait at once, and the summary says why. The
+    /// reconciliation waited its full 15 s and said "could not connect".
+    @Test(.timeLimit(.minutes(1)))
+    func aBackupThatCannotConnectForGoodEndsTheWaitAtOnceWithTheLine() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        try await TestRelay.with(.localRelay) { primary in
+            try await ScriptedRelay.with(ScriptedRelayStore().behaviour, tls: try Self.serverContext()) { backup in
+                let text = JSONValue.object([
+                    ("pubkeys", .array([.string(SecretKey.generate().publicKey)])),
+                    (
+                        "relays",
+                        .array([
+                            .object([("url", .string(primary.url)), ("role", .string("primary"))]),
+                            .object([("url", .string(backup.url)), ("role", .string("backup"))]),
+                        ])
+                    ),
+                    ("ledger", .string("ledger.sqlite")),
+                ]).serialized
+                let config = try SyncConfiguration.parse(text, baseDirectory: f.directory)
+                let started = ContinuousClock.now
+                let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
+                #expect(ContinuousClock.now - started < .seconds(10), "did not wait out the 15 s: \(summary.text)")
+                #expect(!summary.succeeded)
+                #expect(summary.failures[backup.url]?.hasSuffix(": \(Self.untrusted)") == true, "\(summary.text)")
+                #expect(!summary.text.contains("could not connect"), "\(summary.text)")
+                #expect(backup.connectionCount == 0)
+            }
+        }
+    }
+
     @Test func aMissingOrBadCAFileIsAConfigErrorNamingTheKey() throws {
         let f = try AgentFixture()
         defer { f.cleanUp() }
