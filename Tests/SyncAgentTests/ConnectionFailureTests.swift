@@ -106,6 +106,38 @@ import Testing
         }
     }
 
+    /// `restore` and `audit` end the wait at once on a failure waiting cannot change and say why
+    /// (they said "could not connect" after 15 s); a restore that could not start leaves no
+    /// journal beside the archive.
+    @Test(.timeLimit(.minutes(1)))
+    func restoreAndAuditSayWhyAtOnceAndARestoreLeavesNoJournal() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let relaysync = try AgentProcess.executable().path
+        let archive = f.directory.appendingPathComponent("archive")
+        try FileManager.default.createDirectory(at: archive, withIntermediateDirectories: true)
+        try "{}\n".write(to: archive.appendingPathComponent("a.jsonl"), atomically: true, encoding: .utf8)
+        try await ScriptedRelay.with(ScriptedRelayStore().behaviour, tls: try Self.serverContext()) { server in
+            let started = ContinuousClock.now
+            let restore = try await CLIRun.run(relaysync, ["restore", "archive/a.jsonl", "--to", server.url], in: f.directory)
+            #expect(restore.status == 2, "\(restore.stderr)")
+            let line = try #require(restore.stderr.split(separator: "\n").last.map(String.init))
+            #expect(line.hasPrefix("Error: restore into wss://127.0.0.1:") && line.hasSuffix(": \(Self.untrusted)"), "\(restore.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: archive.path) == ["a.jsonl"], "no journal left behind")
+
+            let config = JSONValue.object([
+                ("pubkeys", .array([.string(SecretKey.generate().publicKey)])),
+                ("relays", .array([.object([("url", .string(server.url)), ("role", .string("primary"))])])),
+                ("ledger", .string("ledger.sqlite")),
+            ]).serialized
+            try config.write(to: f.directory.appendingPathComponent("sync.json"), atomically: true, encoding: .utf8)
+            let audit = try await CLIRun.run(relaysync, ["audit", "--config", "sync.json"], in: f.directory)
+            #expect(audit.status == 2, "\(audit.stdout)\(audit.stderr)")
+            #expect(audit.stdout.contains("  FAILED: reconciling \(server.url): \(Self.untrusted)\n"), "\(audit.stdout)")
+            #expect(ContinuousClock.now - started < .seconds(20), "neither waited out its 15 s")
+        }
+    }
+
     @Test func aMissingOrBadCAFileIsAConfigErrorNamingTheKey() throws {
         let f = try AgentFixture()
         defer { f.cleanUp() }
