@@ -145,6 +145,24 @@ import Testing
         #expect(format.status == 64 && format.stderr.hasPrefix("Error: The value 'xml' is invalid for '--log-format <format>'"), "\(format.stderr)")
     }
 
+    /// A value checked by the subcommand is shown with that subcommand's usage, not the top level's.
+    @Test func aBadValueShowsTheSubcommandsUsage() async throws {
+        try write("a.jsonl", "{}\n")
+        for (command, message, usage) in [
+            (["restore", "a.jsonl", "--to", "ws://127.0.0.1:1", "--since", "yesterday"], "--since: not unix seconds or an ISO 8601 date", "restore"),
+            (["restore", "a.jsonl", "--to", "ws://127.0.0.1:1", "--until", "soon"], "--until: not unix seconds or an ISO 8601 date", "restore"),
+            (["restore", "a.jsonl", "--to", "http://127.0.0.1:1"], "--to: not a ws:// or wss:// URL", "restore"),
+            (["restore", "a.jsonl", "--to", "ws://127.0.0.1:1", "--kinds", "1,x"], "--kinds: x is not a kind", "restore"),
+            (["archive", "export", "--out", "x.jsonl", "--since", "yesterday"], "--since: not unix seconds or an ISO 8601 date", "archive export"),
+        ] {
+            let r = try await relaysync(command)
+            #expect(r.status == 64 && r.stderr.hasPrefix("Error: \(message)\n"), "\(command): \(r.stderr)")
+            #expect(r.stderr.contains("Usage: relaysync \(usage) "), "\(command): \(r.stderr)")
+            #expect(r.stdout.isEmpty)
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("x.jsonl").path))
+    }
+
     @Test func unknownOptionIsUsage() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let r = try await relaysync(["status", "--frobnicate"])
