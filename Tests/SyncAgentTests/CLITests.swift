@@ -209,5 +209,7 @@ import Testing
         #expect(message("\(dir)/b.json") == "\(dir)/b.json: pubkeys: must name at least one public key")
         try Data([0x7B, 0xFF, 0x7D]).write(to: directory.appendingPathComponent("c.json"))
         #expect(message("\(dir)/c.json") == "\(dir)/c.json: not UTF-8 text")
+        try write("d.json", #"{"pubkeys": ["\#(key.dropLast())"], "relays": [{"url": "ws://a"}]}"#)
+        #expect(message("\(dir)/d.json") == "\(dir)/d.json: pubkeys[0]: not an npub or 64-hex public key (63 hex characters, 64 expected)")
     }
 }
