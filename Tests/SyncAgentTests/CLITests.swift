@@ -90,6 +90,22 @@ import Testing
         expectOneLine(try await relaysync(["run", "--check", "--config", "fmt.json"]), status: 78, #"fmt.json: log_format: must be text or json, got "xml""#)
     }
 
+    /// `status` and `relays` only read: before the first run they report an empty ledger and create
+    /// neither the ledger file nor its folder.
+    @Test func statusOnANewConfigCreatesNoLedger() async throws {
+        try write("sync.json", #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://127.0.0.1:1"}],"ledger":"data/l.sqlite"}"#)
+        let text = try await relaysync(["status", "--config", "sync.json"])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.hasPrefix("ledger ") && text.stdout.contains("data/l.sqlite: not created yet (no run so far)\n"), "\(text.stdout)")
+        #expect(text.stdout.contains("ws://127.0.0.1:1 [primary]"), "\(text.stdout)")
+        let json = try await relaysync(["status", "--config", "sync.json", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let value = try JSONValue.parse(json.stdout)
+        #expect(value["ledger_bytes"] == .int(0) && value["events"] == .int(0), "\(json.stdout)")
+        #expect(try await relaysync(["relays", "--config", "sync.json"]).status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["sync.json"])
+    }
+
     // MARK: key files
 
     @Test func badKeyFileIsNamedByWhatGaveIt() async throws {
