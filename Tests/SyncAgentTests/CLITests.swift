@@ -5,8 +5,9 @@ import Testing
 @testable import SyncAgent
 
 /// The command line's contract (docs/cli.md): user mistakes are one line on stderr naming what
-/// is wrong, and every subcommand uses the same exit codes.
-@Suite struct CLITests {
+/// is wrong, and every subcommand uses the same exit codes. A class, so that `deinit` removes each
+/// test's folder whether or not the test used it.
+@Suite final class CLITests: Sendable {
     let directory: URL
     let key = "3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d"
 
@@ -14,6 +15,8 @@ import Testing
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("rs-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
 
     func write(_ name: String, _ text: String, mode: Int = 0o644) throws {
         let path = directory.appendingPathComponent(name).path
@@ -37,19 +40,16 @@ import Testing
     // MARK: the config file
 
     @Test func missingConfigIsOneLine() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         expectOneLine(try await relaysync(["status", "--config", "sync.json"]), status: 78, "sync.json: no such file")
         expectOneLine(try await relaysync(["run", "--check", "--config", "nope/sync.json"]), status: 78, "nope/sync.json: no such file")
     }
 
     @Test func folderAsConfigIsOneLine() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("conf"), withIntermediateDirectories: true)
         expectOneLine(try await relaysync(["run", "--check", "--config", "conf"]), status: 78, "conf: is a directory, not a config file")
     }
 
     @Test func unreadableConfigSaysPermission() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         try write("sync.json", validConfig, mode: 0o000)
         let relaysync = try AgentProcess.executable().path
         let path = directory.appendingPathComponent("sync.json").path
@@ -67,7 +67,6 @@ import Testing
     }
 
     @Test func badJSONGivesLineAndColumn() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         try write("sync.json", "{\n  \"pubkeys\": [\"\(key)\"],\n  \"since\": 0 \"relays\": []\n}\n")
         expectOneLine(try await relaysync(["status", "--config", "sync.json"]), status: 78, "sync.json:3:14: expected ',' or '}'")
     }
@@ -81,7 +80,6 @@ import Testing
     }
 
     @Test func configContentErrorExits78WithoutUsage() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         try write("sync.json", #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://a"},{"url":"http://b"}]}"#)
         for command in [["run", "--check"], ["status"], ["audit"], ["relays"], ["archive", "export", "--out", "x.jsonl"]] {
             expectOneLine(try await relaysync(command + ["--config", "sync.json"]), status: 78, "sync.json: relays[1].url: not a ws:// or wss:// URL")
@@ -109,7 +107,6 @@ import Testing
     // MARK: key files
 
     @Test func badKeyFileIsNamedByWhatGaveIt() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         let missing = directory.appendingPathComponent("missing.key").path
         expectOneLine(try await relaysync(["diagnose", "ws://127.0.0.1:1", "--key-file", "missing.key"]), status: 78, "--key-file: \(missing): no such file")
         try write("bad.key", "not a key\n", mode: 0o600)
@@ -138,7 +135,6 @@ import Testing
     // MARK: command-line paths
 
     @Test func missingArchiveFolderIsOneLine() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         expectOneLine(try await relaysync(["archive", "ls", "no-archive"]), status: 64, "no-archive: no such folder")
         expectOneLine(try await relaysync(["archive", "verify", "no-archive"]), status: 64, "no-archive: no such file or folder")
         expectOneLine(try await relaysync(["restore", "no-archive", "--to", "ws://127.0.0.1:1"]), status: 64, "no-archive: no such file or folder")
@@ -153,7 +149,6 @@ import Testing
         ["diagnose", "ws://127.0.0.1:1"], ["restore", ".", "--to", "ws://127.0.0.1:1"],
     ])
     func badLogLevelAndFormatAreUsageErrorsEverywhere(command: [String]) async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         let level = try await relaysync(command + ["--log-level", "loud"])
         #expect(level.status == 64 && level.stderr.hasPrefix("Error: The value 'loud' is invalid for '--log-level <level>'"), "\(level.stderr)")
         #expect(level.stderr.contains("Usage: relaysync"))
@@ -180,13 +175,11 @@ import Testing
     }
 
     @Test func unknownOptionIsUsage() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         let r = try await relaysync(["status", "--frobnicate"])
         #expect(r.status == 64 && r.stderr.contains("Usage: relaysync status"), "\(r.stderr)")
     }
 
     @Test func jsonLogsAreOneObjectALine() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         let r = try await relaysync(["diagnose", "ws://127.0.0.1:1", "--timeout", "1", "--rounds", "1", "--log-level", "debug", "--log-format", "json"])
         #expect(r.status == 2, "an unreachable relay is a relay failure: \(r.stderr)")
         let lines = r.stderr.split(separator: "\n")
@@ -209,10 +202,20 @@ import Testing
         #expect(text.stderr.contains(" relaysync: ") && text.stderr.contains("relay.url=ws://127.0.0.1:1") && !text.stderr.contains("{\""), "\(text.stderr)")
     }
 
+    /// Each test's folder goes with the test, used or not (a test run left an empty one behind).
+    @Test func theTestsFolderIsRemovedWithTheTest() throws {
+        var folder: URL?
+        do {
+            let other = try CLITests()
+            folder = other.directory
+            #expect(FileManager.default.fileExists(atPath: other.directory.path))
+        }
+        #expect(!FileManager.default.fileExists(atPath: try #require(folder).path))
+    }
+
     // MARK: the loader's messages, in-process
 
     @Test func loaderNamesTheFileInEveryError() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         func message(_ path: String) -> String? {
             do { _ = try SyncConfiguration.load(path: path); return nil } catch { return error.description }
         }
