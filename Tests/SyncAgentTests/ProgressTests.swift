@@ -89,6 +89,21 @@ import Testing
         #expect(all.last.map { $0.line == nil } == true, "the line is cleared when the work ends")
     }
 
+    /// Under load the reporter's task may first run after short work has ended and cancelled it:
+    /// the line is still shown once, then cleared (the terminal test failed this way on a busy CI).
+    @Test func aReporterCancelledBeforeItRunsStillShowsTheLineOnce() async {
+        let writes = Mutex<[String?]>([])
+        let reporter = ProgressReporter(
+            label: "restore", output: .line(every: .seconds(60), write: { line in writes.withLock { $0.append(line) } }),
+            logger: Logger(label: "test")
+        ) { ProgressSample(done: 0, total: nil) }
+        let task = Task { await reporter.report() }
+        task.cancel()
+        await task.value
+        let all = writes.withLock { $0 }
+        #expect(all.count == 2 && all.first??.hasPrefix("restore: 0 events") == true && all.last == .some(nil), "\(all)")
+    }
+
     @Test func withoutATerminalChangesAreLogged() async throws {
         let records = LogCapture()
         let logger = Logger(label: "test") { _ in records.handler }
