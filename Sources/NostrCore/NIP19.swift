@@ -64,7 +64,12 @@ public enum NIP19: Sendable, Equatable {
     /// A pubkey given as `npub1…`, `nprofile1…` or 64 hex characters, as lowercase hex.
     public static func pubkeyHex(_ text: String) throws(NIP19Error) -> String {
         let t = text.trimmingWhitespace()
-        if t.utf8.count == 64, let raw = Hex.decode(t) { return Hex.encode(raw) }
+        // Hex digits alone are meant as hex (every NIP-19 entity starts with a prefix such as
+        // "npub1", which has letters outside hex): a wrong length is said as such, not as bech32.
+        if !t.isEmpty, t.utf8.allSatisfy({ Hex.nibble($0) != nil }) {
+            guard t.utf8.count == 64, let raw = Hex.decode(t) else { throw .badHexLength(t.utf8.count) }
+            return Hex.encode(raw)
+        }
         switch try decode(t) {
         case let .npub(hex), let .nprofile(hex, _): return hex
         default: throw .unknownPrefix(String(t.prefix(while: { $0 != "1" })))

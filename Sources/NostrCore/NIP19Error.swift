@@ -4,6 +4,8 @@ public enum NIP19Error: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownPrefix(String)
     case badLength(expected: Int, got: Int)
     case badTLV(String)
+    /// Hex digits only, but not the 64 of a 32-byte key.
+    case badHexLength(Int)
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum NIP19Error: Error, Sendable, Equatable, CustomStringConvertible {
         case let .unknownPrefix(p): "unknown NIP-19 prefix \"\(p)\""
         case let .badLength(e, g): "expected \(e) bytes of data, got \(g)"
         case let .badTLV(why): "malformed TLV: \(why)"
+        case let .badHexLength(n): "\(n) hex characters, 64 expected"
         }
     }
 }

@@ -91,6 +91,12 @@ extension RelaySyncCommand.ArchiveCommand {
         @Option(help: "Newest created_at (unix seconds or ISO 8601 date).") var until: String?
         @Option(help: "Output file (.jsonl.zst or .jsonl).") var out: String
 
+        /// Checked while parsing, so that a mistake is shown with this subcommand's usage.
+        func validate() throws {
+            _ = try since.map { try parseTime($0, "--since") }
+            _ = try until.map { try parseTime($0, "--until") }
+        }
+
         func run() async throws {
             let configuration = try options.load()
             let since = try since.map { try parseTime($0, "--since") }, until = try until.map { try parseTime($0, "--until") }

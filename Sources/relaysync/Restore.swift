@@ -27,17 +27,30 @@ extension RelaySyncCommand {
         @OptionGroup var log: LogOptions
         @Flag(help: "Print the report as JSON.") var json = false
 
-        func run() async throws {
-            guard let target = RelayURL.normalize(to) else { throw ValidationError("--to: not a ws:// or wss:// URL") }
-            var options = RestoreJob.Options(target: target, files: try archiveFiles(paths))
-            if let kinds {
-                options.kinds = try kinds.split(separator: ",").map {
+        /// Checked while parsing, so that a mistake is shown with this subcommand's usage (a
+        /// `ValidationError` thrown from `run()` comes with the top-level usage instead).
+        func validate() throws {
+            guard RelayURL.normalize(to) != nil else { throw ValidationError("--to: not a ws:// or wss:// URL") }
+            _ = try parsedKinds()
+            _ = try since.map { try parseTime($0, "--since") }
+            _ = try until.map { try parseTime($0, "--until") }
+        }
+
+        private func parsedKinds() throws -> [Int]? {
+            try kinds.map { list in
+                try list.split(separator: ",").map {
                     guard let k = Int($0.trimmingCharacters(in: .whitespaces)), Event.kindRange.contains(k) else {
                         throw ValidationError("--kinds: \($0) is not a kind")
                     }
                     return k
                 }
             }
+        }
+
+        func run() async throws {
+            guard let target = RelayURL.normalize(to) else { throw ValidationError("--to: not a ws:// or wss:// URL") }
+            var options = RestoreJob.Options(target: target, files: try archiveFiles(paths))
+            options.kinds = try parsedKinds()
             options.since = try since.map { try parseTime($0, "--since") }
             options.until = try until.map { try parseTime($0, "--until") }
             options.dryRun = dryRun

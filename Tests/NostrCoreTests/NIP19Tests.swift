@@ -50,4 +50,14 @@ import Testing
         #expect(throws: NIP19Error.badLength(expected: 32, got: 3)) { try NIP19.decode(Bech32.encode(hrp: "npub", data: [1, 2, 3])) }
         #expect(throws: (any Error).self) { try NIP19.pubkeyHex("note1" + String(good.dropFirst(5))) }
     }
+
+    /// A hex key one character short (or long) is said to be so, not read as a broken npub.
+    @Test func hexOfTheWrongLengthIsAHexError() throws {
+        let hex = "3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d"
+        #expect(throws: NIP19Error.badHexLength(63)) { try NIP19.pubkeyHex(String(hex.dropLast())) }
+        #expect(throws: NIP19Error.badHexLength(65)) { try NIP19.pubkeyHex(hex + "0") }
+        #expect(NIP19Error.badHexLength(63).description == "63 hex characters, 64 expected")
+        #expect(try NIP19.pubkeyHex(" \(hex.uppercased())\n") == hex)
+        #expect(try NIP19.pubkeyHex(NIP19.encode(.npub(hex))) == hex)
+    }
 }

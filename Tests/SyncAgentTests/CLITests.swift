@@ -6,8 +6,9 @@ import Testing
 @testable import SyncAgent
 
 /// The command line's contract (docs/cli.md): user mistakes are one line on stderr naming what
-/// is wrong, and every subcommand uses the same exit codes.
-@Suite struct CLITests {
+/// is wrong, and every subcommand uses the same exit codes. A class, so that `deinit` removes each
+/// test's folder whether or not the test used it.
+@Suite final class CLITests: Sendable {
     let directory: URL
     let key = "3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d"
 
@@ -15,6 +16,8 @@ import Testing
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("rs-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
 
     func write(_ name: String, _ text: String, mode: Int = 0o644) throws {
         let path = directory.appendingPathComponent(name).path
@@ -63,37 +66,32 @@ import Testing
     // MARK: the config file
 
     @Test func missingConfigIsOneLine() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         expectOneLine(try await relaysync(["status", "--config", "sync.json"]), status: 78, "sync.json: no such file")
         expectOneLine(try await relaysync(["run", "--check", "--config", "nope/sync.json"]), status: 78, "nope/sync.json: no such file")
     }
 
     @Test func folderAsConfigIsOneLine() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("conf"), withIntermediateDirectories: true)
         expectOneLine(try await relaysync(["run", "--check", "--config", "conf"]), status: 78, "conf: is a directory, not a config file")
     }
 
-    @Test func unreadableConfigSaysPermission() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
+    /// root reads any file: as root the check runs as nobody through setpriv, or not at all.
+    static let canBeDeniedAFile = getuid() != 0 || FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+
+    @Test(.enabled(if: canBeDeniedAFile, "running as root without /usr/bin/setpriv: no file can be unreadable"))
+    func unreadableConfigSaysPermission() async throws {
         try write("sync.json", validConfig, mode: 0o000)
         let relaysync = try AgentProcess.executable().path
         let path = directory.appendingPathComponent("sync.json").path
-        // root reads any file: drop to nobody, when that is possible, for the check to mean anything.
-        let r: CLIRun.Result
-        if getuid() != 0 {
-            r = try await CLIRun.run(relaysync, ["status", "--config", path], in: directory)
-        } else if FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
-            r = try await CLIRun.run(
+        let r =
+            getuid() != 0
+            ? try await CLIRun.run(relaysync, ["status", "--config", path], in: directory)
+            : try await CLIRun.run(
                 "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", relaysync, "status", "--config", path], in: directory)
-        } else {
-            return
-        }
         expectOneLine(r, status: 78, "\(path): permission denied (cannot be read by this user)")
     }
 
     @Test func badJSONGivesLineAndColumn() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         try write("sync.json", "{\n  \"pubkeys\": [\"\(key)\"],\n  \"since\": 0 \"relays\": []\n}\n")
         expectOneLine(try await relaysync(["status", "--config", "sync.json"]), status: 78, "sync.json:3:14: expected ',' or '}'")
     }
@@ -107,7 +105,6 @@ import Testing
     }
 
     @Test func configContentErrorExits78WithoutUsage() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         try write("sync.json", #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://a"},{"url":"http://b"}]}"#)
         for command in [["run", "--check"], ["status"], ["audit"], ["relays"], ["archive", "export", "--out", "x.jsonl"]] {
             expectOneLine(try await relaysync(command + ["--config", "sync.json"]), status: 78, "sync.json: relays[1].url: not a ws:// or wss:// URL")
@@ -116,10 +113,25 @@ import Testing
         expectOneLine(try await relaysync(["run", "--check", "--config", "fmt.json"]), status: 78, #"fmt.json: log_format: must be text or json, got "xml""#)
     }
 
+    /// `status` and `relays` only read: before the first run they report an empty ledger and create
+    /// neither the ledger file nor its folder.
+    @Test func statusOnANewConfigCreatesNoLedger() async throws {
+        try write("sync.json", #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://127.0.0.1:1"}],"ledger":"data/l.sqlite"}"#)
+        let text = try await relaysync(["status", "--config", "sync.json"])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.hasPrefix("ledger ") && text.stdout.contains("data/l.sqlite: not created yet (no run so far)\n"), "\(text.stdout)")
+        #expect(text.stdout.contains("ws://127.0.0.1:1 [primary]"), "\(text.stdout)")
+        let json = try await relaysync(["status", "--config", "sync.json", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let value = try JSONValue.parse(json.stdout)
+        #expect(value["ledger_bytes"] == .int(0) && value["events"] == .int(0), "\(json.stdout)")
+        #expect(try await relaysync(["relays", "--config", "sync.json"]).status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["sync.json"])
+    }
+
     // MARK: key files
 
     @Test func badKeyFileIsNamedByWhatGaveIt() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         let missing = directory.appendingPathComponent("missing.key").path
         expectOneLine(try await relaysync(["diagnose", "ws://127.0.0.1:1", "--key-file", "missing.key"]), status: 78, "--key-file: \(missing): no such file")
         try write("bad.key", "not a key\n", mode: 0o600)
@@ -148,7 +160,6 @@ import Testing
     // MARK: command-line paths
 
     @Test func missingArchiveFolderIsOneLine() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         expectOneLine(try await relaysync(["archive", "ls", "no-archive"]), status: 64, "no-archive: no such folder")
         expectOneLine(try await relaysync(["archive", "verify", "no-archive"]), status: 64, "no-archive: no such file or folder")
         expectOneLine(try await relaysync(["restore", "no-archive", "--to", "ws://127.0.0.1:1"]), status: 64, "no-archive: no such file or folder")
@@ -163,7 +174,6 @@ import Testing
         ["diagnose", "ws://127.0.0.1:1"], ["restore", ".", "--to", "ws://127.0.0.1:1"],
     ])
     func badLogLevelAndFormatAreUsageErrorsEverywhere(command: [String]) async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         let level = try await relaysync(command + ["--log-level", "loud"])
         #expect(level.status == 64 && level.stderr.hasPrefix("Error: The value 'loud' is invalid for '--log-level <level>'"), "\(level.stderr)")
         #expect(level.stderr.contains("Usage: relaysync"))
@@ -171,14 +181,30 @@ import Testing
         #expect(format.status == 64 && format.stderr.hasPrefix("Error: The value 'xml' is invalid for '--log-format <format>'"), "\(format.stderr)")
     }
 
+    /// A value checked by the subcommand is shown with that subcommand's usage, not the top level's.
+    @Test func aBadValueShowsTheSubcommandsUsage() async throws {
+        try write("a.jsonl", "{}\n")
+        for (command, message, usage) in [
+            (["restore", "a.jsonl", "--to", "ws://127.0.0.1:1", "--since", "yesterday"], "--since: not unix seconds or an ISO 8601 date", "restore"),
+            (["restore", "a.jsonl", "--to", "ws://127.0.0.1:1", "--until", "soon"], "--until: not unix seconds or an ISO 8601 date", "restore"),
+            (["restore", "a.jsonl", "--to", "http://127.0.0.1:1"], "--to: not a ws:// or wss:// URL", "restore"),
+            (["restore", "a.jsonl", "--to", "ws://127.0.0.1:1", "--kinds", "1,x"], "--kinds: x is not a kind", "restore"),
+            (["archive", "export", "--out", "x.jsonl", "--since", "yesterday"], "--since: not unix seconds or an ISO 8601 date", "archive export"),
+        ] {
+            let r = try await relaysync(command)
+            #expect(r.status == 64 && r.stderr.hasPrefix("Error: \(message)\n"), "\(command): \(r.stderr)")
+            #expect(r.stderr.contains("Usage: relaysync \(usage) "), "\(command): \(r.stderr)")
+            #expect(r.stdout.isEmpty)
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("x.jsonl").path))
+    }
+
     @Test func unknownOptionIsUsage() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         let r = try await relaysync(["status", "--frobnicate"])
         #expect(r.status == 64 && r.stderr.contains("Usage: relaysync status"), "\(r.stderr)")
     }
 
     @Test func jsonLogsAreOneObjectALine() async throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         let r = try await relaysync(["diagnose", "ws://127.0.0.1:1", "--timeout", "1", "--rounds", "1", "--log-level", "debug", "--log-format", "json"])
         #expect(r.status == 2, "an unreachable relay is a relay failure: \(r.stderr)")
         let lines = r.stderr.split(separator: "\n")
@@ -201,10 +227,20 @@ import Testing
         #expect(text.stderr.contains(" relaysync: ") && text.stderr.contains("relay.url=ws://127.0.0.1:1") && !text.stderr.contains("{\""), "\(text.stderr)")
     }
 
+    /// Each test's folder goes with the test, used or not (a test run left an empty one behind).
+    @Test func theTestsFolderIsRemovedWithTheTest() throws {
+        var folder: URL?
+        do {
+            let other = try CLITests()
+            folder = other.directory
+            #expect(FileManager.default.fileExists(atPath: other.directory.path))
+        }
+        #expect(!FileManager.default.fileExists(atPath: try #require(folder).path))
+    }
+
     // MARK: the loader's messages, in-process
 
     @Test func loaderNamesTheFileInEveryError() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         func message(_ path: String) -> String? {
             do { _ = try SyncConfiguration.load(path: path); return nil } catch { return error.description }
         }
@@ -217,5 +253,7 @@ import Testing
         #expect(message("\(dir)/b.json") == "\(dir)/b.json: pubkeys: must name at least one public key")
         try Data([0x7B, 0xFF, 0x7D]).write(to: directory.appendingPathComponent("c.json"))
         #expect(message("\(dir)/c.json") == "\(dir)/c.json: not UTF-8 text")
+        try write("d.json", #"{"pubkeys": ["\#(key.dropLast())"], "relays": [{"url": "ws://a"}]}"#)
+        #expect(message("\(dir)/d.json") == "\(dir)/d.json: pubkeys[0]: not an npub or 64-hex public key (63 hex characters, 64 expected)")
     }
 }

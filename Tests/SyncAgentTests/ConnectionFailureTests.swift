@@ -73,6 +73,71 @@ import Testing
         #expect(summary.text.contains("FAILED \(url): \(Self.refused)"))
     }
 
+    /// A backup is connected to by its deliveries and its reconciliation, not by a backfill: a
+    /// failure that waiting cannot change (an untrusted certificate here; a name that does not
+    /// resolve takes the same path) ends the run's wait at once, and the summary says why. The
+    /// reconciliation waited its full 15 s and said "could not connect".
+    @Test(.timeLimit(.minutes(1)))
+    func aBackupThatCannotConnectForGoodEndsTheWaitAtOnceWithTheLine() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        try await TestRelay.with(.localRelay) { primary in
+            try await ScriptedRelay.with(ScriptedRelayStore().behaviour, tls: try Self.serverContext()) { backup in
+                let text = JSONValue.object([
+                    ("pubkeys", .array([.string(SecretKey.generate().publicKey)])),
+                    (
+                        "relays",
+                        .array([
+                            .object([("url", .string(primary.url)), ("role", .string("primary"))]),
+                            .object([("url", .string(backup.url)), ("role", .string("backup"))]),
+                        ])
+                    ),
+                    ("ledger", .string("ledger.sqlite")),
+                ]).serialized
+                let config = try SyncConfiguration.parse(text, baseDirectory: f.directory)
+                let started = ContinuousClock.now
+                let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
+                #expect(ContinuousClock.now - started < .seconds(10), "did not wait out the 15 s: \(summary.text)")
+                #expect(!summary.succeeded)
+                #expect(summary.failures[backup.url]?.hasSuffix(": \(Self.untrusted)") == true, "\(summary.text)")
+                #expect(!summary.text.contains("could not connect"), "\(summary.text)")
+                #expect(backup.connectionCount == 0)
+            }
+        }
+    }
+
+    /// `restore` and `audit` end the wait at once on a failure waiting cannot change and say why
+    /// (they said "could not connect" after 15 s); a restore that could not start leaves no
+    /// journal beside the archive.
+    @Test(.timeLimit(.minutes(1)))
+    func restoreAndAuditSayWhyAtOnceAndARestoreLeavesNoJournal() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let relaysync = try AgentProcess.executable().path
+        let archive = f.directory.appendingPathComponent("archive")
+        try FileManager.default.createDirectory(at: archive, withIntermediateDirectories: true)
+        try "{}\n".write(to: archive.appendingPathComponent("a.jsonl"), atomically: true, encoding: .utf8)
+        try await ScriptedRelay.with(ScriptedRelayStore().behaviour, tls: try Self.serverContext()) { server in
+            let started = ContinuousClock.now
+            let restore = try await CLIRun.run(relaysync, ["restore", "archive/a.jsonl", "--to", server.url], in: f.directory)
+            #expect(restore.status == 2, "\(restore.stderr)")
+            let line = try #require(restore.stderr.split(separator: "\n").last.map(String.init))
+            #expect(line.hasPrefix("Error: restore into wss://127.0.0.1:") && line.hasSuffix(": \(Self.untrusted)"), "\(restore.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: archive.path) == ["a.jsonl"], "no journal left behind")
+
+            let config = JSONValue.object([
+                ("pubkeys", .array([.string(SecretKey.generate().publicKey)])),
+                ("relays", .array([.object([("url", .string(server.url)), ("role", .string("primary"))])])),
+                ("ledger", .string("ledger.sqlite")),
+            ]).serialized
+            try config.write(to: f.directory.appendingPathComponent("sync.json"), atomically: true, encoding: .utf8)
+            let audit = try await CLIRun.run(relaysync, ["audit", "--config", "sync.json"], in: f.directory)
+            #expect(audit.status == 2, "\(audit.stdout)\(audit.stderr)")
+            #expect(audit.stdout.contains("  FAILED: reconciling \(server.url): \(Self.untrusted)\n"), "\(audit.stdout)")
+            #expect(ContinuousClock.now - started < .seconds(20), "neither waited out its 15 s")
+        }
+    }
+
     @Test func aMissingOrBadCAFileIsAConfigErrorNamingTheKey() throws {
         let f = try AgentFixture()
         defer { f.cleanUp() }

@@ -89,6 +89,58 @@ import Testing
         #expect(!fm.fileExists(atPath: syncJSON) && !fm.fileExists(atPath: bin))
     }
 
+    // MARK: scripts/bootstrap's apt
+
+    /// scripts/bootstrap installs through scripts/apt-get-waiting, so another apt holding a lock (as
+    /// unattended-upgrades does on a fresh machine) makes it wait, bounded, instead of failing at once.
+    /// apt-get updates a private lists folder from an empty source list: the machine's apt state and
+    /// the network are not touched. This process holds the lock as the other apt would.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get"), "apt-get not found (not a Debian machine)"))
+    func aptGetWaitingWaitsForAHeldLockAndGivesUpAfterItsBound() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fm = FileManager.default
+        let lists = path("lists"), sources = path("sources.list")
+        for folder in ["lists/partial", "cache/archives/partial", "parts"] {
+            try fm.createDirectory(atPath: path(folder), withIntermediateDirectories: true)
+        }
+        try "".write(toFile: sources, atomically: true, encoding: .utf8)
+        let script = root.appendingPathComponent("scripts/apt-get-waiting").path
+        let update = [
+            "-o", "Dir::State::Lists=\(lists)", "-o", "Dir::Cache=\(path("cache"))", "-o", "Dir::Etc::SourceList=\(sources)",
+            "-o", "Dir::Etc::SourceParts=\(path("parts"))", "-qq", "update",
+        ]
+        let fd = open("\(lists)/lock", O_RDWR | O_CREAT, 0o640)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        try #require(lockf(fd, F_TLOCK, 0) == 0)
+
+        // Held past its bound: it fails with apt's line naming the lock and its holder.
+        let refused = try await CLIRun.run(script, ["1"] + update, in: directory)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("Could not get lock \(lists)/lock. It is held by process \(getpid())"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("apt's lock was still held after 1s"), "\(refused.stderr)")
+
+        // Released while it waits: it goes on and succeeds.
+        let log = path("waiting.err")
+        _ = fm.createFile(atPath: log, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: script)
+        p.arguments = ["60"] + update
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
+        let saidWaiting = try await Poll.until(timeout: .seconds(20)) {
+            (try? String(contentsOfFile: log, encoding: .utf8))?.contains("waiting up to 60s") == true
+        }
+        #expect(saidWaiting, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        #expect(p.isRunning, "still waiting while the lock is held")
+        #expect(lockf(fd, F_ULOCK, 0) == 0)
+        #expect(try await Poll.until(timeout: .seconds(20)) { !p.isRunning }, "went on once the lock was released")
+        #expect(p.terminationStatus == 0, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+    }
+
     // MARK: the systemd unit
 
     @Test func serviceUnitPassesSystemdAnalyzeVerify() async throws {

@@ -30,7 +30,7 @@ public struct RelayConfiguration: Sendable {
     /// Largest inbound frame and message in bytes (default 1 MiB; clamped to `maxFrameSizeHardCap`).
     public var maxFrameSize: Int = 1 << 20
     /// Events in flight awaiting OK (default 250: single-worker relays such as nostr-relay spend
-    /// less per event on larger bursts; see docs/benchmarks.md).
+    /// less per event on larger bursts; see docs/bench-reports/history.md).
     public var publishWindow: Int = 250
     /// Names a connection of its own to a relay that already has one in the pool: a relay that keeps
     /// one NIP-42 identity per connection is read as each identity on a connection of its own.
@@ -54,7 +54,7 @@ public struct RelayConfiguration: Sendable {
     /// Whether to offer permessage-deflate: true or false forces it; nil (default) offers it to
     /// every host but a loopback one (127.0.0.0/8, ::1, localhost). On loopback compression saves
     /// no time, and a relay written in Python (nostr-relay) then spends more CPU inflating EVENTs
-    /// and deflating answers than on storing them: see docs/benchmarks.md.
+    /// and deflating answers than on storing them: see docs/bench-reports/history.md.
     public var compression: Bool?
     /// Whether to fetch NIP-11 information on start (default true).
     public var fetchInformation: Bool = true

@@ -135,7 +135,11 @@ actor RelayCore {
                 "relay.failures": "\(machine.failures)",
                 "relay.retry_in_ms": "\(Int(delay.milliseconds))",
             ]
-            if let connectionError { metadata["relay.error.detail"] = .string("\(connectionError.underlying)") }
+            // swift-nio's own text (`Connection errors: SingleConnectionFailure(…)`) is for whoever
+            // debugs the client: the summary already says what happened and what to do.
+            if let connectionError, logger.logLevel <= .debug {
+                metadata["relay.error.detail"] = .string("\(connectionError.underlying)")
+            }
             logger.log(level: level, "relay.disconnected", metadata: metadata)
         }
         return action

@@ -62,8 +62,10 @@ public struct ProgressReporter: Service {
             defer { write(nil) }
             // A pause after each write, not a timer sequence: after a stall a timer's ticks come
             // back to back to catch up, and a terminal line must change at most once an interval.
-            // The first line is written at once, before any suspension, so even short work shows it.
-            while !Task.isCancelled {
+            // The first line is written before any suspension and even when the task is already
+            // cancelled: on a loaded machine short work can end before this task first runs, and
+            // it still shows its line once.
+            repeat {
                 let now = sample()
                 let elapsed = clock.now - started
                 let rate = window.add(at: Self.seconds(elapsed), done: now.done)
@@ -72,7 +74,7 @@ public struct ProgressReporter: Service {
                         label: label, done: now.done, total: now.total, ratePerSecond: rate, elapsed: elapsed,
                         fields: now.fields.filter { !$0.label.isEmpty }))
                 do { try await Task.sleep(for: interval) } catch { return }
-            }
+            } while !Task.isCancelled
         }
     }
 

@@ -1,7 +1,8 @@
 /// A reconciliation that could not finish, with the relay it concerned.
 public struct ReconcileError: Error, Sendable, CustomStringConvertible {
     enum Kind: Sendable {
-        case notConnected
+        /// The connection's one line (`Relay.connectionFailure`): refused, DNS, certificate…
+        case notConnected(String)
         case sessionLost(String)
         case malformed(String)
         case fetch(String)
@@ -18,7 +19,7 @@ public struct ReconcileError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         let why =
             switch kind {
-            case .notConnected: "could not connect"
+            case let .notConnected(why): why
             case let .sessionLost(s): "session lost: \(s)"
             case let .malformed(s): "malformed reconciliation message: \(s)"
             case let .fetch(s): "fetch failed: \(s)"

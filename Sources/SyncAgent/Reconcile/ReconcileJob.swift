@@ -52,7 +52,10 @@ struct ReconcileJob: Sendable {
             negentropy: settings.negentropy && methods.mayTry(.negentropy, on: url),
             count: methods.mayTry(.count, on: url))
         do {
-            guard await relay.waitUntilConnected(timeout: .seconds(15)) else { throw ReconcileError(relay: url, .notConnected) }
+            // As `run --once` waits: a failure that waiting cannot change (DNS, certificate) ends it at once.
+            guard await relay.waitUntilConnected(timeout: .seconds(15), orPermanentFailure: true) else {
+                throw ReconcileError(relay: url, .notConnected(await relay.connectionFailure(waited: .seconds(15))))
+            }
             // A relay whose NIP-11 document lists its NIPs without 77 (or 45) is not asked: waiting
             // out a silent relay costs seconds per run. One without a document is asked.
             if let nips = await relay.information()?.supportedNIPs, !nips.isEmpty {

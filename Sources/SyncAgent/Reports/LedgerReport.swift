@@ -10,8 +10,13 @@ public protocol LedgerReport {
 }
 
 extension LedgerReport {
+    /// Reads the configured ledger. Before the first run there is none, and asking for a report
+    /// must not create one (nor its folder): the report then reads an empty ledger that goes away
+    /// with it.
     public static func make(configuration: SyncConfiguration) throws -> Self {
-        try make(configuration: configuration, ledger: try Ledger(path: configuration.ledgerPath.path))
+        let path = configuration.ledgerPath.path
+        let ledger = FileManager.default.fileExists(atPath: path) ? try Ledger(path: path) : try Ledger.temporary()
+        return try make(configuration: configuration, ledger: ledger)
     }
 }
 

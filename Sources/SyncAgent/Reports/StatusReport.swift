@@ -63,6 +63,9 @@ public struct StatusReport: Sendable, Codable {
     public var relays: [RelayLine]
     public var scopes: [ScopeLine] = []
     public var vanish: [VanishLine] = []
+    /// False before the first run: the configured ledger file does not exist yet (not in JSON,
+    /// where `ledger_bytes` is 0 and every count is 0).
+    public var ledgerExists = true
 
     enum CodingKeys: String, CodingKey {
         case events, relays, scopes, vanish
@@ -89,9 +92,12 @@ public struct StatusReport: Sendable, Codable {
                     lastReconciliation: reconciliations[url]?.last,
                     lostAfterDeliveryTotal: reconciliations[url]?.lostAfterDeliveryTotal ?? 0))
         }
+        // Another path: the configured ledger does not exist yet and an empty stand-in was read.
+        let exists = ledger.path == configuration.ledgerPath.path
         var report = StatusReport(
-            ledgerPath: configuration.ledgerPath.path, ledgerBytes: ledger.fileSize, events: try ledger.eventCount(),
+            ledgerPath: configuration.ledgerPath.path, ledgerBytes: exists ? ledger.fileSize : 0, events: try ledger.eventCount(),
             archivedThroughSeq: try ledger.archivedThroughSeq(), relays: lines)
+        report.ledgerExists = exists
         let allReconciliations = try ledger.lastReconciliationsOfEveryScope()
         let problems = try ledger.scopeProblems()
         for scope in configuration.scopes {
@@ -115,7 +121,9 @@ public struct StatusReport: Sendable, Codable {
 
     public var text: String {
         var out = [
-            "ledger \(ledgerPath): \(events) events, \(ByteCountFormatter.string(fromByteCount: ledgerBytes, countStyle: .file)), archived through #\(archivedThroughSeq)"
+            ledgerExists
+                ? "ledger \(ledgerPath): \(events) events, \(ByteCountFormatter.string(fromByteCount: ledgerBytes, countStyle: .file)), archived through #\(archivedThroughSeq)"
+                : "ledger \(ledgerPath): not created yet (no run so far)"
         ]
         for r in relays {
             out.append("\(r.url) [\(r.role)]")

@@ -42,14 +42,15 @@ public struct RestoreJob: Sendable {
     /// relay's window while the last one's final OKs come back, so the window never drains.
     static let batchesInFlight = 2
 
+    /// How long a restore waits for the relay's first connection, as `run --once` does: a refused
+    /// or silent relay may be restarting; a failure waiting cannot change ends the wait at once.
+    static let connectWait: Duration = .seconds(15)
+
     public func run() async throws -> RestoreReport {
         let started = ContinuousClock.now
-        let journal =
-            try options.dryRun ? nil : RestoreJournal(url: options.journal ?? RestoreJournal.defaultURL(for: options.target, besides: options.files[0]))
-        let feed = RestoreFeed(options: options, restored: journal?.ids ?? [])
         var report: RestoreReport
         if options.dryRun {
-            report = try await publish(feed, relay: nil, journal: nil)
+            report = try await publish(RestoreFeed(options: options, restored: []), relay: nil, journal: nil)
         } else {
             var configuration = RelayConfiguration(url: options.target)
             configuration.authKey = options.authKey
@@ -57,10 +58,12 @@ public struct RestoreJob: Sendable {
             report = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await relay.run() }
                 defer { group.cancelAll() }
-                guard await relay.waitUntilConnected(timeout: .seconds(15)) else {
-                    throw RestoreError.notConnected(options.target)
+                guard await relay.waitUntilConnected(timeout: Self.connectWait, orPermanentFailure: true) else {
+                    throw RestoreError.notConnected(options.target, why: await relay.connectionFailure(waited: Self.connectWait))
                 }
-                return try await publish(feed, relay: relay, journal: journal)
+                // Opened once the relay answers: a restore that could not start leaves no journal behind.
+                let journal = try RestoreJournal(url: options.journal ?? RestoreJournal.defaultURL(for: options.target, besides: options.files[0]))
+                return try await publish(RestoreFeed(options: options, restored: journal.ids), relay: relay, journal: journal)
             }
         }
         report.seconds = (ContinuousClock.now - started).seconds
@@ -101,20 +104,21 @@ public struct RestoreJob: Sendable {
     }
 }
 
-/// A restore that could not start, naming the relay it was for.
+/// A restore that could not start, naming the relay it was for and why.
 public struct RestoreError: Error, CustomStringConvertible {
     private enum Kind: Sendable {
-        case notConnected
+        /// The connection's one line (`Relay.connectionFailure`): refused, DNS, certificate…
+        case notConnected(why: String)
     }
 
     public let target: String
     private let kind: Kind
 
-    static func notConnected(_ target: String) -> RestoreError { RestoreError(target: target, kind: .notConnected) }
+    static func notConnected(_ target: String, why: String) -> RestoreError { RestoreError(target: target, kind: .notConnected(why: why)) }
 
     public var description: String {
         switch kind {
-        case .notConnected: "restore into \(target): could not connect"
+        case let .notConnected(why): "restore into \(target): \(why)"
         }
     }
 }
