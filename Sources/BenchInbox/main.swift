@@ -61,6 +61,16 @@ func publish(_ events: [Event], to url: String) async throws {
     }
 }
 
+func warmTagIndex(_ url: String) async throws {
+    var logger = Logger(label: "bench-inbox")
+    logger.logLevel = .error
+    let relay = Relay(configuration: RelayConfiguration(url: url), logger: logger)
+    let service = Task { try await relay.run() }
+    defer { relay.stop(); service.cancel() }
+    guard await relay.waitUntilConnected(timeout: .seconds(10)) else { throw PeerError("cannot connect to \(url)") }
+    _ = try await relay.fetchAll(Filter(tags: ["p": [String(repeating: "0", count: 64)]], limit: 1)) { _, _ in }
+}
+
 func f(_ x: Double, _ d: Int = 2) -> String { String(format: "%.\(d)f", x) }
 
 func benchmark() async throws {
@@ -96,6 +106,10 @@ func benchmark() async throws {
     print(
         "relay: \(n) events (\(share) to U: gift wraps and NIP-04; \(share) by V; \(n - 2 * share) others), published in \(f((ContinuousClock.now - seedStart) / .seconds(1), 1)) s"
     )
+
+    // The store indexes a tag at the first query naming it, as a relay has its indexes before it
+    // serves: built here, so no timed run pays for it.
+    try await warmTagIndex(primary.url)
 
     let cases: [(name: String, pubkey: String, inbox: Bool)] = [("by author", v.publicKey, false), ("inbox", u.publicKey, true)]
     var results: [String: [(backfill: Step, unchanged: Step)]] = [:]

@@ -105,6 +105,7 @@ class MemoryStore(NostrDatabase):
         self.deleted = set()
         self.meta = {}          # id hex -> (pubkey hex, kind): simple filters match without a call into Rust
         self.tags = {}          # tag letter -> value -> ids: built at the first query naming the letter, kept after
+        self.tag_hits = {}      # tag conditions -> their events' sorted (created_at, id), until the store changes
 
     def backend(self):
         return "relaysync-bench-memory"
@@ -149,6 +150,7 @@ class MemoryStore(NostrDatabase):
         self.meta[eid] = (pubkey, kind)
         if self.tags:
             self._index_tags(eid, json.loads(event.as_json())["tags"])
+        self.tag_hits = {}
         self.order.append((created, eid))
         self.sorted = False
         return SaveEventStatus.success()
@@ -171,7 +173,8 @@ class MemoryStore(NostrDatabase):
 
     def _remove(self, eid):
         if self.events.pop(eid, None) is not None:
-            self.sorted = False  # the stale (created_at, id) pair is skipped and pruned at the next sort
+            self.sorted = False
+            self.tag_hits = {}  # the stale (created_at, id) pair is skipped and pruned at the next sort
 
     async def check_id(self, event_id):
         eid = event_id.to_hex()
@@ -228,12 +231,19 @@ class MemoryStore(NostrDatabase):
             if tag_keys:
                 simple = False
         elif simple and tag_keys:
-            chosen = None
-            for key in tag_keys:
-                index = self._tag_index(key[1])
-                having = set().union(*(index.get(value, ()) for value in spec[key]))
-                chosen = having if chosen is None else chosen & having
-            candidates = sorted(((self.events[e][0], e) for e in chosen if e in self.events), reverse=True)
+            # Pages of one query ask again with a lower `until`: the matches stay sorted until the store changes.
+            conditions = tuple((key, tuple(sorted(spec[key]))) for key in sorted(tag_keys))
+            hits = self.tag_hits.get(conditions)
+            if hits is None:
+                chosen = None
+                for key in tag_keys:
+                    index = self._tag_index(key[1])
+                    having = set().union(*(index.get(value, ()) for value in spec[key]))
+                    chosen = having if chosen is None else chosen & having
+                hits = sorted((self.events[e][0], e) for e in chosen if e in self.events)
+                self.tag_hits[conditions] = hits
+            end = bisect.bisect_right(hits, (until, "g"))
+            candidates = (hits[i] for i in range(end - 1, -1, -1))
         else:
             end = bisect.bisect_right(self.order, (until, "g"))
             candidates = (self.order[i] for i in range(end - 1, -1, -1))
@@ -283,4 +293,5 @@ class MemoryStore(NostrDatabase):
                         del self.heads[key]
             if removed:
                 self.sorted = False
+                self.tag_hits = {}
         return removed
