@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Ledger", targets: ["Ledger"]),
         .library(name: "Archive", targets: ["Archive"]),
         .library(name: "SyncAgent", targets: ["SyncAgent"]),
+        .library(name: "Media", targets: ["Media"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -87,10 +89,25 @@ let package = Package(
             dependencies: ["NostrCore", "CZstd"],
             swiftSettings: strict
         ),
+        // Blossom media: blob references, fetching with verification, the local store, mirroring.
+        .target(
+            name: "Media",
+            dependencies: [
+                "NostrCore", "Ledger",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "SyncAgent",
             dependencies: [
-                "NostrCore", "Negentropy", "RelayClient", "Ledger", "Archive",
+                "NostrCore", "Negentropy", "RelayClient", "Ledger", "Archive", "Media",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -150,6 +167,10 @@ let package = Package(
             ], swiftSettings: strict),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "PeerHarness"], swiftSettings: strict),
+        .testTarget(
+            name: "MediaTests",
+            dependencies: ["Media", "NostrCore", "Ledger", "PeerHarness", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .testTarget(
             name: "SyncAgentTests",
             dependencies: [
