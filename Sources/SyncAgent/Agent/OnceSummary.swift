@@ -19,6 +19,8 @@ public struct OnceSummary: Sendable, Codable {
     public var discoverySkipped: [String: String] = [:]
     /// Relay URL → what comparing its set with the ledger's found and fixed.
     public var reconciliations: [String: ReconciliationRecord] = [:]
+    /// Blobs and bytes kept, pending and failed, when media backup is on.
+    public var media: MediaCounts? = nil
 
     public var succeeded: Bool { failures.isEmpty }
 
@@ -55,6 +57,7 @@ public struct OnceSummary: Sendable, Codable {
                 "  reconciled \(url) (\(r.method)): \(r.error.map { "failed, \($0)" } ?? "\(r.missingInLedger) missing from the ledger (\(r.fetched) fetched), \(r.missingOnRelay) missing on the relay (\(r.requeued) sent again, \(r.lostAfterDelivery) lost after delivery)")"
             )
         }
+        if let media { lines += media.summaryLines }
         if counters.archived > 0 { lines.append("  archived \(counters.archived) events") }
         for (url, why) in failures.sorted(by: { $0.key < $1.key }) {
             lines.append("  FAILED \(url): \(why)")

@@ -45,6 +45,7 @@ extension SyncAgentRunner {
             if let archiveConfiguration {
                 try ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger).drainAndClose()
             }
+            let media = try await runMediaOnce()
             var invalid: [String: Int] = [:]
             for relay in await pool.relays { invalid[relay.url] = await relay.health().invalid }
             await HealthRecorder(pool: pool, ledger: ledger, logger: logger).record()
@@ -54,7 +55,7 @@ extension SyncAgentRunner {
                 counters: counters.snapshot, failures: failures, invalid: invalid, pending: pending,
                 seconds: (ContinuousClock.now - started).seconds, discovered: discovered.readers,
                 discoveredFailures: discoveredFailures, discoverySkipped: discovered.skipped,
-                reconciliations: reconciliations)
+                reconciliations: reconciliations, media: media)
         }
         try ledger.endRun(runID, at: WallClock.unixNow(), exitCode: summary.succeeded ? 0 : 2, summaryJSON: summaryJSON())
         return summary

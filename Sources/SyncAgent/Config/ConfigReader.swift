@@ -42,6 +42,7 @@ struct ConfigReader {
         configuration.reconcile = try readReconcile()
         configuration.logFormat = format
         configuration.metrics = try readMetrics()
+        configuration.media = try readMedia()
         return configuration
     }
 
