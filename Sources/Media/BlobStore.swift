@@ -86,9 +86,10 @@ public final class BlobStore: Sendable {
 
     static func measure(_ dir: URL) -> Int64 {
         var total: Int64 = 0
-        let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.fileSizeKey])
+        let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey])
         while let u = e?.nextObject() as? URL {
-            total += Int64((try? u.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0)
+            guard let v = try? u.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey]), v.isRegularFile == true else { continue }
+            total += Int64(v.fileSize ?? 0)
         }
         return total
     }

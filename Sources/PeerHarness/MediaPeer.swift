@@ -110,18 +110,19 @@ public final class MediaPeer: @unchecked Sendable {
         return url
     }
 
-    /// SIGTERM to the process group, SIGKILL after 5 s, waiting (bounded) until it is gone; removes
-    /// its folders. Idempotent.
+    /// SIGKILL to the process group (a test peer keeps nothing worth a graceful stop), waiting
+    /// (bounded, 2 s) until its port is closed; removes its folders. Idempotent. Does not wait
+    /// for Foundation to notice the exit, which can take seconds on a busy machine.
     public func stop() {
         if let p = lock.withLock({ () -> Process? in
             defer { process = nil }; return process
         }) {
-            let pid = p.processIdentifier
-            kill(-pid, SIGTERM)
+            kill(-p.processIdentifier, SIGKILL)
             var polls = 0
-            while p.isRunning && polls < 100 { usleep(50_000); polls += 1 }
-            kill(-pid, SIGKILL)
-            while p.isRunning && polls < 200 { usleep(20_000); polls += 1 }
+            while FreePort.isListening(port) && polls < 200 {
+                usleep(10_000)
+                polls += 1
+            }
         }
         try? FileManager.default.removeItem(at: workDirectory)
     }

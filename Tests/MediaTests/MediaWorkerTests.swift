@@ -109,11 +109,14 @@ struct MediaWorkerTests {
         #expect(partialFiles(worker.store).isEmpty)
 
         // A second worker on the same ledger and store fetches nothing again.
-        let gets = FreePort.httpGet(port: authorServer.port, path: "/_stats") ?? ""
+        func stats(_ peer: MediaPeer) -> String { String((FreePort.httpGet(port: peer.port, path: "/_stats") ?? "").split(separator: "\r\n\r\n").last ?? "") }
+        let gets = stats(authorServer)
+        let usedBefore = worker.store.usedBytes
         let again = try MediaWorker(configuration: c, ledger: ledger, group: MultiThreadedEventLoopGroup.singleton, key: agentKey, logger: testLogger)
         try await again.runUntilIdle()
         await again.shutdown()
-        #expect(FreePort.httpGet(port: authorServer.port, path: "/_stats") == gets)
+        #expect(stats(authorServer) == gets)
+        #expect(again.store.usedBytes == usedBefore)
         good.removeAll()
     }
 
