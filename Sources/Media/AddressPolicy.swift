@@ -18,8 +18,9 @@ struct AddressPolicy: Sendable {
         }
         let host = rawHost.hasPrefix("[") ? String(rawHost.dropFirst().dropLast()) : rawHost
         let judged = !(allowPrivate || trusted.contains(origin))
-        if judged, host == "localhost" || host.hasSuffix(".localhost") || host.hasSuffix(".local") || host.hasSuffix(".internal")
-            || host.hasSuffix(".lan") || (!host.contains(".") && !host.contains(":"))
+        if judged,
+            host == "localhost" || host.hasSuffix(".localhost") || host.hasSuffix(".local") || host.hasSuffix(".internal")
+                || host.hasSuffix(".lan") || (!host.contains(".") && !host.contains(":"))
         {
             return .failure(.init(.privateAddress, "local name \(host)"))
         }

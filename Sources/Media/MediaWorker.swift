@@ -55,7 +55,8 @@ public final class MediaWorker: Sendable {
             }
             if event.kind == BlobReferenceExtractor.serverListKind {
                 lists.append(
-                    AuthorServerList(pubkey: event.pubkey, eventID: event.id, createdAt: event.createdAt, servers: BlobReferenceExtractor.serverList(in: event)))
+                    AuthorServerList(pubkey: event.pubkey, eventID: event.id, createdAt: event.createdAt, servers: BlobReferenceExtractor.serverList(in: event))
+                )
             }
         }
         try await ledger.recordBlobReferences(refs, serverLists: lists, scannedThrough: last, now: now())

@@ -100,8 +100,9 @@ struct BlobFetcherTests {
         let hash = BlobHash(sha256Hex(data))!
         try other.put(data, as: hash.hex)
         try await withFetcher(peer: hostile) { fetcher, store in
-            for target in ["http://169.254.169.254/latest/meta-data/\(hash.hex)", "\(other.url)/good/\(hash.hex)", "http://[::1]:\(other.port)/good/\(hash.hex)"]
-            {
+            for target in [
+                "http://169.254.169.254/latest/meta-data/\(hash.hex)", "\(other.url)/good/\(hash.hex)", "http://[::1]:\(other.port)/good/\(hash.hex)",
+            ] {
                 let to = target.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
                 let result = await fetcher.fetch(hash, from: "\(hostile.url)/redirect/\(hash.hex)?to=\(to)")
                 #expect(result.failure?.kind == .privateAddress, "\(target)")
