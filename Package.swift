@@ -124,7 +124,8 @@ let package = Package(
         .executableTarget(
             name: "relaysync",
             dependencies: [
-                "SyncAgent",
+                "SyncAgent", "Media",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -175,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "SyncAgentTests",
             dependencies: [
-                "SyncAgent", "PeerHarness", "Archive", "Ledger", "RelayClient", .product(name: "Logging", package: "swift-log"),
+                "SyncAgent", "PeerHarness", "Archive", "Ledger", "RelayClient", "Media", .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: strict),

@@ -94,3 +94,8 @@ public final class BlobStore: Sendable {
         return total
     }
 }
+
+extension BlobStore {
+    /// Bytes in a store's folder, without opening it as a store (which clears partial files).
+    public static func bytesOnDisk(directory: String) -> Int64 { measure(URL(fileURLWithPath: directory, isDirectory: true)) }
+}

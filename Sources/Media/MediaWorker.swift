@@ -232,3 +232,11 @@ public final class MediaWorker: Sendable {
     /// What the media side holds now.
     public func counts() throws -> MediaCounts { try ledger.mediaCounts() }
 }
+
+extension MediaWorker {
+    /// BUD-01 HEAD on a backup server; nil when it could not be asked.
+    public func exists(_ hash: BlobHash, on server: String) async throws -> Bool? {
+        guard let uploader else { return nil }
+        return try? await uploader.exists(hash, on: server, deadline: .now() + .seconds(30))
+    }
+}

@@ -16,8 +16,11 @@ extension RelaySyncCommand {
                 """
         )
 
-        @Argument(help: "Archive files or folders (.jsonl.zst, .jsonl, from RelaySync or other tools).") var paths: [String]
-        @Option(help: "Relay to restore into (ws:// or wss://).") var to: String
+        @Argument(help: "Archive files or folders (.jsonl.zst, .jsonl, from RelaySync or other tools); with --media-to, the media store folder.")
+        var paths: [String]
+        @Option(help: "Relay to restore into (ws:// or wss://).") var to: String?
+        @Option(name: .customLong("media-to"), help: "Blossom server to upload the media store into (http:// or https://), instead of --to.")
+        var mediaTo: String?
         @Option(help: "Only these kinds, comma-separated.") var kinds: String?
         @Option(help: "Oldest created_at (unix seconds or ISO 8601 date).") var since: String?
         @Option(help: "Newest created_at (unix seconds or ISO 8601 date).") var until: String?
@@ -28,6 +31,8 @@ extension RelaySyncCommand {
         @Flag(help: "Print the report as JSON.") var json = false
 
         func run() async throws {
+            if let mediaTo { return try await restoreMedia(to: mediaTo) }
+            guard let to else { throw ValidationError("--to: required (or --media-to for a media store)") }
             guard let target = RelayURL.normalize(to) else { throw ValidationError("--to: not a ws:// or wss:// URL") }
             var options = RestoreJob.Options(target: target, files: try archiveFiles(paths))
             if let kinds {

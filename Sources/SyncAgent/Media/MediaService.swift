@@ -61,3 +61,13 @@ extension MediaCounts {
         return lines
     }
 }
+
+extension MediaCounts {
+    /// The ledger's media counts and the store's size on disk, when media is configured.
+    static func current(configuration: SyncConfiguration, ledger: Ledger) throws -> MediaCounts? {
+        guard let media = configuration.media else { return nil }
+        var counts = try ledger.mediaCounts()
+        counts.diskBytes = BlobStore.bytesOnDisk(directory: media.directory)
+        return counts
+    }
+}

@@ -42,9 +42,11 @@ public struct StatusReport: Sendable, Codable {
     public var events: Int
     public var archivedThroughSeq: Int64
     public var relays: [RelayLine]
+    /// Blobs kept, pending and failed (by reason), per backup server, and disk used; nil when media is off.
+    public var media: MediaCounts? = nil
 
     enum CodingKeys: String, CodingKey {
-        case events, relays
+        case events, relays, media
         case ledgerPath = "ledger_path"
         case ledgerBytes = "ledger_bytes"
         case archivedThroughSeq = "archived_through_seq"
@@ -68,9 +70,11 @@ public struct StatusReport: Sendable, Codable {
                     lastReconciliation: reconciliations[url]?.last,
                     lostAfterDeliveryTotal: reconciliations[url]?.lostAfterDeliveryTotal ?? 0))
         }
-        return StatusReport(
+        var report = StatusReport(
             ledgerPath: configuration.ledgerPath.path, ledgerBytes: ledger.fileSize, events: try ledger.eventCount(),
             archivedThroughSeq: try ledger.archivedThroughSeq(), relays: lines)
+        report.media = try MediaCounts.current(configuration: configuration, ledger: ledger)
+        return report
     }
 
     public var json: String {
@@ -100,6 +104,7 @@ public struct StatusReport: Sendable, Codable {
             }
             if r.lostAfterDeliveryTotal > 0 { out.append("  lost after delivery, all time: \(r.lostAfterDeliveryTotal)") }
         }
+        if let media { out += media.summaryLines.map { String($0.dropFirst(2)) } }
         return out.joined(separator: "\n")
     }
 
