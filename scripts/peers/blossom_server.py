@@ -256,6 +256,9 @@ class Handler(BaseHTTPRequestHandler):
     def get_or_head(self):
         path = self.path.split("?")[0]
         store = self.server.store
+        if path == "/_wipe":  # a test hook, also by GET for the simplest clients
+            store.wipe()
+            return self.reply(200, {"wiped": True})
         if path == "/_stats":
             with store.lock:
                 return self.reply(200, {"gets": store.gets, "uploads": store.uploads, "mirrors": store.mirrors, "blobs": len(store.meta)})
