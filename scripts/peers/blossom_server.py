@@ -14,7 +14,7 @@ without one (scripts/peers/README-blossom.md). Errors carry X-Reason.
 
 Test hooks (not Blossom): GET /_stats (JSON counts of GETs per blob, uploads, mirrors) and
 POST /_wipe (deletes every blob). A file named <sha256> dropped into --dir is served as a blob (seeding). --max-size caps uploads (413), --require-type restricts types (415),
---pay makes uploads answer 402, --allowed-pubkey limits uploaders (403).
+--pay makes uploads answer 402, --allowed-pubkey limits uploaders (403), --rate slows downloads (bytes a second).
 """
 
 import argparse
@@ -107,6 +107,7 @@ class Store:
         os.makedirs(root, exist_ok=True)
         self.lock = threading.Lock()
         self.gets = {}
+        self.gets_by_agent = {}
         self.uploads = 0
         self.mirrors = 0
         self.meta_path = os.path.join(root, "meta.json")
@@ -261,7 +262,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"wiped": True})
         if path == "/_stats":
             with store.lock:
-                return self.reply(200, {"gets": store.gets, "uploads": store.uploads, "mirrors": store.mirrors, "blobs": len(store.meta)})
+                return self.reply(200, {"gets": store.gets, "gets_by_agent": store.gets_by_agent, "uploads": store.uploads, "mirrors": store.mirrors, "blobs": len(store.meta)})
         if path.startswith("/list/"):
             pubkey = path[len("/list/"):]
             if self.server.opts.auth_list:
@@ -298,8 +299,11 @@ class Handler(BaseHTTPRequestHandler):
             code = 206
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         if self.command == "GET":
+            agent = self.headers.get("User-Agent", "")[:40]
             with store.lock:
                 store.gets[sha] = store.gets.get(sha, 0) + 1
+                per = store.gets_by_agent.setdefault(agent, {})
+                per[sha] = per.get(sha, 0) + 1
         self.send_response(code)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -317,6 +321,8 @@ class Handler(BaseHTTPRequestHandler):
                     break
                 self.wfile.write(b)
                 remaining -= len(b)
+                if self.server.opts.rate:
+                    time.sleep(len(b) / self.server.opts.rate)
 
     def head_upload(self):
         opts = self.server.opts
@@ -491,6 +497,7 @@ def main():
     ap.add_argument("--require-type", action="append", default=[])
     ap.add_argument("--pay", action="store_true")
     ap.add_argument("--allowed-pubkey", action="append", default=[])
+    ap.add_argument("--rate", type=int, default=0, help="serve blobs at most this many bytes a second per response")
     ap.add_argument("--verbose", action="store_true")
     opts = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", opts.port), Handler)
