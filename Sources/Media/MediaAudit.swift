@@ -19,7 +19,7 @@ public struct MediaAudit: Sendable {
         public var lines: [String] {
             var l = ["  media: \(checked) kept blobs checked, \(localMissing.count) missing and \(localDamaged.count) damaged locally"]
             for (s, m) in missingOnServer.sorted(by: { $0.key < $1.key }) { l.append("    \(s): \(m.count) missing") }
-            if repaired > 0 { l.append("    \(repaired) scheduled again") }
+            if repaired > 0 { l.append("    \(repaired) fetched or uploaded again") }
             return l
         }
     }
@@ -64,10 +64,11 @@ public struct MediaAudit: Sendable {
                 }
             }
         }
-        if repair {
-            report.repaired = report.localMissing.count + report.localDamaged.count + report.missingOnServer.values.map(\.count).reduce(0, +)
-            try await worker.runUntilIdle()
-        }
-        return report
+        guard repair else { return report }
+        try await worker.runUntilIdle()
+        // What is left after the repair is what the report says.
+        var remaining = try await run(repair: false, now: now)
+        remaining.repaired = report.localMissing.count + report.localDamaged.count + report.missingOnServer.values.map(\.count).reduce(0, +)
+        return remaining
     }
 }

@@ -179,10 +179,12 @@ public final class MediaWorker: Sendable {
         try await ledger.blobFailed(hash.hex, reason: first.reason, retryAt: retryAt, sourceFailures: perURL, now: now())
     }
 
-    /// The note's URLs, then the authors' BUD-03 servers, then the configured sources.
+    /// The note's URLs, then the authors' BUD-03 servers, then the configured sources, then the
+    /// backup servers (a copy lost locally comes back from them).
     func candidates(for blob: DueBlob, hash: BlobHash) -> [String] {
         var out: [String] = []
-        for u in blob.urls + blob.authorServers.map({ "\($0)/\(hash.hex)" }) + configuration.sources.map({ "\($0)/\(hash.hex)" })
+        let servers = blob.authorServers + configuration.sources + configuration.backupServers
+        for u in blob.urls + servers.map({ "\($0)/\(hash.hex)" })
         where !out.contains(u) {
             out.append(u)
         }

@@ -128,6 +128,21 @@ struct MediaEndToEndTests {
             #expect(try Data(contentsOf: out) == d)
         }
 
+        // audit: a damaged local copy and a blob gone from a backup are found, and --repair fixes
+        // both (the damaged copy comes back from a backup server: the sources are gone).
+        let hashes = good.keys.sorted()
+        let damaged = store.appendingPathComponent("\(hashes[0].prefix(2))/\(hashes[0])")
+        try Data("not the picture".utf8).write(to: damaged)
+        try FileManager.default.removeItem(at: backupUpload.directory.appendingPathComponent(hashes[1]))
+        let audit = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).audit(repair: false)
+        #expect(audit.media?.localDamaged == [hashes[0]], "\(audit.text)")
+        #expect(audit.media?.missingOnServer[backupUpload.url] == [hashes[1]], "\(audit.text)")
+        #expect(audit.exitCode == 1)
+        let repaired = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).audit(repair: true)
+        #expect(repaired.media?.clean == true, "\(repaired.text)")
+        #expect(repaired.media?.repaired == 2)
+        #expect(try Data(contentsOf: damaged) == good[hashes[0]])
+
         // status shows the same.
         let status = try StatusReport.make(configuration: config, ledger: try Ledger(path: config.ledgerPath.path))
         #expect(status.media?.kept == good.count)

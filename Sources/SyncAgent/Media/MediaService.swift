@@ -71,3 +71,18 @@ extension MediaCounts {
         return counts
     }
 }
+
+extension SyncAgentRunner {
+    /// `audit`'s media part: the store re-hashed, each backup server asked; `repair` fetches and uploads again.
+    func auditMedia(repair: Bool) async throws -> MediaAudit.Report? {
+        guard let worker = try makeMediaWorker() else { return nil }
+        do {
+            let report = try await MediaAudit(worker: worker, ledger: ledger).run(repair: repair, now: WallClock.unixNow())
+            await worker.shutdown()
+            return report
+        } catch {
+            await worker.shutdown()
+            throw error
+        }
+    }
+}

@@ -33,7 +33,9 @@ extension SyncAgentRunner {
                         missingOnRelay: r.missingOnRelay, missingInLedger: r.missingInLedger, fetched: r.fetched, requeued: r.requeued,
                         lostAfterDelivery: r.lostAfterDelivery, pendingAfter: pending, error: r.error ?? failures[entry.url]))
             }
-            return AuditReport(repair: repair, relays: lines)
+            var report = AuditReport(repair: repair, relays: lines)
+            report.media = try await auditMedia(repair: repair)
+            return report
         }
     }
 }
