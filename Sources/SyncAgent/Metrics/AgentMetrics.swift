@@ -128,9 +128,13 @@ public final class AgentMetrics: Sendable {
                 Gauge(label: "relaysync_media_blobs", dimensions: [("state", state)], factory: factory).record(n)
             }
             Gauge(label: "relaysync_media_kept_bytes", factory: factory).record(media.keptBytes)
-            for (reason, n) in media.failedByReason { Gauge(label: "relaysync_media_failed_blobs", dimensions: [("reason", reason)], factory: factory).record(n) }
+            for (reason, n) in media.failedByReason {
+                Gauge(label: "relaysync_media_failed_blobs", dimensions: [("reason", reason)], factory: factory).record(n)
+            }
             for (server, states) in media.mirrors {
-                for (state, n) in states { Gauge(label: "relaysync_media_mirrors", dimensions: [("server", server), ("state", state)], factory: factory).record(n) }
+                for (state, n) in states {
+                    Gauge(label: "relaysync_media_mirrors", dimensions: [("server", server), ("state", state)], factory: factory).record(n)
+                }
             }
         }
     }
