@@ -142,6 +142,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ], swiftSettings: strict),
+        .executableTarget(
+            name: "BenchMedia",
+            dependencies: [
+                "Media", "PeerHarness", "NostrCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .executableTarget(name: "BenchCore", dependencies: ["NostrCore", "CSecp256k1", "PeerHarness"], swiftSettings: strict),
         .executableTarget(name: "BenchArchive", dependencies: ["Archive", "PeerHarness"], swiftSettings: strict),
         .executableTarget(name: "BenchRelay", dependencies: ["RelayClient", "PeerHarness"], swiftSettings: strict),
