@@ -49,6 +49,9 @@ public final class BlobFetcher: Sendable {
             case .failure(let f): return .failure(f)
             case .success(let t): target = t
             }
+            if let wait = await limiter.pause(of: target.host) {
+                return .failure(.init(.rateLimited, "\(target.host) asked to wait (Retry-After)", retryAfter: wait))
+            }
             guard let client = await clients.client(for: target) else { return .failure(.init(.io, "shutting down")) }
             let hop = current
             let outcome: Hop
@@ -57,6 +60,7 @@ public final class BlobFetcher: Sendable {
                     try await fetchHop(hash, url: hop, client: client, deadline: deadline)
                 }
             } catch let f as FetchFailure {
+                if f.kind == .rateLimited, let wait = f.retryAfter { await limiter.pause(target.host, for: wait) }
                 return .failure(f)
             } catch {
                 return .failure(Self.classify(error))

@@ -141,8 +141,18 @@ struct BlobFetcherTests {
             #expect(first.failure?.kind == .rateLimited)
             #expect(first.failure?.retryAfter == .seconds(1))
             #expect(first.failure?.isRetryable == true)
-            let second = try await fetcher.fetch(hash, from: "\(hostile.url)/ratelimit/\(hash.hex)").get()
-            #expect(second.size == 2000)
+            // The whole host is left alone until then: no request is made meanwhile.
+            let other = await fetcher.fetch(hash, from: "\(hostile.url)/good/\(hash.hex)")
+            #expect(other.failure?.kind == .rateLimited)
+            #expect(FreePort.httpGet(port: hostile.port, path: "/_stats")?.contains("/good/") == false)
+            // Once the second has passed, the same URL gives the blob (tries until then make no request).
+            let kept = try await Poll.until(timeout: .seconds(5), every: .milliseconds(100)) {
+                if case .success = await fetcher.fetch(hash, from: "\(hostile.url)/ratelimit/\(hash.hex)") { return true }
+                return false
+            }
+            #expect(kept)
+            #expect(store.size(of: hash) == 2000)
+            #expect(FreePort.httpGet(port: hostile.port, path: "/_stats")?.contains("\"/ratelimit/\(hash.hex)\": 2") == true)
         }
     }
 
