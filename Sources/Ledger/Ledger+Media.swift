@@ -79,6 +79,8 @@ public struct MediaCounts: Sendable, Equatable, Codable {
     public var pending = 0
     public var failed = 0
     public var failedByReason: [String: Int] = [:]
+    /// Pending blobs that failed before and wait for a retry, by the last reason (`disk budget reached`, `timeout`...).
+    public var waitingByReason: [String: Int] = [:]
     /// Per backup server: state → count.
     public var mirrors: [String: [String: Int]] = [:]
     public var mirrorFailuresByReason: [String: Int] = [:]
@@ -182,12 +184,15 @@ extension Ledger {
     }
 
     /// A fetch failed: retried at `retryAt`, or given up when nil.
-    public func blobFailed(_ hash: String, reason: String, retryAt: Int64?, sourceFailures: [String: String] = [:], now: Int64) async throws {
+    /// `countsAsAttempt` false for a fetch that was not tried (the disk budget was reached).
+    public func blobFailed(
+        _ hash: String, reason: String, retryAt: Int64?, sourceFailures: [String: String] = [:], countsAsAttempt: Bool = true, now: Int64
+    ) async throws {
         try await writer.write("record blob failure") { db in
             if let retryAt {
                 try db.execute(
-                    sql: "UPDATE blobs SET failure = ?, attempts = attempts + 1, next_attempt = ? WHERE hash = ? AND state = 'pending'",
-                    arguments: [reason, retryAt, hash])
+                    sql: "UPDATE blobs SET failure = ?, attempts = attempts + ?, next_attempt = ? WHERE hash = ? AND state = 'pending'",
+                    arguments: [reason, countsAsAttempt ? 1 : 0, retryAt, hash])
             } else {
                 try db.execute(
                     sql: "UPDATE blobs SET state = 'failed', failure = ?, attempts = attempts + 1 WHERE hash = ? AND state = 'pending'",
@@ -269,6 +274,9 @@ extension Ledger {
             }
             for row in try Row.fetchAll(db, sql: "SELECT failure, count(*) FROM blobs WHERE state = 'failed' GROUP BY failure") {
                 c.failedByReason[row[0] ?? "unknown"] = row[1]
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT failure, count(*) FROM blobs WHERE state = 'pending' AND failure IS NOT NULL GROUP BY failure") {
+                c.waitingByReason[row[0] ?? "unknown"] = row[1]
             }
             for row in try Row.fetchAll(db, sql: "SELECT server, state, count(*) FROM blob_mirrors GROUP BY server, state") {
                 c.mirrors[row[0], default: [:]][row[1]] = row[2]

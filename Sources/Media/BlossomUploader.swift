@@ -106,7 +106,7 @@ public final class BlossomUploader: Sendable {
         let body = try JSONSerialization.data(withJSONObject: ["url": source])
         request.body = .bytes(ByteBuffer(data: body))
         let response = try await client.execute(request, deadline: deadline)
-        return try await descriptorCheck(response, hash: hash)
+        return try await descriptorCheck(response, hash: hash, server: server)
     }
 
     /// BUD-06: nil when the server would take the upload, else its refusal.
@@ -136,20 +136,22 @@ public final class BlossomUploader: Sendable {
         request.headers.add(name: "X-SHA-256", value: hash.hex)
         request.body = .stream(FileChunks(path: store.path(of: hash).path), length: .known(size))
         let response = try await client.execute(request, deadline: deadline)
-        return try await descriptorCheck(response, hash: hash)
+        return try await descriptorCheck(response, hash: hash, server: server)
     }
 
     /// A 2xx whose blob descriptor names the same hash.
-    private func descriptorCheck(_ response: HTTPClientResponse, hash: BlobHash) async throws -> Result<Void, MirrorFailure> {
+    private func descriptorCheck(_ response: HTTPClientResponse, hash: BlobHash, server: String) async throws -> Result<Void, MirrorFailure> {
         let body = try await response.body.collect(upTo: 64 * 1024)
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
             return .failure(MirrorFailure(status: status, detail: response.headers.first(name: "x-reason") ?? response.status.reasonPhrase))
         }
         let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
-        guard let sha = object?["sha256"] as? String, BlobHash(sha) == hash else {
-            return .failure(MirrorFailure(status: status, detail: "the server's descriptor names another blob"))
+        if let sha = object?["sha256"] as? String {
+            return BlobHash(sha) == hash ? .success(()) : .failure(MirrorFailure(status: status, detail: "the server's descriptor names another blob"))
         }
-        return .success(())
+        // No descriptor (some servers answer 200 with an empty body): its HEAD decides.
+        return try await exists(hash, on: server, deadline: .now() + .seconds(30))
+            ? .success(()) : .failure(MirrorFailure(status: status, detail: "accepted but does not serve the blob"))
     }
 }

@@ -148,7 +148,7 @@ public final class MediaWorker: Sendable {
             store.remove(hash)
         }
         if let budget = configuration.maxTotalBytes, store.usedBytes >= budget {
-            try await ledger.blobFailed(hash.hex, reason: FetchFailure.Kind.diskBudget.rawValue, retryAt: now() + 600, now: now())
+            try await ledger.blobFailed(hash.hex, reason: FetchFailure.Kind.diskBudget.rawValue, retryAt: now() + 600, countsAsAttempt: false, now: now())
             return
         }
         var failures: [(url: String, failure: FetchFailure)] = []

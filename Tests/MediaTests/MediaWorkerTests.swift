@@ -120,6 +120,34 @@ struct MediaWorkerTests {
         good.removeAll()
     }
 
+    @Test func theDiskBudgetStopsFetchingWithAClearStatus() async throws {
+        let source = try await MediaPeer.start(.blossom(arguments: []))
+        defer { source.stop() }
+        let ledger = try Ledger.temporary()
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let author = SecretKey.generate()
+        var events: [Event] = []
+        for i in 0..<3 {
+            let d = randomBlob(40_000)
+            try uploadDirect(d, to: source, key: author)
+            events.append(try author.sign(kind: 1, content: "\(source.url)/\(sha256Hex(d))", createdAt: 1_700_000_000 + Int64(i)))
+        }
+        _ = try await ledger.record(events.map { ObservedEvent(event: $0, relay: "ws://test") }, writableRelays: [], now: 1)
+        var c = MediaConfiguration(directory: dir.path, sources: [source.url])
+        c.maxTotalBytes = 100_000
+        c.concurrentFetches = 1
+        let worker = try MediaWorker(configuration: c, ledger: ledger, group: MultiThreadedEventLoopGroup.singleton, key: nil, logger: testLogger)
+        try await worker.runUntilIdle()
+        await worker.shutdown()
+        let counts = try ledger.mediaCounts()
+        #expect(counts.kept == 2, "\(counts)")
+        #expect(counts.pending == 1)
+        #expect(counts.waitingByReason == ["disk budget reached": 1], "\(counts)")
+        #expect(worker.store.usedBytes == 80_000)
+        #expect(partialFiles(worker.store).isEmpty)
+    }
+
     /// Seeds a blob on a test server (a file in its folder), as if its author had uploaded it.
     func uploadDirect(_ data: Data, to server: MediaPeer, key: SecretKey) throws {
         try data.write(to: server.directory.appendingPathComponent(sha256Hex(data)))

@@ -53,6 +53,7 @@ extension MediaCounts {
             "  media: \(kept) blobs kept (\(keptBytes) bytes, \(diskBytes) bytes on disk), \(pending) pending, \(failed) failed, \(references) references"
         ]
         for (reason, n) in failedByReason.sorted(by: { $0.value > $1.value }) { lines.append("    failed \(n)× \(reason)") }
+        for (reason, n) in waitingByReason.sorted(by: { $0.value > $1.value }) { lines.append("    waiting for a retry \(n)× \(reason)") }
         for (server, states) in mirrors.sorted(by: { $0.key < $1.key }) {
             lines.append(
                 "    on \(server): \(states["present"] ?? 0) present, \(states["pending"] ?? 0) pending, \(states["failed"] ?? 0) failed")
