@@ -143,6 +143,15 @@ struct MediaEndToEndTests {
         #expect(repaired.media?.repaired == 2)
         #expect(try Data(contentsOf: damaged) == good[hashes[0]])
 
+        // archive verify --media re-hashes the store: clean now, damage found once a byte changes.
+        let clean = try await CLIRun.run(relaysync, ["archive", "verify", "--media", store.path], in: f.directory)
+        #expect(clean.status == 0 && clean.stdout.contains("\(good.count) blobs") && clean.stdout.contains("0 damaged"), "\(clean.stdout)\(clean.stderr)")
+        var bytes = try Data(contentsOf: damaged)
+        bytes[0] ^= 0xff
+        try bytes.write(to: damaged)
+        let hurt = try await CLIRun.run(relaysync, ["archive", "verify", "--media", store.path], in: f.directory)
+        #expect(hurt.status == 1 && hurt.stdout.contains("DAMAGED \(hashes[0].prefix(2))/\(hashes[0])"), "\(hurt.stdout)")
+
         // status shows the same.
         let status = try StatusReport.make(configuration: config, ledger: try Ledger(path: config.ledgerPath.path))
         #expect(status.media?.kept == good.count)
