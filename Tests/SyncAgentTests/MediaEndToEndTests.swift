@@ -43,14 +43,16 @@ struct MediaEndToEndTests {
             t += 1
             events.append(try key.sign(kind: 1, content: content, tags: tags, createdAt: t))
         }
-        // 24 blobs on nginx, each referenced by one author, the first 6 by a second author too.
-        for i in 0..<24 {
-            let d = blob(500 + i * 1500)
+        // 24 blobs on nginx (RELAYSYNC_MEDIA_E2E_BLOBS for a larger run), each referenced by one
+        // author, the first quarter by a second author too.
+        let onNginx = ProcessInfo.processInfo.environment["RELAYSYNC_MEDIA_E2E_BLOBS"].flatMap(Int.init) ?? 24
+        for i in 0..<onNginx {
+            let d = blob(500 + (i % 40) * 1500)
             let h = hex(d)
             good[h] = d
             try nginx.put(d, as: "\(h).jpg")
             try note(authors[i % 3], "pic", tags: [["imeta", "url \(nginx.url)/\(h).jpg", "x \(h)", "m image/jpeg"]])
-            if i < 6 { try note(authors[(i + 1) % 3], "shared \(nginx.url)/\(h).jpg") }
+            if i < onNginx / 4 { try note(authors[(i + 1) % 3], "shared \(nginx.url)/\(h).jpg") }
         }
         // 3 reachable only through the first author's kind 10063 server.
         for _ in 0..<3 {
