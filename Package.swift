@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Ledger", targets: ["Ledger"]),
         .library(name: "Archive", targets: ["Archive"]),
         .library(name: "SyncAgent", targets: ["SyncAgent"]),
+        .library(name: "Media", targets: ["Media"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -87,10 +89,26 @@ let package = Package(
             dependencies: ["NostrCore", "CZstd"],
             swiftSettings: strict
         ),
+        // Blossom media: blob references, fetching with verification, the local store, mirroring.
+        .target(
+            name: "Media",
+            dependencies: [
+                "NostrCore", "Ledger",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "SyncAgent",
             dependencies: [
-                "NostrCore", "Negentropy", "RelayClient", "Ledger", "Archive",
+                "NostrCore", "Negentropy", "RelayClient", "Ledger", "Archive", "Media",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -106,7 +124,8 @@ let package = Package(
         .executableTarget(
             name: "relaysync",
             dependencies: [
-                "SyncAgent",
+                "SyncAgent", "Media",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -123,6 +142,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ], swiftSettings: strict),
+        .executableTarget(
+            name: "BenchMedia",
+            dependencies: [
+                "Media", "PeerHarness", "NostrCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .executableTarget(name: "BenchCore", dependencies: ["NostrCore", "CSecp256k1", "PeerHarness"], swiftSettings: strict),
         .executableTarget(name: "BenchArchive", dependencies: ["Archive", "PeerHarness"], swiftSettings: strict),
         .executableTarget(name: "BenchRelay", dependencies: ["RelayClient", "PeerHarness"], swiftSettings: strict),
@@ -154,9 +180,13 @@ let package = Package(
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "PeerHarness"], swiftSettings: strict),
         .testTarget(
+            name: "MediaTests",
+            dependencies: ["Media", "NostrCore", "Ledger", "PeerHarness", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .testTarget(
             name: "SyncAgentTests",
             dependencies: [
-                "SyncAgent", "PeerHarness", "Archive", "Ledger", "RelayClient", .product(name: "Logging", package: "swift-log"),
+                "SyncAgent", "PeerHarness", "Archive", "Ledger", "RelayClient", "Media", .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: strict),

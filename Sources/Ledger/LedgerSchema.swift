@@ -243,6 +243,7 @@ enum LedgerSchema {
                 try Ledger.noteVanish(db, by: event)
             }
         }
+        m.registerMigration("v7-media-blobs") { db in try LedgerSchema.mediaBlobs(db) }
         return m
     }
 }

@@ -1,6 +1,7 @@
 import Archive
 import ArgumentParser
 import Foundation
+import Media
 import NostrCore
 import SyncAgent
 
@@ -46,10 +47,19 @@ extension RelaySyncCommand.ArchiveCommand {
                 "Reports per file: events, invalid lines with line numbers, damaged or truncated frames, duplicate ids, time range. Exits 1 on any damage, after reporting everything readable."
         )
 
-        @Argument(help: "Archive files or folders.") var paths: [String]
+        @Argument(help: "Archive files or folders.") var paths: [String] = []
+        @Option(help: "A media store folder (media.directory): every blob re-hashed against its name.") var media: String?
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
+            if let media {
+                guard FileManager.default.fileExists(atPath: media) else { throw ValidationError("--media: \(media): no such folder") }
+                let report = MediaStoreVerifier.verify(directory: media)
+                if json { printJSON(report) } else { print(report.text) }
+                if !report.isClean { throw ExitCode(ExitStatus.failure) }
+                if paths.isEmpty { return }
+            }
+            guard !paths.isEmpty else { throw ValidationError("give archive files or folders, or --media FOLDER") }
             let reports = ArchiveVerifier.verify(try archiveFiles(paths))
             if json { printJSON(reports) } else { reports.forEach { print($0.text) } }
             let events = reports.map(\.events).reduce(0, +)

@@ -16,8 +16,11 @@ extension RelaySyncCommand {
                 """
         )
 
-        @Argument(help: "Archive files or folders (.jsonl.zst, .jsonl, from RelaySync or other tools).") var paths: [String]
-        @Option(help: "Relay to restore into (ws:// or wss://).") var to: String
+        @Argument(help: "Archive files or folders (.jsonl.zst, .jsonl, from RelaySync or other tools); with --media-to, the media store folder.")
+        var paths: [String]
+        @Option(help: "Relay to restore into (ws:// or wss://).") var to: String?
+        @Option(name: .customLong("media-to"), help: "Blossom server to upload the media store into (http:// or https://), instead of --to.")
+        var mediaTo: String?
         @Option(help: "Only these kinds, comma-separated.") var kinds: String?
         @Option(help: "Oldest created_at (unix seconds or ISO 8601 date).") var since: String?
         @Option(help: "Newest created_at (unix seconds or ISO 8601 date).") var until: String?
@@ -30,6 +33,8 @@ extension RelaySyncCommand {
         /// Checked while parsing, so that a mistake is shown with this subcommand's usage (a
         /// `ValidationError` thrown from `run()` comes with the top-level usage instead).
         func validate() throws {
+            guard mediaTo == nil else { return }
+            guard let to else { throw ValidationError("--to: required (or --media-to for a media store)") }
             guard RelayURL.normalize(to) != nil else { throw ValidationError("--to: not a ws:// or wss:// URL") }
             _ = try parsedKinds()
             _ = try since.map { try parseTime($0, "--since") }
@@ -48,7 +53,8 @@ extension RelaySyncCommand {
         }
 
         func run() async throws {
-            guard let target = RelayURL.normalize(to) else { throw ValidationError("--to: not a ws:// or wss:// URL") }
+            if let mediaTo { return try await restoreMedia(to: mediaTo) }
+            guard let to, let target = RelayURL.normalize(to) else { throw ValidationError("--to: not a ws:// or wss:// URL") }
             var options = RestoreJob.Options(target: target, files: try archiveFiles(paths))
             options.kinds = try parsedKinds()
             options.since = try since.map { try parseTime($0, "--since") }

@@ -25,6 +25,8 @@ public struct OnceSummary: Sendable, Codable {
     public var scopeEvents: [String: Int] = [:]
     /// Relay URL → scope → why the relay would not serve it (an AUTH no key could answer, say).
     public var refusedScopes: [String: [String: String]] = [:]
+    /// Blobs and bytes kept, pending and failed, when media backup is on.
+    public var media: MediaCounts? = nil
 
     public var succeeded: Bool { failures.isEmpty }
 
@@ -73,6 +75,7 @@ public struct OnceSummary: Sendable, Codable {
         for (url, scopes) in refusedScopes.sorted(by: { $0.key < $1.key }) {
             for (scope, why) in scopes.sorted(by: { $0.key < $1.key }) { lines.append("  NOT READ \(url) \(scope): \(why)") }
         }
+        if let media { lines += media.summaryLines }
         if counters.archived > 0 { lines.append("  archived \(counters.archived) events") }
         for (url, why) in failures.sorted(by: { $0.key < $1.key }) {
             lines.append("  FAILED \(url): \(why)")

@@ -56,6 +56,7 @@ extension SyncAgentRunner {
             if let archiveConfiguration {
                 try ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger).drainAndClose()
             }
+            let media = try await runMediaOnce()
             var invalid: [String: Int] = [:]
             for relay in await pool.relays { invalid[relay.url] = await relay.health().invalid }
             await HealthRecorder(pool: pool, ledger: ledger, logger: logger).record()
@@ -68,7 +69,7 @@ extension SyncAgentRunner {
                 reconciliations: Dictionary(
                     reconciliations.filter { $0.scope == ScopeName.authors.description }.map { ($0.relay, $0) }, uniquingKeysWith: { a, _ in a }),
                 scopeReconciliations: reconciliations.filter { $0.scope != ScopeName.authors.description },
-                scopeEvents: try scopeCounts(), refusedScopes: refused)
+                scopeEvents: try scopeCounts(), refusedScopes: refused, media: media)
         }
         try ledger.endRun(runID, at: WallClock.unixNow(), exitCode: summary.succeeded ? 0 : 2, summaryJSON: summaryJSON())
         return summary

@@ -133,6 +133,7 @@ public final class SyncAgentRunner: Sendable {
             let archiver = ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger)
             services.append(.init(service: WatchedService("archive", archiver, watch: serviceWatch)))
         }
+        if let media = try makeMediaWorker() { services.append(.init(service: WatchedService("media", MediaService(worker: media), watch: serviceWatch))) }
         for entry in configuration.writableRelays {
             services.append(.init(service: WatchedService("delivery to \(entry.url)", deliveryService(relays[entry.url]!), watch: serviceWatch)))
         }

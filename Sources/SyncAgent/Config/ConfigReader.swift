@@ -47,6 +47,7 @@ struct ConfigReader {
         configuration.metrics = try readMetrics()
         configuration.inbox = try readInbox()
         configuration.filters = try readFilters(defaultSince: since)
+        configuration.media = try readMedia()
         return configuration
     }
 

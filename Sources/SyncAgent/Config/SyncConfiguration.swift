@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import NostrCore
 import RelayClient
 
@@ -104,6 +105,8 @@ public struct SyncConfiguration: Sendable {
     public var filters: [Filter] = []
     /// nil when metrics are off (the default).
     public var metrics: MetricsListen?
+    /// nil when media backup is off (no `"media"` object).
+    public var media: MediaConfiguration?
     /// Folder of the config file, for messages.
     public var baseDirectory: URL
     /// What named `secretKeyFile`, for messages: the config key, or the command-line option
@@ -115,7 +118,7 @@ public struct SyncConfiguration: Sendable {
     public static let secretKeyEnvironment = "RELAYSYNC_SECRET_KEY"
     static let knownKeys: Set<String> = [
         "pubkeys", "relays", "kinds", "since", "ledger", "archive", "secret_key_file", "log_level", "log_format", "discover", "reconcile", "metrics",
-        "inbox", "filters",
+        "inbox", "filters", "media",
         "$comment",
     ]
 

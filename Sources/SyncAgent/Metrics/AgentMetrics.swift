@@ -103,6 +103,7 @@ public final class AgentMetrics: Sendable {
         var ledgerEvents = 0
         var archive: (bytes: Int64, segments: Int)?
         var archived = 0
+        var media: MediaCounts?
     }
 
     func refresh(_ s: Snapshot) {
@@ -129,6 +130,20 @@ public final class AgentMetrics: Sendable {
         if let archive = s.archive {
             Gauge(label: "relaysync_archive_bytes", factory: factory).record(archive.bytes)
             Gauge(label: "relaysync_archive_segments", factory: factory).record(archive.segments)
+        }
+        if let media = s.media {
+            for (state, n) in [("kept", media.kept), ("pending", media.pending), ("failed", media.failed)] {
+                Gauge(label: "relaysync_media_blobs", dimensions: [("state", state)], factory: factory).record(n)
+            }
+            Gauge(label: "relaysync_media_kept_bytes", factory: factory).record(media.keptBytes)
+            for (reason, n) in media.failedByReason {
+                Gauge(label: "relaysync_media_failed_blobs", dimensions: [("reason", reason)], factory: factory).record(n)
+            }
+            for (server, states) in media.mirrors {
+                for (state, n) in states {
+                    Gauge(label: "relaysync_media_mirrors", dimensions: [("server", server), ("state", state)], factory: factory).record(n)
+                }
+            }
         }
     }
 

@@ -22,6 +22,8 @@ extension SyncAgentRunner {
             let bytes = segments.reduce(Int64(0)) { $0 + Int64((try? $1.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) }
             s.archive = (bytes, segments.count)
         }
+        // The ledger's figures only: walking the store's folder at every scrape would cost too much.
+        if configuration.media != nil { s.media = try? ledger.mediaCounts() }
         metrics.refresh(s)
         return metrics.exposition()
     }

@@ -39,7 +39,9 @@ extension SyncAgentRunner {
                     lines.append(line)
                 }
             }
-            return AuditReport(repair: repair, relays: lines)
+            var report = AuditReport(repair: repair, relays: lines)
+            report.media = try await auditMedia(repair: repair)
+            return report
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Media
 
 /// What `relaysync audit` found per relay. The JSON form is a stable interface (docs/status.md):
 /// fields are only ever added.
@@ -45,15 +46,17 @@ public struct AuditReport: Sendable, Codable {
 
     public var repair: Bool
     public var relays: [RelayLine]
+    /// The local store re-hashed and each backup server asked by HEAD; nil when media is off.
+    public var media: MediaAudit.Report? = nil
 
     public var failed: Bool { relays.contains { $0.error != nil } }
-    public var gapsRemain: Bool { relays.contains { $0.hasGap(repaired: repair) } }
+    public var gapsRemain: Bool { relays.contains { $0.hasGap(repaired: repair) } || media.map { !$0.clean } == true }
 
     /// 0: no gap (or every gap repaired); 1: a gap remains; 2: a relay could not be compared.
     public var exitCode: Int32 { failed ? 2 : gapsRemain ? 1 : 0 }
 
     enum CodingKeys: String, CodingKey {
-        case repair, relays
+        case repair, relays, media
     }
 
     public var json: String {
@@ -77,6 +80,7 @@ public struct AuditReport: Sendable, Codable {
                 )
             }
         }
+        if let media { out += media.lines.map { String($0.dropFirst(2)) } }
         out.append(
             failed
                 ? "audit: a relay could not be compared"

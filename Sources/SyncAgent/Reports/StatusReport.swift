@@ -67,8 +67,11 @@ public struct StatusReport: Sendable, Codable {
     /// where `ledger_bytes` is 0 and every count is 0).
     public var ledgerExists = true
 
+    /// Blobs kept, pending and failed (by reason), per backup server, and disk used; nil when media is off.
+    public var media: MediaCounts? = nil
+
     enum CodingKeys: String, CodingKey {
-        case events, relays, scopes, vanish
+        case events, relays, scopes, vanish, media
         case ledgerPath = "ledger_path"
         case ledgerBytes = "ledger_bytes"
         case archivedThroughSeq = "archived_through_seq"
@@ -112,6 +115,7 @@ public struct StatusReport: Sendable, Codable {
         report.vanish = try ledger.vanishRequests().map {
             VanishLine(pubkey: $0.pubkey, relay: $0.relay == "*" ? Event.allRelays : $0.relay, until: $0.createdAt)
         }
+        report.media = try MediaCounts.current(configuration: configuration, ledger: ledger)
         return report
     }
 
@@ -157,6 +161,7 @@ public struct StatusReport: Sendable, Codable {
             }
         }
         for v in vanish { out.append("vanish: \(v.pubkey) asked \(v.relay) to forget its events up to \(Self.format(v.until))") }
+        if let media { out += media.summaryLines.map { String($0.dropFirst(2)) } }
         return out.joined(separator: "\n")
     }
 
