@@ -137,7 +137,7 @@ import Testing
         let (u, keyFile, config) = try Self.setUp(f, peers, withKey: true)
         let sender = f.directory.appendingPathComponent("sender.key").path
         let before = try NostrSDKTool.dmSend(relay: peers.dm.url, senderKeyFile: sender, receiver: u.publicKey, count: 5, nip04: 3, seed: 1)
-        try await ReconcileDaemonTests.withDaemon(config) { _ in
+        let during = try await ReconcileDaemonTests.withDaemon(config) { _ in
             // Whatever the daemon has or has not started yet: live subscriptions or reconciliation find them.
             let during = try NostrSDKTool.dmSend(relay: peers.dm.url, senderKeyFile: sender, receiver: u.publicKey, count: 10, nip04: 5, seed: 2)
             let expected = (before.texts + during.texts).sorted()
@@ -146,6 +146,15 @@ import Testing
             }
             let held = try NostrSDKTool.dmRead(relay: peers.backup.url, receiverKeyFile: keyFile)
             #expect(arrived, "the backup holds \(held.texts.count) of \(expected.count) messages")
+            return during
         }
+        // The daemon archived them too (it drains the archive when it stops): restored into a fresh
+        // relay, U reads every message.
+        let segments = try FileManager.default.contentsOfDirectory(at: config.archive!.directory, includingPropertiesForKeys: nil)
+        let fresh = try await TestRelay.start(.localRelay)
+        defer { fresh.stopNow() }
+        let report = try await RestoreJob(options: .init(target: fresh.url, files: segments), logger: AgentFixture.logger).run()
+        #expect(report.succeeded, "\(report.text)")
+        #expect(try NostrSDKTool.dmRead(relay: fresh.url, receiverKeyFile: keyFile).texts == (before.texts + during.texts).sorted())
     }
 }
