@@ -44,31 +44,34 @@ func runOnce(_ name: String, dir: URL, relay: Int32) throws -> Step {
     return Step(seconds: seconds, cpu: r.cpu, peakRSS: peak.value, relayCPU: ProcessCPU.groupSeconds(relay) - relayBefore)
 }
 
-func publish(_ events: [Event], to url: String) async throws {
+/// Runs `body` with a connected client of RelaySync's own (errors only in its log).
+func withRelay<T>(_ url: String, _ body: (Relay) async throws -> T) async throws -> T {
     var logger = Logger(label: "bench-inbox")
     logger.logLevel = .error
     let relay = Relay(configuration: RelayConfiguration(url: url), logger: logger)
     let service = Task { try await relay.run() }
     defer { relay.stop(); service.cancel() }
     guard await relay.waitUntilConnected(timeout: .seconds(10)) else { throw PeerError("cannot connect to \(url)") }
-    for start in stride(from: 0, to: events.count, by: 10_000) {
-        let batch = Array(events[start..<min(start + 10_000, events.count)])
-        let out = await relay.publish(batch)
-        // LocalRelay refuses an older replaceable version ("error: unknown") and keeps the newest.
-        let replaceable = Set(batch.filter { $0.kindClass == .replaceable || $0.kindClass == .addressable }.map(\.id))
-        let refused = out.filter { !$0.value.isDelivered && !replaceable.contains($0.key) }.map(\.value)
-        guard refused.isEmpty else { throw PeerError("publishing: \(refused.count) refused, e.g. \(refused[0])") }
+    return try await body(relay)
+}
+
+func publish(_ events: [Event], to url: String) async throws {
+    try await withRelay(url) { relay in
+        for start in stride(from: 0, to: events.count, by: 10_000) {
+            let batch = Array(events[start..<min(start + 10_000, events.count)])
+            let out = await relay.publish(batch)
+            // LocalRelay refuses an older replaceable version ("error: unknown") and keeps the newest.
+            let replaceable = Set(batch.filter { $0.kindClass == .replaceable || $0.kindClass == .addressable }.map(\.id))
+            let refused = out.filter { !$0.value.isDelivered && !replaceable.contains($0.key) }.map(\.value)
+            guard refused.isEmpty else { throw PeerError("publishing: \(refused.count) refused, e.g. \(refused[0])") }
+        }
     }
 }
 
 func warmTagIndex(_ url: String) async throws {
-    var logger = Logger(label: "bench-inbox")
-    logger.logLevel = .error
-    let relay = Relay(configuration: RelayConfiguration(url: url), logger: logger)
-    let service = Task { try await relay.run() }
-    defer { relay.stop(); service.cancel() }
-    guard await relay.waitUntilConnected(timeout: .seconds(10)) else { throw PeerError("cannot connect to \(url)") }
-    _ = try await relay.fetchAll(Filter(tags: ["p": [String(repeating: "0", count: 64)]], limit: 1)) { _, _ in }
+    try await withRelay(url) { relay in
+        _ = try await relay.fetchAll(Filter(tags: ["p": [String(repeating: "0", count: 64)]], limit: 1)) { _, _ in }
+    }
 }
 
 func f(_ x: Double, _ d: Int = 2) -> String { String(format: "%.\(d)f", x) }
