@@ -116,15 +116,18 @@ public final class MediaWorker: Sendable {
         }
     }
 
-    /// The daemon's loop: the same steps, then a pause of `interval` when idle, until cancelled.
-    public func run(interval: Duration = .seconds(1)) async throws {
+    /// The daemon's loop: the same steps, then, when idle, `idle` (a wait for new events or a
+    /// retry's time) or else a pause of `interval`, until cancelled.
+    public func run(interval: Duration = .seconds(1), idle: (@Sendable () async -> Void)? = nil) async throws {
         if let _ = uploader { try await ledger.scheduleMirrors(on: configuration.backupServers, now: now()) }
         while !Task.isCancelled {
             do {
                 let scanned = try await scan()
                 let fetched = try await fetchDue()
                 let mirrored = try await mirrorDue()
-                if scanned == 0 && fetched == 0 && mirrored == 0 { try await Task.sleep(for: interval) }
+                if scanned == 0 && fetched == 0 && mirrored == 0 {
+                    if let idle { await idle() } else { try await Task.sleep(for: interval) }
+                }
             } catch is CancellationError {
                 return
             } catch {

@@ -21,6 +21,8 @@ public final class SyncAgentRunner: Sendable {
     let counters = AgentCounters()
     let deliveryWake: [String: WakeSignal]
     let archiveWake = WakeSignal()
+    /// Set by every commit that recorded new events: the media worker looks for their blobs.
+    let mediaWake = WakeSignal()
     let ingestor: EventIngestor
     let authKey: SecretKey?
     /// Inbox recipients' own keys (`inbox.keys`), answering AUTH where the inbox is read.
@@ -94,7 +96,7 @@ public final class SyncAgentRunner: Sendable {
         ingestor = EventIngestor(
             ledger: ledger, writableRelays: writable, counters: counters, deliveryWake: deliveryWake,
             archiveWake: archiveWake, scopes: ScopeMatcher(configuration), logger: logger, relayLists: inbox,
-            metrics: metrics, now: { WallClock.unixNow() })
+            metrics: metrics, mediaWake: configuration.media == nil ? nil : mediaWake, now: { WallClock.unixNow() })
         if let inbox {
             var indexers: [Relay] = []
             for url in configuration.discover.indexers { indexers.append(await pool.add(RelayConfiguration(url: url))) }
@@ -133,7 +135,9 @@ public final class SyncAgentRunner: Sendable {
             let archiver = ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger)
             services.append(.init(service: WatchedService("archive", archiver, watch: serviceWatch)))
         }
-        if let media = try makeMediaWorker() { services.append(.init(service: WatchedService("media", MediaService(worker: media), watch: serviceWatch))) }
+        if let media = try makeMediaWorker() {
+            services.append(.init(service: WatchedService("media", MediaService(worker: media, wake: mediaWake), watch: serviceWatch)))
+        }
         for entry in configuration.writableRelays {
             services.append(.init(service: WatchedService("delivery to \(entry.url)", deliveryService(relays[entry.url]!), watch: serviceWatch)))
         }

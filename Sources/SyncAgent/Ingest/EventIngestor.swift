@@ -11,6 +11,8 @@ public final class EventIngestor: Sendable {
     let counters: AgentCounters
     let deliveryWake: [String: WakeSignal]
     let archiveWake: WakeSignal
+    /// Set when media backup is on: new events may reference blobs.
+    let mediaWake: WakeSignal?
     let scopes: ScopeMatcher
     let logger: Logger
     let now: @Sendable () -> Int64
@@ -31,8 +33,9 @@ public final class EventIngestor: Sendable {
     init(
         ledger: Ledger, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
         archiveWake: WakeSignal, scopes: ScopeMatcher, logger: Logger, relayLists: RelayListInbox? = nil, metrics: AgentMetrics? = nil,
-        now: @escaping @Sendable () -> Int64
+        mediaWake: WakeSignal? = nil, now: @escaping @Sendable () -> Int64
     ) {
+        self.mediaWake = mediaWake
         self.metrics = metrics
         self.ledger = ledger
         self.writableRelays = writableRelays
@@ -110,6 +113,7 @@ public final class EventIngestor: Sendable {
         if anyNew {
             for w in deliveryWake.values { w.signal() }
             archiveWake.signal()
+            mediaWake?.signal()
         }
         return firstSeen
     }

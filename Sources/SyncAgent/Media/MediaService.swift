@@ -7,11 +7,16 @@ import NostrCore
 import ServiceLifecycle
 
 /// The daemon's media service: the worker's loop until shutdown, then its connections closed.
+/// Idle, it waits for new events (the ingestor's signal) or, for retries that come due, at most
+/// `retryLook`.
 struct MediaService: Service {
     let worker: MediaWorker
+    let wake: WakeSignal
+    static let retryLook: Duration = .seconds(5)
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown { try await worker.run() }
+        let wake = wake
+        try await cancelWhenGracefulShutdown { try await worker.run(idle: { await wake.wait(timeout: Self.retryLook) }) }
         await worker.shutdown()
     }
 }
