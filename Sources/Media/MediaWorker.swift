@@ -39,6 +39,18 @@ public final class MediaWorker: Sendable {
         await uploader?.shutdown()
     }
 
+    /// Runs `body` and then closes the worker's connections, whether `body` returned or threw.
+    public func using<T>(_ body: (MediaWorker) async throws -> T) async throws -> T {
+        do {
+            let result = try await body(self)
+            await shutdown()
+            return result
+        } catch {
+            await shutdown()
+            throw error
+        }
+    }
+
     /// Scans up to `limit` newly recorded events for references; how many were read.
     @discardableResult
     public func scan(limit: Int = 1000) async throws -> Int {

@@ -75,13 +75,7 @@ struct MediaWorkerTests {
         // except the redirect target, which is judged (169.254.169.254 is link-local).
         c.sources.append(contentsOf: [nginx.url, hostile.url, authorServer.url])
         let worker = try MediaWorker(configuration: c, ledger: ledger, group: MultiThreadedEventLoopGroup.singleton, key: agentKey, logger: testLogger)
-        do {
-            try await worker.runUntilIdle()
-        } catch {
-            await worker.shutdown()
-            throw error
-        }
-        await worker.shutdown()
+        try await worker.using { try await $0.runUntilIdle() }
 
         let counts = try ledger.mediaCounts()
         #expect(counts.kept == 17, "\(counts)")
@@ -138,8 +132,7 @@ struct MediaWorkerTests {
         c.maxTotalBytes = 100_000
         c.concurrentFetches = 1
         let worker = try MediaWorker(configuration: c, ledger: ledger, group: MultiThreadedEventLoopGroup.singleton, key: nil, logger: testLogger)
-        try await worker.runUntilIdle()
-        await worker.shutdown()
+        try await worker.using { try await $0.runUntilIdle() }
         let counts = try ledger.mediaCounts()
         #expect(counts.kept == 2, "\(counts)")
         #expect(counts.pending == 1)

@@ -38,13 +38,7 @@ extension SyncAgentRunner {
     /// `run --once`: references of everything recorded, fetched and mirrored until nothing is due now.
     func runMediaOnce() async throws -> MediaCounts? {
         guard let worker = try makeMediaWorker() else { return nil }
-        do {
-            try await worker.runUntilIdle()
-        } catch {
-            await worker.shutdown()
-            throw error
-        }
-        await worker.shutdown()
+        try await worker.using { try await $0.runUntilIdle() }
         var counts = try worker.counts()
         counts.diskBytes = worker.store.usedBytes
         return counts
@@ -82,13 +76,6 @@ extension SyncAgentRunner {
     /// `audit`'s media part: the store re-hashed, each backup server asked; `repair` fetches and uploads again.
     func auditMedia(repair: Bool) async throws -> MediaAudit.Report? {
         guard let worker = try makeMediaWorker() else { return nil }
-        do {
-            let report = try await MediaAudit(worker: worker, ledger: ledger).run(repair: repair, now: WallClock.unixNow())
-            await worker.shutdown()
-            return report
-        } catch {
-            await worker.shutdown()
-            throw error
-        }
+        return try await worker.using { try await MediaAudit(worker: $0, ledger: ledger).run(repair: repair, now: WallClock.unixNow()) }
     }
 }
