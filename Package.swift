@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Negentropy", targets: ["Negentropy"]),
         .library(name: "RelayClient", targets: ["RelayClient"]),
         .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "LedgerPostgres", targets: ["LedgerPostgres"]),
         .library(name: "Archive", targets: ["Archive"]),
         .library(name: "SyncAgent", targets: ["SyncAgent"]),
         .library(name: "Media", targets: ["Media"]),
@@ -33,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         .systemLibrary(
@@ -84,6 +86,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The shared ledger on PostgreSQL (postgres-nio and its connection pool), behind the same
+        // stores as the SQLite ledger, with the cluster's leases and agents.
+        .target(
+            name: "LedgerPostgres",
+            dependencies: [
+                "NostrCore", "Ledger",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "Archive",
             dependencies: ["NostrCore", "CZstd"],
@@ -108,7 +124,7 @@ let package = Package(
         .target(
             name: "SyncAgent",
             dependencies: [
-                "NostrCore", "Negentropy", "RelayClient", "Ledger", "Archive", "Media",
+                "NostrCore", "Negentropy", "RelayClient", "Ledger", "LedgerPostgres", "Archive", "Media",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -124,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "relaysync",
             dependencies: [
-                "SyncAgent", "Media",
+                "SyncAgent", "Media", "LedgerPostgres",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -178,6 +194,10 @@ let package = Package(
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ], swiftSettings: strict),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
+        .testTarget(
+            name: "LedgerPostgresTests",
+            dependencies: ["Ledger", "LedgerPostgres", "NostrCore", "PeerHarness", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: strict),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "PeerHarness"], swiftSettings: strict),
         .testTarget(
             name: "MediaTests",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LedgerPostgres
 import Logging
 import SyncAgent
 
@@ -24,14 +25,18 @@ extension RelaySyncCommand {
         var check = false
 
         func run() async throws {
-            let configuration = try options.load(key: key)
+            let configuration = try options.load(key: key, allowPostgres: true)
             _ = try configuration.loadSecretKey()
             _ = try configuration.loadInboxKeys()
             if check {
+                if let ledger = configuration.postgresLedger { try await Self.checkConnection(ledger, config: options.config) }
                 print(
                     "\(options.config): OK (\(configuration.pubkeys.count) pubkeys, \(configuration.readableRelays.count) readable and \(configuration.writableRelays.count) writable relays)"
                 )
                 return
+            }
+            if let ledger = configuration.postgresLedger {
+                throw CLIError.failure("ledger \(ledger.displayURL): the agent does not run on a PostgreSQL ledger yet (run --check connects to it)")
             }
             let logger = configuration.logger
             if once {
@@ -50,11 +55,26 @@ extension RelaySyncCommand {
                 // A reload may change `log_level` and `log_format` as well.
                 let agent = try await SyncAgentRunner(configuration: current, logger: current.logger)
                 running = try await agent.runDaemon(reload: {
-                    let next = try options.load(key: key)
+                    let next = try options.load(key: key, allowPostgres: true)
                     _ = try next.loadSecretKey()
                     _ = try next.loadInboxKeys()
                     return next
                 })
+            }
+        }
+
+        /// Connects to a PostgreSQL ledger once: one line naming what failed (refused, authentication,
+        /// missing database, TLS), exit 1; an unreadable password file is a configuration mistake.
+        static func checkConnection(_ settings: PostgresLedgerSettings, config: String) async throws {
+            do {
+                _ = try settings.password()
+            } catch {
+                throw ConfigError(key: "ledger.password_file", reason: error.reason).inFile(config)
+            }
+            do {
+                try await PostgresLedgerCheck.connect(settings)
+            } catch {
+                throw CLIError.failure(error.description)
             }
         }
     }

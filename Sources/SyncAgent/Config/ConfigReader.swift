@@ -18,10 +18,7 @@ struct ConfigReader {
         let relays = try readRelays()
         let kinds = try readKinds()
         let since = try readTime(root["since"], key: "since")
-        let ledger = try string(root["ledger"], key: "ledger") ?? "data/ledger.sqlite"
-        if ledger.lowercased().hasPrefix("postgres://") || ledger.lowercased().hasPrefix("postgresql://") {
-            throw ConfigError(key: "ledger", reason: "a PostgreSQL ledger is not supported by this version: give the path of the SQLite ledger file")
-        }
+        let ledger = try readLedger()
         let archive = try readArchive()
         let keyFile = try string(root["secret_key_file"], key: "secret_key_file").map(path)
         let level = try string(root["log_level"], key: "log_level") ?? "info"
@@ -40,7 +37,7 @@ struct ConfigReader {
             throw ConfigError(key: "discover.indexers", reason: "discovery needs at least one indexer or readable relay to ask for relay lists")
         }
         var configuration = SyncConfiguration(
-            pubkeys: pubkeys, relays: relays, kinds: kinds, since: since, ledgerPath: path(ledger),
+            pubkeys: pubkeys, relays: relays, kinds: kinds, since: since, ledgerPath: ledger.sqlite,
             archive: archive, secretKeyFile: keyFile, logLevel: level, discover: discover, baseDirectory: base)
         configuration.reconcile = try readReconcile()
         configuration.logFormat = format
@@ -48,6 +45,7 @@ struct ConfigReader {
         configuration.inbox = try readInbox()
         configuration.filters = try readFilters(defaultSince: since)
         configuration.media = try readMedia()
+        configuration.postgresLedger = ledger.postgres
         return configuration
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerPostgres
 import Media
 import NostrCore
 import RelayClient
@@ -91,6 +92,8 @@ public struct SyncConfiguration: Sendable {
     /// Oldest `created_at` to back up; nil means all history.
     public var since: Int64?
     public var ledgerPath: URL
+    /// A shared PostgreSQL ledger instead of the SQLite file at `ledgerPath` (`"ledger": "postgres://…"`).
+    public var postgresLedger: PostgresLedgerSettings?
     /// nil when archiving is off.
     public var archive: ArchiveSettings?
     public var secretKeyFile: URL?

@@ -1,0 +1,80 @@
+import NostrCore
+
+// The agent's ledger as narrow, async-only interfaces, one per concern, so that the same agent
+// runs on the embedded SQLite ledger (`Ledger`) and on the shared PostgreSQL one
+// (`LedgerPostgres.PostgresLedger`). Each method is one transaction that keeps the invariants
+// `Ledger` documents; the behavioural suite (LedgerPostgresTests.LedgerStoreBehaviourTests) runs
+// the same assertions against both.
+
+/// Recording verified events and scheduling what is owed to the writable relays.
+public protocol EventStore: Sendable {
+    func record(_ batch: [ObservedEvent], writableRelays: [String], now: Int64) async throws -> [RecordOutcome]
+    func eventCount() async throws -> Int
+}
+
+/// What each backup relay is owed, and its answers.
+public protocol DeliveryStore: Sendable {
+    func dueDeliveries(relay: String, limit: Int, now: Int64) async throws -> [PendingDelivery]
+    func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64, noteSuccessOf relay: String?) async throws
+    @discardableResult func ensureDeliveries(toWritableRelays relays: [String], now: Int64) async throws -> Int
+    func hasPending(relay: String) async throws -> Bool
+    func pendingCount(relay: String?) async throws -> Int
+}
+
+/// Where each relay's backfill stands, per cursor key.
+public protocol CursorStore: Sendable {
+    func cursors(relay: String, pubkeys: [String]) async throws -> [String: BackfillCursor]
+    func setCursor(_ cursor: BackfillCursor, relay: String, pubkeys: [String]) async throws
+    func noteNewestSeen(_ createdAt: Int64, relay: String, pubkeys: [String]) async throws
+}
+
+/// The ledger's side of set reconciliation: windows of (created_at, id), and what a comparison found.
+public protocol ReconciliationStore: Sendable {
+    func reconcileItems(scope: ReconcileScope, from lower: Int64, maxItems: Int) async throws -> (items: [LedgerItem], upper: Int64?)
+    func requeue(relay: String, items: [LedgerItem], now: Int64, comparedAt: Int64?, apply: Bool) async throws -> RequeueResult
+    func markPresent(relay: String, items: [LedgerItem], now: Int64) async throws
+    func recordReconciliation(_ record: ReconciliationRecord) async throws
+}
+
+/// The archiver's position in the ledger's commit order.
+public protocol ArchiveMarkStore: Sendable {
+    func events(afterSeq seq: Int64, limit: Int) async throws -> [StoredEvent]
+    func archivedThroughSeq() async throws -> Int64
+    func setArchivedThroughSeq(_ seq: Int64) async throws
+}
+
+/// What the agent notes about relays and its runs, beside the events.
+public protocol BookkeepingStore: Sendable {
+    func noteRelaySuccess(_ relay: String, at time: Int64) async throws
+    func noteRelayError(_ relay: String, _ message: String, at time: Int64) async throws
+    func noteScopeProblem(relay: String, scope: String, _ problem: String?, at time: Int64) async throws
+    func ignoresLimitZero(relay: String) async throws -> Bool
+    func noteIgnoresLimitZero(relay: String) async throws
+    func beginRun(mode: String, at time: Int64) async throws -> Int64
+    func endRun(_ id: Int64, at time: Int64, exitCode: Int32, summaryJSON: String) async throws
+    func seq(ofEventID id: String, createdAt: Int64) async throws -> Int64?
+    func authorEventCount(authors: [String], kinds: Set<Int>?) async throws -> Int
+}
+
+/// Everything the agent's core path needs: record, deliver, backfill, reconcile, archive.
+public typealias LedgerStore = ArchiveMarkStore & CursorStore & DeliveryStore & EventStore & ReconciliationStore
+
+/// The core path and its bookkeeping: what `SyncAgent` runs on, on either ledger.
+public typealias AgentLedgerStore = BookkeepingStore & LedgerStore
+
+// The SQLite ledger's own methods are the witnesses (its synchronous reads serve as async ones).
+extension Ledger: EventStore, DeliveryStore, CursorStore, ReconciliationStore, ArchiveMarkStore, BookkeepingStore {}
+
+extension StoredEvent {
+    /// For stores outside this module.
+    public static func make(seq: Int64, id: String, createdAt: Int64, rawJSON: String) -> StoredEvent {
+        StoredEvent(seq: seq, id: id, createdAt: createdAt, rawJSON: rawJSON)
+    }
+}
+
+extension PendingDelivery {
+    /// For stores outside this module.
+    public static func make(seq: Int64, eventID: String, kind: Int, relay: String, rawJSON: String, attempts: Int) -> PendingDelivery {
+        PendingDelivery(seq: seq, eventID: eventID, kind: kind, relay: relay, rawJSON: rawJSON, attempts: attempts)
+    }
+}

@@ -1,0 +1,128 @@
+import Ledger
+import Logging
+import NostrCore
+import PostgresNIO
+
+extension PostgresLedger: ReconciliationStore {
+    /// The events in `scope` from `lower` on, sorted by (created_at, id), whole seconds per window
+    /// (as `Ledger.reconcileItems`): once `maxItems` are read the window ends with its second;
+    /// `upper` is that second when later events in scope remain, else nil.
+    public func reconcileItems(scope: ReconcileScope, from lower: Int64, maxItems: Int) async throws -> (items: [LedgerItem], upper: Int64?) {
+        let authors = scope.authors.map { Array($0) }
+        let kinds = scope.kinds.map { $0.map(Int64.init) }
+        return try await connection { c in
+            var items: [LedgerItem] = []
+            let first = try await c.query(
+                """
+                SELECT created_at, id FROM events WHERE created_at >= \(lower)
+                  AND (\(authors)::text[] IS NULL OR pubkey = ANY(\(authors)::text[])) AND (\(kinds)::int8[] IS NULL OR kind = ANY(\(kinds)::int8[]))
+                ORDER BY created_at, id LIMIT \(max(1, maxItems))
+                """, logger: logger)
+            for try await (createdAt, id) in first.decode((Int64, String).self) {
+                if let key = Bytes32(hex: id) { items.append(LedgerItem(createdAt: createdAt, id: key)) }
+            }
+            guard items.count >= maxItems, let last = items.last else { return (items, nil) }
+            // The rest of the last second, so a window never splits one created_at.
+            let rest = try await c.query(
+                """
+                SELECT id FROM events WHERE created_at = \(last.createdAt) AND id > \(last.id.hex)
+                  AND (\(authors)::text[] IS NULL OR pubkey = ANY(\(authors)::text[])) AND (\(kinds)::int8[] IS NULL OR kind = ANY(\(kinds)::int8[]))
+                ORDER BY id
+                """, logger: logger)
+            for try await id in rest.decode(String.self) {
+                if let key = Bytes32(hex: id) { items.append(LedgerItem(createdAt: last.createdAt, id: key)) }
+            }
+            let more =
+                try await
+                (try await c.query(
+                    """
+                    SELECT EXISTS (SELECT 1 FROM events WHERE created_at > \(last.createdAt)
+                      AND (\(authors)::text[] IS NULL OR pubkey = ANY(\(authors)::text[])) AND (\(kinds)::int8[] IS NULL OR kind = ANY(\(kinds)::int8[])))
+                    """, logger: logger
+                )).decode(Bool.self).all().first ?? false
+            return (items, more ? last.createdAt : nil)
+        }
+    }
+
+    /// As `Ledger.requeue`: superseded versions, expired events, NIP-09-deleted ones and rejected
+    /// rows are left alone; delivered or present rows count as lost after delivery.
+    public func requeue(relay: String, items: [LedgerItem], now: Int64, comparedAt: Int64?, apply: Bool) async throws -> RequeueResult {
+        guard !items.isEmpty else { return RequeueResult() }
+        return try await transaction { c in
+            var result = RequeueResult()
+            for item in items {
+                let rows = try await
+                    (try await c.query(
+                        """
+                        SELECT e.seq, e.replace_key, e.expiration, d.state, d.updated_at,
+                               EXISTS (SELECT 1 FROM replaceable_heads h WHERE h.replace_key = e.replace_key AND h.event_id = e.id),
+                               EXISTS (SELECT 1 FROM deleted_events x WHERE x.event_id = e.id AND x.pubkey = e.pubkey)
+                        FROM events e LEFT JOIN deliveries d ON d.relay = \(relay) AND d.seq = e.seq
+                        WHERE e.created_at = \(item.createdAt) AND e.id = \(item.id.hex)
+                        """, logger: logger
+                    )).decode((Int64, String?, Int64?, String?, Int64?, Bool, Bool).self).all()
+                guard let (seq, replaceKey, expiration, stateText, updatedAt, isHead, deleted) = rows.first else {
+                    result.unknown += 1
+                    continue
+                }
+                let state = stateText.flatMap(DeliveryState.init(rawValue:))
+                if replaceKey != nil && !isHead || expiration.map({ $0 <= now }) ?? false || deleted || state == .rejected {
+                    result.notEligible += 1
+                    continue
+                }
+                if state == .pending {
+                    result.alreadyPending += 1
+                    continue
+                }
+                if let comparedAt, let updatedAt, updatedAt >= comparedAt, state != nil {
+                    result.settledSinceComparison.append(item)
+                    continue
+                }
+                if state == .delivered || state == .duplicate || state == .present { result.lostAfterDelivery += 1 }
+                if apply {
+                    try await c.exec(
+                        """
+                        INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (\(relay), \(seq), 'pending', \(now))
+                        ON CONFLICT (relay, seq) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = 0, reason = NULL, updated_at = excluded.updated_at
+                        """, logger: logger)
+                }
+                result.requeued += 1
+            }
+            return result
+        }
+    }
+
+    public func markPresent(relay: String, items: [LedgerItem], now: Int64) async throws {
+        guard !items.isEmpty else { return }
+        try await transaction { c in
+            for item in items {
+                guard let seq = try await Self.seq(c, createdAt: item.createdAt, id: item.id.hex, logger: logger) else { continue }
+                try await Self.markPresent(c, relay: relay, seq: seq, now: now, logger: logger)
+            }
+        }
+    }
+
+    public func recordReconciliation(_ r: ReconciliationRecord) async throws {
+        try await connection { c in
+            try await c.exec(
+                """
+                INSERT INTO reconciliations (relay, scope, started_at, finished_at, method, windows, ledger_events, relay_events, missing_on_relay,
+                    missing_in_ledger, fetched, requeued, lost_after_delivery, messages, bytes, error)
+                VALUES (\(r.relay), \(r.scope), \(r.startedAt), \(r.finishedAt), \(r.method), \(r.windows), \(r.ledgerEvents), \(r.relayEvents),
+                    \(r.missingOnRelay), \(r.missingInLedger), \(r.fetched), \(r.requeued), \(r.lostAfterDelivery), \(r.messages), \(r.bytes), \(r.error))
+                """, logger: logger)
+        }
+    }
+
+    /// Each relay's latest reconciliation of `scope` (tests, `status`).
+    public func lastReconciliation(relay: String, scope: String = "authors") async throws -> (method: String, requeued: Int, missingOnRelay: Int)? {
+        try await connection { c in
+            try await
+                (try await c.query(
+                    """
+                    SELECT method, requeued, missing_on_relay FROM reconciliations WHERE relay = \(relay) AND scope = \(scope) ORDER BY id DESC LIMIT 1
+                    """, logger: logger
+                )).decode((String, Int64, Int64).self).all().first.map { ($0.0, Int($0.1), Int($0.2)) }
+        }
+    }
+}
