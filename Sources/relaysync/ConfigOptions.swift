@@ -59,14 +59,15 @@ struct ConfigOptions: ParsableArguments {
 
     /// The config file with the command line's overrides. Any mistake is a `ConfigError` naming the
     /// file (exit 78, one line).
-    /// Only `run` works on a PostgreSQL ledger yet (`allowPostgres`); the other commands say so.
+    /// Only `run` and `status` work on a PostgreSQL ledger yet (`allowPostgres`); the other commands say so.
     func load(key: KeyOptions? = nil, allowPostgres: Bool = false) throws(ConfigError) -> SyncConfiguration {
         var configuration = try SyncConfiguration.load(path: config)
         if let ledger { try configuration.overrideLedger(ledger) }
         if !allowPostgres, configuration.postgresLedger != nil {
             throw ConfigError(
                 key: ledger == nil ? "ledger" : "--ledger",
-                reason: "this command reads a SQLite ledger only in this version (run works on PostgreSQL): give the SQLite ledger's path with --ledger"
+                reason:
+                    "this command reads a SQLite ledger only in this version (run and status work on PostgreSQL): give the SQLite ledger's path with --ledger"
             ).inFile(config)
         }
         if let level = log.logLevel { configuration.logLevel = level.rawValue }

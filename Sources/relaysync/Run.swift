@@ -35,14 +35,18 @@ extension RelaySyncCommand {
                 )
                 return
             }
-            if let ledger = configuration.postgresLedger {
-                throw CLIError.failure("ledger \(ledger.displayURL): the agent does not run on a PostgreSQL ledger yet (run --check connects to it)")
-            }
             let logger = configuration.logger
             if once {
                 let agent = try await SyncAgentRunner(configuration: configuration, logger: logger)
-                let summary = try await LiveProgress.during("run", logger: logger, format: configuration.logFormat, sample: { agent.progress }) {
-                    try await agent.runOnce()
+                let summary: OnceSummary
+                do {
+                    summary = try await LiveProgress.during("run", logger: logger, format: configuration.logFormat, sample: { agent.progress }) {
+                        try await agent.runOnce()
+                    }
+                    await agent.closeLedger()
+                } catch {
+                    await agent.closeLedger()
+                    throw error
                 }
                 print(summary.text)
                 if !summary.succeeded { throw ExitCode(ExitStatus.relayFailed) }
@@ -54,12 +58,18 @@ extension RelaySyncCommand {
             while let current = running {
                 // A reload may change `log_level` and `log_format` as well.
                 let agent = try await SyncAgentRunner(configuration: current, logger: current.logger)
-                running = try await agent.runDaemon(reload: {
-                    let next = try options.load(key: key, allowPostgres: true)
-                    _ = try next.loadSecretKey()
-                    _ = try next.loadInboxKeys()
-                    return next
-                })
+                do {
+                    running = try await agent.runDaemon(reload: {
+                        let next = try options.load(key: key, allowPostgres: true)
+                        _ = try next.loadSecretKey()
+                        _ = try next.loadInboxKeys()
+                        return next
+                    })
+                    await agent.closeLedger()
+                } catch {
+                    await agent.closeLedger()
+                    throw error
+                }
             }
         }
 

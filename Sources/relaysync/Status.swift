@@ -14,6 +14,17 @@ extension RelaySyncCommand {
         var json = false
 
         func run() async throws {
+            let configuration = try options.load(allowPostgres: true)
+            if let settings = configuration.postgresLedger {
+                let report: PostgresStatusReport
+                do {
+                    report = try await PostgresStatusReport.make(configuration: configuration, settings: settings)
+                } catch {
+                    throw CLIError.failure("\(error)")
+                }
+                print(json ? report.json : report.text)
+                return
+            }
             try options.printReport(StatusReport.self, json: json)
         }
     }

@@ -58,8 +58,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         try write("sync.json", #"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://127.0.0.1:1"}],"ledger":"postgres://relaysync@127.0.0.1:5432/relaysync"}"#)
         expectOneLine(
-            try await relaysync(["status", "--config", "sync.json"]), status: 78,
-            "sync.json: ledger: this command reads a SQLite ledger only in this version (run works on PostgreSQL): give the SQLite ledger's path with --ledger")
+            try await relaysync(["relays", "--config", "sync.json"]), status: 78,
+            "sync.json: ledger: this command reads a SQLite ledger only in this version (run and status work on PostgreSQL): give the SQLite ledger's path with --ledger"
+        )
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("postgres:").path))
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("data").path))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerPostgres
 import PeerHarness
 import Testing
 
@@ -107,5 +108,21 @@ final class PostgresLedgerCLITests: Sendable {
         expectOneLine(
             try await check(), status: 78,
             "sync.json: ledger.password_file: cannot read password_file \(directory.appendingPathComponent("missing").standardizedFileURL.path)")
+    }
+
+    /// `status` on a PostgreSQL ledger shows the agents' heartbeats and who holds which lease.
+    @Test func statusShowsTheAgentsAndTheirLeases() async throws {
+        let server = try await PostgresServer.shared()
+        let url = server.url(database: try server.createDatabase())
+        let ledger = try await PostgresLedger.open(try PostgresLedgerSettings.parse(url: url))
+        try await ledger.heartbeat(agent: "host-1:42", host: "host-1", pid: 42)
+        _ = try await ledger.acquire("read:ws://127.0.0.1:1", holder: "host-1:42", period: .seconds(60))
+        await ledger.close()
+        try config(ledger: #""\#(url)""#)
+        let r = try await CLIRun.run(try AgentProcess.executable().path, ["status", "--config", "sync.json"], in: directory)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("ledger \(url): 0 events\n"))
+        #expect(r.stdout.contains("  host-1:42 (host host-1, PID 42): last heartbeat "))
+        #expect(r.stdout.contains("  read:ws://127.0.0.1:1: host-1:42, generation 1, expires in "))
     }
 }

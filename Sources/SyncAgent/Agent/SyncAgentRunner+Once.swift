@@ -9,7 +9,7 @@ extension SyncAgentRunner {
     /// delivery, then the archive; a relay that cannot be reached or keeps
     /// failing makes the summary (and the exit code) say so.
     public func runOnce() async throws -> OnceSummary {
-        let runID = try ledger.beginRun(mode: "once", at: WallClock.unixNow())
+        let runID = try await ledger.beginRun(mode: "once", at: WallClock.unixNow())
         let started = ContinuousClock.now
         let summary = try await withThrowingTaskGroup(of: Void.self) { group -> OnceSummary in
             group.addTask { try await self.pool.run() }
@@ -54,14 +54,15 @@ extension SyncAgentRunner {
             }
             failures.merge(try await delivered) { a, b in "\(a); \(b)" }
             if let archiveConfiguration {
-                try ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger).drainAndClose()
+                try await ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger)
+                    .drainAndClose()
             }
             let media = try await runMediaOnce()
             var invalid: [String: Int] = [:]
             for relay in await pool.relays { invalid[relay.url] = await relay.health().invalid }
-            await HealthRecorder(pool: pool, ledger: ledger, logger: logger).record()
+            if let sqlite { await HealthRecorder(pool: pool, ledger: sqlite, logger: logger).record() }
             var pending: [String: Int] = [:]
-            for entry in configuration.writableRelays { pending[entry.url] = try ledger.pendingCount(relay: entry.url) }
+            for entry in configuration.writableRelays { pending[entry.url] = try await ledger.pendingCount(relay: entry.url) }
             return OnceSummary(
                 counters: counters.snapshot, failures: failures, invalid: invalid, pending: pending,
                 seconds: (ContinuousClock.now - started).seconds, discovered: discovered.readers,
@@ -69,9 +70,9 @@ extension SyncAgentRunner {
                 reconciliations: Dictionary(
                     reconciliations.filter { $0.scope == ScopeName.authors.description }.map { ($0.relay, $0) }, uniquingKeysWith: { a, _ in a }),
                 scopeReconciliations: reconciliations.filter { $0.scope != ScopeName.authors.description },
-                scopeEvents: try scopeCounts(), refusedScopes: refused, media: media)
+                scopeEvents: try await scopeCounts(), refusedScopes: refused, media: media)
         }
-        try ledger.endRun(runID, at: WallClock.unixNow(), exitCode: summary.succeeded ? 0 : 2, summaryJSON: summaryJSON())
+        try await ledger.endRun(runID, at: WallClock.unixNow(), exitCode: summary.succeeded ? 0 : 2, summaryJSON: summaryJSON())
         return summary
     }
 
@@ -115,9 +116,9 @@ extension SyncAgentRunner {
     }
 
     /// The ledger's events per configured scope.
-    func scopeCounts() throws -> [String: Int] {
+    func scopeCounts() async throws -> [String: Int] {
         var out: [String: Int] = [:]
-        for scope in scopes { out[scope.name.description] = try scope.ledgerCount(ledger) }
+        for scope in scopes { out[scope.name.description] = try await scope.storeCount(ledger) }
         return out
     }
 
@@ -131,7 +132,7 @@ extension SyncAgentRunner {
             for indexer in discovery.indexers { failures[indexer.url] = "no answer to the relay-list query" }
             if discovery.indexers.isEmpty { failures["discover"] = "no configured relay answered the relay-list query" }
         }
-        return (try await discovery.resolver.plan(health: try ledger.recordedRelayFigures().health), failures)
+        return (try await discovery.resolver.plan(health: try sqlite?.recordedRelayFigures().health ?? [:]), failures)
     }
 
     /// Backfills every reader at once: which failed and why, which scopes were read in full, and
@@ -145,13 +146,13 @@ extension SyncAgentRunner {
                 group.addTask {
                     guard await relay.waitUntilConnected(timeout: Self.onceConnectWait, orPermanentFailure: true) else {
                         let why = await relay.connectionFailure(waited: Self.onceConnectWait)
-                        try self.ledger.noteRelayError(url, why, at: WallClock.unixNow())
+                        try await self.ledger.noteRelayError(url, why, at: WallClock.unixNow())
                         return (url, why, nil)
                     }
                     do {
                         return (url, nil, try await self.backfillJob(relay, scopes: scopes).run())
                     } catch {
-                        try self.ledger.noteRelayError(url, "\(error)", at: WallClock.unixNow())
+                        try await self.ledger.noteRelayError(url, "\(error)", at: WallClock.unixNow())
                         return (url, "backfill failed: \(error)", nil)
                     }
                 }
@@ -194,7 +195,7 @@ extension SyncAgentRunner {
         while true {
             // Read the gate before the ledger: once it is open, nothing new becomes pending.
             let finished = producing.isOpen
-            guard try ledger.hasPending(relay: url) else {
+            guard try await ledger.hasPending(relay: url) else {
                 if finished { return nil }
                 lastProgress = .now
                 await wake.wait(timeout: .milliseconds(250))
@@ -203,7 +204,7 @@ extension SyncAgentRunner {
             if !connected {
                 guard await relay.waitUntilConnected(timeout: Self.onceConnectWait, orPermanentFailure: true) else {
                     let why = await relay.connectionFailure(waited: Self.onceConnectWait)
-                    try ledger.noteRelayError(url, why, at: WallClock.unixNow())
+                    try await ledger.noteRelayError(url, why, at: WallClock.unixNow())
                     return why
                 }
                 connected = true
@@ -211,8 +212,8 @@ extension SyncAgentRunner {
             let round = try await service.deliverDue()
             if round.settled > 0 { lastProgress = .now }
             if ContinuousClock.now - lastProgress > onceGiveUp {
-                let pending = try ledger.pendingCount(relay: url)
-                try ledger.noteRelayError(url, "\(pending) deliveries still pending", at: WallClock.unixNow())
+                let pending = try await ledger.pendingCount(relay: url)
+                try await ledger.noteRelayError(url, "\(pending) deliveries still pending", at: WallClock.unixNow())
                 return "\(pending) deliveries still pending after \(onceGiveUp) without progress"
             }
             if round.attempted == 0 { await wake.wait(timeout: .milliseconds(250)) }

@@ -1,6 +1,7 @@
 import Archive
 import Foundation
 import Ledger
+import LedgerPostgres
 import Logging
 import NostrCore
 import RelayClient
@@ -13,9 +14,10 @@ import UnixSignals
 public final class SyncAgentRunner: Sendable {
     public let configuration: SyncConfiguration
     let logger: Logger
-    let ledger: Ledger
-    /// This agent's hold on the ledger: one agent per SQLite ledger.
-    let ledgerLock: LedgerLock
+    /// The SQLite ledger or the shared PostgreSQL one (`sqlite` is nil then).
+    let ledger: any AgentLedgerStore
+    /// This agent's hold on a SQLite ledger: one agent per SQLite ledger.
+    let ledgerLock: LedgerLock?
     let pool: RelayPool
     let relays: [String: Relay]
     let counters = AgentCounters()
@@ -64,9 +66,16 @@ public final class SyncAgentRunner: Sendable {
         self.inboxKeys = inboxKeys
         let scopes = configuration.scopes
         self.scopes = scopes
-        ledgerLock = try LedgerLock.acquire(ledgerPath: configuration.ledgerPath.path)
-        ledger = try Ledger(path: configuration.ledgerPath.path)
-        try ledger.registerScopeIndexes(ScopeIndex.definitions(for: configuration))
+        if let settings = configuration.postgresLedger {
+            try Self.refuseWhatPostgresLacks(configuration)
+            ledgerLock = nil
+            ledger = try await PostgresLedger.open(settings, logger: logger)
+        } else {
+            ledgerLock = try LedgerLock.acquire(ledgerPath: configuration.ledgerPath.path)
+            let sqlite = try Ledger(path: configuration.ledgerPath.path)
+            try sqlite.registerScopeIndexes(ScopeIndex.definitions(for: configuration))
+            ledger = sqlite
+        }
         pool = RelayPool(logger: logger)
         var relays: [String: Relay] = [:]
         var scopesByRelay: [String: [SyncScope]] = [:]
@@ -97,20 +106,20 @@ public final class SyncAgentRunner: Sendable {
             ledger: ledger, writableRelays: writable, counters: counters, deliveryWake: deliveryWake,
             archiveWake: archiveWake, scopes: ScopeMatcher(configuration), logger: logger, relayLists: inbox,
             metrics: metrics, mediaWake: configuration.media == nil ? nil : mediaWake, now: { WallClock.unixNow() })
-        if let inbox {
+        if let inbox, let sqlite = ledger as? Ledger {
             var indexers: [Relay] = []
             for url in configuration.discover.indexers { indexers.append(await pool.add(RelayConfiguration(url: url))) }
             let readable = configuration.readableRelays.compactMap { relays[$0.url] }.filter { r in !indexers.contains { $0 === r } }
             var resolver = DiscoveryResolver(
                 settings: configuration.discover, authors: configuration.pubkeys, sources: indexers + readable,
-                configured: Set(configuration.relays.map(\.url)), hasKey: key != nil && configuration.discover.auth, ledger: ledger,
-                ingestor: ingestor, information: InformationCache(ledger: ledger, logger: logger), logger: logger)
+                configured: Set(configuration.relays.map(\.url)), hasKey: key != nil && configuration.discover.auth, ledger: sqlite,
+                ingestor: ingestor, information: InformationCache(ledger: sqlite, logger: logger), logger: logger)
             if configuration.inbox.enabled { resolver.inboxKinds = configuration.inbox.kinds }
             discovery = (resolver, inbox, indexers)
         } else {
             discovery = nil
         }
-        _ = try ledger.ensureDeliveries(toWritableRelays: writable, now: WallClock.unixNow())
+        _ = try await ledger.ensureDeliveries(toWritableRelays: writable, now: WallClock.unixNow())
     }
 
     var archiveConfiguration: ArchiveConfiguration? {
@@ -129,8 +138,11 @@ public final class SyncAgentRunner: Sendable {
     /// process); an invalid one is logged and the running configuration stays.
     @discardableResult
     public func runDaemon(reload: (@Sendable () throws -> SyncConfiguration)? = nil) async throws -> SyncConfiguration? {
-        let runID = try ledger.beginRun(mode: "daemon", at: WallClock.unixNow())
+        let runID = try await ledger.beginRun(mode: "daemon", at: WallClock.unixNow())
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: WatchedService("relay pool", pool, watch: serviceWatch))]
+        if let shared = ledger as? PostgresLedger {
+            services.append(.init(service: AgentHeartbeat(ledger: shared, identity: .current, logger: logger)))
+        }
         if let archiveConfiguration {
             let archiver = ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger)
             services.append(.init(service: WatchedService("archive", archiver, watch: serviceWatch)))
@@ -203,7 +215,7 @@ public final class SyncAgentRunner: Sendable {
                         resolver: discovery.resolver, pool: pool, inbox: discovery.inbox, indexers: discovery.indexers,
                         configure: { [self] in discoveredRelayConfiguration($0) }, readers: factory, logger: logger)))
         }
-        services.append(.init(service: HealthRecorder(pool: pool, ledger: ledger, logger: logger)))
+        if let sqlite { services.append(.init(service: HealthRecorder(pool: pool, ledger: sqlite, logger: logger))) }
         if let listen = configuration.metrics {
             services.append(
                 .init(
@@ -236,10 +248,10 @@ public final class SyncAgentRunner: Sendable {
                 tasks.cancelAll()
             }
         } catch {
-            try? ledger.endRun(runID, at: WallClock.unixNow(), exitCode: 1, summaryJSON: summaryJSON())
+            try? await ledger.endRun(runID, at: WallClock.unixNow(), exitCode: 1, summaryJSON: summaryJSON())
             throw error
         }
-        try ledger.endRun(runID, at: WallClock.unixNow(), exitCode: 0, summaryJSON: summaryJSON())
+        try await ledger.endRun(runID, at: WallClock.unixNow(), exitCode: 0, summaryJSON: summaryJSON())
         logger.info("agent stopped")
         return next.value
     }

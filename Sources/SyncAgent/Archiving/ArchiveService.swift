@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// neither loses nor doubles a line.
 final class ArchiveService: Service, Sendable {
     let configuration: ArchiveConfiguration
-    let ledger: Ledger
+    let ledger: any AgentLedgerStore
     let counters: AgentCounters
     let wake: WakeSignal
     let logger: Logger
@@ -21,7 +21,7 @@ final class ArchiveService: Service, Sendable {
     let gather: Duration
 
     init(
-        configuration: ArchiveConfiguration, ledger: Ledger, counters: AgentCounters, wake: WakeSignal, logger: Logger,
+        configuration: ArchiveConfiguration, ledger: any AgentLedgerStore, counters: AgentCounters, wake: WakeSignal, logger: Logger,
         gather: Duration = .seconds(1)
     ) {
         self.gather = gather
@@ -34,9 +34,9 @@ final class ArchiveService: Service, Sendable {
 
     func run() async throws {
         let writer = try ArchiveWriter(configuration: configuration)
-        var through = try startingSeq(writer)
+        var through = try await startingSeq(writer)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let n = try drain(writer, through: &through)
+            let n = try await drain(writer, through: &through)
             if n < Self.batchSize {
                 await cancelWhenGracefulShutdown {
                     await self.wake.wait(timeout: .seconds(2))
@@ -45,38 +45,38 @@ final class ArchiveService: Service, Sendable {
             }
         }
         // Shutdown: archive what the ledger committed, then seal the segment.
-        while try drain(writer, through: &through) > 0 {}
+        while try await drain(writer, through: &through) > 0 {}
         try writer.close()
     }
 
     /// Archives everything committed so far and closes the writer (one-shot mode).
-    func drainAndClose() throws {
+    func drainAndClose() async throws {
         let writer = try ArchiveWriter(configuration: configuration)
-        var through = try startingSeq(writer)
-        while try drain(writer, through: &through) > 0 {}
+        var through = try await startingSeq(writer)
+        while try await drain(writer, through: &through) > 0 {}
         try writer.close()
     }
 
-    private func startingSeq(_ writer: ArchiveWriter) throws -> Int64 {
-        let marked = try ledger.archivedThroughSeq()
+    private func startingSeq(_ writer: ArchiveWriter) async throws -> Int64 {
+        let marked = try await ledger.archivedThroughSeq()
         guard let last = writer.lastEvent else { return marked }
-        guard let seq = try ledger.seq(ofEventID: last.id, createdAt: last.createdAt) else {
+        guard let seq = try await ledger.seq(ofEventID: last.id, createdAt: last.createdAt) else {
             logger.warning(
                 "archive ends with an event the ledger does not know; continuing from the ledger's mark",
                 metadata: ["event.id": "\(last.id)", "archive.directory": "\(configuration.directory.path)"])
             return marked
         }
-        if seq != marked { try ledger.setArchivedThroughSeq(seq) }
+        if seq != marked { try await ledger.setArchivedThroughSeq(seq) }
         return seq
     }
 
-    private func drain(_ writer: ArchiveWriter, through: inout Int64) throws -> Int {
-        let batch = try ledger.events(afterSeq: through, limit: Self.batchSize)
+    private func drain(_ writer: ArchiveWriter, through: inout Int64) async throws -> Int {
+        let batch = try await ledger.events(afterSeq: through, limit: Self.batchSize)
         guard let last = batch.last else { return 0 }
         for e in batch { try writer.append(rawLine: e.rawJSON, key: ArchivedEventKey(id: e.id, createdAt: e.createdAt)) }
         try writer.flush()
         through = last.seq
-        try ledger.setArchivedThroughSeq(through)
+        try await ledger.setArchivedThroughSeq(through)
         counters.update { $0.archived += batch.count }
         return batch.count
     }

@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// batch that was in flight.
 struct DeliveryService: Service {
     let relay: Relay
-    let ledger: Ledger
+    let ledger: any AgentLedgerStore
     let counters: AgentCounters
     let wake: WakeSignal
     let logger: Logger
@@ -38,7 +38,7 @@ struct DeliveryService: Service {
     /// Publishes one batch of due deliveries.
     func deliverDue() async throws -> Round {
         let url = relay.url
-        let due = try ledger.dueDeliveries(relay: url, limit: Self.batchSize, now: WallClock.unixNow())
+        let due = try await ledger.dueDeliveries(relay: url, limit: Self.batchSize, now: WallClock.unixNow())
         guard !due.isEmpty else { return Round() }
         var events: [OutboundEvent] = []
         var sent: [PendingDelivery] = []

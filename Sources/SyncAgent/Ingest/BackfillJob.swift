@@ -12,7 +12,7 @@ import Synchronization
 struct BackfillJob: Sendable {
     let relay: Relay
     let scopes: [SyncScope]
-    let ledger: Ledger
+    let ledger: any AgentLedgerStore
     let ingestor: EventIngestor
     let logger: Logger
     /// Whether to re-read above the newest event seen. Off when reconciliation runs after the
@@ -41,17 +41,17 @@ struct BackfillJob: Sendable {
             do {
                 let whole = try await run(scope, into: &result)
                 if whole { result.readWholeHistory.insert(scope.name) }
-                if scope.name != .authors { try ledger.noteScopeProblem(relay: relay.url, scope: scope.recordName, nil, at: WallClock.unixNow()) }
+                if scope.name != .authors { try await ledger.noteScopeProblem(relay: relay.url, scope: scope.recordName, nil, at: WallClock.unixNow()) }
             } catch let error as RelayFetchError where scope.name != .authors {
                 guard case let .closedByRelay(reason) = error.reason else { throw error }
                 let problem = ScopeRefusal.describe(reason, relay: relay)
                 result.refused[scope.recordName] = problem
-                try ledger.noteScopeProblem(relay: relay.url, scope: scope.recordName, problem, at: WallClock.unixNow())
+                try await ledger.noteScopeProblem(relay: relay.url, scope: scope.recordName, problem, at: WallClock.unixNow())
                 logger.warning(
                     "relay refused a scope", metadata: ["relay.url": "\(relay.url)", "scope": "\(scope.name)", "reason": "\(problem)"])
             }
         }
-        try ledger.noteRelaySuccess(relay.url, at: WallClock.unixNow())
+        try await ledger.noteRelaySuccess(relay.url, at: WallClock.unixNow())
         return result
     }
 
@@ -59,7 +59,7 @@ struct BackfillJob: Sendable {
     private func run(_ scope: SyncScope, into result: inout Result) async throws -> Bool {
         let url = relay.url
         let keys = scope.members.map(scope.cursorKey)
-        let cursors = try ledger.cursors(relay: url, pubkeys: keys)
+        let cursors = try await ledger.cursors(relay: url, pubkeys: keys)
         var groups: [BackfillCursor: [String]] = [:]
         for member in scope.members {
             groups[cursors[scope.cursorKey(member)] ?? BackfillCursor(until: nil, complete: false, newestSeen: nil), default: []].append(member)
@@ -111,13 +111,13 @@ struct BackfillJob: Sendable {
                 }
                 return c
             }
-            try ledger.setCursor(updated, relay: url, pubkeys: chunk)
+            try await ledger.setCursor(updated, relay: url, pubkeys: chunk)
         }
         if movesUntil {
             let done = state.value.withLock { c -> BackfillCursor in
                 c.complete = true; return c
             }
-            try ledger.setCursor(done, relay: url, pubkeys: chunk)
+            try await ledger.setCursor(done, relay: url, pubkeys: chunk)
         }
         logger.debug("backfill pass finished", metadata: ["relay.url": "\(url)", "events": "\(summary.events)", "members": "\(chunk.count)"])
         return summary.events

@@ -24,7 +24,7 @@ struct BackfillService: Service {
                 } catch is CancellationError {
                     return
                 } catch {
-                    try? job.ledger.noteRelayError(job.relay.url, "\(error)", at: WallClock.unixNow())
+                    try? await job.ledger.noteRelayError(job.relay.url, "\(error)", at: WallClock.unixNow())
                     logger.warning("backfill failed; will retry", metadata: ["relay.url": "\(job.relay.url)", "error": "\(error)"])
                     try await Task.sleep(for: Self.retryDelay)
                 }

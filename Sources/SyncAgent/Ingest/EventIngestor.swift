@@ -6,7 +6,7 @@ import NostrCore
 /// records each batch in one transaction, then wakes the delivery loops and
 /// the archiver. Events are verified by RelayClient before they get here.
 public final class EventIngestor: Sendable {
-    let ledger: Ledger
+    let ledger: any AgentLedgerStore
     let writableRelays: [String]
     let counters: AgentCounters
     let deliveryWake: [String: WakeSignal]
@@ -21,7 +21,7 @@ public final class EventIngestor: Sendable {
     let metrics: AgentMetrics?
 
     convenience init(
-        ledger: Ledger, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
+        ledger: any AgentLedgerStore, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
         archiveWake: WakeSignal, filter: Filter, logger: Logger, relayLists: RelayListInbox? = nil, metrics: AgentMetrics? = nil,
         now: @escaping @Sendable () -> Int64
     ) {
@@ -31,7 +31,7 @@ public final class EventIngestor: Sendable {
     }
 
     init(
-        ledger: Ledger, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
+        ledger: any AgentLedgerStore, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
         archiveWake: WakeSignal, scopes: ScopeMatcher, logger: Logger, relayLists: RelayListInbox? = nil, metrics: AgentMetrics? = nil,
         mediaWake: WakeSignal? = nil, now: @escaping @Sendable () -> Int64
     ) {
@@ -78,7 +78,7 @@ public final class EventIngestor: Sendable {
             }
         }
         guard !wanted.isEmpty else { return 0 }
-        let outcomes = try await ledger.record(observed, writableRelays: writableRelays, now: now())
+        let outcomes = try await record(observed)
         var anyNew = false
         var firstSeen = 0
         var byScope: [ScopeName: Int] = [:]
@@ -116,5 +116,14 @@ public final class EventIngestor: Sendable {
             mediaWake?.signal()
         }
         return firstSeen
+    }
+}
+
+extension EventIngestor {
+    /// The SQLite ledger through its writer (group commit) by name: its synchronous `record`
+    /// would also satisfy the interface's async requirement.
+    func record(_ observed: [ObservedEvent]) async throws -> [RecordOutcome] {
+        if let sqlite = ledger as? Ledger { return try await sqlite.record(observed, writableRelays: writableRelays, now: now()) }
+        return try await ledger.record(observed, writableRelays: writableRelays, now: now())
     }
 }

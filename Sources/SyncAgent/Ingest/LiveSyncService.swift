@@ -15,7 +15,7 @@ struct LiveSyncService: Service {
     /// The connection's own NIP-42 identity, when the scope is read as one recipient.
     var identity: String? = nil
     let ingestor: EventIngestor
-    let ledger: Ledger
+    let ledger: any AgentLedgerStore
     let logger: Logger
 
     func run() async throws {
@@ -23,7 +23,7 @@ struct LiveSyncService: Service {
         var live = filter
         live.until = nil
         // A relay that ignores `limit: 0` sends its whole store first; `limit: 1` bounds that to one.
-        live.limit = (try? ledger.ignoresLimitZero(relay: relay.url)) == true ? 1 : 0
+        live.limit = (try? await ledger.ignoresLimitZero(relay: relay.url)) == true ? 1 : 0
         let url = relay.url
         do { try await follow(live, url: url) } catch is CancellationError {
             // Shutdown: the subscription ends with the task.
@@ -47,14 +47,14 @@ struct LiveSyncService: Service {
                     if live.limit == 0, stored > 0 {
                         logger.notice(
                             "relay ignores limit 0 on live subscriptions; using limit 1", metadata: ["relay.url": "\(url)", "stored_events": "\(stored)"])
-                        try? ledger.noteIgnoresLimitZero(relay: url)
+                        try? await ledger.noteIgnoresLimitZero(relay: url)
                     }
                     logger.debug("live subscription caught up", metadata: ["relay.url": "\(url)"])
                 case let .closed(reason):
                     logger.warning("live subscription closed by relay", metadata: ["relay.url": "\(url)", "scope": "\(scope)", "reason": "\(reason.raw)"])
                     if scope != .authors {
                         let name = identity.map { "\(scope) as \($0)" } ?? scope.description
-                        try? ledger.noteScopeProblem(relay: url, scope: name, ScopeRefusal.describe(reason, relay: relay), at: WallClock.unixNow())
+                        try? await ledger.noteScopeProblem(relay: url, scope: name, ScopeRefusal.describe(reason, relay: relay), at: WallClock.unixNow())
                     }
                 }
             }

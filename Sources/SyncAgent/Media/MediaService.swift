@@ -24,14 +24,14 @@ struct MediaService: Service {
 extension SyncAgentRunner {
     /// The media worker when the configuration has a `"media"` object.
     func makeMediaWorker() throws -> MediaWorker? {
-        guard let media = configuration.media else { return nil }
+        guard let media = configuration.media, let sqlite else { return nil }
         if !media.backupServers.isEmpty && authKey == nil {
             throw ConfigError(
                 key: "media.backup_servers",
                 reason: "uploading to backup servers needs a key to sign with (set secret_key_file or \(SyncConfiguration.secretKeyEnvironment))")
         }
         return try MediaWorker(
-            configuration: media, ledger: ledger, group: MultiThreadedEventLoopGroup.singleton, key: authKey, logger: logger,
+            configuration: media, ledger: sqlite, group: MultiThreadedEventLoopGroup.singleton, key: authKey, logger: logger,
             now: { WallClock.unixNow() })
     }
 
@@ -75,7 +75,7 @@ extension MediaCounts {
 extension SyncAgentRunner {
     /// `audit`'s media part: the store re-hashed, each backup server asked; `repair` fetches and uploads again.
     func auditMedia(repair: Bool) async throws -> MediaAudit.Report? {
-        guard let worker = try makeMediaWorker() else { return nil }
-        return try await worker.using { try await MediaAudit(worker: $0, ledger: ledger).run(repair: repair, now: WallClock.unixNow()) }
+        guard let worker = try makeMediaWorker(), let sqlite else { return nil }
+        return try await worker.using { try await MediaAudit(worker: $0, ledger: sqlite).run(repair: repair, now: WallClock.unixNow()) }
     }
 }

@@ -9,12 +9,12 @@ extension SyncAgentRunner {
         for relay in await pool.relays { s.relays.append(await relay.health()) }
         let now = WallClock.unixNow()
         for entry in configuration.writableRelays {
-            let count = (try? ledger.pendingCount(relay: entry.url)) ?? 0
-            let oldest = count > 0 ? (try? ledger.oldestPendingFirstSeen(relay: entry.url)).flatMap { $0 } : nil
+            let count = (try? await ledger.pendingCount(relay: entry.url)) ?? 0
+            let oldest = count > 0 ? (try? sqlite?.oldestPendingFirstSeen(relay: entry.url)).flatMap { $0 } : nil
             s.pending[entry.url] = (count, oldest.map { max(0, now - $0) })
         }
-        s.ledgerBytes = ledger.fileSize
-        s.ledgerEvents = (try? ledger.eventCount()) ?? 0
+        s.ledgerBytes = sqlite?.fileSize ?? 0
+        s.ledgerEvents = (try? await ledger.eventCount()) ?? 0
         s.archived = counters.snapshot.archived
         if let directory = configuration.archive?.directory {
             let files = (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.fileSizeKey])) ?? []
@@ -23,7 +23,7 @@ extension SyncAgentRunner {
             s.archive = (bytes, segments.count)
         }
         // The ledger's figures only: walking the store's folder at every scrape would cost too much.
-        if configuration.media != nil { s.media = try? ledger.mediaCounts() }
+        if configuration.media != nil { s.media = try? sqlite?.mediaCounts() }
         metrics.refresh(s)
         return metrics.exposition()
     }
@@ -31,7 +31,7 @@ extension SyncAgentRunner {
     /// Healthy when every watched service runs and the ledger takes a write.
     func health() async -> HealthReport {
         var ledgerError: String?
-        do { try ledger.probeWritable() } catch { ledgerError = "\(error)" }
+        do { try await probeWritable() } catch { ledgerError = "\(error)" }
         var disconnected: [String] = []
         for relay in await pool.relays where !(await relay.health().state.isOpen) { disconnected.append(relay.url) }
         return HealthReport.make(stoppedServices: serviceWatch.stopped, ledgerError: ledgerError, disconnectedRelays: disconnected)

@@ -13,7 +13,7 @@ struct ReconcileJob: Sendable {
     let writable: Bool
     /// What is compared: the authors' own events, the inbox, or a filter's.
     let scope: SyncScope
-    let ledger: Ledger
+    let ledger: any AgentLedgerStore
     let ingestor: EventIngestor
     let settings: SyncConfiguration.ReconcileSettings
     let methods: ReconcileMethods
@@ -65,7 +65,7 @@ struct ReconcileJob: Sendable {
             var lower = scope.since ?? 0
             while true {
                 try Task.checkCancellation()
-                let (items, upper) = try scope.ledgerItems(ledger, from: lower, maxItems: settings.windowItems)
+                let (items, upper) = try await scope.storeItems(ledger, from: lower, maxItems: settings.windowItems)
                 progress.record.ledgerEvents += items.count
                 try await compare(TimeWindow(lower: lower, upper: upper), items: items, progress: &progress)
                 guard let upper else { break }
@@ -85,7 +85,7 @@ struct ReconcileJob: Sendable {
             }
         if progress.skippedAsRead && !progress.usedNegentropy && !progress.usedRequests { record.relayEvents = nil }
         record.finishedAt = WallClock.unixNow()
-        try ledger.recordReconciliation(record)
+        try await ledger.recordReconciliation(record)
         metrics?.reconciled(record)
         if record.requeued > 0 { deliveryWake?.signal() }
         let metadata: Logger.Metadata = [
@@ -168,13 +168,13 @@ struct ReconcileJob: Sendable {
     private func applyMissingOnRelay(_ have: [LedgerItem], to record: inout ReconciliationRecord) async throws {
         guard !have.isEmpty else { return }
         let apply = repair && writable
-        var result = try ledger.requeue(relay: relay.url, items: have, now: WallClock.unixNow(), comparedAt: record.startedAt, apply: apply)
+        var result = try await ledger.requeue(relay: relay.url, items: have, now: WallClock.unixNow(), comparedAt: record.startedAt, apply: apply)
         var recent = result.settledSinceComparison
         if !recent.isEmpty {
             // Delivered (or seen) while the comparison ran: missing only if the relay still lacks it.
             let present = try await idsOnRelay(recent.map(\.id.hex), record: &record)
             recent.removeAll { present.contains($0.id.hex) }
-            let again = try ledger.requeue(relay: relay.url, items: recent, now: WallClock.unixNow(), apply: apply)
+            let again = try await ledger.requeue(relay: relay.url, items: recent, now: WallClock.unixNow(), comparedAt: nil, apply: apply)
             result.requeued += again.requeued
             result.lostAfterDelivery += again.lostAfterDelivery
             result.notEligible += again.notEligible

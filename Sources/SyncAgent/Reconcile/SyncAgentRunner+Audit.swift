@@ -24,9 +24,9 @@ extension SyncAgentRunner {
                 records = try await reconcileAll(readers: [], skipping: [], repair: false)
             }
             var lines: [AuditReport.RelayLine] = []
-            let problems = try ledger.scopeProblems()
+            let problems = try sqlite?.scopeProblems() ?? []
             for entry in configuration.relays {
-                let pending = entry.role.isWritable ? try ledger.pendingCount(relay: entry.url) : 0
+                let pending = entry.role.isWritable ? try await ledger.pendingCount(relay: entry.url) : 0
                 for r in records where r.relay == entry.url {
                     // A scope the relay refuses (an AUTH no key answers) says why, not just "failed".
                     let refusal = problems.first { $0.relay == entry.url && $0.scope == r.scope }?.problem
