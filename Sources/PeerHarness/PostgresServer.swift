@@ -89,8 +89,12 @@ public final class PostgresServer: @unchecked Sendable {
         let runAs: String? = geteuid() == 0 ? "postgres" : nil
         // As root the unprivileged user must reach the folder, so not under root's private TMPDIR.
         let base = runAs == nil ? FileManager.default.temporaryDirectory : URL(fileURLWithPath: "/tmp")
+        reapAbandoned(in: base)
         let directory = base.appendingPathComponent("relaysync-pg-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Who started it: a later start stops it if this process died without its exit handler
+        // (SIGKILL, a CI timeout).
+        try "\(getpid())\n".write(to: directory.appendingPathComponent("owner.pid"), atomically: true, encoding: .utf8)
         let server = PostgresServer(port: try FreePort.pick(), directory: directory, runAs: runAs)
         do {
             try server.initialize()
@@ -100,6 +104,28 @@ public final class PostgresServer: @unchecked Sendable {
             throw error
         }
         return server
+    }
+
+    /// Stops, by their postmasters' PIDs, servers whose test process is gone, and removes their folders.
+    static func reapAbandoned(in base: URL) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: base.path)) ?? []
+        for name in names where name.hasPrefix("relaysync-pg-") {
+            let folder = base.appendingPathComponent(name)
+            guard let text = try? String(contentsOf: folder.appendingPathComponent("owner.pid"), encoding: .utf8),
+                let owner = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), owner > 0
+            else { continue }
+            // Alive (or not ours to signal): leave it.
+            if kill(owner, 0) == 0 || errno == EPERM { continue }
+            let abandoned = PostgresServer(port: 0, directory: folder, runAs: nil)
+            if let pidText = try? String(contentsOf: abandoned.dataDirectory.appendingPathComponent("postmaster.pid"), encoding: .utf8),
+                let first = pidText.split(separator: "\n").first, let pid = Int32(first),
+                // The PID may have been reused since: only a postgres process is signalled.
+                (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("postgres") == true
+            {
+                abandoned.lock.withLock { abandoned.postmaster = pid }
+            }
+            abandoned.stop()
+        }
     }
 
     private func initialize() throws {
