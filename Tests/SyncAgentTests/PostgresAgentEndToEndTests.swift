@@ -66,3 +66,42 @@ struct PostgresAgentEndToEndTests {
         #expect(error?.key == "discover")
     }
 }
+
+/// The daemon on a PostgreSQL ledger: mirrors, keeps its heartbeat in `agents`, and gives back
+/// what it holds on SIGTERM.
+@Suite(.enabled(if: PostgresServer.isAvailable && (try? PeerEnvironment.venv()) != nil, "needs postgresql-15 and the test-peer virtual environment"))
+struct PostgresDaemonTests {
+    @Test func theDaemonHeartbeatsMirrorsAndGivesItsLeasesBackOnSIGTERM() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let server = try await PostgresServer.shared()
+        let url = server.url(database: try server.createDatabase())
+        let primary = try await TestRelay.start(.localRelay)
+        let backup = try await TestRelay.start(.nostrRelay)
+        defer { primary.stopNow(); backup.stopNow() }
+        let alice = SecretKey.generate()
+        let wanted = try AgentFixture.notes(alice, count: 30)
+        try await AgentFixture.seed(wanted, into: primary.url)
+        _ = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)])
+
+        let agent = try AgentProcess.start(
+            ["run", "--config", f.directory.appendingPathComponent("sync.json").path, "--ledger", url], logTo: f.directory.appendingPathComponent("agent.log"))
+        defer { if agent.process.isRunning { agent.signal(SIGKILL) } }
+        let ledger = try await PostgresLedger.open(try PostgresLedgerSettings.parse(url: url))
+        let id = AgentIdentity(host: ProcessInfo.processInfo.hostName, pid: agent.pid).id
+        let mirrored = try await AgentFixture.waitFor(seconds: 30) {
+            try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]) == Set(wanted.map(\.id))
+        }
+        let log = { (try? String(contentsOf: f.directory.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "" }
+        #expect(mirrored, "\(log().suffix(2_000))")
+        #expect(try await AgentFixture.waitFor(seconds: 10) { try await ledger.agents().contains { $0.id == id && $0.pid == agent.pid } })
+        // A lease it holds (as the cluster's wiring will give it) is free again once it stops.
+        _ = try await ledger.acquire("read:\(primary.url)", holder: id, period: .seconds(60))
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit(timeout: .seconds(15)) == 0, "\(log().suffix(2_000))")
+        #expect(try await ledger.leases().map(\.holder) == [nil])
+        #expect(try await ledger.eventCount() == 30)
+        #expect(try await ledger.pendingCount(relay: backup.url) == 0)
+        await ledger.close()
+    }
+}
