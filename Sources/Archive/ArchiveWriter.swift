@@ -24,6 +24,9 @@ public final class ArchiveWriter {
     private var nextSequence = 1
     private let cctx: OpaquePointer
     private var out: [UInt8]
+    /// Lines appended but not yet handed to zstd (at most about `stageLimit` bytes).
+    private var staged: [UInt8] = []
+    static let stageLimit = 64 * 1024
 
     public init(configuration: ArchiveConfiguration, now: @escaping @Sendable () -> Date = Date.init) throws {
         self.configuration = configuration
@@ -89,12 +92,16 @@ public final class ArchiveWriter {
 
     public func append(rawLine: String, key: ArchivedEventKey) throws {
         if fd < 0 { try openSegment() }
+        // Lines gather in `staged` and reach zstd in blocks: a copy of each line to add its
+        // newline, and a zstd call per line, cost more than the copy into this buffer.
         var line = rawLine
-        line.append("\n")
-        try line.withUTF8 { try compress($0, ZSTD_e_continue) }
+        line.withUTF8 { staged.append(contentsOf: $0) }
+        staged.append(UInt8(ascii: "\n"))
+        let count = line.utf8.count + 1
+        if staged.count >= Self.stageLimit { try compressStaged(ZSTD_e_continue) }
         linesInFrame += 1
-        bytesInFrame += line.utf8.count
-        segmentBytes += line.utf8.count
+        bytesInFrame += count
+        segmentBytes += count
         lastEvent = key
         if linesInFrame >= configuration.flushEveryLines || bytesInFrame >= configuration.flushEveryBytes {
             try endFrame()
@@ -136,9 +143,14 @@ public final class ArchiveWriter {
     }
 
     private func endFrame() throws {
-        try compress(UnsafeBufferPointer(start: nil, count: 0), ZSTD_e_end)
+        try compressStaged(ZSTD_e_end)
         linesInFrame = 0
         bytesInFrame = 0
+    }
+
+    private func compressStaged(_ mode: ZSTD_EndDirective) throws {
+        try staged.withUnsafeBufferPointer { try compress($0, mode) }
+        staged.removeAll(keepingCapacity: true)
     }
 
     private func compress(_ data: UnsafeBufferPointer<UInt8>, _ mode: ZSTD_EndDirective) throws {

@@ -9,12 +9,12 @@ public enum CanonicalJSON {
         var s = s
         s.withUTF8 { buf in
             var runStart = 0
-            let special = JSONScanner.special
-            for i in 0..<buf.count {
+            var i = JSONScanner.nextSpecial(in: buf, from: 0)
+            while i < buf.count {
                 let b = buf[i]
-                guard special[Int(b)] != 0 else { continue }
                 if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[runStart..<i])) }
                 runStart = i + 1
+                defer { i = JSONScanner.nextSpecial(in: buf, from: i + 1) }
                 switch b {
                 case 0x22: out.append(contentsOf: [0x5C, 0x22])
                 case 0x5C: out.append(contentsOf: [0x5C, 0x5C])

@@ -146,6 +146,11 @@ struct WebSocketDialer: Sendable {
                     logger.debug("relay.websocket.deflate", metadata: ["relay.deflate": "\(deflate)"])
                 }
                 let replies = ReadPacer.Gauge()
+                let operations = channel.pipeline.syncOperations
+                // NIO's encoder masks a byte at a time; ours takes its place (ClientFrameEncoder).
+                let nioEncoder = try operations.context(handlerType: WebSocketFrameEncoder.self)
+                try operations.addHandler(ClientFrameEncoder(), position: .after(nioEncoder.handler))
+                operations.removeHandler(context: nioEncoder, promise: nil)
                 try channel.pipeline.syncOperations.addHandler(ReadPacer(gauge: replies), position: .first)
                 try channel.pipeline.syncOperations.addHandler(FrameBatcher())
                 let channel = try NIOAsyncChannel<[WebSocketFrame], WebSocketFrame>(wrappingChannelSynchronously: channel)
