@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import RelayClient
+@testable import RelayClientTests
 
 @Suite("Relay against a scripted in-memory relay")
 struct ScriptedRelayBasicsTests {

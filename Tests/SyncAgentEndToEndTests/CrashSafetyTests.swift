@@ -6,6 +6,7 @@ import RelayClient
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// The agent process killed with SIGKILL at random moments, and stopped with
 /// SIGTERM, against real relays.

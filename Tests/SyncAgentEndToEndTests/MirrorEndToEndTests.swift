@@ -5,6 +5,7 @@ import PeerHarness
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// The agent against real relays on 127.0.0.1: nostr-relay and nostr-sdk's LocalRelay.
 @Suite(.serialized) struct MirrorEndToEndTests {

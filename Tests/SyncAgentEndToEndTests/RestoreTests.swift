@@ -5,6 +5,7 @@ import PeerHarness
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// Archives made by the agent from a real relay, verified, then restored into fresh real relays.
 @Suite(.serialized) struct RestoreTests {

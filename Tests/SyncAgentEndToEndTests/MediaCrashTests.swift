@@ -6,6 +6,7 @@ import PeerHarness
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// The daemon killed with SIGKILL ten times at seeded moments while it fetches blobs from a slowed
 /// source and uploads them to a backup server: after every kill the store holds only whole,

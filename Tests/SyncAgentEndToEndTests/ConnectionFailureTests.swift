@@ -7,6 +7,7 @@ import RelayClient
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// A connection failure reads the same one line in the `--once` summary, `status`, and
 /// `diagnose`; `tls_ca_file` trusts a private CA for one relay.
@@ -68,7 +69,8 @@ import Testing
         defer { f.cleanUp() }
         let url = "ws://127.0.0.1:\(try FreePort.pick())"
         let config = try Self.configuration(f, url: url)
-        let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
+        // A refusal comes at once: three seconds of retries are as telling as the product's fifteen.
+        let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger, onceConnectWait: .seconds(3)).runOnce()
         #expect(summary.failures[url] == Self.refused, "\(summary.text)")
         #expect(summary.text.contains("FAILED \(url): \(Self.refused)"))
     }

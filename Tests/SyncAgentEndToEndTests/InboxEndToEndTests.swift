@@ -6,6 +6,7 @@ import PeerHarness
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// What was sent to a person, against real relays, with nostr-sdk as the other people's client:
 /// NIP-17 private messages (gift wraps) and NIP-04 messages to U sit on U's DM relay, a LocalRelay

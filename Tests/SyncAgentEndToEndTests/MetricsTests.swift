@@ -5,6 +5,7 @@ import PeerHarness
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// `/metrics` and `/healthz` of a running daemon, fetched with curl and read with the reference
 /// Prometheus parser, against real relays.

@@ -5,6 +5,7 @@ import RelayClient
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// `relaysync diagnose` against the two real relays, which differ on exactly what it reports.
 @Suite(.serialized) struct DiagnoseTests {

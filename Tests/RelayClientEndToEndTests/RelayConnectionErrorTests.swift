@@ -8,6 +8,7 @@ import PeerHarness
 import Testing
 
 @testable import RelayClient
+@testable import RelayClientTests
 
 /// A TCP listener on 127.0.0.1 that never accepts: the kernel completes the handshake, then
 /// nothing ever answers.

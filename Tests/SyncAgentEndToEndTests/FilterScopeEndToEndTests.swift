@@ -5,6 +5,7 @@ import PeerHarness
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// Scopes beyond the authors' own, against real relays: a hashtag (`#t`) and a NIP-29 group
 /// (`#h`) named as NIP-01 filters are mirrored exactly, including events backdated behind the

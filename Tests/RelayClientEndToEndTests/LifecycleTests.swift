@@ -8,6 +8,7 @@ import Synchronization
 import Testing
 
 @testable import RelayClient
+@testable import RelayClientTests
 
 /// Every log record kept in memory (swift-log's `InMemoryLogHandler`) so tests can count them.
 final class LogRecorder: Sendable {

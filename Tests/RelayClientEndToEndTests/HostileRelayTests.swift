@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import RelayClient
+@testable import RelayClientTests
 
 @Suite("Hostile relays (scripted)")
 struct HostileRelayTests {
@@ -50,7 +51,11 @@ struct HostileRelayTests {
                 #expect(await relay.waitUntilConnected(timeout: .seconds(15)))
                 let sub = relay.subscribe([Filter(kinds: [9999])], live: true)
                 // The connection is replaced; the client goes on.
-                try await TestSupport.waitFor(seconds: 15) { server.connectionCount >= 2 }
+                // The server counts a connection before the client has finished opening it: wait for both.
+                try await TestSupport.waitFor(seconds: 15) {
+                    guard server.connectionCount >= 2 else { return false }
+                    return await relay.health().reconnects >= 1
+                }
                 sub.cancel()
                 #expect(server.connectionCount >= 2)
                 #expect(await relay.waitUntilConnected(timeout: .seconds(15)))
@@ -280,7 +285,11 @@ struct HostileRelayTests {
             configuration.pingInterval = .milliseconds(300)
             try await TestSupport.withRelay(configuration) { relay in
                 #expect(await relay.waitUntilConnected(timeout: .seconds(15)))
-                try await TestSupport.waitFor(seconds: 15) { server.connectionCount >= 2 }
+                // The server counts a connection before the client has finished opening it: wait for both.
+                try await TestSupport.waitFor(seconds: 15) {
+                    guard server.connectionCount >= 2 else { return false }
+                    return await relay.health().reconnects >= 1
+                }
                 #expect(server.connectionCount >= 2)
                 let h = await relay.health()
                 #expect(h.reconnects >= 1)

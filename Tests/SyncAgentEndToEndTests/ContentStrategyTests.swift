@@ -5,6 +5,7 @@ import PeerHarness
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// A backup whose NIP-11 document refuses some kinds is never sent them;
 /// the ledger and the summary say why.

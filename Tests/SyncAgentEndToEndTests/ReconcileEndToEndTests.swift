@@ -5,6 +5,7 @@ import PeerHarness
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// Set reconciliation against real relays on 127.0.0.1: LocalRelay answers NIP-77 and COUNT,
 /// nostr-relay neither, so it is compared through REQ windows. Nothing here may depend on dates:

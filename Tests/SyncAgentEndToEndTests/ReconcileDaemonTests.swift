@@ -5,6 +5,7 @@ import PeerHarness
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// The daemon against real relays: notes of any date published while it runs reach every relay,
 /// across a primary restart, and a backup that loses events is repaired within one reconcile

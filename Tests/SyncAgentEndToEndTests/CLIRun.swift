@@ -1,6 +1,8 @@
 import Foundation
 import PeerHarness
 
+@testable import SyncAgentTests
+
 /// A command run to completion with stdout and stderr captured apart (files, so a chatty child
 /// never blocks), stdin from /dev/null.
 enum CLIRun {

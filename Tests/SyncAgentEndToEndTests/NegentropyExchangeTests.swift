@@ -8,6 +8,7 @@ import Synchronization
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// The NIP-77 session over a WebSocket against scripted relays: one that answers with our own
 /// responder, and the refusals real relays send (silence, NOTICE, NEG-ERR, garbage). Each must end

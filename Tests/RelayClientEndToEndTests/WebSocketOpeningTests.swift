@@ -3,6 +3,7 @@ import PeerHarness
 import Testing
 
 @testable import RelayClient
+@testable import RelayClientTests
 
 @Suite("Opening the WebSocket: TLS and the upgrade")
 struct WebSocketOpeningTests {

@@ -4,6 +4,7 @@ import PeerHarness
 import Testing
 
 @testable import RelayClient
+@testable import RelayClientTests
 
 /// The client against the two third-party relays (nostr-relay 1.14 and nostr-sdk's LocalRelay),
 /// started on 127.0.0.1 by each test and stopped by PID.

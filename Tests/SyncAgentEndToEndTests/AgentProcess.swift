@@ -1,6 +1,8 @@
 import Foundation
 import PeerHarness
 
+@testable import SyncAgentTests
+
 /// The built `relaysync` executable run as a child process, for tests that
 /// kill it or signal it like an operator would.
 struct AgentProcess {

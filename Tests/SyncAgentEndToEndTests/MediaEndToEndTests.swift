@@ -7,6 +7,7 @@ import PeerHarness
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// Media end to end: notes by three authors on a real relay point at blobs on nginx (some shared,
 /// some only on an author's kind 10063 server, one with wrong bytes, one oversize, one behind a

@@ -8,6 +8,7 @@ import Synchronization
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// `ReconcileJob` against a scripted relay that refuses large NIP-77 sessions: the window is
 /// halved until the relay accepts, a bounded number of times, and never loses a difference.

@@ -4,6 +4,7 @@ import PeerHarness
 import Testing
 
 @testable import SyncAgent
+@testable import SyncAgentTests
 
 /// SIGHUP to the running `relaysync run`, as `systemctl reload` sends it, against real relays.
 @Suite(.serialized) struct ReloadTests {
@@ -74,6 +75,37 @@ import Testing
         agent.signal(SIGHUP)
         let debugLogged = try await AgentFixture.waitFor(seconds: 30) { logged().contains("reconciliation found no differences") }
         #expect(debugLogged, "\(logged().suffix(2_000))")
+
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit(timeout: .seconds(15)) == 0)
+    }
+
+    @Test func sighupAppliesTheFilesLogFormat() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let primary = try await TestRelay.start(.localRelay)
+        defer { primary.stopNow() }
+        let alice = SecretKey.generate()
+        let relays: [(String, RelayRole)] = [(primary.url, .primary)]
+        _ = try f.configuration(pubkeys: [alice.publicKey], relays: relays, reconcileInterval: "1s", extra: [("log_level", .string("debug"))])
+        let path = f.directory.appendingPathComponent("sync.json")
+        let log = f.directory.appendingPathComponent("agent.log")
+        let agent = try AgentProcess.start(["run", "--config", path.path], logTo: log)
+        defer { if agent.process.isRunning { agent.signal(SIGKILL) } }
+        func lines() -> [Substring] { ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n") }
+        let reconciled = "reconciliation found no differences"
+        #expect(try await AgentFixture.waitFor(seconds: 30) { lines().contains { $0.contains(reconciled) } }, "\(lines().suffix(20))")
+        #expect(!lines().contains { $0.hasPrefix("{") }, "text lines before the reload")
+
+        _ = try f.configuration(
+            pubkeys: [alice.publicKey], relays: relays, reconcileInterval: "1s",
+            extra: [("log_level", .string("debug")), ("log_format", .string("json"))])
+        agent.signal(SIGHUP)
+        // The daemon's own lines after the reload are JSON objects.
+        let json = try await AgentFixture.waitFor(seconds: 30) {
+            lines().contains { $0.hasPrefix(#"{"timestamp":"#) && $0.contains(reconciled) }
+        }
+        #expect(json, "\(lines().suffix(20))")
 
         agent.signal(SIGTERM)
         #expect(await agent.waitForExit(timeout: .seconds(15)) == 0)
