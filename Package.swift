@@ -195,7 +195,7 @@ let package = Package(
             ], swiftSettings: strict),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(
-            name: "LedgerPostgresTests",
+            name: "LedgerPostgresEndToEndTests",
             dependencies: ["Ledger", "LedgerPostgres", "NostrCore", "PeerHarness", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strict),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "PeerHarness"], swiftSettings: strict),
@@ -208,6 +208,36 @@ let package = Package(
             dependencies: [
                 "SyncAgent", "PeerHarness", "Archive", "Ledger", "RelayClient", "Media", .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        // End-to-end tests: each starts relays (third-party or scripted), servers or child processes, and
+        // uses its fast target's fixtures. `scripts/test --fast` runs every other target.
+        .testTarget(
+            name: "NostrCoreEndToEndTests", dependencies: ["NostrCore", "PeerHarness"], swiftSettings: strict),
+        .testTarget(name: "ArchiveEndToEndTests", dependencies: ["ArchiveTests", "Archive", "NostrCore"], swiftSettings: strict),
+        .testTarget(
+            name: "RelayClientEndToEndTests",
+            dependencies: [
+                "RelayClientTests", "RelayClient", "PeerHarness",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ], swiftSettings: strict),
+        .testTarget(
+            name: "MediaEndToEndTests",
+            dependencies: [
+                "Media", "NostrCore", "Ledger", "PeerHarness", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "SyncAgentEndToEndTests",
+            dependencies: [
+                "SyncAgentTests", "SyncAgent", "PeerHarness", "Archive", "Ledger", "LedgerPostgres", "RelayClient", "Media", "Negentropy",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: strict),
     ]

@@ -3,7 +3,7 @@ import NostrCore
 // The agent's ledger as narrow, async-only interfaces, one per concern, so that the same agent
 // runs on the embedded SQLite ledger (`Ledger`) and on the shared PostgreSQL one
 // (`LedgerPostgres.PostgresLedger`). Each method is one transaction that keeps the invariants
-// `Ledger` documents; the behavioural suite (LedgerPostgresTests.LedgerStoreBehaviourTests) runs
+// `Ledger` documents; the behavioural suite (LedgerPostgresEndToEndTests.LedgerStoreBehaviourTests) runs
 // the same assertions against both.
 
 /// Recording verified events and scheduling what is owed to the writable relays.

@@ -6,17 +6,21 @@ import Synchronization
 
 enum LogSetup {
     private static let bootstrapped = Mutex(false)
+    /// The format every handler writes in: swift-log's system is bootstrapped once per process, so
+    /// a SIGHUP that changes `log_format` changes this rather than the handlers.
+    static let format = Mutex(LogFormat.text)
 
     /// The executable is the one place that configures logging; libraries take this logger.
     /// `text` writes swift-log's usual line; `json` one object a line (`StderrLogHandler`).
     static func makeLogger(level: Logger.Level, format: LogFormat = .text) -> Logger {
+        Self.format.withLock { $0 = format }
         let first = bootstrapped.withLock { done in
             defer { done = true }
             return !done
         }
         if first {
             LoggingSystem.bootstrap { label in
-                var handler = StderrLogHandler(label: label, format: format)
+                var handler = StderrLogHandler(label: label)
                 handler.logLevel = level
                 return handler
             }
@@ -89,14 +93,15 @@ final class StderrWriter: Sendable {
 /// metadata key that would shadow one of those is written as `metadata.<key>`.
 struct StderrLogHandler: LogHandler {
     let label: String
-    let format: LogFormat
+    /// Fixed for a handler made with one (tests); nil follows `LogSetup.format`.
+    let fixedFormat: LogFormat?
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
     var metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
 
-    init(label: String, format: LogFormat) {
+    init(label: String, format: LogFormat? = nil) {
         self.label = label
-        self.format = format
+        self.fixedFormat = format
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -106,7 +111,7 @@ struct StderrLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let fields = LogFields.merge(base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error)
-        switch format {
+        switch fixedFormat ?? LogSetup.format.withLock({ $0 }) {
         case .text:
             let pretty = fields.isEmpty ? "" : " " + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             StderrWriter.shared.write(

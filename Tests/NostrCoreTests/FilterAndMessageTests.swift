@@ -89,8 +89,10 @@ import Testing
         let e = try key.sign(kind: 1, content: "caf\u{e9} BAD?", createdAt: 1)
         var bytes = Array(#"["EVENT","s1",\#(e.rawJSON)]"#.utf8)
         let decoded = try bytes.withUnsafeBufferPointer { try RelayMessage.decode(utf8: $0) }
+        guard case let .event(_, good) = decoded else {
+            Issue.record("not an EVENT: \(decoded)"); return
+        }
         #expect(decoded == .event(subscription: "s1", event: e))
-        guard case let .event(_, good) = decoded else { return }
         #expect(good.verify().isValid)
         let question = try #require(bytes.lastIndex(of: UInt8(ascii: "?")))
         bytes[question] = 0xFF

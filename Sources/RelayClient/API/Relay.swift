@@ -104,14 +104,18 @@ public final class Relay: Service, Sendable {
     /// Ends `run()`: closes the connection cleanly, ends subscriptions, fails pending publishes.
     public func stop() {
         stopSignal.fire()
+        core.alarm.ring()
         let core = self.core
         Task { await core.shutdown() }
     }
 
+    /// Runs the core's timers: sleeps until the earliest deadline its state machines return, or
+    /// until the core rings it (a request sent, a publish queued, a connection opened or lost).
+    /// An idle relay, connected with nothing owed, sleeps until then without waking.
     private func tickLoop() async {
         while !Task.isCancelled, !stopSignal.hasFired {
             let next = await core.tick()
-            if await stopSignal.sleep(for: next) { return }
+            await core.alarm.wait(for: next)
         }
     }
 
@@ -193,12 +197,27 @@ public final class Relay: Service, Sendable {
     /// relay may be restarting; a bad certificate or an HTTP 404 will still be there.
     public func waitUntilConnected(timeout: Duration, orPermanentFailure: Bool) async -> Bool {
         guard orPermanentFailure else { return await waitUntilConnected(timeout: timeout) }
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if await waitUntilConnected(timeout: min(.milliseconds(250), deadline - ContinuousClock.now)) { return true }
-            if await lastConnectionError()?.isPermanent == true { return false }
+        let changes = connectionChanges()
+        let settled = await withTimeout(timeout) {
+            for await change in changes {
+                if change.isOpen { return true }
+                if change.permanentFailure || change.terminated { return false }
+            }
+            return false
         }
+        if let settled { return settled }
         return await isConnected
+    }
+
+    /// The connection now, then every change (opened, lost, shut down) as it happens, for whoever
+    /// waits on one instead of asking again and again. Only the newest change is kept for a
+    /// follower that has not read the last; the sequence ends when the client shuts down or the
+    /// follower stops iterating.
+    public func connectionChanges() -> AsyncStream<ConnectionChange> {
+        let (stream, continuation) = AsyncStream.makeStream(of: ConnectionChange.self, bufferingPolicy: .bufferingNewest(1))
+        let core = self.core
+        Task { await core.followConnection(continuation) }
+        return stream
     }
 
     public func waitUntilConnected(timeout: Duration) async -> Bool {

@@ -98,6 +98,14 @@ struct AuthState: Sendable, Equatable {
         return finish()
     }
 
+    /// When time alone changes something: the answer to AUTH falls due, or the grace window for a
+    /// challenge ends and held writes go. Nil when only a message can.
+    func nextDeadline(after now: Duration) -> Duration? {
+        if let sentAt { return sentAt + settings.answerWait }
+        guard settings.hasKey, !authenticated, challenge == nil, let graceUntil, graceUntil > now else { return nil }
+        return graceUntil
+    }
+
     mutating func tick(at now: Duration) -> Action? {
         guard let sentAt, now - sentAt >= settings.answerWait else { return nil }
         return finish()

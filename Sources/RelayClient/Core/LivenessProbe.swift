@@ -46,6 +46,9 @@ struct LivenessProbe: Sendable {
         return .kill(reason: "no frame for \(settings.deadAfter) with requests pending")
     }
 
+    /// When the probe sent goes unanswered for too long; nil with none out.
+    var answerDue: Duration? { sentAt.map { $0 + settings.answerWithin } }
+
     /// True when `sub` is the probe's: the connection is alive.
     mutating func answered(by sub: String) -> Bool {
         guard sub == id else { return false }

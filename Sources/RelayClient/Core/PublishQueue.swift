@@ -236,6 +236,24 @@ struct PublishQueue: Sendable {
         return fx
     }
 
+    /// When time alone next changes something: an OK falls due, a held event's NIP-42 runs out, the
+    /// pacing lets the next event go, or (without a connection since `disconnectedSince`) waiting
+    /// events are failed as not connected. Nil when only a message can.
+    func nextDeadline(disconnectedSince: Duration?) -> Duration? {
+        var next = held.compactMap { $0.heldAt.map { $0 + settings.okTimeout } }.min()
+        func consider(_ d: Duration?) { if let d { next = min(next ?? d, d) } }
+        if let down = disconnectedSince {
+            if !pendingIDs.isEmpty { consider(down + settings.notConnectedAfter) }
+        } else {
+            consider(oldestInFlightSentAt.map { $0 + settings.okTimeout })
+            if pacing > .zero, !waiting.isEmpty || !retry.isEmpty { consider(nextSendAt) }
+        }
+        return next
+    }
+
+    /// When pacing next lets an event go, if any waits.
+    var nextSendDue: Duration? { pacing > .zero && (!waiting.isEmpty || !retry.isEmpty) ? nextSendAt : nil }
+
     /// The connection went away: whatever was in flight is sent again on the next one.
     mutating func connectionLost() -> Effects {
         var fx = Effects()

@@ -37,6 +37,18 @@ actor RelayCore {
     private(set) var information: RelayInformation?
     private(set) var hasAttemptedInformation = false
 
+    /// Rings the timer loop (`Relay.tickLoop`) awake before the deadline it sleeps until.
+    nonisolated let alarm = TickAlarm()
+    /// When the timer loop runs next; nil while it sleeps until rung.
+    private var scheduled: Duration?
+    /// In `tick()`, which works out the next deadline itself: no ring needed.
+    private var ticking = false
+    /// Whoever follows `connectionChanges()`.
+    private var changeFollowers: [Int: AsyncStream<ConnectionChange>.Continuation] = [:]
+    private var lastFollowerID = 0
+    /// The shortest wait any state machine keeps: something that just started may fall due this soon.
+    private let quickest: Duration
+
     init(configuration: RelayConfiguration, logger: Logger) {
         self.configuration = configuration
         var logger = logger
@@ -59,8 +71,14 @@ actor RelayCore {
                 eoseTimeout: configuration.eoseTimeout,
                 authTimeout: configuration.okTimeout,
                 recentIDs: max(configuration.subscriptionBuffer * 4, 10_000)))
-        self.auth = AuthState(settings: .init(keyCount: configuration.authKeys.count, challengeWait: configuration.authChallengeWait))
+        let authSettings = AuthState.Settings(keyCount: configuration.authKeys.count, challengeWait: configuration.authChallengeWait)
+        self.auth = AuthState(settings: authSettings)
         self.probe = LivenessProbe(settings: .init(answerWithin: configuration.okTimeout, deadAfter: configuration.deadAfter))
+        self.quickest =
+            [
+                configuration.okTimeout, configuration.eoseTimeout, configuration.deadAfter, configuration.authChallengeWait,
+                configuration.notConnectedAfter, authSettings.answerWait,
+            ].min() ?? .milliseconds(100)
     }
 
     private var now: Duration { clock.now - origin }
@@ -105,8 +123,10 @@ actor RelayCore {
         lastConnectionError = nil
         logger.debug("relay.connected", metadata: ["relay.generation": "\(generation)"])
         waiters.connectionSettled(open: true)
+        announceConnection()
         carry(subscriptions.linked(generation: generation, at: now))
         pump()
+        due(now + quickest)
         return generation
     }
 
@@ -128,6 +148,8 @@ actor RelayCore {
         let connectionError = killReason == nil ? error as? RelayConnectionError : nil
         if let connectionError { lastConnectionError = connectionError }
         killReason = nil
+        announceConnection()
+        due(now + quickest)
         let action = machine.connectionEnded(at: now, random: &random, productive: counters.connectionWasProductive)
         if case let .backOff(delay, level) = action {
             var metadata: Logger.Metadata = [
@@ -156,6 +178,7 @@ actor RelayCore {
             publishQueue.tick(at: now + configuration.notConnectedAfter * 2, sinceLastFrame: nil, disconnectedFor: configuration.notConnectedAfter).resolutions
         deliver(fx.resolutions)
         waiters.connectionSettled(open: false)
+        announceConnection()
         logger.debug("relay.terminated")
     }
 
@@ -188,12 +211,51 @@ actor RelayCore {
         waiters.expireConnect(id, isOpen: machine.state.isOpen)
     }
 
+    // MARK: following the connection
+
+    private var connectionNow: ConnectionChange {
+        ConnectionChange(
+            isOpen: machine.state.isOpen, generation: generation, terminated: machine.state == .terminated,
+            permanentFailure: lastConnectionError?.isPermanent == true)
+    }
+
+    /// The connection now, then each change; only the newest is kept for a slow follower.
+    func followConnection(_ continuation: AsyncStream<ConnectionChange>.Continuation) {
+        let change = connectionNow
+        continuation.yield(change)
+        if change.terminated {
+            continuation.finish()
+            return
+        }
+        lastFollowerID += 1
+        let id = lastFollowerID
+        changeFollowers[id] = continuation
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            Task { await self.unfollow(id) }
+        }
+    }
+
+    private func unfollow(_ id: Int) {
+        changeFollowers.removeValue(forKey: id)
+    }
+
+    private func announceConnection() {
+        let change = connectionNow
+        for follower in changeFollowers.values {
+            follower.yield(change)
+            if change.terminated { follower.finish() }
+        }
+        if change.terminated { changeFollowers = [:] }
+    }
+
     // MARK: carrying out
 
     private var canSend: Bool { outbound != nil && machine.state.isOpen }
 
     private func send(_ message: ClientMessage) {
         outbound?.yield(message.encoded)
+        due(now + quickest)
     }
 
     private func carry(_ actions: [SubscriptionTable.Action]) {
@@ -241,11 +303,15 @@ actor RelayCore {
 
     private func pump() {
         guard canSend, !auth.isHolding(at: now) else { return }
+        var sent = false
         for event in publishQueue.takeSendable(at: now) {
             counters.eventSent()
             outbound?.yield(event.message)
+            sent = true
         }
         replies?.set(awaitingReplies: publishQueue.inFlight.count)
+        if sent { due(now + quickest) }
+        if let next = publishQueue.nextSendDue { due(next) }
     }
 
     private func sendAuth(challenge: String, key index: Int) {
@@ -429,6 +495,7 @@ actor RelayCore {
             waiters.awaitPublish(event.id, c)
             publishQueue.enqueue(event)
             pump()
+            due(now + quickest)
         }
     }
 
@@ -444,6 +511,7 @@ actor RelayCore {
             waiters.awaitPublishes(toSend.map(\.id), c)
             for e in toSend { publishQueue.enqueue(e) }
             pump()
+            due(now + quickest)
         }
         return results.merging(sent) { a, _ in a }
     }
@@ -473,37 +541,65 @@ actor RelayCore {
 
     // MARK: time
 
-    /// Called every few hundred milliseconds by `run()`; returns how long to wait until the next tick.
-    func tick() -> Duration {
+    /// Run by `Relay.tickLoop` when the earliest deadline comes or the alarm rings: carries out
+    /// what time has decided, then returns how long to sleep until the next deadline (nil: until
+    /// the alarm rings, as nothing waits on time).
+    func tick() -> Duration? {
+        ticking = true
+        defer { ticking = false }
         let t = now
         guard canSend else {
             deliver(publishQueue.tick(at: t, sinceLastFrame: nil, disconnectedFor: disconnectedSince.map { t - $0 }).resolutions)
-            return nextTick
+            return untilNextDeadline()
         }
         let silent = t - lastFrameAt
         let fx = publishQueue.tick(at: t, sinceLastFrame: silent, disconnectedFor: nil)
         deliver(fx.resolutions)
         if let action = probe.tick(at: t, stalled: fx.stalled, random: &random) {
             carry(action)
-            if case .kill = action { return .milliseconds(100) }
         }
         let sweep = subscriptions.tick(at: t)
         carry(sweep.actions)
         let pending = sweep.awaitingEOSE || !publishQueue.inFlight.isEmpty
         if let action = probe.verdict(silentFor: silent, requestsPending: pending, backpressured: sweep.backpressured) {
             carry(action)
-            return .milliseconds(100)
         }
         carry(auth.tick(at: t))
         pump()
-        return nextTick
+        return untilNextDeadline()
     }
 
-    /// Sooner while publishes are paced, so the pause is kept to.
-    private var nextTick: Duration {
-        let pacing = publishQueue.pacing
-        if pacing > .zero, !publishQueue.isIdle { return max(.milliseconds(5), min(pacing, .milliseconds(100))) }
-        return .milliseconds(100)
+    /// The earliest deadline the state machines return, as a wait from now. One already past (an
+    /// overdue OK while the probe decides, a consumer not reading) is looked at again in 100 ms.
+    private func untilNextDeadline() -> Duration? {
+        let t = now
+        var next: Duration?
+        func consider(_ d: Duration?) { if let d { next = min(next ?? d, d) } }
+        if canSend {
+            consider(publishQueue.nextDeadline(disconnectedSince: nil))
+            consider(subscriptions.nextDeadline)
+            consider(auth.nextDeadline(after: t))
+            consider(probe.answerDue)
+            // Requests pending: silence for `deadAfter` means a dead connection.
+            if subscriptions.awaitsEOSE || !publishQueue.inFlight.isEmpty { consider(lastFrameAt + configuration.deadAfter) }
+        } else if machine.state != .terminated {
+            consider(publishQueue.nextDeadline(disconnectedSince: disconnectedSince ?? t))
+        }
+        guard let next else {
+            scheduled = nil
+            return nil
+        }
+        let wait = next > t ? next - t : .milliseconds(100)
+        scheduled = t + wait
+        return wait
+    }
+
+    /// Something may fall due at `deadline`: wakes the timer loop if it sleeps past it.
+    private func due(_ deadline: Duration) {
+        if ticking { return }
+        if let scheduled, scheduled <= deadline { return }
+        scheduled = deadline
+        alarm.ring()
     }
 
     // MARK: information and health

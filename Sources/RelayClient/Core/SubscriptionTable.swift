@@ -214,6 +214,22 @@ struct SubscriptionTable {
 
     // MARK: time
 
+    /// When the next query runs out of time for its EOSE or a held subscription for its NIP-42;
+    /// nil when none waits (unlinked, nothing times out).
+    var nextDeadline: Duration? {
+        guard link != nil else { return nil }
+        var next: Duration?
+        func consider(_ d: Duration) { next = min(next ?? d, d) }
+        for rec in records.values {
+            if let sent = rec.reqSentAt, !rec.live, !rec.eoseDelivered { consider(sent + settings.eoseTimeout) }
+            if let held = rec.heldForAuthAt { consider(held + settings.authTimeout) }
+        }
+        return next
+    }
+
+    /// A REQ sent on this connection still waits for its EOSE (live ones too): the relay owes an answer.
+    var awaitsEOSE: Bool { link != nil && records.values.contains { $0.reqSentAt != nil } }
+
     /// Ends queries without an EOSE in time and subscriptions whose NIP-42 never completed.
     mutating func tick(at now: Duration) -> Tick {
         guard link != nil else { return Tick() }

@@ -76,10 +76,6 @@ extension SyncAgentRunner {
         return summary
     }
 
-    /// How long `--once` waits for a relay's first connection; a relay not connected by then
-    /// fails the run with its connection error's one line (`RelayConnectionError.summary`).
-    static var onceConnectWait: Duration { .seconds(15) }
-
     /// Compares every configured relay in every scope, and every discovered reader in its
     /// scopes, with the ledger, all at once; relays that already failed are not tried again.
     func reconcileAll(
@@ -144,8 +140,8 @@ extension SyncAgentRunner {
             for (relay, scopes) in readers {
                 let url = relay.url
                 group.addTask {
-                    guard await relay.waitUntilConnected(timeout: Self.onceConnectWait, orPermanentFailure: true) else {
-                        let why = await relay.connectionFailure(waited: Self.onceConnectWait)
+                    guard await relay.waitUntilConnected(timeout: self.onceConnectWait, orPermanentFailure: true) else {
+                        let why = await relay.connectionFailure(waited: self.onceConnectWait)
                         try await self.ledger.noteRelayError(url, why, at: WallClock.unixNow())
                         return (url, why, nil)
                     }
@@ -202,8 +198,8 @@ extension SyncAgentRunner {
                 continue
             }
             if !connected {
-                guard await relay.waitUntilConnected(timeout: Self.onceConnectWait, orPermanentFailure: true) else {
-                    let why = await relay.connectionFailure(waited: Self.onceConnectWait)
+                guard await relay.waitUntilConnected(timeout: onceConnectWait, orPermanentFailure: true) else {
+                    let why = await relay.connectionFailure(waited: onceConnectWait)
                     try await ledger.noteRelayError(url, why, at: WallClock.unixNow())
                     return why
                 }

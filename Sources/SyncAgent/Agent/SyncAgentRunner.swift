@@ -46,6 +46,9 @@ public final class SyncAgentRunner: Sendable {
     let discovery: (resolver: DiscoveryResolver, inbox: RelayListInbox, indexers: [Relay])?
     /// How long a one-shot run keeps retrying a relay that makes no progress.
     let onceGiveUp: Duration
+    /// How long `--once` waits for a relay's first connection; a relay not connected by then
+    /// fails the run with its connection error's one line (`RelayConnectionError.summary`).
+    let onceConnectWait: Duration
     /// What each relay was found not to support when reconciling.
     let reconcileMethods = ReconcileMethods()
     public let metrics: AgentMetrics
@@ -53,12 +56,14 @@ public final class SyncAgentRunner: Sendable {
 
     public init(
         configuration: SyncConfiguration, logger: Logger, onceGiveUp: Duration = .seconds(60),
+        onceConnectWait: Duration = .seconds(15), discoveryAskTimeout: Duration = .seconds(20),
         metrics: AgentMetrics = AgentMetrics()
     ) async throws {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
         self.onceGiveUp = onceGiveUp
+        self.onceConnectWait = onceConnectWait
         let key = try configuration.loadSecretKey()
         authKey = key
         let keysByRecipient = try configuration.loadInboxKeys().sorted { $0.key < $1.key }
@@ -115,6 +120,7 @@ public final class SyncAgentRunner: Sendable {
                 configured: Set(configuration.relays.map(\.url)), hasKey: key != nil && configuration.discover.auth, ledger: sqlite,
                 ingestor: ingestor, information: InformationCache(ledger: sqlite, logger: logger), logger: logger)
             if configuration.inbox.enabled { resolver.inboxKinds = configuration.inbox.kinds }
+            resolver.askTimeout = discoveryAskTimeout
             discovery = (resolver, inbox, indexers)
         } else {
             discovery = nil
@@ -310,16 +316,24 @@ public final class SyncAgentRunner: Sendable {
     /// since a relay list can name any relay.
     var discoveredAuthKey: SecretKey? { configuration.discover.auth ? authKey : nil }
 
+    /// The agent's logger with the relay's URL (`relay.url`) on every line, for the services that
+    /// work for that one relay: their statements then carry only their own data.
+    func logger(for relay: Relay) -> Logger {
+        var relayLogger = logger
+        relayLogger[metadataKey: "relay.url"] = .string(relay.url)
+        return relayLogger
+    }
+
     func reconcileJob(_ relay: Relay, scope: SyncScope, writable: Bool) -> ReconcileJob {
         var job = ReconcileJob(
             relay: relay, writable: writable, scope: scope, ledger: ledger, ingestor: ingestor, settings: configuration.reconcile,
-            methods: reconcileMethods, deliveryWake: deliveryWake[relay.url], logger: logger)
+            methods: reconcileMethods, deliveryWake: deliveryWake[relay.url], logger: logger(for: relay))
         job.metrics = metrics
         return job
     }
 
     func deliveryService(_ relay: Relay) -> DeliveryService {
-        var service = DeliveryService(relay: relay, ledger: ledger, counters: counters, wake: deliveryWake[relay.url]!, logger: logger)
+        var service = DeliveryService(relay: relay, ledger: ledger, counters: counters, wake: deliveryWake[relay.url]!, logger: logger(for: relay))
         service.metrics = metrics
         return service
     }
@@ -327,7 +341,7 @@ public final class SyncAgentRunner: Sendable {
     func reconcileService(_ relay: Relay, scope: SyncScope, writable: Bool, after gate: Gate?) -> ReconcileService {
         ReconcileService(
             job: reconcileJob(relay, scope: scope, writable: writable),
-            interval: configuration.reconcile.interval, afterBackfill: gate, logger: logger)
+            interval: configuration.reconcile.interval, afterBackfill: gate, logger: logger(for: relay))
     }
 
     func summaryJSON() -> String {

@@ -89,7 +89,7 @@ struct ReconcileJob: Sendable {
         metrics?.reconciled(record)
         if record.requeued > 0 { deliveryWake?.signal() }
         let metadata: Logger.Metadata = [
-            "relay.url": "\(url)", "scope": "\(scope.name)", "method": "\(record.method)", "ledger": "\(record.ledgerEvents)",
+            "scope": "\(scope.name)", "method": "\(record.method)", "ledger": "\(record.ledgerEvents)",
             "missing_on_relay": "\(record.missingOnRelay)", "missing_in_ledger": "\(record.missingInLedger)",
             "fetched": "\(record.fetched)", "requeued": "\(record.requeued)", "lost_after_delivery": "\(record.lostAfterDelivery)",
         ]
@@ -131,7 +131,7 @@ struct ReconcileJob: Sendable {
                 if progress.splits < Self.maxSplits, let (left, right) = window.split(items: items) {
                     progress.splits += 1
                     progress.record.windows -= 1
-                    logger.info("reconciliation window too large for the relay; splitting", metadata: ["relay.url": "\(relay.url)", "reason": "\(reason)"])
+                    logger.info("reconciliation window too large for the relay; splitting", metadata: ["reason": "\(reason)"])
                     let cut = items.partitioningIndex { $0.createdAt > left.upper! }
                     try await compare(left, items: Array(items[..<cut]), progress: &progress)
                     try await compare(right, items: Array(items[cut...]), progress: &progress)
@@ -139,7 +139,7 @@ struct ReconcileJob: Sendable {
                 }
             case let .unsupported(reason):
                 methods.noteUnsupported(.negentropy, on: relay.url)
-                logger.info("relay does not reconcile with NIP-77; comparing through REQ", metadata: ["relay.url": "\(relay.url)", "reason": "\(reason)"])
+                logger.info("relay does not reconcile with NIP-77; comparing through REQ", metadata: ["reason": "\(reason)"])
             }
             progress.negentropy = false
         }

@@ -2,34 +2,70 @@ import AsyncAlgorithms
 import Logging
 import RelayClient
 import ServiceLifecycle
+import Synchronization
 
 /// Keeps one relay reconciled in the daemon: once its backfill is done (or at once for a relay
 /// that is only written to), after every reconnect (what the connection missed while down), and
-/// every `interval` (what a relay lost or gained behind our back).
+/// every `interval` (what a relay lost or gained behind our back). It sleeps until the relay's
+/// connection changes or the interval comes due, never asking in between.
 struct ReconcileService: Service {
     let job: ReconcileJob
     let interval: Duration
     /// Opened when the relay's backfill has finished; nil when there is none to wait for.
     let afterBackfill: Gate?
     let logger: Logger
-    /// How often a reconnect is looked for between reconciliations.
-    static let reconnectPoll: Duration = .seconds(1)
+
+    private enum Wake: Sendable {
+        case connection(ConnectionChange)
+        case due
+    }
 
     func run() async throws {
         let relay = job.relay
         await cancelWhenGracefulShutdown { await afterBackfill?.wait() }
-        var reconciled: (generation: Int, due: ContinuousClock.Instant)?
-        // One reconciliation now, then a look every `reconnectPoll`: due when the interval has
-        // passed or the relay has connected again since the last one.
-        let ticks = chain([()].async, AsyncTimerSequence(interval: Self.reconnectPoll, clock: .continuous).map { _ in () })
-        for await _ in ticks.cancelOnGracefulShutdown() {
-            guard await relay.isConnected else { continue }
-            let generation = await relay.connectionGeneration
-            if let reconciled, reconciled.generation == generation, ContinuousClock.now < reconciled.due { continue }
+        let due = DueTime(ContinuousClock.now + interval)
+        let wakes = merge(relay.connectionChanges().map { Wake.connection($0) }, due.ticks(every: interval).map { _ in Wake.due })
+        var connection: ConnectionChange?
+        var reconciledGeneration: Int?
+        for await wake in wakes.cancelOnGracefulShutdown() {
+            if case let .connection(change) = wake { connection = change }
+            guard let connection, connection.isOpen else { continue }
+            // Due at the first connection, after a reconnect, or when the interval has passed.
+            if case .connection = wake, reconciledGeneration == connection.generation { continue }
             do { _ = try await job.run() } catch is CancellationError { return } catch {
-                logger.warning("reconciliation not recorded", metadata: ["relay.url": "\(relay.url)", "error": "\(error)"])
+                logger.warning("reconciliation not recorded", metadata: ["error": "\(error)"])
             }
-            reconciled = (generation, ContinuousClock.now + interval)
+            reconciledGeneration = connection.generation
+            due.set(ContinuousClock.now + interval)
+        }
+    }
+}
+
+/// When the next periodic reconciliation is due; moved later by each reconciliation.
+final class DueTime: Sendable {
+    private let at: Mutex<ContinuousClock.Instant>
+
+    init(_ at: ContinuousClock.Instant) { self.at = Mutex(at) }
+
+    func set(_ instant: ContinuousClock.Instant) { at.withLock { $0 = max($0, instant) } }
+
+    /// One element each time the due instant passes (it then moves on by `interval` unless a
+    /// reconciliation moved it first); sleeps in between.
+    func ticks(every interval: Duration) -> AsyncStream<Void> {
+        AsyncStream<Void> { continuation in
+            let task = Task {
+                while !Task.isCancelled {
+                    let due = at.withLock { $0 }
+                    if ContinuousClock.now < due {
+                        try? await Task.sleep(until: due, clock: .continuous)
+                        continue
+                    }
+                    at.withLock { if $0 == due { $0 = due + interval } }
+                    continuation.yield()
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
         }
     }
 }

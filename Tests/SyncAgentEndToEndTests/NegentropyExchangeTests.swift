@@ -1,0 +1,133 @@
+import Foundation
+import Ledger
+import Negentropy
+import NostrCore
+import PeerHarness
+import RelayClient
+import Synchronization
+import Testing
+
+@testable import SyncAgent
+@testable import SyncAgentTests
+
+/// The NIP-77 session over a WebSocket against scripted relays: one that answers with our own
+/// responder, and the refusals real relays send (silence, NOTICE, NEG-ERR, garbage). Each must end
+/// promptly with a verdict, never a hang.
+@Suite struct NegentropyExchangeTests {
+    static func items(_ n: Int, start: Int64 = 1_700_000_000, seed: UInt8 = 0) -> [LedgerItem] {
+        (0..<n).map { i in
+            var bytes = [UInt8](repeating: seed, count: 32)
+            withUnsafeBytes(of: UInt32(i).bigEndian) { bytes.replaceSubrange(0..<4, with: $0) }
+            return LedgerItem(createdAt: start + Int64(i / 3), id: Bytes32(hex: bytes.map { String(format: "%02x", $0) }.joined())!)
+        }
+    }
+
+    /// A relay whose set is `relaySet`, answering NEG-OPEN and NEG-MSG with `NegentropyResponder`.
+    static func answering(_ relaySet: [LedgerItem], refuseAbove: Int? = nil) -> ScriptedRelay.Behaviour {
+        let sessions = Mutex<[String: NegentropyResponder]>([:])
+        let opened = Mutex(0)
+        return ScriptedRelay.Behaviour(onText: { c, text in
+            guard let message = try? ClientMessage.decode(text) else { return }
+            switch message {
+            case let .negOpen(sub, filter, hex):
+                opened.withLock { $0 += 1 }
+                let inWindow = relaySet.filter { $0.createdAt >= (filter.since ?? 0) && $0.createdAt <= (filter.until ?? .max) }
+                if let limit = refuseAbove, inWindow.count > limit {
+                    try await c.send(.negErr(subscription: sub, reason: "blocked: this query is too big"))
+                    return
+                }
+                let storage = NegentropyStorage(items: inWindow.map { NegentropyItem(timestamp: UInt64($0.createdAt), id: NegentropyID(hex: $0.id.hex)!) })
+                var responder = try NegentropyResponder(storage: storage, frameSizeLimit: 60_000)
+                let reply = try responder.reconcile(try NegentropyHex.decode(hex))
+                sessions.withLock { $0[sub] = responder }
+                try await c.send(.negMsg(subscription: sub, message: NegentropyHex.encode(reply)))
+            case let .negMsg(sub, hex):
+                guard var responder = sessions.withLock({ $0[sub] }) else { return }
+                let reply = try responder.reconcile(try NegentropyHex.decode(hex))
+                sessions.withLock { $0[sub] = responder }
+                try await c.send(.negMsg(subscription: sub, message: NegentropyHex.encode(reply)))
+            case let .negClose(sub):
+                _ = sessions.withLock { $0.removeValue(forKey: sub) }
+            default:
+                break
+            }
+        })
+    }
+
+    static func exchange(_ behaviour: ScriptedRelay.Behaviour, items: [LedgerItem], filter: Filter = Filter(kinds: [1])) async throws
+        -> (NegentropyExchange.Outcome, Duration)
+    {
+        try await ScriptedRelay.with(behaviour) { server in
+            try await AgentFixture.withRelay(server.url) { relay in
+                var exchange = NegentropyExchange(relay: relay)
+                exchange.openTimeout = .milliseconds(500)
+                exchange.roundTimeout = .seconds(5)
+                let start = ContinuousClock.now
+                let outcome = try await exchange.run(filter: filter, items: items)
+                return (outcome, ContinuousClock.now - start)
+            }
+        }
+    }
+
+    @Test func findsExactlyWhatEachSideLacks() async throws {
+        let shared = Self.items(3_000)
+        let onlyOurs = Self.items(40, start: 1_700_000_500, seed: 1)
+        let onlyTheirs = Self.items(25, start: 1_699_000_000, seed: 2)
+        let (outcome, _) = try await Self.exchange(
+            Self.answering(shared + onlyTheirs), items: (shared + onlyOurs).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) })
+        guard case let .diff(have, need, traffic) = outcome else { Issue.record("no diff: \(outcome)"); return }
+        #expect(Set(have) == Set(onlyOurs))
+        #expect(Set(need) == Set(onlyTheirs.map(\.id.hex)))
+        #expect(traffic.messages >= 2)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aSilentRelayIsNotWaitedForLong() async throws {
+        let (outcome, _) = try await Self.exchange(ScriptedRelay.Behaviour(onText: { _, _ in }), items: Self.items(10))
+        guard case let .unsupported(reason) = outcome else { Issue.record("expected unsupported, got \(outcome)"); return }
+        #expect(reason.hasPrefix("no answer to NEG-OPEN"))
+    }
+
+    @Test func aNoticeOrNegErrMeansNoNIP77() async throws {
+        let notice = ScriptedRelay.Behaviour(onText: { c, t in
+            if t.hasPrefix("[\"NEG-OPEN\"") { try await c.send(.notice("ERROR: bad msg: negentropy disabled")) }
+        })
+        let (first, _) = try await Self.exchange(notice, items: Self.items(10))
+        guard case .unsupported = first else { Issue.record("expected unsupported, got \(first)"); return }
+
+        let negErr = ScriptedRelay.Behaviour(onText: { c, t in
+            if case let .negOpen(sub, _, _)? = try? ClientMessage.decode(t) { try await c.send(.negErr(subscription: sub, reason: "error: not supported")) }
+        })
+        let (second, _) = try await Self.exchange(negErr, items: Self.items(10))
+        guard case .unsupported = second else { Issue.record("expected unsupported, got \(second)"); return }
+
+        let blocked = Self.answering(Self.items(100), refuseAbove: 10)
+        let (third, _) = try await Self.exchange(blocked, items: Self.items(10))
+        guard case .tooLarge = third else { Issue.record("expected tooLarge, got \(third)"); return }
+
+        // LocalRelay's word for a session over its item cap.
+        let rateLimited = ScriptedRelay.Behaviour(onText: { c, t in
+            if case let .negOpen(sub, _, _)? = try? ClientMessage.decode(t) {
+                try await c.send(.negErr(subscription: sub, reason: "rate-limited: too many negentropy items"))
+            }
+        })
+        let (fourth, _) = try await Self.exchange(rateLimited, items: Self.items(10))
+        guard case .tooLarge = fourth else { Issue.record("expected tooLarge, got \(fourth)"); return }
+    }
+
+    @Test func garbageAnswersEndTheSessionWithoutACrash() async throws {
+        for garbage in ["zz", "", "61", "6102ffffffffffffffffffff", String(repeating: "ab", count: 5_000)] {
+            let behaviour = ScriptedRelay.Behaviour(onText: { c, t in
+                if case let .negOpen(sub, _, _)? = try? ClientMessage.decode(t) { try await c.send(.negMsg(subscription: sub, message: garbage)) }
+            })
+            let (outcome, _) = try await Self.exchange(behaviour, items: Self.items(50))
+            switch outcome {
+            case .unsupported: break
+            case let .diff(have, need, _):
+                // A message that happens to parse must still describe a real difference.
+                #expect(have.count <= 50 && need.count < 10_000)
+            case .tooLarge: Issue.record("garbage read as a refusal")
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import LedgerPostgres
+import NostrCore
+import PeerHarness
+import Testing
+
+@testable import SyncAgent
+@testable import SyncAgentTests
+
+/// `run --once` on a PostgreSQL ledger against real relays on 127.0.0.1: the core path (backfill,
+/// ledger, deliveries, reconciliation, archive) with no SQLite file anywhere.
+@Suite(
+    .serialized,
+    .enabled(if: PostgresServer.isAvailable && (try? PeerEnvironment.venv()) != nil, "needs postgresql-15 and the test-peer virtual environment"))
+struct PostgresAgentEndToEndTests {
+    @Test func aOneShotRunMirrorsAndArchivesThroughAPostgresLedger() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let server = try await PostgresServer.shared()
+        let settings = try PostgresLedgerSettings.parse(url: server.url(database: try server.createDatabase()))
+        let primary = try await TestRelay.start(.localRelay)
+        let backup = try await TestRelay.start(.nostrRelay)
+        defer { primary.stopNow(); backup.stopNow() }
+
+        let alice = SecretKey.generate(), stranger = SecretKey.generate()
+        let wanted = try AgentFixture.notes(alice, count: 60)
+        try await AgentFixture.seed(wanted + AgentFixture.notes(stranger, count: 10), into: primary.url)
+
+        var config = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)], archive: true)
+        config.postgresLedger = settings
+        let agent = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger)
+        let summary = try await agent.runOnce()
+        await agent.closeLedger()
+        #expect(summary.succeeded, "\(summary.text)")
+        #expect(summary.counters.new == 60)
+        #expect(summary.counters.delivered[backup.url] == 60)
+        #expect(try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey, stranger.publicKey]) == Set(wanted.map(\.id)))
+
+        // The ledger is PostgreSQL's: everything recorded there, nothing owed, everything archived.
+        let ledger = try await PostgresLedger.open(settings)
+        #expect(try await ledger.eventCount() == 60)
+        #expect(try await ledger.pendingCount(relay: nil) == 0)
+        let archivedThrough = try await ledger.archivedThroughSeq()
+        #expect(try await ledger.events(afterSeq: archivedThrough, limit: 10).isEmpty)
+        await ledger.close()
+        #expect(!FileManager.default.fileExists(atPath: f.directory.appendingPathComponent("ledger.sqlite").path))
+        let archived = try ArchiveCheck.ids(in: f.directory.appendingPathComponent("archive"))
+        #expect(archived.count == 60 && Set(archived) == Set(wanted.map(\.id)))
+
+        // A second run finds nothing new and sends nothing again.
+        let second = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger)
+        let again = try await second.runOnce()
+        await second.closeLedger()
+        #expect(again.succeeded, "\(again.text)")
+        #expect(again.counters.new == 0)
+        #expect(again.counters.delivered.values.reduce(0, +) == 0)
+    }
+
+    @Test func whatThePostgresLedgerLacksIsRefusedInOneLine() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let server = try await PostgresServer.shared()
+        var config = try f.configuration(pubkeys: [SecretKey.generate().publicKey], relays: [("ws://127.0.0.1:1", .primary)])
+        config.postgresLedger = try PostgresLedgerSettings.parse(url: server.url(database: try server.createDatabase()))
+        config.discover.enabled = true
+        let error = await #expect(throws: ConfigError.self) { try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger) }
+        #expect(error?.key == "discover")
+    }
+}
+
+/// The daemon on a PostgreSQL ledger: mirrors, keeps its heartbeat in `agents`, and gives back
+/// what it holds on SIGTERM.
+@Suite(.enabled(if: PostgresServer.isAvailable && (try? PeerEnvironment.venv()) != nil, "needs postgresql-15 and the test-peer virtual environment"))
+struct PostgresDaemonTests {
+    @Test func theDaemonHeartbeatsMirrorsAndGivesItsLeasesBackOnSIGTERM() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let server = try await PostgresServer.shared()
+        let url = server.url(database: try server.createDatabase())
+        let primary = try await TestRelay.start(.localRelay)
+        let backup = try await TestRelay.start(.nostrRelay)
+        defer { primary.stopNow(); backup.stopNow() }
+        let alice = SecretKey.generate()
+        let wanted = try AgentFixture.notes(alice, count: 30)
+        try await AgentFixture.seed(wanted, into: primary.url)
+        _ = try f.configuration(pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)])
+
+        let agent = try AgentProcess.start(
+            ["run", "--config", f.directory.appendingPathComponent("sync.json").path, "--ledger", url], logTo: f.directory.appendingPathComponent("agent.log"))
+        defer { if agent.process.isRunning { agent.signal(SIGKILL) } }
+        let ledger = try await PostgresLedger.open(try PostgresLedgerSettings.parse(url: url))
+        let id = AgentIdentity(host: ProcessInfo.processInfo.hostName, pid: agent.pid).id
+        let mirrored = try await AgentFixture.waitFor(seconds: 30) {
+            try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]) == Set(wanted.map(\.id))
+        }
+        let log = { (try? String(contentsOf: f.directory.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "" }
+        #expect(mirrored, "\(log().suffix(2_000))")
+        #expect(try await AgentFixture.waitFor(seconds: 10) { try await ledger.agents().contains { $0.id == id && $0.pid == agent.pid } })
+        // A lease it holds (as the cluster's wiring will give it) is free again once it stops.
+        _ = try await ledger.acquire("read:\(primary.url)", holder: id, period: .seconds(60))
+        agent.signal(SIGTERM)
+        #expect(await agent.waitForExit(timeout: .seconds(15)) == 0, "\(log().suffix(2_000))")
+        #expect(try await ledger.leases().map(\.holder) == [nil])
+        #expect(try await ledger.eventCount() == 30)
+        #expect(try await ledger.pendingCount(relay: backup.url) == 0)
+        await ledger.close()
+    }
+}
