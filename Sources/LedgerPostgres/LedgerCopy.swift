@@ -84,8 +84,8 @@ public struct LedgerCopy: Sendable {
     /// ledger agents already used would mix two histories under the same `seq` values.
     public func foreignEvents() async throws -> Int64 {
         try await destination.connection { c in
-            let started = try await
-                (try await c.query("SELECT COUNT(*) FROM ledger_copy_progress WHERE source = \(sourceID)", logger: destination.logger))
+            let started =
+                try await (try await c.query("SELECT COUNT(*) FROM ledger_copy_progress WHERE source = \(sourceID)", logger: destination.logger))
                 .decode(Int64.self).all().first ?? 0
             guard started == 0 else { return 0 }
             return try await (try await c.query("SELECT COUNT(*) FROM events", logger: destination.logger)).decode(Int64.self).all().first ?? 0
@@ -159,7 +159,8 @@ public struct LedgerCopy: Sendable {
             tuples.append("(\(placeholders.joined(separator: ", ")))")
         }
         let insert = PostgresQuery(
-            unsafeSQL: "INSERT INTO \(table.name) (\(table.columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", ")) ON CONFLICT DO NOTHING RETURNING 1",
+            unsafeSQL:
+                "INSERT INTO \(table.name) (\(table.columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", ")) ON CONFLICT DO NOTHING RETURNING 1",
             binds: bindings)
         let keyText = String(decoding: try JSONEncoder().encode(lastKey), as: UTF8.self)
         return try await destination.transaction { c in

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ledger
 import LedgerPostgres
+import Logging
 
 extension RelaySyncCommand {
     struct LedgerCommand: AsyncParsableCommand {
@@ -80,7 +81,10 @@ extension RelaySyncCommand.LedgerCommand {
             }
             let destination: PostgresLedger
             do {
-                destination = try await PostgresLedger.open(settings)
+                // The pool's own notices are not the copy's output: what fails is thrown, one line.
+                var logger = Logger(label: "relaysync.ledger.copy")
+                logger.logLevel = .error
+                destination = try await PostgresLedger.open(settings, logger: logger)
             } catch {
                 throw CLIError.failure("--to: \(error.description)")
             }
