@@ -97,12 +97,14 @@ public struct LedgerCopy: Sendable {
         var outcome = Outcome()
         for table in Self.tables {
             var after = try await lastKey(table)
+            // A statement takes at most 65,535 parameters: wide tables go in smaller batches.
+            let limit = min(batchSize, 65_535 / table.columns.count)
             while true {
                 if let maxBatches, outcome.batches >= maxBatches {
                     outcome.finished = false
                     return outcome
                 }
-                let rows = try source.exportRows(table: table.name, columns: table.columns, key: table.key, after: after, limit: batchSize)
+                let rows = try source.exportRows(table: table.name, columns: table.columns, key: table.key, after: after, limit: limit)
                 guard let last = rows.last else { break }
                 let keyIndexes = table.key.map { k in table.columns.firstIndex(of: k)! }
                 let lastKey = keyIndexes.map { last[$0] }
@@ -111,7 +113,7 @@ public struct LedgerCopy: Sendable {
                 outcome.batches += 1
                 progress(table.name, written)
                 after = lastKey
-                if rows.count < batchSize { break }
+                if rows.count < limit { break }
             }
         }
         try await finish()
