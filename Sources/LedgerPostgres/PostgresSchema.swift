@@ -103,6 +103,19 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            "v3-ledger-copy",
+            [
+                // `ledger copy`: per source file and table, the key of the last row copied, written in
+                // the same transaction as that batch, so a copy interrupted anywhere resumes after it.
+                """
+                CREATE TABLE ledger_copy_progress (
+                    source TEXT NOT NULL, table_name TEXT NOT NULL, last_key TEXT NOT NULL, copied BIGINT NOT NULL,
+                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (source, table_name)
+                )
+                """
+            ]
+        ),
     ]
 
     /// Applies what is not applied yet, in one transaction under the migration lock.

@@ -8,7 +8,7 @@ struct RelaySyncCommand: AsyncParsableCommand {
         abstract: "Back up and synchronise Nostr events between relays.",
         discussion: "Exit codes: 0 ok, 1 failure, 2 a relay failed, 64 usage, 78 configuration (docs/cli.md).",
         version: BuildInfo.versionLine,
-        subcommands: [Run.self, Status.self, Audit.self, Relays.self, ArchiveCommand.self, Restore.self, Diagnose.self, Key.self]
+        subcommands: [Run.self, Status.self, Audit.self, Relays.self, ArchiveCommand.self, Restore.self, Diagnose.self, Key.self, LedgerCommand.self]
     )
 
     /// argument-parser's main, with the exit codes of `ExitStatus`: configuration and key-file
