@@ -66,21 +66,10 @@ extension Ledger {
                 let isHead: Bool = row[5]
                 let deleted: Bool = row[6]
                 let vanished: Bool = row[7]
-                if replaceKey != nil && !isHead || expiration.map({ $0 <= now }) ?? false || deleted || vanished || state == .rejected {
-                    result.notEligible += 1
-                    continue
+                let ineligible = replaceKey != nil && !isHead || expiration.map({ $0 <= now }) ?? false || deleted || vanished
+                if result.sort(item, ineligible: ineligible, state: state, updatedAt: updatedAt, comparedAt: comparedAt), apply {
+                    try upsert.execute(arguments: [relay, seq, now])
                 }
-                if state == .pending {
-                    result.alreadyPending += 1
-                    continue
-                }
-                if let comparedAt, let updatedAt, updatedAt >= comparedAt, state != nil {
-                    result.settledSinceComparison.append(item)
-                    continue
-                }
-                if state == .delivered || state == .duplicate || state == .present { result.lostAfterDelivery += 1 }
-                if apply { try upsert.execute(arguments: [relay, seq, now]) }
-                result.requeued += 1
             }
             return result
         }
@@ -205,6 +194,28 @@ public struct RequeueResult: Sendable, Equatable {
     public var unknown = 0
 
     public init() {}
+
+    /// Counts `item` under the first rule it falls to, the same on every store; true when it is
+    /// to be scheduled again. `ineligible`: superseded, expired, deleted or vanished.
+    public mutating func sort(
+        _ item: LedgerItem, ineligible: Bool, state: DeliveryState?, updatedAt: Int64?, comparedAt: Int64?
+    ) -> Bool {
+        if ineligible || state == .rejected {
+            notEligible += 1
+            return false
+        }
+        if state == .pending {
+            alreadyPending += 1
+            return false
+        }
+        if let comparedAt, let updatedAt, updatedAt >= comparedAt, state != nil {
+            settledSinceComparison.append(item)
+            return false
+        }
+        if state == .delivered || state == .duplicate || state == .present { lostAfterDelivery += 1 }
+        requeued += 1
+        return true
+    }
 }
 
 /// What one reconciliation of a relay found and did.

@@ -66,27 +66,14 @@ extension PostgresLedger: ReconciliationStore {
                     continue
                 }
                 let state = stateText.flatMap(DeliveryState.init(rawValue:))
-                if replaceKey != nil && !isHead || expiration.map({ $0 <= now }) ?? false || deleted || state == .rejected {
-                    result.notEligible += 1
-                    continue
-                }
-                if state == .pending {
-                    result.alreadyPending += 1
-                    continue
-                }
-                if let comparedAt, let updatedAt, updatedAt >= comparedAt, state != nil {
-                    result.settledSinceComparison.append(item)
-                    continue
-                }
-                if state == .delivered || state == .duplicate || state == .present { result.lostAfterDelivery += 1 }
-                if apply {
+                let ineligible = replaceKey != nil && !isHead || expiration.map({ $0 <= now }) ?? false || deleted
+                if result.sort(item, ineligible: ineligible, state: state, updatedAt: updatedAt, comparedAt: comparedAt), apply {
                     try await c.exec(
                         """
                         INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (\(relay), \(seq), 'pending', \(now))
                         ON CONFLICT (relay, seq) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = 0, reason = NULL, updated_at = excluded.updated_at
                         """, logger: logger)
                 }
-                result.requeued += 1
             }
             return result
         }

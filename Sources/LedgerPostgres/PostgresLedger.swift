@@ -226,26 +226,7 @@ extension PostgresLedger: DeliveryStore {
     public func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64, noteSuccessOf relay: String?) async throws {
         guard !results.isEmpty else { return }
         try await transaction { c in
-            for r in results {
-                let settled: (DeliveryState, String?)
-                switch r.outcome {
-                case .delivered: settled = (.delivered, nil)
-                case .duplicate: settled = (.duplicate, nil)
-                case let .rejected(reason): settled = (.rejected, reason)
-                case let .retry(reason, after):
-                    try await c.exec(
-                        """
-                        UPDATE deliveries SET reason = \(reason), attempts = attempts + 1, next_attempt_at = \(now + max(0, after)), updated_at = \(now)
-                        WHERE relay = \(r.relay) AND state = 'pending' AND seq = \(r.seq)
-                        """, logger: logger)
-                    continue
-                }
-                try await c.exec(
-                    """
-                    UPDATE deliveries SET state = \(settled.0.rawValue), reason = \(settled.1), attempts = attempts + 1, updated_at = \(now)
-                    WHERE relay = \(r.relay) AND state = 'pending' AND seq = \(r.seq)
-                    """, logger: logger)
-            }
+            try await c.settleDeliveries(results, now: now, logger: logger)
             if let relay {
                 try await c.exec(
                     """
