@@ -22,10 +22,18 @@ public enum FreePort {
 
     /// A minimal HTTP/1.0 GET of `path` on loopback (2 s timeout); the raw response.
     public static func httpGet(port: Int, path: String = "/", accept: String = "*/*") -> String? {
+        httpRequest("GET", port: port, path: path, accept: accept)
+    }
+
+    /// A minimal HTTP/1.0 request without a body on loopback, waiting at most `timeoutSeconds` for
+    /// each read; the raw response (a HEAD's is its status line and headers).
+    public static func httpRequest(
+        _ method: String, port: Int, path: String = "/", accept: String = "*/*", timeoutSeconds: Int = 2
+    ) -> String? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -35,7 +43,7 @@ public enum FreePort {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard ok == 0 else { return nil }
-        let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\nAccept: \(accept)\r\n\r\n"
+        let request = "\(method) \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\nAccept: \(accept)\r\n\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), 0) }
         var response = [UInt8]()
         var buf = [UInt8](repeating: 0, count: 4096)

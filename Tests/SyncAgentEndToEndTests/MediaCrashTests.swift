@@ -102,31 +102,9 @@ struct MediaCrashTests {
         }
     }
 
-    /// The status line of a BUD-01 `HEAD /<sha256>`: the same answer as a GET without reading every
+    /// The answer to a BUD-01 `HEAD /<sha256>`: the same status as a GET without reading every
     /// blob back, which took about half a second a blob on a loaded machine.
     static func head(port: Int, path: String) -> String? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var tv = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = UInt16(port).bigEndian
-        let ok = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard ok == 0 else { return nil }
-        let request = "HEAD \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n"
-        _ = request.withCString { send(fd, $0, strlen($0), 0) }
-        var response = [UInt8]()
-        var buf = [UInt8](repeating: 0, count: 4096)
-        for _ in 0..<16 {
-            let n = recv(fd, &buf, buf.count, 0)
-            if n <= 0 { break }
-            response += buf[0..<n]
-        }
-        return response.isEmpty ? nil : String(decoding: response, as: UTF8.self)
+        FreePort.httpRequest("HEAD", port: port, path: path, timeoutSeconds: 5)
     }
 }
