@@ -168,15 +168,20 @@ let package = Package(
         .executableTarget(name: "BenchCore", dependencies: ["NostrCore", "CSecp256k1", "PeerHarness"], swiftSettings: strict),
         .executableTarget(name: "BenchArchive", dependencies: ["Archive", "PeerHarness"], swiftSettings: strict),
         .executableTarget(name: "BenchRelay", dependencies: ["RelayClient", "PeerHarness"], swiftSettings: strict),
+        // What the benchmarks share: RelaySync's own client to seed and read their relays.
+        .target(
+            name: "BenchSupport", dependencies: ["RelayClient", "PeerHarness", "NostrCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .executableTarget(
             name: "BenchAgent",
-            dependencies: ["SyncAgent", "Ledger", "RelayClient", "PeerHarness", "CSecp256k1", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BenchSupport", "SyncAgent", "Ledger", "RelayClient", "PeerHarness", "CSecp256k1", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .executableTarget(
-            name: "BenchInbox", dependencies: ["RelayClient", "PeerHarness", "NostrCore", .product(name: "Logging", package: "swift-log")],
+            name: "BenchInbox", dependencies: ["BenchSupport", "RelayClient", "PeerHarness", "NostrCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .executableTarget(
-            name: "BenchReconcile", dependencies: ["Ledger", "RelayClient", "PeerHarness", "NostrCore", .product(name: "Logging", package: "swift-log")],
+            name: "BenchReconcile",
+            dependencies: ["BenchSupport", "Ledger", "RelayClient", "PeerHarness", "NostrCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(name: "NegentropyTests", dependencies: ["Negentropy"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "NostrCoreTests", dependencies: ["NostrCore", "PeerHarness"], resources: [.copy("Fixtures")], swiftSettings: strict),

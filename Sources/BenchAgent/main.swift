@@ -1,3 +1,4 @@
+import BenchSupport
 import CSecp256k1
 import Foundation
 import Ledger
@@ -39,11 +40,7 @@ if let flag = CommandLine.arguments.firstIndex(of: "--steady") {
 }
 
 func withRelay<T>(_ url: String, _ body: (Relay) async throws -> T) async throws -> T {
-    let relay = Relay(configuration: RelayConfiguration(url: url), logger: logger)
-    let service = Task { try await relay.run() }
-    defer { relay.stop(); service.cancel() }
-    guard await relay.waitUntilConnected(timeout: .seconds(10)) else { throw PeerError("cannot connect to \(url)") }
-    return try await body(relay)
+    try await BenchClient.withRelay(url, logger: logger, body)
 }
 
 /// `backup: nil` reads the primary only (fetch-only). `name` lets one folder (one ledger) hold several configs.

@@ -1,3 +1,4 @@
+import BenchSupport
 import Foundation
 import Logging
 import NostrCore
@@ -46,26 +47,17 @@ func runOnce(_ name: String, dir: URL, relay: Int32) throws -> Step {
 
 /// Runs `body` with a connected client of RelaySync's own (errors only in its log).
 func withRelay<T>(_ url: String, _ body: (Relay) async throws -> T) async throws -> T {
-    var logger = Logger(label: "bench-inbox")
-    logger.logLevel = .error
-    let relay = Relay(configuration: RelayConfiguration(url: url), logger: logger)
-    let service = Task { try await relay.run() }
-    defer { relay.stop(); service.cancel() }
-    guard await relay.waitUntilConnected(timeout: .seconds(10)) else { throw PeerError("cannot connect to \(url)") }
-    return try await body(relay)
+    try await BenchClient.withRelay(url, logger: quietLogger(), body)
 }
 
 func publish(_ events: [Event], to url: String) async throws {
-    try await withRelay(url) { relay in
-        for start in stride(from: 0, to: events.count, by: 10_000) {
-            let batch = Array(events[start..<min(start + 10_000, events.count)])
-            let out = await relay.publish(batch)
-            // LocalRelay refuses an older replaceable version ("error: unknown") and keeps the newest.
-            let replaceable = Set(batch.filter { $0.kindClass == .replaceable || $0.kindClass == .addressable }.map(\.id))
-            let refused = out.filter { !$0.value.isDelivered && !replaceable.contains($0.key) }.map(\.value)
-            guard refused.isEmpty else { throw PeerError("publishing: \(refused.count) refused, e.g. \(refused[0])") }
-        }
-    }
+    try await BenchClient.publish(events, to: url, logger: quietLogger())
+}
+
+func quietLogger() -> Logger {
+    var logger = Logger(label: "bench-inbox")
+    logger.logLevel = .error
+    return logger
 }
 
 func warmTagIndex(_ url: String) async throws {

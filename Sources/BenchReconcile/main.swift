@@ -1,3 +1,4 @@
+import BenchSupport
 import Foundation
 import Ledger
 import Logging
@@ -36,11 +37,7 @@ final class IDSet: @unchecked Sendable {
 }
 
 func withRelay<T>(_ url: String, _ body: (Relay) async throws -> T) async throws -> T {
-    let relay = Relay(configuration: RelayConfiguration(url: url), logger: logger)
-    let service = Task { try await relay.run() }
-    defer { relay.stop(); service.cancel() }
-    guard await relay.waitUntilConnected(timeout: .seconds(10)) else { throw PeerError("cannot connect to \(url)") }
-    return try await body(relay)
+    try await BenchClient.withRelay(url, logger: logger, body)
 }
 
 /// Every id the relay holds for these authors (read through RelaySync's own client, signatures checked).
@@ -52,20 +49,8 @@ func heldIDs(_ url: String, authors: [String]) async throws -> Set<String> {
     }
 }
 
-/// Publishes and fails on any refusal, except an older replaceable version re-sent after a stall
-/// (LocalRelay keeps the newest either way).
 func publish(_ events: [Event], to url: String) async throws {
-    try await withRelay(url) { relay in
-        for start in stride(from: 0, to: events.count, by: 10_000) {
-            let batch = Array(events[start..<min(start + 10_000, events.count)])
-            let out = await relay.publish(batch)
-            let replaceable = Set(batch.filter { $0.kindClass == .replaceable || $0.kindClass == .addressable }.map(\.id))
-            let refused = out.filter { !$0.value.isDelivered && !replaceable.contains($0.key) }.map(\.value)
-            guard refused.isEmpty else {
-                throw PeerError("publishing: \(refused.count) refused: \(Dictionary(grouping: refused, by: \.description).mapValues(\.count))")
-            }
-        }
-    }
+    try await BenchClient.publish(events, to: url, logger: logger)
 }
 
 /// Bytes sent through the loopback interface so far: everything between the agents and the relays
