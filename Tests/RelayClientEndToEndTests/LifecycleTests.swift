@@ -48,12 +48,12 @@ struct LifecycleTests {
             group.addTask { try await relay.run() }
             // Until a few attempts have failed (bounded: a loaded machine connects slowly).
             try await TestSupport.waitFor(seconds: 20, every: .milliseconds(100)) {
-                recorder.all.filter { $0.message == "relay.disconnected" }.count >= 5
+                recorder.all.filter { $0.message == "relay disconnected" }.count >= 5
             }
             relay.stop()
             try await group.waitForAll()
         }
-        let failures = recorder.all.filter { $0.message == "relay.disconnected" }
+        let failures = recorder.all.filter { $0.message == "relay disconnected" }
         // 100 ms doubling to a 1 s cap with jitter: a handful of attempts in seconds, not thousands.
         #expect(failures.count >= 3 && failures.count <= 30, "attempts: \(failures.count)")
         let loud = failures.filter { $0.level >= .info }
@@ -80,7 +80,7 @@ struct LifecycleTests {
                 relay.stop()
                 try await group.waitForAll()
             }
-            let logged = recorder.all.first { $0.message == "relay.event.invalid" }
+            let logged = recorder.all.first { $0.message == "invalid event dropped" }
             #expect(logged?.metadata["event.id"] == bad.id)
             #expect(logged?.metadata["relay.url"] == url)
         }

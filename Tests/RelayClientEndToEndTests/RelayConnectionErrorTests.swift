@@ -233,7 +233,7 @@ struct RelayConnectionErrorTests {
         }
     }
 
-    /// Below debug logging, `relay.disconnected` says the one line without swift-nio's text
+    /// Below debug logging, `relay disconnected` says the one line without swift-nio's text
     /// (`Connection errors: SingleConnectionFailure(…)`), which told an operator nothing more.
     @Test(.timeLimit(.minutes(1)))
     func theWarningSaysTheLineWithoutSwiftNIOsText() async throws {
@@ -243,18 +243,18 @@ struct RelayConnectionErrorTests {
         let relay = Relay(configuration: TestSupport.configuration("ws://127.0.0.1:\(try FreePort.pick())"), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await relay.run() }
-            try await TestSupport.waitFor(seconds: 10) { recorder.all.contains { $0.message == "relay.disconnected" } }
+            try await TestSupport.waitFor(seconds: 10) { recorder.all.contains { $0.message == "relay disconnected" } }
             relay.stop()
             try await group.waitForAll()
         }
-        let logged = recorder.all.filter { $0.message == "relay.disconnected" }
+        let logged = recorder.all.filter { $0.message == "relay disconnected" }
         #expect(!logged.isEmpty)
         #expect(logged.allSatisfy { $0.metadata["relay.error"] == "connection refused: is the relay running on that port?" }, "\(logged.map(\.metadata))")
         #expect(logged.allSatisfy { $0.metadata["relay.error.detail"] == nil }, "\(logged.map(\.metadata))")
     }
 
     /// Through `Relay`: the typed error is kept, the health's text still carries NIOSSL's
-    /// detail, and `relay.disconnected` logs the one line with the detail beside it (at debug).
+    /// detail, and `relay disconnected` logs the one line with the detail beside it (at debug).
     @Test(.timeLimit(.minutes(1)))
     func theRelayKeepsTheTypedErrorAndLogsTheLine() async throws {
         let recorder = LogRecorder()
@@ -274,7 +274,7 @@ struct RelayConnectionErrorTests {
             #expect(await relay.connectionFailure(waited: .seconds(2)) == line)
             let health = await relay.health().lastError ?? ""
             #expect(health.hasPrefix(line) && health.contains("CERTIFICATE_VERIFY_FAILED"), "\(health)")
-            let logged = recorder.all.filter { $0.message == "relay.disconnected" }
+            let logged = recorder.all.filter { $0.message == "relay disconnected" }
             #expect(!logged.isEmpty)
             #expect(logged.allSatisfy { $0.metadata["relay.error"] == line }, "\(logged.map(\.metadata))")
             #expect(logged.allSatisfy { $0.metadata["relay.error.detail"]?.contains("CERTIFICATE_VERIFY_FAILED") == true })

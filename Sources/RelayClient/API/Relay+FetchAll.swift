@@ -31,7 +31,7 @@ extension Relay {
         summary.cappedSeconds = pager.cappedSeconds
         if !summary.cappedSeconds.isEmpty {
             core.logger.warning(
-                "relay.fetch.capped-seconds",
+                "relay capped a whole second of events; fetched that second apart",
                 metadata: [
                     "relay.seconds": .string(summary.cappedSeconds.map(String.init).joined(separator: ",")),
                     "relay.filter": .string(filter.description),

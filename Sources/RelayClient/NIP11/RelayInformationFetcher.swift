@@ -42,10 +42,10 @@ struct RelayInformationFetcher: Sendable {
         case let .success(information)?:
             return information
         case let .failure(error)?:
-            logger.debug("relay.nip11.unavailable", metadata: ["relay.reason": .string("\(error)")])
+            logger.debug("relay information (NIP-11) unavailable", metadata: ["relay.reason": .string("\(error)")])
             return nil
         case nil:
-            logger.debug("relay.nip11.unavailable", metadata: ["relay.reason": .string("no answer within \(timeout)")])
+            logger.debug("relay information (NIP-11) unavailable", metadata: ["relay.reason": .string("no answer within \(timeout)")])
             return nil
         }
     }

@@ -143,7 +143,7 @@ struct WebSocketDialer: Sendable {
             channel.eventLoop.makeCompletedFuture {
                 let deflate = try PerMessageDeflate.negotiate(response.headers["Sec-WebSocket-Extensions"])
                 if let deflate {
-                    logger.debug("relay.websocket.deflate", metadata: ["relay.deflate": "\(deflate)"])
+                    logger.debug("websocket opened", metadata: ["relay.deflate": "\(deflate)"])
                 }
                 let replies = ReadPacer.Gauge()
                 let operations = channel.pipeline.syncOperations

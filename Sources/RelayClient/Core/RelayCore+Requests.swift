@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+import NostrCore
+
+extension RelayCore {
+    // MARK: one-off exchanges
+
+    /// Sends `message` and returns the first COUNT, NEG-MSG, NEG-ERR or CLOSED naming
+    /// `subscription`; nil if the connection is down or `cancelReply` comes first.
+    func awaitReply(_ message: ClientMessage, subscription: String, noticeAnswers: Bool = false) async -> RelayMessage? {
+        guard canSend else { return nil }
+        return await withCheckedContinuation { continuation in
+            waiters.awaitReply(subscription, noticeAnswers: noticeAnswers, continuation)
+            send(message)
+        }
+    }
+
+    func cancelReply(_ subscription: String) {
+        waiters.answer(subscription, with: nil)
+    }
+
+    /// Sends a message that expects no answer (NEG-CLOSE); dropped when not connected.
+    func sendOneOff(_ message: ClientMessage) {
+        guard canSend else { return }
+        send(message)
+    }
+
+    // MARK: subscriptions
+
+    nonisolated func makeSubscriptionID() -> String {
+        "rs" + String(UInt32.random(in: .min ... .max), radix: 36)
+    }
+
+    func register(_ handle: SubscriptionHandle, filters: [Filter], live: Bool) {
+        guard !handle.buffer.isFinished else { return }
+        if machine.state == .terminated {
+            handle.buffer.pushNow(.closed(RelayReason("error: relay client shut down")))
+            handle.buffer.finish()
+            return
+        }
+        carry(subscriptions.register(handle, filters: filters, live: live, at: now))
+    }
+
+    func cancelSubscription(_ id: String) {
+        carry(subscriptions.cancel(id, at: now))
+    }
+
+    // MARK: publishing
+
+    func publish(_ event: OutboundEvent) async -> PublishOutcome {
+        if let early = refuse(event) { return early }
+        return await withCheckedContinuation { c in
+            waiters.awaitPublish(event.id, c)
+            publishQueue.enqueue(event)
+            pump()
+            due(now + quickest)
+        }
+    }
+
+    func publish(_ events: [OutboundEvent]) async -> [String: PublishOutcome] {
+        var results: [String: PublishOutcome] = [:]
+        var toSend: [OutboundEvent] = []
+        var ids = Set<String>()
+        for e in events where ids.insert(e.id).inserted {
+            if let early = refuse(e) { results[e.id] = early } else { toSend.append(e) }
+        }
+        if toSend.isEmpty { return results }
+        let sent = await withCheckedContinuation { c in
+            waiters.awaitPublishes(toSend.map(\.id), c)
+            for e in toSend { publishQueue.enqueue(e) }
+            pump()
+            due(now + quickest)
+        }
+        return results.merging(sent) { a, _ in a }
+    }
+
+    private func refuse(_ event: OutboundEvent) -> PublishOutcome? {
+        PublishAdmission.refusal(
+            of: event, running: running && machine.state != .terminated, maxMessageLength: information?.limitation.maxMessageLength)
+    }
+
+    func deliver(_ resolutions: [PublishQueue.Resolution]) {
+        for r in resolutions {
+            counters.resolved(r.outcome)
+            switch r.outcome {
+            case .accepted, .duplicate:
+                break
+            case .rejected, .rateLimited, .authRequired:
+                logger.debug("publish refused", metadata: ["event.id": .string(r.id), "relay.outcome": .string(r.outcome.description)])
+            case .timedOut, .notConnected:
+                logger.info("publish failed", metadata: ["event.id": .string(r.id), "relay.outcome": .string(r.outcome.description)])
+            }
+            waiters.resolve(r.id, r.outcome)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import NostrCore
+import Testing
+
+@testable import RelayClient
+
+/// The pieces the relay core hands its decisions to: when the timer loop is rung, when a publish
+/// is refused before it is sent, and the AUTH answer.
+struct RelayCorePartsTests {
+    @Test func aDeadlineRingsOnlyWhenTheLoopWouldSleepPastIt() {
+        var schedule = WakeSchedule()
+        let answer1 = schedule.due(.seconds(5))
+        #expect(answer1)
+        // Already due sooner: a later deadline needs no ring.
+        let answer2 = schedule.due(.seconds(7))
+        #expect(!answer2)
+        let answer3 = schedule.due(.seconds(2))
+        #expect(answer3)
+        schedule.ticking = true
+        let answer4 = schedule.due(.seconds(1))
+        #expect(!answer4)
+    }
+
+    @Test func theNextWaitIsTheEarliestDeadlineAndNilWhenNothingWaits() {
+        var schedule = WakeSchedule()
+        let answer5 = schedule.next([nil, .seconds(9), .seconds(4)], now: .seconds(1))
+        #expect(answer5 == .seconds(3))
+        // The loop sleeps until 4 s now: a deadline at 6 s needs no ring.
+        let answer6 = schedule.due(.seconds(6))
+        #expect(!answer6)
+        let answer7 = schedule.next([.milliseconds(500)], now: .seconds(1))
+        #expect(answer7 == WakeSchedule.overdueRetry)
+        let answer8 = schedule.next([nil], now: .seconds(1))
+        #expect(answer8 == nil)
+        // Sleeping until rung: any deadline rings.
+        let answer9 = schedule.due(.seconds(60))
+        #expect(answer9)
+    }
+
+    @Test func aPublishIsRefusedWhenNotRunningOrLargerThanTheRelaysLimit() {
+        let event = OutboundEvent(id: String(repeating: "a", count: 64), rawJSON: String(repeating: "x", count: 100))
+        #expect(PublishAdmission.refusal(of: event, running: false, maxMessageLength: nil) == .notConnected)
+        #expect(PublishAdmission.refusal(of: event, running: true, maxMessageLength: nil) == nil)
+        #expect(PublishAdmission.refusal(of: event, running: true, maxMessageLength: 0) == nil)
+        #expect(PublishAdmission.refusal(of: event, running: true, maxMessageLength: 112) == nil)
+        guard case let .rejected(reason)? = PublishAdmission.refusal(of: event, running: true, maxMessageLength: 111) else {
+            Issue.record("an event over max_message_length was not refused")
+            return
+        }
+        #expect(reason.raw.contains("max_message_length 111"))
+    }
+
+    @Test func theAuthAnswerNamesTheRelayAndTheChallengeAndVerifies() throws {
+        let key = SecretKey.generate()
+        let event = try AuthResponse.event(answering: "c-123", relay: "wss://relay.example.com", key: key, now: Date(timeIntervalSince1970: 1_700_000_000))
+        #expect(event.kind == Kind.clientAuthentication)
+        #expect(event.tags == [["relay", "wss://relay.example.com"], ["challenge", "c-123"]])
+        #expect(event.createdAt == 1_700_000_000)
+        #expect(event.verify().isValid)
+    }
+}
