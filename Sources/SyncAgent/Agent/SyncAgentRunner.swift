@@ -319,9 +319,7 @@ public final class SyncAgentRunner: Sendable {
     /// The agent's logger with the relay's URL (`relay.url`) on every line, for the services that
     /// work for that one relay: their statements then carry only their own data.
     func logger(for relay: Relay) -> Logger {
-        var relayLogger = logger
-        relayLogger[metadataKey: "relay.url"] = .string(relay.url)
-        return relayLogger
+        logger.forRelay(relay.url)
     }
 
     func reconcileJob(_ relay: Relay, scope: SyncScope, writable: Bool) -> ReconcileJob {

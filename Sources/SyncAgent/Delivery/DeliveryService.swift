@@ -94,7 +94,7 @@ struct DeliveryService: Service {
         }
         for r in results {
             if case let .rejected(reason) = r.outcome {
-                logger.notice("delivery rejected", metadata: ["relay.url": "\(url)", "event.id": "\(r.eventID)", "reason": "\(reason)"])
+                logger.notice("delivery rejected", metadata: ["event.id": "\(r.eventID)", "reason": "\(reason)"])
             }
         }
     }

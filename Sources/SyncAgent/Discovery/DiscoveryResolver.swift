@@ -114,7 +114,7 @@ struct DiscoveryResolver: Sendable {
                         case let .event(e): events.append(e)
                         case .endOfStoredEvents: ended = true
                         case let .closed(reason):
-                            logger.debug("relay list query closed", metadata: ["relay.url": "\(relay.url)", "reason": "\(reason.raw)"])
+                            logger.forRelay(relay.url).debug("relay list query closed", metadata: ["reason": "\(reason.raw)"])
                         }
                     }
                     return (relay.url, events, ended)

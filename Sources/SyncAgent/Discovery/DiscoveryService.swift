@@ -84,7 +84,7 @@ struct DiscoveryService: Service {
             reader.stop.fire()
             running[url] = nil
             if !indexers.contains(where: { $0.url == url }) { await pool.remove(url: url) }
-            logger.info("discovered relay stopped", metadata: ["relay.url": "\(url)"])
+            logger.forRelay(url).info("discovered relay stopped")
         }
         for url in plan.everyRelay where running[url] == nil {
             let assignment = plan.assignment(url)
@@ -92,15 +92,15 @@ struct DiscoveryService: Service {
             let stop = OneShotSignal()
             running[url] = Running(assignment: assignment, stop: stop)
             let services = readers.make(relay, assignment)
-            logger.info(
+            logger.forRelay(url).info(
                 "discovered relay started",
                 metadata: [
-                    "relay.url": "\(url)", "authors": "\(assignment.authors.count)", "inbox_recipients": "\(assignment.inbox?.recipients.count ?? 0)",
+                    "authors": "\(assignment.authors.count)", "inbox_recipients": "\(assignment.inbox?.recipients.count ?? 0)",
                 ])
             group.addTask { await Self.read(services, until: stop) }
         }
         for (url, reason) in plan.skipped.sorted(by: { $0.key < $1.key }) {
-            logger.debug("discovered relay skipped", metadata: ["relay.url": "\(url)", "reason": "\(reason)"])
+            logger.forRelay(url).debug("discovered relay skipped", metadata: ["reason": "\(reason)"])
         }
     }
 

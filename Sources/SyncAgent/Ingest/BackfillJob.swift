@@ -47,8 +47,8 @@ struct BackfillJob: Sendable {
                 let problem = ScopeRefusal.describe(reason, relay: relay)
                 result.refused[scope.recordName] = problem
                 try await ledger.noteScopeProblem(relay: relay.url, scope: scope.recordName, problem, at: WallClock.unixNow())
-                logger.warning(
-                    "relay refused a scope", metadata: ["relay.url": "\(relay.url)", "scope": "\(scope.name)", "reason": "\(problem)"])
+                logger.forRelay(relay.url).warning(
+                    "relay refused a scope", metadata: ["scope": "\(scope.name)", "reason": "\(problem)"])
             }
         }
         try await ledger.noteRelaySuccess(relay.url, at: WallClock.unixNow())
@@ -119,7 +119,7 @@ struct BackfillJob: Sendable {
             }
             try await ledger.setCursor(done, relay: url, pubkeys: chunk)
         }
-        logger.debug("backfill pass finished", metadata: ["relay.url": "\(url)", "events": "\(summary.events)", "members": "\(chunk.count)"])
+        logger.forRelay(url).debug("backfill pass finished", metadata: ["events": "\(summary.events)", "members": "\(chunk.count)"])
         return summary.events
     }
 }

@@ -18,14 +18,14 @@ struct BackfillService: Service {
                 guard await job.relay.waitUntilConnected(timeout: .seconds(30)) else { continue }
                 do {
                     let result = try await job.run()
-                    job.logger.info("backfill complete", metadata: ["relay.url": "\(job.relay.url)", "events": "\(result.events)"])
+                    job.logger.forRelay(job.relay.url).info("backfill complete", metadata: ["events": "\(result.events)"])
                     done?.open()
                     return
                 } catch is CancellationError {
                     return
                 } catch {
                     try? await job.ledger.noteRelayError(job.relay.url, "\(error)", at: WallClock.unixNow())
-                    logger.warning("backfill failed; will retry", metadata: ["relay.url": "\(job.relay.url)", "error": "\(error)"])
+                    logger.forRelay(job.relay.url).warning("backfill failed; will retry", metadata: ["error": "\(error)"])
                     try await Task.sleep(for: Self.retryDelay)
                 }
             }

@@ -31,6 +31,7 @@ struct LiveSyncService: Service {
     }
 
     private func follow(_ live: Filter, url: String) async throws {
+        let logger = logger.forRelay(url)
         try await cancelWhenGracefulShutdown {
             var stored = 0
             var caughtUp = false
@@ -39,19 +40,19 @@ struct LiveSyncService: Service {
                 case let .event(event):
                     if !caughtUp { stored += 1 }
                     do { try await ingestor.ingest([event], from: url, live: caughtUp) } catch {
-                        logger.error("live event not recorded", metadata: ["relay.url": "\(url)", "event.id": "\(event.id)", "error": "\(error)"])
+                        logger.error("live event not recorded", metadata: ["event.id": "\(event.id)", "error": "\(error)"])
                         throw error
                     }
                 case .endOfStoredEvents:
                     caughtUp = true
                     if live.limit == 0, stored > 0 {
                         logger.notice(
-                            "relay ignores limit 0 on live subscriptions; using limit 1", metadata: ["relay.url": "\(url)", "stored_events": "\(stored)"])
+                            "relay ignores limit 0 on live subscriptions; using limit 1", metadata: ["stored_events": "\(stored)"])
                         try? await ledger.noteIgnoresLimitZero(relay: url)
                     }
-                    logger.debug("live subscription caught up", metadata: ["relay.url": "\(url)"])
+                    logger.debug("live subscription caught up")
                 case let .closed(reason):
-                    logger.warning("live subscription closed by relay", metadata: ["relay.url": "\(url)", "scope": "\(scope)", "reason": "\(reason.raw)"])
+                    logger.warning("live subscription closed by relay", metadata: ["scope": "\(scope)", "reason": "\(reason.raw)"])
                     if scope != .authors {
                         let name = identity.map { "\(scope) as \($0)" } ?? scope.description
                         try? await ledger.noteScopeProblem(relay: url, scope: name, ScopeRefusal.describe(reason, relay: relay), at: WallClock.unixNow())
