@@ -44,6 +44,9 @@ public final class BlossomUploader: Sendable {
     ) {
         var c = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(60)))
         c.decompression = .disabled
+        // A backup server that refuses is retried later by the ledger's backoff: fail at once
+        // instead of holding the worker for the pool's connect timeout.
+        c.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroup: group, configuration: c)
         self.authorizer = authorizer
         self.store = store

@@ -16,6 +16,9 @@ actor PinnedClients {
         self.group = group
         var c = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: timeout, decompression: .disabled)
         c.connectionPool = .init(idleTimeout: .seconds(30))
+        // A source that refuses is one candidate of several: fail at once and try the next, rather
+        // than let the pool retry the connection until its connect timeout (10 s per refused host).
+        c.connectionPool.retryConnectionEstablishment = false
         base = c
         self.capacity = capacity
     }
