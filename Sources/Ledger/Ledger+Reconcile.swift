@@ -95,7 +95,7 @@ extension Ledger {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    r.relay, r.scope, r.startedAt, r.finishedAt, r.method, r.windows, r.ledgerEvents, r.relayEvents, r.missingOnRelay,
+                    r.relay, r.scope, r.startedAt, r.finishedAt, r.method.rawValue, r.windows, r.ledgerEvents, r.relayEvents, r.missingOnRelay,
                     r.missingInLedger, r.fetched, r.requeued, r.lostAfterDelivery, r.messages, r.bytes, r.error,
                 ])
         }
@@ -124,7 +124,7 @@ extension Ledger {
                     """)
             return rows.map { row in
                 var record = ReconciliationRecord(
-                    relay: row[0], startedAt: row[1], finishedAt: row[2], method: row[3], windows: row[4], ledgerEvents: row[5],
+                    relay: row[0], startedAt: row[1], finishedAt: row[2], method: ReconcileMethod(stored: row[3]), windows: row[4], ledgerEvents: row[5],
                     relayEvents: row[6], missingOnRelay: row[7], missingInLedger: row[8], fetched: row[9], requeued: row[10],
                     lostAfterDelivery: row[11], messages: row[12], bytes: row[13], error: row[14])
                 record.scope = row[16]
@@ -225,8 +225,7 @@ public struct ReconciliationRecord: Sendable, Equatable, Codable {
     public var scope = "authors"
     public var startedAt: Int64
     public var finishedAt: Int64
-    /// "nip77", "count+req" or "req".
-    public var method: String
+    public var method: ReconcileMethod
     public var windows: Int
     public var ledgerEvents: Int
     /// nil when the comparison did not finish.
@@ -243,7 +242,7 @@ public struct ReconciliationRecord: Sendable, Equatable, Codable {
     public var error: String?
 
     public init(
-        relay: String, startedAt: Int64, finishedAt: Int64, method: String, windows: Int, ledgerEvents: Int, relayEvents: Int?,
+        relay: String, startedAt: Int64, finishedAt: Int64, method: ReconcileMethod, windows: Int, ledgerEvents: Int, relayEvents: Int?,
         missingOnRelay: Int, missingInLedger: Int, fetched: Int, requeued: Int, lostAfterDelivery: Int, messages: Int, bytes: Int,
         error: String?
     ) {

@@ -26,28 +26,29 @@ extension Ledger {
         guard !definitions.isEmpty else { return }
         let ids = try write("index scopes") { db -> [String: Int64] in
             var ids: [String: Int64] = [:]
-            var through: [String: Int64] = [:]
+            // Each definition with its row id and how far the index has read the ledger.
+            var indexes: [(definition: ScopeIndexDefinition, id: Int64, through: Int64)] = []
             for d in definitions {
                 try db.execute(
                     sql: "INSERT INTO scope_indexes (key, definition) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", arguments: [d.key, d.definition])
                 let row = try Row.fetchOne(db, sql: "SELECT id, indexed_through_seq FROM scope_indexes WHERE key = ?", arguments: [d.key])!
                 ids[d.key] = row[0]
-                through[d.key] = row[1]
+                indexes.append((d, row[0], row[1]))
             }
             let top = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM events") ?? 0
-            let behind = definitions.filter { through[$0.key]! < top }
-            guard let start = behind.map({ through[$0.key]! }).min() else { return ids }
+            let behind = indexes.filter { $0.through < top }
+            guard let start = behind.map(\.through).min() else { return ids }
             let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO scope_events (scope, created_at, id, kind) VALUES (?, ?, ?, ?)")
             let rows = try Row.fetchCursor(db, sql: "SELECT seq, raw FROM events WHERE seq > ? ORDER BY seq", arguments: [start])
             while let row = try rows.next() {
                 let seq: Int64 = row[0]
                 guard let event = try? Event(json: row[1] as String) else { continue }
-                for d in behind where through[d.key]! < seq && d.matches(event) {
-                    try insert.execute(arguments: [ids[d.key]!, event.createdAt, event.id, event.kind])
+                for index in behind where index.through < seq && index.definition.matches(event) {
+                    try insert.execute(arguments: [index.id, event.createdAt, event.id, event.kind])
                 }
             }
-            for d in behind {
-                try db.execute(sql: "UPDATE scope_indexes SET indexed_through_seq = ? WHERE id = ?", arguments: [top, ids[d.key]!])
+            for index in behind {
+                try db.execute(sql: "UPDATE scope_indexes SET indexed_through_seq = ? WHERE id = ?", arguments: [top, index.id])
             }
             return ids
         }

@@ -95,21 +95,21 @@ extension PostgresLedger: ReconciliationStore {
                 """
                 INSERT INTO reconciliations (relay, scope, started_at, finished_at, method, windows, ledger_events, relay_events, missing_on_relay,
                     missing_in_ledger, fetched, requeued, lost_after_delivery, messages, bytes, error)
-                VALUES (\(r.relay), \(r.scope), \(r.startedAt), \(r.finishedAt), \(r.method), \(r.windows), \(r.ledgerEvents), \(r.relayEvents),
+                VALUES (\(r.relay), \(r.scope), \(r.startedAt), \(r.finishedAt), \(r.method.rawValue), \(r.windows), \(r.ledgerEvents), \(r.relayEvents),
                     \(r.missingOnRelay), \(r.missingInLedger), \(r.fetched), \(r.requeued), \(r.lostAfterDelivery), \(r.messages), \(r.bytes), \(r.error))
                 """, logger: logger)
         }
     }
 
     /// Each relay's latest reconciliation of `scope` (tests, `status`).
-    public func lastReconciliation(relay: String, scope: String = "authors") async throws -> (method: String, requeued: Int, missingOnRelay: Int)? {
+    public func lastReconciliation(relay: String, scope: String = "authors") async throws -> (method: ReconcileMethod, requeued: Int, missingOnRelay: Int)? {
         try await connection { c in
             try await
                 (try await c.query(
                     """
                     SELECT method, requeued, missing_on_relay FROM reconciliations WHERE relay = \(relay) AND scope = \(scope) ORDER BY id DESC LIMIT 1
                     """, logger: logger
-                )).decode((String, Int64, Int64).self).all().first.map { ($0.0, Int($0.1), Int($0.2)) }
+                )).decode((String, Int64, Int64).self).all().first.map { (ReconcileMethod(stored: $0.0), Int($0.1), Int($0.2)) }
         }
     }
 }

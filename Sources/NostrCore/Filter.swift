@@ -33,8 +33,8 @@ public struct Filter: Sendable, Hashable, CustomStringConvertible {
         if let ids { fields.append(("ids", .array(ids.map { .string($0) }))) }
         if let authors { fields.append(("authors", .array(authors.map { .string($0) }))) }
         if let kinds { fields.append(("kinds", .array(kinds.map { .int(Int64($0)) }))) }
-        for name in tags.keys.sorted() {
-            fields.append(("#\(name)", .array(tags[name]!.map { .string($0) })))
+        for (name, values) in tags.sorted(by: { $0.key < $1.key }) {
+            fields.append(("#\(name)", .array(values.map { .string($0) })))
         }
         if let since { fields.append(("since", .int(since))) }
         if let until { fields.append(("until", .int(until))) }

@@ -168,7 +168,7 @@ import Testing
             #expect(try await due(store, b).isEmpty)
             try await store.recordReconciliation(
                 ReconciliationRecord(
-                    relay: b, startedAt: 4, finishedAt: 5, method: "negentropy", windows: windows, ledgerEvents: 6, relayEvents: 4,
+                    relay: b, startedAt: 4, finishedAt: 5, method: .nip77, windows: windows, ledgerEvents: 6, relayEvents: 4,
                     missingOnRelay: 2, missingInLedger: 0, fetched: 0, requeued: 2, lostAfterDelivery: 2, messages: 3, bytes: 100, error: nil))
         }
     }

@@ -88,7 +88,7 @@ import Testing
         let l = try Ledger.temporary()
         func rec(_ relay: String, _ at: Int64, lost: Int) -> ReconciliationRecord {
             ReconciliationRecord(
-                relay: relay, startedAt: at, finishedAt: at + 1, method: "nip77", windows: 1, ledgerEvents: 10, relayEvents: 9,
+                relay: relay, startedAt: at, finishedAt: at + 1, method: .nip77, windows: 1, ledgerEvents: 10, relayEvents: 9,
                 missingOnRelay: lost, missingInLedger: 0, fetched: 0, requeued: lost, lostAfterDelivery: lost, messages: 4,
                 bytes: 100, error: nil)
         }

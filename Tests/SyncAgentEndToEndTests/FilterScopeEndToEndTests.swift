@@ -56,7 +56,7 @@ import Testing
         let found = Dictionary(second.scopeReconciliations.filter { $0.relay == primary.url }.map { ($0.scope, $0) }, uniquingKeysWith: { a, _ in a })
         #expect(found["filters[0]"]?.fetched == 15, "\(second.text)")
         #expect(found["filters[1]"]?.fetched == 12, "\(second.text)")
-        #expect(found["filters[0]"]?.method == (flavor == .localRelay ? "nip77" : "req"))
+        #expect(found["filters[0]"]?.method == (flavor == .localRelay ? .nip77 : .req))
         #expect(try await AgentFixture.ids(on: backup.url, authors: everyone) == Set((own + topic + group + lateTopic + lateGroup).map(\.id)))
         #expect(second.scopeEvents == ["authors": 10, "filters[0]": 55, "filters[1]": 37], "\(second.text)")
     }

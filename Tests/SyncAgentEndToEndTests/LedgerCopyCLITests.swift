@@ -34,7 +34,7 @@ final class LedgerCopyCLITests: Sendable {
         try ledger.setCursor(BackfillCursor(until: 1_700_000_000, complete: true, newestSeen: 1_700_000_300), relay: a, pubkeys: [key.publicKey])
         try ledger.recordReconciliation(
             ReconciliationRecord(
-                relay: b, startedAt: 4, finishedAt: 5, method: "negentropy", windows: 1, ledgerEvents: 38, relayEvents: 30,
+                relay: b, startedAt: 4, finishedAt: 5, method: .nip77, windows: 1, ledgerEvents: 38, relayEvents: 30,
                 missingOnRelay: 8, missingInLedger: 0, fetched: 0, requeued: 8, lostAfterDelivery: 0, messages: 3, bytes: 100, error: nil))
         let run = try ledger.beginRun(mode: "once", at: 11)
         try ledger.endRun(run, at: 12, exitCode: 0, summaryJSON: "{}")

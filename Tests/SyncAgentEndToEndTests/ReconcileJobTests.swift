@@ -67,7 +67,7 @@ import Testing
         try await ScriptedRelay.with(Self.relay(store, refuseAbove: 40, opened: opened)) { server in
             try await AgentFixture.withRelay(server.url) { relay in
                 let record = try await Self.job(relay, ledger: ledger, authors: [key.publicKey], writable: true).run()
-                #expect(record.error == nil && record.method == "nip77", "\(record)")
+                #expect(record.error == nil && record.method == .nip77, "\(record)")
                 #expect(record.missingInLedger == 7 && record.fetched == 7)
                 #expect(record.missingOnRelay == 5 && record.requeued == 5)
                 #expect(record.windows >= 4 && record.relayEvents == 127)
@@ -88,7 +88,7 @@ import Testing
             try await AgentFixture.withRelay(server.url) { relay in
                 let record = try await Self.job(relay, ledger: ledger, authors: [key.publicKey], writable: false).run()
                 #expect(record.error == nil, "\(record)")
-                #expect(record.method == "req" || record.method == "count+req", "\(record)")
+                #expect(record.method == .req || record.method == .countAndReq, "\(record)")
                 #expect(record.missingInLedger == 10 && record.fetched == 10)
                 #expect(opened.value <= 1 + ReconcileJob.maxSplits + 1)
             }

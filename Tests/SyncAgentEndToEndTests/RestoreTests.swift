@@ -18,7 +18,8 @@ import Testing
         defer { f.cleanUp() }
         let alice = SecretKey.generate()
         let now = Int64(Date().timeIntervalSince1970)
-        let notes = try AgentFixture.notes(alice, count: 300, start: now - 1_000)
+        // One restore batch either way (500): more notes would only time nostr-relay's writes.
+        let notes = try AgentFixture.notes(alice, count: 120, start: now - 1_000)
         let profile = try alice.sign(kind: 0, content: #"{"name":"alice"}"#, createdAt: now - 10)
         let articles = try ["one", "two"].map { try alice.sign(kind: 30023, content: "article \($0)", tags: [["d", $0]], createdAt: now - 5) }
         let old = try AgentFixture.notes(alice, count: 1, start: now - 3 * 365 * 86_400)

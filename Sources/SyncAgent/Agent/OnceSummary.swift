@@ -41,8 +41,8 @@ public struct OnceSummary: Sendable, Codable {
             let parts = scopeEvents.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) (\(counters.newByScope[$0.key] ?? 0) new)" }
             lines.append("  scopes in the ledger: " + parts.joined(separator: ", "))
         }
-        for url in counters.fetched.keys.sorted() {
-            lines.append("    from \(url): \(counters.fetched[url]!)\(invalid[url].map { $0 > 0 ? ", \($0) invalid" : "" } ?? "")")
+        for (url, count) in counters.fetched.sorted(by: { $0.key < $1.key }) {
+            lines.append("    from \(url): \(count)\(invalid[url].map { $0 > 0 ? ", \($0) invalid" : "" } ?? "")")
         }
         let writable = Set(counters.delivered.keys).union(counters.duplicates.keys).union(counters.rejected.keys).union(pending.keys).sorted()
         for url in writable {

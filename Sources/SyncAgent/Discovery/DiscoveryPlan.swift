@@ -87,14 +87,12 @@ public struct DiscoveryPlan: Sendable, Equatable {
         let capped = RelaySelection.capPerPubkey(writeRelays: candidates, limit: input.limitPerPubkey, health: input.health)
         for (pubkey, urls) in capped {
             for url in urls { readers[url, default: []].append(pubkey) }
-            for url in candidates[pubkey]! where !urls.contains(url) && readers[url] == nil {
+            for url in candidates[pubkey, default: []] where !urls.contains(url) && readers[url] == nil {
                 skipped[url] = skipped[url] ?? "over the cap of \(input.limitPerPubkey) discovered relays per pubkey"
             }
         }
-        for url in readers.keys {
-            readers[url]!.sort()
-            skipped[url] = nil
-        }
+        readers = readers.mapValues { $0.sorted() }
+        for url in readers.keys { skipped[url] = nil }
         let cover = RelaySelection.cover(writeRelays: capped, health: input.health)
         order = cover + RelaySelection.rank(readers.keys.filter { !cover.contains($0) }, health: input.health)
         if let kinds = input.inboxKinds { planInbox(input, kinds: kinds) }

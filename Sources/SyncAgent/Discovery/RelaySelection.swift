@@ -31,7 +31,7 @@ public enum RelaySelection {
         while !uncovered.isEmpty {
             var best: (url: String, covers: Int, score: Double)?
             for url in candidates.sorted() where !chosen.contains(url) {
-                let covers = uncovered.filter { writeRelays[$0]!.contains(url) }.count
+                let covers = uncovered.filter { writeRelays[$0, default: []].contains(url) }.count
                 guard covers > 0 else { continue }
                 let s = score(health[url] ?? .unmeasured)
                 if best == nil || covers > best!.covers || (covers == best!.covers && s > best!.score) {
@@ -40,7 +40,7 @@ public enum RelaySelection {
             }
             guard let pick = best else { break }
             chosen.append(pick.url)
-            uncovered = uncovered.filter { !writeRelays[$0]!.contains(pick.url) }
+            uncovered = uncovered.filter { !writeRelays[$0, default: []].contains(pick.url) }
         }
         return chosen
     }

@@ -52,7 +52,7 @@ public final class AgentMetrics: Sendable {
         let relay = [("relay", record.relay)]
         Counter(
             label: "relaysync_reconciliations_total",
-            dimensions: relay + [("scope", record.scope), ("method", record.method), ("result", record.error == nil ? "ok" : "failed")],
+            dimensions: relay + [("scope", record.scope), ("method", record.method.rawValue), ("result", record.error == nil ? "ok" : "failed")],
             factory: factory
         ).increment()
         Counter(label: "relaysync_reconciliation_differences_total", dimensions: relay + [("side", "missing_on_relay")], factory: factory)

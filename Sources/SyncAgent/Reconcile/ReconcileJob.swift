@@ -46,7 +46,7 @@ struct ReconcileJob: Sendable {
         let started = WallClock.unixNow()
         var progress = Progress(
             record: ReconciliationRecord(
-                relay: url, startedAt: started, finishedAt: started, method: "req", windows: 0, ledgerEvents: 0,
+                relay: url, startedAt: started, finishedAt: started, method: .req, windows: 0, ledgerEvents: 0,
                 relayEvents: 0, missingOnRelay: 0, missingInLedger: 0, fetched: 0, requeued: 0,
                 lostAfterDelivery: 0, messages: 0, bytes: 0, error: nil),
             negentropy: settings.negentropy && methods.mayTry(.negentropy, on: url),
@@ -79,9 +79,9 @@ struct ReconcileJob: Sendable {
         record.scope = scope.recordName
         record.method =
             switch (progress.usedNegentropy, progress.usedRequests) {
-            case (true, true): "nip77+req"
-            case (true, false): "nip77"
-            case (false, _): progress.skippedAsRead ? "backfill" : progress.usedCount ? "count+req" : "req"
+            case (true, true): .nip77AndReq
+            case (true, false): .nip77
+            case (false, _): progress.skippedAsRead ? .backfill : progress.usedCount ? .countAndReq : .req
             }
         if progress.skippedAsRead && !progress.usedNegentropy && !progress.usedRequests { record.relayEvents = nil }
         record.finishedAt = WallClock.unixNow()

@@ -31,7 +31,7 @@ extension SyncAgentRunner {
                     // A scope the relay refuses (an AUTH no key answers) says why, not just "failed".
                     let refusal = problems.first { $0.relay == entry.url && $0.scope == r.scope }?.problem
                     var line = AuditReport.RelayLine(
-                        url: entry.url, role: entry.role.rawValue, method: r.method, ledgerEvents: r.ledgerEvents, relayEvents: r.relayEvents,
+                        url: entry.url, role: ReportRole(entry.role), method: r.method, ledgerEvents: r.ledgerEvents, relayEvents: r.relayEvents,
                         missingOnRelay: r.missingOnRelay, missingInLedger: r.missingInLedger, fetched: r.fetched, requeued: r.requeued,
                         lostAfterDelivery: r.lostAfterDelivery, pendingAfter: pending,
                         error: r.error.map { e in refusal.map { "\(e); \($0)" } ?? e } ?? failures[entry.url])

@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import Media
 
 /// What `relaysync audit` found per relay. The JSON form is a stable interface (docs/status.md):
@@ -6,9 +7,8 @@ import Media
 public struct AuditReport: Sendable, Codable {
     public struct RelayLine: Sendable, Codable {
         public var url: String
-        public var role: String
-        /// "nip77", "nip77+req", "count+req" or "req".
-        public var method: String
+        public var role: ReportRole
+        public var method: ReconcileMethod
         public var ledgerEvents: Int
         public var relayEvents: Int?
         public var missingOnRelay: Int
@@ -32,7 +32,7 @@ public struct AuditReport: Sendable, Codable {
             case pendingAfter = "pending_after"
         }
 
-        var writable: Bool { role == "backup" || role == "both" }
+        var writable: Bool { role.isWritable }
 
         /// A gap that matters: the ledger lacks the relay's events, or a writable relay lacks the
         /// ledger's (a read-only relay lacking events from elsewhere is normal).

@@ -13,7 +13,7 @@ public struct RelaysReport: Sendable, Codable {
         /// "configured", "indexer" or "discovered".
         public var origin: String
         /// primary, backup, both, indexer, or "primary (discovered)".
-        public var role: String
+        public var role: ReportRole
         /// For discovered relays, the authors (hex) whose relay lists name it.
         public var pubkeys: [String]
         public var score: Double
@@ -58,21 +58,21 @@ public struct RelaysReport: Sendable, Codable {
         let stats = Dictionary(try ledger.relayStatistics().map { ($0.relay, $0) }, uniquingKeysWith: { a, _ in a })
         let hasKey = (try? configuration.loadSecretKey()) != nil
 
-        func line(_ url: String, origin: String, role: String, pubkeys: [String] = [], auth: Bool = false) -> Line {
+        func line(_ url: String, origin: String, role: ReportRole, pubkeys: [String] = [], auth: Bool = false) -> Line {
             let policy = RelayContentPolicy(information: info[url], hasKey: auth && hasKey)
-            let notes = role == "backup" || role == "both" ? policy.writeNotes : policy.readSkipReason.map { [$0] } ?? []
+            let notes = role.isWritable ? policy.writeNotes : policy.readSkipReason.map { [$0] } ?? []
             return Line(
                 url: url, origin: origin, role: role, pubkeys: pubkeys, score: RelaySelection.score(health[url] ?? .unmeasured),
                 health: health[url], healthRecordedAt: health[url] == nil ? nil : recordedAt[url],
                 lastSuccessAt: stats[url]?.lastSuccessAt, lastError: stats[url]?.lastError, notes: notes)
         }
 
-        var lines = configuration.relays.map { line($0.url, origin: "configured", role: $0.role.rawValue, auth: $0.auth) }
+        var lines = configuration.relays.map { line($0.url, origin: "configured", role: ReportRole($0.role), auth: $0.auth) }
         var skipped: [Skipped] = []
         var authorsWithLists = 0
         if configuration.discover.enabled {
             let configured = Set(configuration.relays.map(\.url))
-            lines += configuration.discover.indexers.filter { !configured.contains($0) }.map { line($0, origin: "indexer", role: "indexer") }
+            lines += configuration.discover.indexers.filter { !configured.contains($0) }.map { line($0, origin: "indexer", role: .indexer) }
             let lists = try ledger.cachedRelayLists(configuration.pubkeys)
             authorsWithLists = lists.count
             let refusals = RelayContentPolicy.readRefusals(info.mapValues { $0 }, hasKey: hasKey)
@@ -85,7 +85,7 @@ public struct RelaysReport: Sendable, Codable {
             }
             let plan = DiscoveryPlan(input)
             lines += plan.everyRelay.map { url in
-                var l = line(url, origin: "discovered", role: "primary (discovered)", pubkeys: plan.readers[url] ?? [])
+                var l = line(url, origin: "discovered", role: .discovered, pubkeys: plan.readers[url] ?? [])
                 l.scopes = (plan.readers[url] == nil ? [] : ["authors"]) + (plan.inbox[url] == nil ? [] : ["inbox"])
                 l.inbox = plan.inbox[url]
                 return l

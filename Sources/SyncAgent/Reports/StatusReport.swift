@@ -7,7 +7,7 @@ import NostrCore
 public struct StatusReport: Sendable, Codable {
     public struct RelayLine: Sendable, Codable {
         public var url: String
-        public var role: String
+        public var role: ReportRole
         public var present: Int
         public var delivered: Int
         public var duplicate: Int
@@ -81,8 +81,8 @@ public struct StatusReport: Sendable, Codable {
         let stats = Dictionary(try ledger.relayStatistics().map { ($0.relay, $0) }, uniquingKeysWith: { a, _ in a })
         let reconciliations = try ledger.lastReconciliations()
         var lines: [RelayLine] = []
-        let configured = configuration.relays.map { ($0.url, $0.role.rawValue) }
-        let others = Set(stats.keys).union(reconciliations.keys).filter { url in !configured.contains { $0.0 == url } }.sorted().map { ($0, "not configured") }
+        let configured = configuration.relays.map { ($0.url, ReportRole($0.role)) }
+        let others = Set(stats.keys).union(reconciliations.keys).filter { url in !configured.contains { $0.0 == url } }.sorted().map { ($0, ReportRole.notConfigured) }
         for (url, role) in configured + others {
             let s = stats[url]
             lines.append(
