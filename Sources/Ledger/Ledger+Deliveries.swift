@@ -97,6 +97,16 @@ extension Ledger {
 
     /// Whether anything is still pending for `relay`: one probe of the pending index, where a
     /// count would walk all of it (the one-shot run asks after every batch).
+    /// When the first pending delivery to `relay` falls due (unix seconds), nil when none is
+    /// pending: the delivery loop sleeps until then instead of polling for retries.
+    public func nextDeliveryDue(relay: String) throws -> Int64? {
+        try read("next delivery due") { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT MIN(next_attempt_at) FROM deliveries INDEXED BY deliveries_pending WHERE relay = ? AND state = 'pending'",
+                arguments: [relay])
+        }
+    }
+
     public func hasPending(relay: String) throws -> Bool {
         try read("probe pending") { db in
             try Bool.fetchOne(db.cachedStatement(sql: Self.hasPendingSQL), arguments: [relay]) ?? false

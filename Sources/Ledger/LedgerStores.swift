@@ -18,6 +18,8 @@ public protocol DeliveryStore: Sendable {
     func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64, noteSuccessOf relay: String?) async throws
     @discardableResult func ensureDeliveries(toWritableRelays relays: [String], now: Int64) async throws -> Int
     func hasPending(relay: String) async throws -> Bool
+    /// When the first pending delivery to `relay` falls due (unix seconds), nil when none is pending.
+    func nextDeliveryDue(relay: String) async throws -> Int64?
     func pendingCount(relay: String?) async throws -> Int
 }
 

@@ -40,11 +40,11 @@ extension SyncAgentRunner {
                     }
                 }
             } catch {
-                producing.open()
+                finishProducing(producing)
                 _ = try? await delivered
                 throw error
             }
-            producing.open()
+            finishProducing(producing)
             // A relay list often names dead relays: those are reported, not counted as a failed backup.
             var discoveredFailures: [String: String] = [:]
             for url in discovered.everyRelay { discoveredFailures[url] = failures.removeValue(forKey: url) }
@@ -165,6 +165,12 @@ extension SyncAgentRunner {
         }
     }
 
+    /// Nothing new becomes pending from now on: the delivery loops waiting for more learn it at once.
+    private func finishProducing(_ producing: Gate) {
+        producing.open()
+        for wake in deliveryWake.values { wake.signal() }
+    }
+
     /// Delivers to every writable relay until `producing` opens and nothing is pending.
     func deliverAll(until producing: Gate) async throws -> [String: String] {
         try await withThrowingTaskGroup(of: (String, String?).self) { group in
@@ -194,7 +200,8 @@ extension SyncAgentRunner {
             guard try await ledger.hasPending(relay: url) else {
                 if finished { return nil }
                 lastProgress = .now
-                await wake.wait(timeout: .milliseconds(250))
+                // Woken by the next event recorded, or by `finishProducing`.
+                await wake.wait(timeout: nil)
                 continue
             }
             if !connected {
@@ -212,7 +219,11 @@ extension SyncAgentRunner {
                 try await ledger.noteRelayError(url, "\(pending) deliveries still pending", at: WallClock.unixNow())
                 return "\(pending) deliveries still pending after \(onceGiveUp) without progress"
             }
-            if round.attempted == 0 { await wake.wait(timeout: .milliseconds(250)) }
+            if round.attempted == 0 {
+                // Pending, none due: sleep until the first retry falls due, unless woken sooner.
+                let due = try await ledger.nextDeliveryDue(relay: url)
+                await wake.wait(timeout: RetrySchedule(next: due).wait(now: WallClock.unixNow()) ?? .seconds(1))
+            }
         }
     }
 }

@@ -7,8 +7,9 @@ public final class WakeSignal: Sendable {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
         var generation = 0
-        /// The wait whose timer fired before its continuation was registered.
-        var expired = -1
+        /// The wait that ended (its deadline passed, or it was cancelled) before its continuation
+        /// was registered.
+        var ended = -1
     }
 
     private let state = Mutex(State())
@@ -27,8 +28,14 @@ public final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Returns when signalled, after `timeout`, or on cancellation. One waiter at a time.
-    public func wait(timeout: Duration) async {
+    /// Returns when signalled, after `timeout` (nil: only when signalled), or on cancellation.
+    /// One waiter at a time.
+    public func wait(timeout: Duration?) async {
+        await wait(timeout: timeout, clock: ContinuousClock())
+    }
+
+    /// The same on `clock`, so a test can drive the time that passes.
+    public func wait<C: Clock>(timeout: C.Duration?, clock: C) async {
         if state.withLock({ s in
             defer { s.pending = false }; return s.pending
         }) {
@@ -37,29 +44,54 @@ public final class WakeSignal: Sendable {
         let generation = state.withLock { s in
             s.generation += 1; return s.generation
         }
+        guard let timeout else {
+            await withTaskCancellationHandler {
+                await parked(generation)
+            } onCancel: {
+                end(generation)
+            }
+            return
+        }
+        // The wait itself parks in this task; only the deadline needs a child task.
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    let resumeNow = self.state.withLock { s -> Bool in
-                        if s.pending || s.expired == generation { s.pending = false; return true }
-                        s.waiter = c
-                        return false
-                    }
-                    if resumeNow { c.resume() }
-                }
+                try? await clock.sleep(for: timeout)
+                self.end(generation)
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                let waiter = self.state.withLock { s -> CheckedContinuation<Void, Never>? in
-                    guard let w = s.waiter else { s.expired = generation; return nil }
-                    s.waiter = nil
-                    return w
-                }
-                waiter?.resume()
+            await withTaskCancellationHandler {
+                await parked(generation)
+            } onCancel: {
+                end(generation)
             }
-            await group.next()
             group.cancelAll()
-            await group.waitForAll()
         }
+    }
+
+    private func parked(_ generation: Int) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { s -> Bool in
+                if s.pending || s.ended == generation {
+                    s.pending = false
+                    return true
+                }
+                s.waiter = c
+                return false
+            }
+            if resumeNow { c.resume() }
+        }
+    }
+
+    /// Ends wait `generation`: resumes it if parked, or marks it so it does not park.
+    private func end(_ generation: Int) {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard s.generation == generation else { return nil }
+            guard let w = s.waiter else {
+                s.ended = generation
+                return nil
+            }
+            s.waiter = nil
+            return w
+        }
+        waiter?.resume()
     }
 }

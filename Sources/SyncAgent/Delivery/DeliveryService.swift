@@ -19,12 +19,19 @@ struct DeliveryService: Service {
     static let batchSize = 500
 
     func run() async throws {
+        // Retries left waiting by an earlier run: the first of them is the first time to look.
+        var retries = RetrySchedule(next: try await ledger.nextDeliveryDue(relay: relay.url))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let round = try await deliverDue()
             // A batch short of full took everything due when it was read; what was recorded since
-            // has signalled `wake`, so asking the ledger again at once would only find it empty.
+            // has signalled `wake`. Otherwise only a retry falling due needs a look, so the loop
+            // sleeps until the first one (or for good when none waits) unless woken.
             if round.attempted < Self.batchSize {
-                await cancelWhenGracefulShutdown { await wake.wait(timeout: .seconds(5)) }
+                retries.roundTookEverythingDue(at: round.readAt, retryingAt: round.earliestRetry)
+                let timeout = retries.wait(now: WallClock.unixNow())
+                await cancelWhenGracefulShutdown { await wake.wait(timeout: timeout) }
+            } else {
+                retries.note(round.earliestRetry)
             }
         }
     }
@@ -33,13 +40,18 @@ struct DeliveryService: Service {
         var attempted = 0
         /// Delivered, duplicate or permanently rejected: no longer pending.
         var settled = 0
+        /// When the due deliveries were read (unix seconds).
+        var readAt: Int64 = 0
+        /// When the first delivery this round scheduled again falls due (unix seconds).
+        var earliestRetry: Int64?
     }
 
     /// Publishes one batch of due deliveries.
     func deliverDue() async throws -> Round {
         let url = relay.url
-        let due = try await ledger.dueDeliveries(relay: url, limit: Self.batchSize, now: WallClock.unixNow())
-        guard !due.isEmpty else { return Round() }
+        let readAt = WallClock.unixNow()
+        let due = try await ledger.dueDeliveries(relay: url, limit: Self.batchSize, now: readAt)
+        guard !due.isEmpty else { return Round(readAt: readAt) }
         var events: [OutboundEvent] = []
         var sent: [PendingDelivery] = []
         var results: [DeliveryResult] = []
@@ -61,9 +73,13 @@ struct DeliveryService: Service {
             results.append(policy.result(for: outcomes[d.eventID] ?? .timedOut, eventID: d.eventID, relay: url, attempts: d.attempts, seq: d.seq))
         }
         let settled = results.filter { if case .retry = $0.outcome { false } else { true } }.count
-        try await ledger.recordDeliveryOutcomes(results, now: WallClock.unixNow(), noteSuccessOf: settled > 0 ? url : nil)
+        let recordedAt = WallClock.unixNow()
+        try await ledger.recordDeliveryOutcomes(results, now: recordedAt, noteSuccessOf: settled > 0 ? url : nil)
         tally(results)
-        return Round(attempted: due.count, settled: settled)
+        let earliestRetry = results.compactMap { r -> Int64? in
+            if case let .retry(_, delay) = r.outcome { recordedAt + delay } else { nil }
+        }.min()
+        return Round(attempted: due.count, settled: settled, readAt: readAt, earliestRetry: earliestRetry)
     }
 
     private func tally(_ results: [DeliveryResult]) {
