@@ -20,6 +20,10 @@ public struct NegentropyID: Hashable, Comparable, Sendable, CustomStringConverti
 
     internal static let zero = NegentropyID(w0: 0, w1: 0, w2: 0, w3: 0)
 
+    /// The four big-endian words, first to last: how a caller with its own 32-byte type converts
+    /// without going through hex.
+    public var words: (UInt64, UInt64, UInt64, UInt64) { (w0, w1, w2, w3) }
+
     /// Exactly 64 hex digits, either case; anything else gives nil.
     public init?(hex: String) {
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)

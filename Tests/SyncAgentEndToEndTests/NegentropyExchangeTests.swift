@@ -77,7 +77,7 @@ import Testing
             Self.answering(shared + onlyTheirs), items: (shared + onlyOurs).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) })
         guard case let .diff(have, need, traffic) = outcome else { Issue.record("no diff: \(outcome)"); return }
         #expect(Set(have) == Set(onlyOurs))
-        #expect(Set(need) == Set(onlyTheirs.map(\.id.hex)))
+        #expect(Set(need) == Set(onlyTheirs.map(\.id)))
         #expect(traffic.messages >= 2)
     }
 

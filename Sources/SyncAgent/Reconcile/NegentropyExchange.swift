@@ -18,7 +18,7 @@ struct NegentropyExchange {
     static let maxRounds = 1_000
 
     enum Outcome: Sendable {
-        case diff(have: [LedgerItem], need: [String], traffic: Traffic)
+        case diff(have: [LedgerItem], need: [Bytes32], traffic: Traffic)
         /// The relay refused the session because the window holds too many events.
         case tooLarge(String)
         /// No NIP-77 here (no answer, a NOTICE, NEG-ERR or CLOSED, or a protocol we do not speak).
@@ -34,16 +34,15 @@ struct NegentropyExchange {
         var negItems: [NegentropyItem] = []
         negItems.reserveCapacity(items.count)
         for item in items where item.createdAt >= 0 {
-            let id = item.id
-            negItems.append(NegentropyItem(timestamp: UInt64(item.createdAt), id: NegentropyID(w0: id.w0, w1: id.w1, w2: id.w2, w3: id.w3)))
+            negItems.append(NegentropyItem(timestamp: UInt64(item.createdAt), id: NegentropyID(item.id)))
         }
         var initiator = try NegentropyInitiator(storage: NegentropyStorage(sortedItems: negItems), frameSizeLimit: frameSizeLimit)
         let subscription = "neg" + String(UInt32.random(in: .min ... .max), radix: 36)
         var traffic = Traffic()
         // What we have and the relay lacks is usually a few ids: they are gathered as a set and
         // matched against the window once at the end, so no index of the whole window is built.
-        var have = Set<NegentropyID>()
-        var need: [String] = []
+        var have = Set<Bytes32>()
+        var need: [Bytes32] = []
         var outgoing = NegentropyHex.encode(try initiator.initiate())
         var message = ClientMessage.negOpen(subscription: subscription, filter: filter, message: outgoing)
         var timeout = openTimeout
@@ -79,14 +78,14 @@ struct NegentropyExchange {
                     if traffic.messages == 2 { return .unsupported("unusable NEG-MSG: \(error)") }
                     throw ReconcileError(relay: relay.url, .malformed("\(error)"))
                 }
-                have.formUnion(step.have)
-                need.append(contentsOf: step.need.map(\.hex))
+                have.formUnion(step.have.lazy.map(Bytes32.init))
+                need.append(contentsOf: step.need.lazy.map(Bytes32.init))
                 guard let next = step.next else {
                     await relay.send(.negClose(subscription: subscription))
                     let haveItems =
                         have.isEmpty
                         ? []
-                        : items.filter { have.contains(NegentropyID(w0: $0.id.w0, w1: $0.id.w1, w2: $0.id.w2, w3: $0.id.w3)) }
+                        : items.filter { have.contains($0.id) }
                     return .diff(have: haveItems, need: need, traffic: traffic)
                 }
                 outgoing = NegentropyHex.encode(next)

@@ -203,7 +203,7 @@ struct ReconcileJob: Sendable {
 
     /// Fetches by id what the relay has and the ledger lacks, and ingests it. Events that reached
     /// the ledger another way while the session ran are not counted as missing.
-    private func fetchMissing(_ ids: [String], into record: inout ReconciliationRecord) async throws {
+    private func fetchMissing(_ ids: [Bytes32], into record: inout ReconciliationRecord) async throws {
         guard repair, !ids.isEmpty else {
             record.missingInLedger += ids.count
             return
@@ -211,7 +211,7 @@ struct ReconcileJob: Sendable {
         let url = relay.url
         let counted = FetchCount(ingestor: ingestor)
         for start in stride(from: 0, to: ids.count, by: Self.idsPerRequest) {
-            let batch = Array(ids[start..<min(start + Self.idsPerRequest, ids.count)])
+            let batch = ids[start..<min(start + Self.idsPerRequest, ids.count)].map(\.description)
             let summary = try await relay.fetchAll(byID(batch)) { page, _ in try await counted.ingest(page, from: url) }
             record.messages += summary.pages * 2 + summary.events
         }
