@@ -22,8 +22,6 @@ public struct BlobReference: Sendable, Hashable {
 /// characters with an optional extension (the Blossom convention). Pure, bounded: at most
 /// `maxPerEvent` references and URLs of at most `maxURLLength` characters.
 public enum BlobReferenceExtractor {
-    public static let fileMetadataKind = 1063
-    public static let serverListKind = 10063
     public static let maxPerEvent = 64
     public static let maxURLLength = 2048
 
@@ -55,7 +53,7 @@ public enum BlobReferenceExtractor {
             }
             if let r = reference(url: fields["url"], x: fields["x"], size: fields["size"], type: fields["m"]) { add(r) }
         }
-        if event.kind == fileMetadataKind {
+        if event.kind == Kind.fileMetadata {
             func value(_ name: String) -> String? { event.tags.first { $0.count >= 2 && $0[0] == name }?[1] }
             if let r = reference(url: value("url"), x: value("x"), size: value("size"), type: value("m")) { add(r) }
         }
@@ -70,7 +68,7 @@ public enum BlobReferenceExtractor {
 
     /// The servers of a kind 10063 list (BUD-03), http(s) only, in the author's order.
     public static func serverList(in event: Event) -> [String] {
-        guard event.kind == serverListKind else { return [] }
+        guard event.kind == Kind.blossomServerList else { return [] }
         var servers: [String] = []
         for tag in event.tags where tag.count >= 2 && tag[0] == "server" && servers.count < 32 {
             let s = tag[1].trimmingCharacters(in: .whitespaces)

@@ -4,7 +4,7 @@ import NostrCore
 /// Signs Blossom authorization events (kind 24242: `t` the verb, `x` the blob, `expiration`) with
 /// the configured key. They are sent only to the configured backup servers.
 public struct BlossomAuthorizer: Sendable {
-    public static let kind = 24242
+    public static let kind = Kind.blossomAuthorization
     let key: SecretKey
     /// How long a signed authorization stays valid.
     var lifetime: Int64 = 300

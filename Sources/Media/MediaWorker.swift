@@ -65,7 +65,7 @@ public final class MediaWorker: Sendable {
             for r in BlobReferenceExtractor.references(in: event) {
                 refs.append(BlobReferenceRecord(hash: r.hash.hex, eventID: event.id, pubkey: event.pubkey, url: r.url, size: r.size, type: r.type))
             }
-            if event.kind == BlobReferenceExtractor.serverListKind {
+            if event.kind == Kind.blossomServerList {
                 lists.append(
                     AuthorServerList(pubkey: event.pubkey, eventID: event.id, createdAt: event.createdAt, servers: BlobReferenceExtractor.serverList(in: event))
                 )

@@ -1,5 +1,16 @@
 /// Kinds the agent treats specially, by name rather than by number.
 public enum Kind {
+    /// NIP-01 user metadata (profile): replaceable, and read with relay lists but not a reason
+    /// to change where an author is read from.
+    public static let metadata = 0
+    /// NIP-01 short text note.
+    public static let textNote = 1
+    /// NIP-94 file metadata: its `x` tag names a blob.
+    public static let fileMetadata = 1063
+    /// BUD-03 user server list: the Blossom servers an author uploads to.
+    public static let blossomServerList = 10063
+    /// BUD-01 Blossom authorization event.
+    public static let blossomAuthorization = 24242
     /// NIP-09 deletion request.
     public static let deletion = 5
     /// NIP-04 encrypted direct message (legacy), signed by the sender, `p`-tagged to the recipient.

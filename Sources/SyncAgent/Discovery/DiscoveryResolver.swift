@@ -69,7 +69,7 @@ struct DiscoveryResolver: Sendable {
         var changed = false
         for event in wanted {
             let replaced = try ledger.cacheAuthorMetadata(event, from: url, at: time)
-            changed = changed || (replaced && event.kind != 0)
+            changed = changed || (replaced && event.kind != Kind.metadata)
         }
         if !wanted.isEmpty { try await ingestor.ingest(wanted, from: url) }
         return changed

@@ -17,7 +17,7 @@ public final class RelayListInbox: Sendable {
         let wanted = events.filter { [RelayListMetadata.kind, Kind.dmRelayList, 0].contains($0.kind) && authors.contains($0.pubkey) }
         guard !wanted.isEmpty else { return }
         items.withLock { $0.append(contentsOf: wanted.map { (event: $0, relay: relay) }) }
-        if wanted.contains(where: { $0.kind != 0 }) { wake.signal() }
+        if wanted.contains(where: { $0.kind != Kind.metadata }) { wake.signal() }
     }
 
     func drain() -> [(event: Event, relay: String)] {

@@ -92,7 +92,7 @@ public struct RelayDiagnostics: Sendable {
             var samples: [Double] = []
             for _ in 0..<max(1, rounds) {
                 let t = ContinuousClock.now
-                for await item in relay.subscribe([Filter(kinds: [1], limit: 1)], live: false) {
+                for await item in relay.subscribe([Filter(kinds: [Kind.textNote], limit: 1)], live: false) {
                     if case .closed = item { break }
                 }
                 samples.append((ContinuousClock.now - t) / .milliseconds(1))
@@ -121,11 +121,11 @@ public struct RelayDiagnostics: Sendable {
 
             let probeWait = Duration.seconds(2)
             let count = await relay.exchange(
-                .count(subscription: "rsdiag-count", filters: [Filter(kinds: [1])]), subscription: "rsdiag-count", timeout: probeWait)
+                .count(subscription: "rsdiag-count", filters: [Filter(kinds: [Kind.textNote])]), subscription: "rsdiag-count", timeout: probeWait)
             if case .count? = count { d.answersCOUNT = true } else { d.answersCOUNT = false }
             // A version-only negentropy message: a NIP-77 relay answers NEG-MSG or NEG-ERR.
             let neg = await relay.exchange(
-                .negOpen(subscription: "rsdiag-neg", filter: Filter(kinds: [1]), message: "61"), subscription: "rsdiag-neg", timeout: probeWait)
+                .negOpen(subscription: "rsdiag-neg", filter: Filter(kinds: [Kind.textNote]), message: "61"), subscription: "rsdiag-neg", timeout: probeWait)
             switch neg {
             case .negMsg?, .negErr?: d.answersNEG = true
             default: d.answersNEG = false
