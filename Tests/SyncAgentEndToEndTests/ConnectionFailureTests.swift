@@ -47,7 +47,7 @@ import Testing
             let config = try Self.configuration(f, url: server.url)
             let failed = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
             #expect(!failed.succeeded)
-            #expect(failed.failures[server.url] == Self.untrusted, "\(failed.text)")
+            #expect(failed.failures[.relay(server.url)] == Self.untrusted, "\(failed.text)")
             #expect(failed.text.contains("FAILED \(server.url): \(Self.untrusted)"), "\(failed.text)")
             #expect(server.connectionCount == 0)
             let status = try StatusReport.make(configuration: config, ledger: Ledger(path: config.ledgerPath.path))
@@ -71,7 +71,7 @@ import Testing
         let config = try Self.configuration(f, url: url)
         // A refusal comes at once: three seconds of retries are as telling as the product's fifteen.
         let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger, onceConnectWait: .seconds(3)).runOnce()
-        #expect(summary.failures[url] == Self.refused, "\(summary.text)")
+        #expect(summary.failures[.relay(url)] == Self.refused, "\(summary.text)")
         #expect(summary.text.contains("FAILED \(url): \(Self.refused)"))
     }
 
@@ -101,7 +101,7 @@ import Testing
                 let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
                 #expect(ContinuousClock.now - started < .seconds(10), "did not wait out the 15 s: \(summary.text)")
                 #expect(!summary.succeeded)
-                #expect(summary.failures[backup.url]?.hasSuffix(": \(Self.untrusted)") == true, "\(summary.text)")
+                #expect(summary.failures[.relay(backup.url)]?.hasSuffix(": \(Self.untrusted)") == true, "\(summary.text)")
                 #expect(!summary.text.contains("could not connect"), "\(summary.text)")
                 #expect(backup.connectionCount == 0)
             }

@@ -114,7 +114,7 @@ import Testing
         let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger, discoveryAskTimeout: .seconds(3)).runOnce()
         // Nothing could be learned about where the author publishes: the backup cannot be complete.
         #expect(!summary.succeeded)
-        #expect(summary.failures[silent] == "no answer to the relay-list query", "\(summary.text)")
+        #expect(summary.failures[.relay(silent)] == "no answer to the relay-list query", "\(summary.text)")
         #expect(try Ledger(path: config.ledgerPath.path).discoveryChecks(config.pubkeys).isEmpty, "the author stays due a check")
     }
 

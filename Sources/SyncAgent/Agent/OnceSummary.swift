@@ -4,8 +4,9 @@ import Ledger
 /// What a one-shot run did, for people (`text`) and scripts (`Codable`).
 public struct OnceSummary: Sendable, Codable {
     public var counters: AgentCounters.Snapshot
-    /// Relay URL → why it failed (unreachable, backfill error, deliveries left pending).
-    public var failures: [String: String]
+    /// Each relay that failed (unreachable, backfill error, deliveries left pending), and
+    /// discovery when no relay list could be asked for → why.
+    public var failures: [FailedPart: String]
     /// Relay URL → events dropped because their id or signature did not verify.
     public var invalid: [String: Int]
     /// Relay URL → deliveries still pending at exit.
@@ -77,8 +78,8 @@ public struct OnceSummary: Sendable, Codable {
         }
         if let media { lines += media.summaryLines }
         if counters.archived > 0 { lines.append("  archived \(counters.archived) events") }
-        for (url, why) in failures.sorted(by: { $0.key < $1.key }) {
-            lines.append("  FAILED \(url): \(why)")
+        for (part, why) in failures.sorted(by: { $0.key < $1.key }) {
+            lines.append("  FAILED \(part): \(why)")
         }
         return lines.joined(separator: "\n")
     }

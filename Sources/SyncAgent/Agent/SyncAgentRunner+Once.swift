@@ -14,7 +14,7 @@ extension SyncAgentRunner {
         let summary = try await withThrowingTaskGroup(of: Void.self) { group -> OnceSummary in
             group.addTask { try await self.pool.run() }
             defer { group.cancelAll() }
-            let (discovered, discoveryFailures) = try await discoverOnce()
+            let (discovered, discoveryFailures, discoveryFailure) = try await discoverOnce()
             var readers = configuration.readableRelays.map { (relay: relays[$0.url]!, scopes: scopes(readFrom: $0)) }
             readers += identityReaders.map { (relay: $0.relay, scopes: [$0.scope]) }
             for url in discovered.everyRelay {
@@ -64,7 +64,7 @@ extension SyncAgentRunner {
             var pending: [String: Int] = [:]
             for entry in configuration.writableRelays { pending[entry.url] = try await ledger.pendingCount(relay: entry.url) }
             return OnceSummary(
-                counters: counters.snapshot, failures: failures, invalid: invalid, pending: pending,
+                counters: counters.snapshot, failures: FailedPart.failures(relays: failures, discovery: discoveryFailure), invalid: invalid, pending: pending,
                 seconds: (ContinuousClock.now - started).seconds, discovered: discovered.readers,
                 discoveredFailures: discoveredFailures, discoverySkipped: discovered.skipped,
                 reconciliations: Dictionary(
@@ -121,14 +121,15 @@ extension SyncAgentRunner {
     /// The discovered relays to read, from relay lists refreshed when due. When
     /// no source answered, the indexers count as failed: the run could not
     /// learn where the authors publish.
-    private func discoverOnce() async throws -> (DiscoveryPlan, [String: String]) {
-        guard let discovery else { return (DiscoveryPlan(), [:]) }
+    private func discoverOnce() async throws -> (plan: DiscoveryPlan, indexers: [String: String], discovery: String?) {
+        guard let discovery else { return (DiscoveryPlan(), [:], nil) }
         var failures: [String: String] = [:]
+        var whole: String?
         if try await discovery.resolver.refresh(force: false).unanswered {
             for indexer in discovery.indexers { failures[indexer.url] = "no answer to the relay-list query" }
-            if discovery.indexers.isEmpty { failures["discover"] = "no configured relay answered the relay-list query" }
+            if discovery.indexers.isEmpty { whole = "no configured relay answered the relay-list query" }
         }
-        return (try await discovery.resolver.plan(health: try sqlite?.recordedRelayFigures().health ?? [:]), failures)
+        return (try await discovery.resolver.plan(health: try sqlite?.recordedRelayFigures().health ?? [:]), failures, whole)
     }
 
     /// Backfills every reader at once: which failed and why, which scopes were read in full, and
