@@ -58,14 +58,28 @@ public protocol BookkeepingStore: Sendable {
     func authorEventCount(authors: [String], kinds: Set<Int>?) async throws -> Int
 }
 
+/// The discovery cache: authors' relay lists and profiles (the newest of each kind wins, NIP-01's
+/// tie-break), when the indexers were last asked about each author, and each relay's last
+/// measured health and NIP-11 document.
+public protocol DiscoveryStore: Sendable {
+    /// Keeps `event` when it is newer than the cached one of its author and kind; whether it did.
+    @discardableResult func cacheAuthorMetadata(_ event: Event, from relay: String, at time: Int64) async throws -> Bool
+    func authorMetadata(kind: Int, pubkeys: [String]) async throws -> [String: CachedAuthorMetadata]
+    func noteDiscoveryChecked(_ pubkeys: [String], at time: Int64) async throws
+    func discoveryChecks(_ pubkeys: [String]) async throws -> [String: Int64]
+    /// Replaces each relay's record; a record without figures or information keeps the old one.
+    func saveRelayHealth(_ records: [String: RelayHealthRecord]) async throws
+    func relayHealthRecords() async throws -> [String: RelayHealthRecord]
+}
+
 /// Everything the agent's core path needs: record, deliver, backfill, reconcile, archive.
 public typealias LedgerStore = ArchiveMarkStore & CursorStore & DeliveryStore & EventStore & ReconciliationStore
 
 /// The core path and its bookkeeping: what `SyncAgent` runs on, on either ledger.
-public typealias AgentLedgerStore = BookkeepingStore & LedgerStore
+public typealias AgentLedgerStore = BookkeepingStore & DiscoveryStore & LedgerStore
 
 // The SQLite ledger's own methods are the witnesses (its synchronous reads serve as async ones).
-extension Ledger: EventStore, DeliveryStore, CursorStore, ReconciliationStore, ArchiveMarkStore, BookkeepingStore {}
+extension Ledger: EventStore, DeliveryStore, CursorStore, ReconciliationStore, ArchiveMarkStore, BookkeepingStore, DiscoveryStore {}
 
 extension StoredEvent {
     /// For stores outside this module.

@@ -158,6 +158,12 @@ public struct CachedAuthorMetadata: Sendable, Equatable {
     public var raw: String
     public var sourceRelay: String
     public var fetchedAt: Int64
+
+    public init(raw: String, sourceRelay: String, fetchedAt: Int64) {
+        self.raw = raw
+        self.sourceRelay = sourceRelay
+        self.fetchedAt = fetchedAt
+    }
 }
 
 /// A relay's last measured figures, kept as JSON so the ledger does not depend on their shape.

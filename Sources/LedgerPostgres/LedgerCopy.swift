@@ -41,6 +41,11 @@ public struct LedgerCopy: Sendable {
                 "missing_in_ledger", "fetched", "requeued", "lost_after_delivery", "messages", "bytes", "error",
             ],
             key: ["id"]),
+        Table(
+            name: "author_metadata", columns: ["pubkey", "kind", "event_id", "created_at", "raw", "source_relay", "fetched_at"],
+            key: ["pubkey", "kind"]),
+        Table(name: "discovery_checks", columns: ["pubkey", "checked_at"], key: ["pubkey"]),
+        Table(name: "relay_health", columns: ["url", "figures", "information", "updated_at"], key: ["url"]),
     ]
 
     /// Serial columns whose sequence must continue after the copied ids.

@@ -116,6 +116,22 @@ enum PostgresSchema {
                 """
             ]
         ),
+        (
+            "v4-discovery",
+            [
+                // The discovery cache, as the SQLite ledger's v2-discovery: each author's newest relay
+                // list, DM relay list and profile, when the indexers were last asked about an author,
+                // and the health and NIP-11 figures last measured per relay.
+                """
+                CREATE TABLE author_metadata (
+                    pubkey TEXT NOT NULL, kind BIGINT NOT NULL, event_id TEXT NOT NULL, created_at BIGINT NOT NULL, raw TEXT NOT NULL,
+                    source_relay TEXT NOT NULL, fetched_at BIGINT NOT NULL, PRIMARY KEY (pubkey, kind)
+                )
+                """,
+                "CREATE TABLE discovery_checks (pubkey TEXT PRIMARY KEY, checked_at BIGINT NOT NULL)",
+                "CREATE TABLE relay_health (url TEXT PRIMARY KEY, figures TEXT, information TEXT, updated_at BIGINT NOT NULL)",
+            ]
+        ),
     ]
 
     /// Applies what is not applied yet, in one transaction under the migration lock.

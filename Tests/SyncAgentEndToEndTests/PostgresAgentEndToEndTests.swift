@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import LedgerPostgres
 import NostrCore
 import PeerHarness
@@ -62,9 +63,44 @@ struct PostgresAgentEndToEndTests {
         let server = try await PostgresServer.shared()
         var config = try f.configuration(pubkeys: [SecretKey.generate().publicKey], relays: [("ws://127.0.0.1:1", .primary)])
         config.postgresLedger = try PostgresLedgerSettings.parse(url: server.url(database: try server.createDatabase()))
-        config.discover.enabled = true
+        config.inbox.enabled = true
         let error = await #expect(throws: ConfigError.self) { try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger) }
-        #expect(error?.key == "discover")
+        #expect(error?.key == "inbox")
+    }
+
+    /// NIP-65 discovery on a PostgreSQL ledger: the author's relay list, found on an indexer, is
+    /// cached in the shared ledger and the relays it names are backed up.
+    @Test func discoveryCachesRelayListsInThePostgresLedger() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let server = try await PostgresServer.shared()
+        let settings = try PostgresLedgerSettings.parse(url: server.url(database: try server.createDatabase()))
+        let indexer = try await TestRelay.start(.nostrRelay)
+        let written = try await TestRelay.start(.localRelay)
+        let backup = try await TestRelay.start(.localRelay)
+        defer { for r in [indexer, written, backup] { r.stopNow() } }
+        let alice = SecretKey.generate()
+        let now = Int64(Date().timeIntervalSince1970)
+        let list = try alice.sign(kind: Kind.relayList, content: "", tags: [["r", written.url, "write"]], createdAt: now - 100)
+        let notes = try AgentFixture.notes(alice, count: 20, start: now - 5_000)
+        try await AgentFixture.seed([list], into: indexer.url)
+        try await AgentFixture.seed(notes, into: written.url)
+
+        var config = try f.configuration(pubkeys: [alice.publicKey], relays: [(backup.url, .backup)], indexers: [indexer.url])
+        config.postgresLedger = settings
+        let agent = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger)
+        let summary = try await agent.runOnce()
+        await agent.closeLedger()
+        #expect(summary.succeeded, "\(summary.text)")
+        #expect(summary.discovered[written.url] == [alice.publicKey], "\(summary.text)")
+        #expect(try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]) == Set((notes + [list]).map(\.id)))
+
+        let ledger = try await PostgresLedger.open(settings)
+        let cached = try await ledger.authorMetadata(kind: Kind.relayList, pubkeys: [alice.publicKey])
+        #expect(try cached[alice.publicKey].map { try Event(json: $0.raw).id } == list.id)
+        #expect(try await ledger.discoveryChecks([alice.publicKey])[alice.publicKey] != nil)
+        #expect(try await ledger.relayHealthRecords()[backup.url] != nil)
+        await ledger.close()
     }
 }
 

@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// them and selection after a restart starts from evidence.
 struct HealthRecorder: Service {
     let pool: RelayPool
-    let ledger: Ledger
+    let ledger: any DiscoveryStore & BookkeepingStore
     let logger: Logger
     var interval: Duration = .seconds(30)
 
@@ -37,9 +37,9 @@ struct HealthRecorder: Service {
         // A relay that cannot be reached says why in `status`, as after a one-shot run.
         for relay in await pool.relays {
             guard let failure = await relay.lastConnectionError() else { continue }
-            try? ledger.noteRelayError(relay.url, failure.summary, at: WallClock.unixNow())
+            try? await ledger.noteRelayError(relay.url, failure.summary, at: WallClock.unixNow())
         }
-        do { try ledger.saveRelayHealth(records) } catch {
+        do { try await ledger.saveRelayHealth(records) } catch {
             logger.warning("relay health not recorded", metadata: ["error": "\(error)"])
         }
     }

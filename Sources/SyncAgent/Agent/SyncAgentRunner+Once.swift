@@ -60,7 +60,7 @@ extension SyncAgentRunner {
             let media = try await runMediaOnce()
             var invalid: [String: Int] = [:]
             for relay in await pool.relays { invalid[relay.url] = await relay.health().invalid }
-            if let sqlite { await HealthRecorder(pool: pool, ledger: sqlite, logger: logger).record() }
+            await HealthRecorder(pool: pool, ledger: ledger, logger: logger).record()
             var pending: [String: Int] = [:]
             for entry in configuration.writableRelays { pending[entry.url] = try await ledger.pendingCount(relay: entry.url) }
             return OnceSummary(
@@ -129,7 +129,7 @@ extension SyncAgentRunner {
             for indexer in discovery.indexers { failures[indexer.url] = "no answer to the relay-list query" }
             if discovery.indexers.isEmpty { whole = "no configured relay answered the relay-list query" }
         }
-        return (try await discovery.resolver.plan(health: try sqlite?.recordedRelayFigures().health ?? [:]), failures, whole)
+        return (try await discovery.resolver.plan(health: try await ledger.recordedRelayFigures().health), failures, whole)
     }
 
     /// Backfills every reader at once: which failed and why, which scopes were read in full, and

@@ -3,15 +3,14 @@ import Ledger
 import LedgerPostgres
 
 extension SyncAgentRunner {
-    /// The SQLite ledger, for what only it keeps yet (relay health, the discovery cache, media,
-    /// scope indexes); nil on a PostgreSQL ledger.
+    /// The SQLite ledger, for what only it keeps yet (media, scope indexes); nil on a PostgreSQL
+    /// ledger.
     var sqlite: Ledger? { ledger as? Ledger }
 
     /// What the PostgreSQL ledger does not hold yet, refused at start in one line rather than
-    /// failing later: discovery (its cache), media, and the inbox and filter scopes (scope indexes).
+    /// failing later: media, and the inbox and filter scopes (scope indexes).
     static func refuseWhatPostgresLacks(_ configuration: SyncConfiguration) throws(ConfigError) {
         let unsupported = [
-            configuration.discover.enabled ? "discover" : nil,
             configuration.media != nil ? "media" : nil,
             configuration.inbox.enabled ? "inbox" : nil,
             configuration.filters.isEmpty ? nil : "filters",

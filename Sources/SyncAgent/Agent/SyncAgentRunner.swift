@@ -111,14 +111,14 @@ public final class SyncAgentRunner: Sendable {
             ledger: ledger, writableRelays: writable, counters: counters, deliveryWake: deliveryWake,
             archiveWake: archiveWake, scopes: ScopeMatcher(configuration), logger: logger, relayLists: inbox,
             metrics: metrics, mediaWake: configuration.media == nil ? nil : mediaWake, now: { WallClock.unixNow() })
-        if let inbox, let sqlite = ledger as? Ledger {
+        if let inbox {
             var indexers: [Relay] = []
             for url in configuration.discover.indexers { indexers.append(await pool.add(RelayConfiguration(url: url))) }
             let readable = configuration.readableRelays.compactMap { relays[$0.url] }.filter { r in !indexers.contains { $0 === r } }
             var resolver = DiscoveryResolver(
                 settings: configuration.discover, authors: configuration.pubkeys, sources: indexers + readable,
-                configured: Set(configuration.relays.map(\.url)), hasKey: key != nil && configuration.discover.auth, ledger: sqlite,
-                ingestor: ingestor, information: InformationCache(ledger: sqlite, logger: logger), logger: logger)
+                configured: Set(configuration.relays.map(\.url)), hasKey: key != nil && configuration.discover.auth, ledger: ledger,
+                ingestor: ingestor, information: InformationCache(ledger: ledger, logger: logger), logger: logger)
             if configuration.inbox.enabled { resolver.inboxKinds = configuration.inbox.kinds }
             resolver.askTimeout = discoveryAskTimeout
             discovery = (resolver, inbox, indexers)
@@ -221,7 +221,7 @@ public final class SyncAgentRunner: Sendable {
                         resolver: discovery.resolver, pool: pool, inbox: discovery.inbox, indexers: discovery.indexers,
                         configure: { [self] in discoveredRelayConfiguration($0) }, readers: factory, logger: logger)))
         }
-        if let sqlite { services.append(.init(service: HealthRecorder(pool: pool, ledger: sqlite, logger: logger))) }
+        services.append(.init(service: HealthRecorder(pool: pool, ledger: ledger, logger: logger)))
         if let listen = configuration.metrics {
             services.append(
                 .init(

@@ -16,7 +16,7 @@ struct DiscoveryResolver: Sendable {
     let sources: [Relay]
     let configured: Set<String>
     let hasKey: Bool
-    let ledger: Ledger
+    let ledger: any DiscoveryStore
     let ingestor: EventIngestor
     let information: InformationCache
     let logger: Logger
@@ -39,7 +39,7 @@ struct DiscoveryResolver: Sendable {
     /// the refresh interval (all of them with `force`).
     func refresh(force: Bool) async throws -> Refresh {
         let now = WallClock.unixNow()
-        let checks = try ledger.discoveryChecks(authors)
+        let checks = try await ledger.discoveryChecks(authors)
         let stale = authors.filter { force || checks[$0].map { now - $0 >= settings.refresh.components.seconds } ?? true }
         guard !stale.isEmpty else { return Refresh() }
         var changed = false
@@ -54,7 +54,7 @@ struct DiscoveryResolver: Sendable {
             }
         }
         if answered {
-            try ledger.noteDiscoveryChecked(stale, at: now)
+            try await ledger.noteDiscoveryChecked(stale, at: now)
             logger.info("relay lists refreshed", metadata: ["authors": "\(stale.count)", "changed": "\(changed)"])
         } else {
             logger.warning("no indexer or configured relay answered for relay lists", metadata: ["authors": "\(stale.count)"])
@@ -68,7 +68,7 @@ struct DiscoveryResolver: Sendable {
         let wanted = events.filter { metadataKinds.contains($0.kind) && authors.contains($0.pubkey) }
         var changed = false
         for event in wanted {
-            let replaced = try ledger.cacheAuthorMetadata(event, from: url, at: time)
+            let replaced = try await ledger.cacheAuthorMetadata(event, from: url, at: time)
             changed = changed || (replaced && event.kind != Kind.metadata)
         }
         if !wanted.isEmpty { try await ingestor.ingest(wanted, from: url) }
@@ -76,15 +76,15 @@ struct DiscoveryResolver: Sendable {
     }
 
     /// The cached relay lists, by author.
-    func lists() throws -> [String: RelayListMetadata] {
-        try ledger.cachedRelayLists(authors)
+    func lists() async throws -> [String: RelayListMetadata] {
+        try await ledger.cachedRelayLists(authors)
     }
 
     /// The plan for the cached lists, ranking by `health`; relays named for
     /// the first time get their NIP-11 document read first.
     func plan(health: [String: RelayHealthFigures]) async throws -> DiscoveryPlan {
-        let lists = try lists()
-        let dmRelays = inboxKinds == nil ? [:] : try ledger.cachedDirectMessageRelays(authors)
+        let lists = try await lists()
+        let dmRelays = inboxKinds == nil ? [:] : try await ledger.cachedDirectMessageRelays(authors)
         // Private addresses are refused before anything is fetched from them, NIP-11 included.
         var urls = lists.values.flatMap(\.write)
         if inboxKinds != nil { urls += lists.values.flatMap(\.read) + dmRelays.values.flatMap(\.relays) }

@@ -7,10 +7,10 @@ import RelayClient
 /// read once per run and recorded in the ledger for `relaysync relays`.
 actor InformationCache {
     private var documents: [String: RelayInformation?] = [:]
-    private let ledger: Ledger
+    private let ledger: any DiscoveryStore
     private let logger: Logger
 
-    init(ledger: Ledger, logger: Logger) {
+    init(ledger: any DiscoveryStore, logger: Logger) {
         self.ledger = ledger
         self.logger = logger
     }
@@ -39,7 +39,7 @@ actor InformationCache {
             }
         }
         if !records.isEmpty {
-            do { try ledger.saveRelayHealth(records) } catch {
+            do { try await ledger.saveRelayHealth(records) } catch {
                 logger.warning("relay information not recorded", metadata: ["error": "\(error)"])
             }
         }

@@ -5,34 +5,44 @@ import RelayClient
 
 /// The ledger's discovery records read back as the agent's types: one place for the
 /// parsing that the resolver, the one-shot run and `relaysync relays` all need.
-extension Ledger {
-    /// The cached relay list of each author that has one.
-    func cachedRelayLists(_ pubkeys: [String]) throws -> [String: RelayListMetadata] {
-        var out: [String: RelayListMetadata] = [:]
-        for (pubkey, cached) in try authorMetadata(kind: RelayListMetadata.kind, pubkeys: pubkeys) {
-            if let event = try? Event(json: cached.raw), let list = RelayListMetadata(event: event) { out[pubkey] = list }
-        }
-        return out
+enum DiscoveryRecords {
+    /// The relay lists among cached kind 10002 events, by author.
+    static func relayLists(_ cached: [String: CachedAuthorMetadata]) -> [String: RelayListMetadata] {
+        cached.compactMapValues { (try? Event(json: $0.raw)).flatMap(RelayListMetadata.init(event:)) }
     }
 
-    /// The cached DM relay list (kind 10050) of each author that has one.
-    func cachedDirectMessageRelays(_ pubkeys: [String]) throws -> [String: DirectMessageRelays] {
-        var out: [String: DirectMessageRelays] = [:]
-        for (pubkey, cached) in try authorMetadata(kind: Kind.dmRelayList, pubkeys: pubkeys) {
-            if let event = try? Event(json: cached.raw), let list = DirectMessageRelays(event: event) { out[pubkey] = list }
-        }
-        return out
+    /// The DM relay lists among cached kind 10050 events, by author.
+    static func directMessageRelays(_ cached: [String: CachedAuthorMetadata]) -> [String: DirectMessageRelays] {
+        cached.compactMapValues { (try? Event(json: $0.raw)).flatMap(DirectMessageRelays.init(event:)) }
     }
 
-    /// Health figures and NIP-11 documents as the daemon last recorded them, and when.
-    func recordedRelayFigures() throws -> (health: [String: RelayHealthFigures], information: [String: RelayInformation], recordedAt: [String: Int64]) {
-        let records = try relayHealthRecords()
+    /// Health figures and NIP-11 documents as last recorded, and when.
+    static func figures(
+        _ records: [String: RelayHealthRecord]
+    ) -> (health: [String: RelayHealthFigures], information: [String: RelayInformation], recordedAt: [String: Int64]) {
         let decoder = JSONDecoder()
         return (
             records.compactMapValues { r in r.figuresJSON.flatMap { try? decoder.decode(RelayHealthFigures.self, from: Data($0.utf8)) } },
             records.compactMapValues { r in r.informationJSON.flatMap { try? decoder.decode(RelayInformation.self, from: Data($0.utf8)) } },
             records.mapValues(\.updatedAt)
         )
+    }
+}
+
+extension DiscoveryStore {
+    /// The cached relay list of each author that has one.
+    func cachedRelayLists(_ pubkeys: [String]) async throws -> [String: RelayListMetadata] {
+        DiscoveryRecords.relayLists(try await authorMetadata(kind: RelayListMetadata.kind, pubkeys: pubkeys))
+    }
+
+    /// The cached DM relay list (kind 10050) of each author that has one.
+    func cachedDirectMessageRelays(_ pubkeys: [String]) async throws -> [String: DirectMessageRelays] {
+        DiscoveryRecords.directMessageRelays(try await authorMetadata(kind: Kind.dmRelayList, pubkeys: pubkeys))
+    }
+
+    /// Health figures and NIP-11 documents as the daemon last recorded them, and when.
+    func recordedRelayFigures() async throws -> (health: [String: RelayHealthFigures], information: [String: RelayInformation], recordedAt: [String: Int64]) {
+        DiscoveryRecords.figures(try await relayHealthRecords())
     }
 }
 

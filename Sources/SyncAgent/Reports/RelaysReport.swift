@@ -54,7 +54,7 @@ public struct RelaysReport: Sendable, Codable {
     }
 
     public static func make(configuration: SyncConfiguration, ledger: Ledger) throws -> RelaysReport {
-        let (health, info, recordedAt) = try ledger.recordedRelayFigures()
+        let (health, info, recordedAt) = DiscoveryRecords.figures(try ledger.relayHealthRecords())
         let stats = Dictionary(try ledger.relayStatistics().map { ($0.relay, $0) }, uniquingKeysWith: { a, _ in a })
         let hasKey = (try? configuration.loadSecretKey()) != nil
 
@@ -73,7 +73,7 @@ public struct RelaysReport: Sendable, Codable {
         if configuration.discover.enabled {
             let configured = Set(configuration.relays.map(\.url))
             lines += configuration.discover.indexers.filter { !configured.contains($0) }.map { line($0, origin: "indexer", role: .indexer) }
-            let lists = try ledger.cachedRelayLists(configuration.pubkeys)
+            let lists = DiscoveryRecords.relayLists(try ledger.authorMetadata(kind: RelayListMetadata.kind, pubkeys: configuration.pubkeys))
             authorsWithLists = lists.count
             let refusals = RelayContentPolicy.readRefusals(info.mapValues { $0 }, hasKey: hasKey)
             var input = DiscoveryPlan.Input(
@@ -81,7 +81,7 @@ public struct RelaysReport: Sendable, Codable {
                 health: health, refusals: refusals, allowPrivateAddresses: configuration.discover.allowPrivateAddresses)
             if configuration.inbox.enabled {
                 input.inboxKinds = configuration.inbox.kinds
-                input.dmRelays = try ledger.cachedDirectMessageRelays(configuration.pubkeys)
+                input.dmRelays = DiscoveryRecords.directMessageRelays(try ledger.authorMetadata(kind: Kind.dmRelayList, pubkeys: configuration.pubkeys))
             }
             let plan = DiscoveryPlan(input)
             lines += plan.everyRelay.map { url in

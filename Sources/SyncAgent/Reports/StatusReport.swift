@@ -82,7 +82,9 @@ public struct StatusReport: Sendable, Codable {
         let reconciliations = try ledger.lastReconciliations()
         var lines: [RelayLine] = []
         let configured = configuration.relays.map { ($0.url, ReportRole($0.role)) }
-        let others = Set(stats.keys).union(reconciliations.keys).filter { url in !configured.contains { $0.0 == url } }.sorted().map { ($0, ReportRole.notConfigured) }
+        let others = Set(stats.keys).union(reconciliations.keys).filter { url in !configured.contains { $0.0 == url } }.sorted().map {
+            ($0, ReportRole.notConfigured)
+        }
         for (url, role) in configured + others {
             let s = stats[url]
             lines.append(
