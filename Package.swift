@@ -177,6 +177,8 @@ let package = Package(
             dependencies: ["BenchSupport", "SyncAgent", "Ledger", "RelayClient", "PeerHarness", "CSecp256k1", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .executableTarget(
+            name: "BenchLeases", dependencies: ["LedgerPostgres", "PeerHarness", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .executableTarget(
             name: "BenchInbox", dependencies: ["BenchSupport", "RelayClient", "PeerHarness", "NostrCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .executableTarget(

@@ -14,6 +14,10 @@ public struct ArchiveConfiguration: Sendable {
     public var flushEveryLines: Int = 1_000
     /// Uncompressed bytes per frame at most, whatever the line count.
     public var flushEveryBytes: Int = 1 << 20
+    /// The writing agent's id in a cluster: carried by every segment's name (sanitised for a
+    /// file name), and the writer recovers and numbers only its own segments, so agents may share
+    /// a folder. Nil for a single agent (names without it).
+    public var agentID: String?
 
     public init(directory: URL) {
         self.directory = directory

@@ -50,7 +50,7 @@ public final class ArchiveWriter {
     /// Seals `.part` segments a crash left behind (cut back to their last
     /// complete frame) and finds the archive's last event.
     private func recover() throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: configuration.directory.path).compactMap(SegmentName.init(fileName:)).sorted()
+        let names = try ownSegments()
         nextSequence = (names.map(\.sequence).max() ?? 0) + 1
         for name in names where name.isOpen {
             let reader = ArchiveReader(url: URL(fileURLWithPath: path(name.openName)))
@@ -65,9 +65,7 @@ public final class ArchiveWriter {
             try Self.syncFile(path(name.openName))
             try seal(name)
         }
-        let sealed = try FileManager.default.contentsOfDirectory(atPath: configuration.directory.path).compactMap(SegmentName.init(fileName:)).filter {
-            !$0.isOpen
-        }.sorted()
+        let sealed = try ownSegments().filter { !$0.isOpen }
         for name in sealed.reversed() {
             let reader = ArchiveReader(url: URL(fileURLWithPath: path(name.sealedName)))
             try reader.forEachLine { _ in }
@@ -76,6 +74,14 @@ public final class ArchiveWriter {
                 break
             }
         }
+    }
+
+    /// This writer's segments in the folder, oldest first: another agent's are never touched.
+    private func ownSegments() throws -> [SegmentName] {
+        let tag = configuration.agentID.map(SegmentName.agentTag)
+        return try FileManager.default.contentsOfDirectory(atPath: configuration.directory.path).compactMap(SegmentName.init(fileName:)).filter {
+            $0.agent == tag
+        }.sorted()
     }
 
     static func key(of line: String) -> ArchivedEventKey? {
@@ -130,7 +136,7 @@ public final class ArchiveWriter {
     }
 
     private func openSegment() throws {
-        let name = SegmentName(date: now(), sequence: nextSequence)
+        let name = SegmentName(date: now(), sequence: nextSequence, agent: configuration.agentID.map(SegmentName.agentTag))
         nextSequence += 1
         let p = path(name.openName)
         fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)

@@ -26,6 +26,19 @@ let work = FileManager.default.temporaryDirectory.appendingPathComponent("relays
 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
 defer { if ProcessInfo.processInfo.environment["BENCH_KEEP"] == nil { try? FileManager.default.removeItem(at: work) } else { print("kept \(work.path)") } }
 
+// --postgres [EVENTS...]: the one-shot mirror on SQLite and on PostgreSQL, side by side (Postgres.swift).
+if let flag = CommandLine.arguments.firstIndex(of: "--postgres") {
+    do {
+        try await postgresMain(sizes: CommandLine.arguments[(flag + 1)...].compactMap(Int.init), binary: relaysync)
+    } catch {
+        FileHandle.standardError.write(Data("bench-agent --postgres: \(error)\n".utf8))
+        if ProcessInfo.processInfo.environment["BENCH_KEEP"] == nil { try? FileManager.default.removeItem(at: work) }
+        exit(1)
+    }
+    if ProcessInfo.processInfo.environment["BENCH_KEEP"] == nil { try? FileManager.default.removeItem(at: work) }
+    exit(0)
+}
+
 // --steady [SECONDS] [RATE] [ROUNDS]: the live path at a steady rate (Steady.swift), instead of the one-shot runs.
 if let flag = CommandLine.arguments.firstIndex(of: "--steady") {
     do {
@@ -44,13 +57,15 @@ func withRelay<T>(_ url: String, _ body: (Relay) async throws -> T) async throws
 }
 
 /// `backup: nil` reads the primary only (fetch-only). `name` lets one folder (one ledger) hold several configs.
-func writeConfig(_ dir: URL, authors: [String], primary: String, backup: String?, name: String = "sync.json") throws -> String {
+func writeConfig(_ dir: URL, authors: [String], primary: String, backup: String?, name: String = "sync.json", ledger: String = "ledger.sqlite") throws
+    -> String
+{
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let relays = [#"{"url": "\#(primary)", "role": "primary"}"#] + (backup.map { [#"{"url": "\#($0)", "role": "backup"}"#] } ?? [])
     let config = """
         {"pubkeys": [\(authors.map { "\"\($0)\"" }.joined(separator: ","))],
          "relays": [\(relays.joined(separator: ", "))],
-         "ledger": "ledger.sqlite", "archive": {"directory": "archive"}, "log_level": "error"}
+         "ledger": "\(ledger)", "archive": {"directory": "archive"}, "log_level": "error"}
         """
     let path = dir.appendingPathComponent(name).path
     try config.write(toFile: path, atomically: true, encoding: .utf8)
@@ -133,7 +148,8 @@ func phases(primary: TestRelay, options: TestRelay.Options, authors: [String], e
     return (fetch, deliver)
 }
 
-func once(_ n: Int) async throws -> OnceResult {
+/// A primary LocalRelay holding `n` sample events of 20 authors (the relays are stopped by the caller).
+func seededPrimary(_ n: Int) async throws -> (primary: TestRelay, options: TestRelay.Options, store: String, events: [Event]) {
     // LocalRelay's in-memory store keeps only the newest 75,000 events; above that, the benchmark's
     // own unbounded store (scripts/peers/memory_store.py). LMDB on request: it stores a few hundred
     // events/s, so the relays, not the agent, set the pace.
@@ -143,24 +159,35 @@ func once(_ n: Int) async throws -> OnceResult {
     let options = TestRelay.Options(persistent: lmdb, unboundedMemory: unbounded)
     let store = lmdb ? "LMDB" : unbounded ? "unbounded in-memory" : "in-memory"
     let primary = try await TestRelay.start(.localRelay, options: options)
-    let backup = try await TestRelay.start(.localRelay, options: options)
-    defer { primary.stopNow(); backup.stopNow() }
     let now = Int64(Date().timeIntervalSince1970)
     let events = SampleEvents.make(count: n, authors: 20, end: now - 60, span: 365 * 86_400, seed: UInt64(n))
-    try await withRelay(primary.url) { relay in
-        for start in stride(from: 0, to: events.count, by: 10_000) {
-            let batch = Array(events[start..<min(start + 10_000, events.count)])
-            let out = await relay.publish(batch)
-            // When LocalRelay stalls, the window is re-sent on a new connection and an older
-            // replaceable version can land after a newer one, which LocalRelay refuses: the primary
-            // keeps the newest either way, and the agent's work is counted per event it holds.
-            let replaceable = Set(batch.filter { $0.kindClass == .replaceable || $0.kindClass == .addressable }.map(\.id))
-            let refused = out.filter { !$0.value.isDelivered && !replaceable.contains($0.key) }.map(\.value)
-            guard refused.isEmpty else {
-                throw PeerError("seeding: \(refused.count) refused: \(Dictionary(grouping: refused, by: \.description).mapValues(\.count))")
+    do {
+        try await withRelay(primary.url) { relay in
+            for start in stride(from: 0, to: events.count, by: 10_000) {
+                let batch = Array(events[start..<min(start + 10_000, events.count)])
+                let out = await relay.publish(batch)
+                // When LocalRelay stalls, the window is re-sent on a new connection and an older
+                // replaceable version can land after a newer one, which LocalRelay refuses: the primary
+                // keeps the newest either way, and the agent's work is counted per event it holds.
+                let replaceable = Set(batch.filter { $0.kindClass == .replaceable || $0.kindClass == .addressable }.map(\.id))
+                let refused = out.filter { !$0.value.isDelivered && !replaceable.contains($0.key) }.map(\.value)
+                guard refused.isEmpty else {
+                    throw PeerError("seeding: \(refused.count) refused: \(Dictionary(grouping: refused, by: \.description).mapValues(\.count))")
+                }
             }
         }
+    } catch {
+        primary.stopNow()
+        throw error
     }
+    return (primary, options, store, events)
+}
+
+func once(_ n: Int) async throws -> OnceResult {
+    let env = ProcessInfo.processInfo.environment
+    let (primary, options, store, events) = try await seededPrimary(n)
+    let backup = try await TestRelay.start(.localRelay, options: options)
+    defer { primary.stopNow(); backup.stopNow() }
     let dir = work.appendingPathComponent("once-\(n)-\(UUID().uuidString.prefix(8))")
     let config = try writeConfig(dir, authors: Array(Set(events.map(\.pubkey))), primary: primary.url, backup: backup.url)
     let log = dir.appendingPathComponent("once.log").path

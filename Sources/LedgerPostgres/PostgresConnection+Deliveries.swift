@@ -3,9 +3,12 @@ import Logging
 import PostgresNIO
 
 extension PostgresConnection {
-    /// Settles the pending rows the outcomes name: the same statements with or without a lease.
-    /// A row no longer pending (seen on the relay meanwhile) is left as it is.
+    /// Settles the pending rows the outcomes name: the same statements with or without a lease,
+    /// at most two per batch (settled, retried). A row no longer pending (seen on the relay
+    /// meanwhile) is left as it is.
     func settleDeliveries(_ results: [DeliveryResult], now: Int64, logger: Logger) async throws {
+        var relays: [String] = [], seqs: [Int64] = [], states: [String] = [], reasons: [String] = [], hasReason: [Bool] = []
+        var retryRelays: [String] = [], retrySeqs: [Int64] = [], retryReasons: [String] = [], retryAt: [Int64] = []
         for r in results {
             let settled: (DeliveryState, String?)
             switch r.outcome {
@@ -13,17 +16,32 @@ extension PostgresConnection {
             case .duplicate: settled = (.duplicate, nil)
             case let .rejected(reason): settled = (.rejected, reason)
             case let .retry(reason, after):
-                try await exec(
-                    """
-                    UPDATE deliveries SET reason = \(reason), attempts = attempts + 1, next_attempt_at = \(now + max(0, after)), updated_at = \(now)
-                    WHERE relay = \(r.relay) AND state = 'pending' AND seq = \(r.seq)
-                    """, logger: logger)
+                retryRelays.append(r.relay)
+                retrySeqs.append(r.seq)
+                retryReasons.append(reason)
+                retryAt.append(now + max(0, after))
                 continue
             }
+            relays.append(r.relay)
+            seqs.append(r.seq)
+            states.append(settled.0.rawValue)
+            reasons.append(settled.1 ?? "")
+            hasReason.append(settled.1 != nil)
+        }
+        if !relays.isEmpty {
             try await exec(
                 """
-                UPDATE deliveries SET state = \(settled.0.rawValue), reason = \(settled.1), attempts = attempts + 1, updated_at = \(now)
-                WHERE relay = \(r.relay) AND state = 'pending' AND seq = \(r.seq)
+                UPDATE deliveries d SET state = u.state, reason = CASE WHEN u.has_reason THEN u.reason END, attempts = d.attempts + 1, updated_at = \(now)
+                FROM unnest(\(relays)::text[], \(seqs)::int8[], \(states)::text[], \(reasons)::text[], \(hasReason)::bool[]) AS u(relay, seq, state, reason, has_reason)
+                WHERE d.relay = u.relay AND d.seq = u.seq AND d.state = 'pending'
+                """, logger: logger)
+        }
+        if !retryRelays.isEmpty {
+            try await exec(
+                """
+                UPDATE deliveries d SET reason = u.reason, attempts = d.attempts + 1, next_attempt_at = u.next_attempt_at, updated_at = \(now)
+                FROM unnest(\(retryRelays)::text[], \(retrySeqs)::int8[], \(retryReasons)::text[], \(retryAt)::int8[]) AS u(relay, seq, reason, next_attempt_at)
+                WHERE d.relay = u.relay AND d.seq = u.seq AND d.state = 'pending'
                 """, logger: logger)
         }
     }

@@ -45,35 +45,46 @@ extension PostgresLedger: ReconciliationStore {
     }
 
     /// As `Ledger.requeue`: superseded versions, expired events, NIP-09-deleted ones and rejected
-    /// rows are left alone; delivered or present rows count as lost after delivery.
+    /// rows are left alone; delivered or present rows count as lost after delivery. One query reads
+    /// every item's rows and one statement requeues, whatever the number of items.
     public func requeue(relay: String, items: [LedgerItem], now: Int64, comparedAt: Int64?, apply: Bool) async throws -> RequeueResult {
         guard !items.isEmpty else { return RequeueResult() }
         return try await transaction { c in
+            let rows = try await c.query(
+                """
+                SELECT u.ord, e.seq, e.replace_key, e.expiration, d.state, d.updated_at,
+                       EXISTS (SELECT 1 FROM replaceable_heads h WHERE h.replace_key = e.replace_key AND h.event_id = e.id),
+                       EXISTS (SELECT 1 FROM deleted_events x WHERE x.event_id = e.id AND x.pubkey = e.pubkey)
+                FROM unnest(\(items.map(\.createdAt))::int8[], \(items.map(\.id.hex))::text[]) WITH ORDINALITY AS u(created_at, id, ord)
+                JOIN events e ON e.created_at = u.created_at AND e.id = u.id
+                LEFT JOIN deliveries d ON d.relay = \(relay) AND d.seq = e.seq
+                """, logger: logger)
+            var found: [Int64: (Int64, String?, Int64?, String?, Int64?, Bool, Bool)] = [:]
+            for try await (ord, seq, replaceKey, expiration, state, updatedAt, isHead, deleted) in rows.decode(
+                (Int64, Int64, String?, Int64?, String?, Int64?, Bool, Bool).self)
+            {
+                found[ord] = (seq, replaceKey, expiration, state, updatedAt, isHead, deleted)
+            }
             var result = RequeueResult()
-            for item in items {
-                let rows = try await
-                    (try await c.query(
-                        """
-                        SELECT e.seq, e.replace_key, e.expiration, d.state, d.updated_at,
-                               EXISTS (SELECT 1 FROM replaceable_heads h WHERE h.replace_key = e.replace_key AND h.event_id = e.id),
-                               EXISTS (SELECT 1 FROM deleted_events x WHERE x.event_id = e.id AND x.pubkey = e.pubkey)
-                        FROM events e LEFT JOIN deliveries d ON d.relay = \(relay) AND d.seq = e.seq
-                        WHERE e.created_at = \(item.createdAt) AND e.id = \(item.id.hex)
-                        """, logger: logger
-                    )).decode((Int64, String?, Int64?, String?, Int64?, Bool, Bool).self).all()
-                guard let (seq, replaceKey, expiration, stateText, updatedAt, isHead, deleted) = rows.first else {
+            var requeued: [Int64] = []
+            var seen = Set<Int64>()
+            for (i, item) in items.enumerated() {
+                guard let (seq, replaceKey, expiration, stateText, updatedAt, isHead, deleted) = found[Int64(i + 1)] else {
                     result.unknown += 1
                     continue
                 }
                 let state = stateText.flatMap(DeliveryState.init(rawValue:))
                 let ineligible = replaceKey != nil && !isHead || expiration.map({ $0 <= now }) ?? false || deleted
-                if result.sort(item, ineligible: ineligible, state: state, updatedAt: updatedAt, comparedAt: comparedAt), apply {
-                    try await c.exec(
-                        """
-                        INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (\(relay), \(seq), 'pending', \(now))
-                        ON CONFLICT (relay, seq) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = 0, reason = NULL, updated_at = excluded.updated_at
-                        """, logger: logger)
+                if result.sort(item, ineligible: ineligible, state: state, updatedAt: updatedAt, comparedAt: comparedAt), apply, seen.insert(seq).inserted {
+                    requeued.append(seq)
                 }
+            }
+            if !requeued.isEmpty {
+                try await c.exec(
+                    """
+                    INSERT INTO deliveries (relay, seq, state, updated_at) SELECT \(relay), s, 'pending', \(now) FROM unnest(\(requeued)::int8[]) AS s
+                    ON CONFLICT (relay, seq) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = 0, reason = NULL, updated_at = excluded.updated_at
+                    """, logger: logger)
             }
             return result
         }
@@ -81,12 +92,9 @@ extension PostgresLedger: ReconciliationStore {
 
     public func markPresent(relay: String, items: [LedgerItem], now: Int64) async throws {
         guard !items.isEmpty else { return }
-        try await transaction { c in
-            for item in items {
-                guard let seq = try await Self.seq(c, createdAt: item.createdAt, id: item.id.hex, logger: logger) else { continue }
-                try await Self.markPresent(c, relay: relay, seq: seq, now: now, logger: logger)
-            }
-        }
+        var seen = Set<MarkKey>()
+        let marks = items.map { MarkKey(relay: relay, key: EventKey(createdAt: $0.createdAt, id: $0.id.hex)) }.filter { seen.insert($0).inserted }
+        try await transaction { c in try await Self.markPresent(c, marks, now: now, logger: logger) }
     }
 
     public func recordReconciliation(_ r: ReconciliationRecord) async throws {

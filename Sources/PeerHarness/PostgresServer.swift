@@ -85,7 +85,8 @@ public final class PostgresServer: @unchecked Sendable {
     // MARK: - Start and stop
 
     /// initdb, start, wait until it accepts connections (bounded); throws with the server's log.
-    public static func start() async throws -> PostgresServer {
+    /// `settings` (`name=value`) override the test defaults, for example `fsync=on` in a benchmark.
+    public static func start(settings: [String] = []) async throws -> PostgresServer {
         let runAs: String? = geteuid() == 0 ? "postgres" : nil
         // As root the unprivileged user must reach the folder, so not under root's private TMPDIR.
         let base = runAs == nil ? FileManager.default.temporaryDirectory : URL(fileURLWithPath: "/tmp")
@@ -98,7 +99,7 @@ public final class PostgresServer: @unchecked Sendable {
         let server = PostgresServer(port: try FreePort.pick(), directory: directory, runAs: runAs)
         do {
             try server.initialize()
-            try await server.launch()
+            try await server.launch(settings: settings)
         } catch {
             server.stop()
             throw error
@@ -149,9 +150,12 @@ public final class PostgresServer: @unchecked Sendable {
         try runAsServerUser { try hba.write(to: dataDirectory.appendingPathComponent("pg_hba.conf"), atomically: false, encoding: .utf8) }
     }
 
-    private func launch() async throws {
+    private func launch(settings: [String]) async throws {
         // fsync off: a test server's data need not survive a power cut, and its disk is shared.
-        let options = "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200"
+        // A later -c wins, so `settings` override these.
+        let options =
+            "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200"
+            + settings.map { " -c \($0)" }.joined()
         try run(
             "pg_ctl", ["-D", dataDirectory.path, "-o", options, "-l", directory.appendingPathComponent("server.log").path, "-w", "-t", "30", "start"],
             log: "pg_ctl.log")

@@ -71,18 +71,22 @@ extension RelaySyncCommand.ArchiveCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List segments: events, bytes, compression ratio, time range.")
 
-        @Argument(help: "Archive folder.") var directory: String
+        @Argument(help: "Archive folders: several (a cluster's agents each write one) are merged, an event in two counted once.")
+        var directories: [String]
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let infos = try ArchiveCatalog.segments(in: try requireFolder(directory))
+            let folders = try directories.map { try requireFolder($0) }
+            let (infos, distinct) = try ArchiveCatalog.segments(in: folders)
             if json { printJSON(infos); return }
             for s in infos {
                 let range = s.oldest.map { "\(Self.date($0)) … \(Self.date(s.newest!))" } ?? "-"
-                print("\(s.name)\(s.sealed ? "" : " (open)")  \(s.events) events  \(s.bytesCompressed) B  ratio \(String(format: "%.2f", s.ratio))  \(range)")
+                let name = s.folder.map { URL(fileURLWithPath: $0).appendingPathComponent(s.name).path } ?? s.name
+                print("\(name)\(s.sealed ? "" : " (open)")  \(s.events) events  \(s.bytesCompressed) B  ratio \(String(format: "%.2f", s.ratio))  \(range)")
             }
             let total = infos.map(\.events).reduce(0, +), bytes = infos.map(\.bytesCompressed).reduce(0, +)
-            print("\(infos.count) segments, \(total) events, \(bytes) bytes")
+            let merged = folders.count > 1 ? " in \(folders.count) folders, \(distinct) distinct (\(total - distinct) in more than one segment)" : ""
+            print("\(infos.count) segments, \(total) events, \(bytes) bytes\(merged)")
         }
 
         static func date(_ t: Int64) -> String {

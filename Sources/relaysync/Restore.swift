@@ -9,7 +9,8 @@ extension RelaySyncCommand {
         static let configuration = CommandConfiguration(
             abstract: "Publish archive files into a relay, with a report by reason.",
             discussion: """
-                Every event is verified first. Accepted ids are journaled, so an interrupted restore resumes \
+                Every event is verified first. Several folders (a cluster's agents each archive to their own) are \
+                merged: an event found in more than one is sent once. Accepted ids are journaled, so an interrupted restore resumes \
                 without re-sending them. Replaceable and addressable events go last, oldest first. Exits 1 if \
                 any event was neither accepted nor already there (skipped events do not count), with one line per reason; \
                 2 if the relay could not be reached. On a terminal a live line on stderr shows events restored and the rate.

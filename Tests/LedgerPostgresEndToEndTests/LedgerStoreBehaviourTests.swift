@@ -79,6 +79,43 @@ import Testing
         }
     }
 
+    /// The PostgreSQL ledger records a batch in a few statements, not event by event: the same
+    /// outcomes and rows as one at a time, for repeats within the batch, versions replacing each
+    /// other within it and heads from the ledger.
+    @Test(arguments: stores) func aBatchRecordsAsIfItsEventsCameOneAtATime(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let known = try note(1)
+            let articleOld = try note(2, kind: 30023, tags: [["d", "x"]], at: 1_700_000_010)
+            _ = try await store.record([ObservedEvent(event: known, relay: a), ObservedEvent(event: articleOld, relay: a)], writableRelays: [a, b, c], now: 1)
+            let e = try note(3)
+            let v1 = try note(4, kind: 0, at: 1_700_000_100), v2 = try note(5, kind: 0, at: 1_700_000_200), v0 = try note(6, kind: 0, at: 1_700_000_050)
+            let articleNew = try note(7, kind: 30023, tags: [["d", "x"]], at: 1_700_000_020)
+            let ephemeral = try note(8, kind: 20001)
+            let batch = [(e, a), (e, c), (v1, a), (v2, a), (v0, a), (known, b), (articleNew, a), (ephemeral, a)].map { ObservedEvent(event: $0.0, relay: $0.1) }
+            let outcomes = try await store.record(batch, writableRelays: [a, b, c], now: 2)
+            let labels = outcomes.map { o -> String in
+                switch o {
+                case .new: "new"
+                case .known: "known"
+                case .ephemeral: "ephemeral"
+                case .superseded: "superseded"
+                case .expired: "expired"
+                }
+            }
+            #expect(labels == ["new", "known", "new", "new", "superseded", "known", "new", "ephemeral"])
+            #expect(try await store.presence(of: e) == [a: .present, b: .pending, c: .present])
+            #expect(try await store.presence(of: v1) == [a: .present, b: .superseded, c: .superseded])
+            #expect(try await store.presence(of: v2) == [a: .present, b: .pending, c: .pending])
+            #expect(try await store.presence(of: v0) == [a: .present, b: .superseded, c: .superseded])
+            #expect(try await store.presence(of: known) == [a: .present, b: .present, c: .pending])
+            #expect(try await store.presence(of: articleOld) == [a: .present, b: .superseded, c: .superseded])
+            // Seq follows the batch's order.
+            #expect(try await due(store, b) == [e.id, v2.id, articleNew.id])
+            #expect(try await due(store, c) == [known.id, v2.id, articleNew.id])
+            #expect(try await store.eventCount() == 7)
+        }
+    }
+
     @Test(arguments: stores) func ephemeralIsNotKeptAndExpiredIsNotPushed(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
             let ephemeral = try note(1, kind: 20_001)

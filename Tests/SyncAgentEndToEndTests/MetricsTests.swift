@@ -93,6 +93,7 @@ import Testing
         #expect(scrape.value("relaysync_ledger_events") == 45)
         #expect((scrape.value("relaysync_archive_bytes") ?? 0) > 0)
         #expect(scrape.value("relaysync_build_info", ["version": "9.9.9", "commit": "abc1234"]) == 1)
+        #expect(scrape.value("relaysync_agent_info", ["agent_id": AgentIdentity.current.id, "host": AgentIdentity.current.host]) == 1)
         #expect((scrape.value("relaysync_req_to_eose_seconds_count", ["relay": primary.url]) ?? 0) >= 1)
         #expect((scrape.value("relaysync_event_to_ok_seconds_count", ["relay": backup.url]) ?? 0) >= 45)
         #expect((scrape.value("relaysync_live_propagation_seconds_count", ["relay": backup.url]) ?? 0) >= 1)

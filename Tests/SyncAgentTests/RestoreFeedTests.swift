@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 import NostrCore
 import Testing
@@ -45,6 +46,45 @@ import Testing
         #expect(r.alreadyRestored == 3)
         #expect(r.invalid["bad signature"]?.examples == ["mixed.jsonl:101"])
         #expect(r.skipped["duplicate within the archives"]?.count == 1)
+    }
+
+    /// A cluster's agents archive to folders of their own; at a handover one segment may be in
+    /// both. Restoring both folders sends every event once.
+    @Test(.timeLimit(.minutes(1)))
+    func twoAgentsFoldersOverlappingByOneSegmentRestoreEachEventOnce() async throws {
+        let f = try AgentFixture()
+        defer { f.cleanUp() }
+        let notes = try AgentFixture.notes(SecretKey.generate(), count: 30)
+        let first = f.directory.appendingPathComponent("agent-a"), second = f.directory.appendingPathComponent("agent-b")
+        for (folder, agent, slice) in [(first, "host-a:1", notes[0..<20]), (second, "host-b:2", notes[20..<30])] {
+            var config = ArchiveConfiguration(directory: folder)
+            config.agentID = agent
+            let writer = try ArchiveWriter(configuration: config)
+            for e in slice { try writer.append(e) }
+            try writer.close()
+        }
+        let handover = try #require(try FileManager.default.contentsOfDirectory(atPath: first.path).first)
+        try FileManager.default.copyItem(at: first.appendingPathComponent(handover), to: second.appendingPathComponent(handover))
+        let files = try [first, second].flatMap { folder in
+            try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted().map { folder.appendingPathComponent($0) }
+        }
+        #expect(files.count == 3)
+        let feed = RestoreFeed(options: RestoreJob.Options(target: "ws://127.0.0.1:1", files: files), restored: [], depth: 2)
+        var sent: [String] = []
+        var report: RestoreReport?
+        for try await item in feed.items() {
+            switch item {
+            case let .events(batch, _):
+                feed.taken()
+                sent += batch.map(\.id)
+            case let .finished(r):
+                report = r
+            }
+        }
+        #expect(sent.count == 30)
+        #expect(Set(sent) == Set(notes.map(\.id)))
+        #expect(report?.read == 50)
+        #expect(report?.skipped["duplicate within the archives"]?.count == 20)
     }
 
     @Test(.timeLimit(.minutes(1)))

@@ -134,6 +134,8 @@ public final class SyncAgentRunner: Sendable {
             a.rotateBytes = $0.rotateBytes
             a.rotateAge = $0.rotateAge
             a.compressionLevel = $0.compressionLevel
+            // A cluster's agents each name their segments, so folders merge without clashes.
+            if ledger is PostgresLedger { a.agentID = AgentIdentity.current.id }
             return a
         }
     }

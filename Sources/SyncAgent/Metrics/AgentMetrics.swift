@@ -18,7 +18,8 @@ public final class AgentMetrics: Sendable {
     private let archivedSeen = Mutex(0)
     static let maxTrackedArrivals = 10_000
 
-    public init(version: String = "unknown", commit: String = "unknown") {
+    /// `agent` labels `relaysync_agent_info`: the id and host that `status` lists for a cluster.
+    public init(version: String = "unknown", commit: String = "unknown", agent: AgentIdentity = .current) {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
             .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250), .milliseconds(500),
@@ -26,6 +27,7 @@ public final class AgentMetrics: Sendable {
         ]
         self.factory = factory
         Gauge(label: "relaysync_build_info", dimensions: [("version", version), ("commit", commit)], factory: factory).record(1)
+        Gauge(label: "relaysync_agent_info", dimensions: [("agent_id", agent.id), ("host", agent.host)], factory: factory).record(1)
     }
 
     // MARK: where things happen
