@@ -35,7 +35,11 @@ extension Ledger {
         }
     }
 
-    static func vanishReason(_ requestID: String) -> String { "vanish: the author asked this relay to forget it (NIP-62 \(requestID.prefix(16)))" }
+    /// Why a delivery was stopped by a request to vanish: the text before and after the request
+    /// id's first 16 characters, shared with the PostgreSQL ledger, which builds it in SQL.
+    public static let vanishReasonText = (before: "vanish: the author asked this relay to forget it (NIP-62 ", after: ")")
+
+    static func vanishReason(_ requestID: String) -> String { vanishReasonText.before + requestID.prefix(16) + vanishReasonText.after }
 
     /// A new event of an author who asked relays to vanish: what it would owe those relays, when
     /// it is no newer than the request, is rejected instead (a backdated copy arriving late).

@@ -44,8 +44,8 @@ extension PostgresLedger: ReconciliationStore {
         }
     }
 
-    /// As `Ledger.requeue`: superseded versions, expired events, NIP-09-deleted ones and rejected
-    /// rows are left alone; delivered or present rows count as lost after delivery. One query reads
+    /// As `Ledger.requeue`: superseded versions, expired events, NIP-09-deleted ones, those their
+    /// author asked the relay to forget (NIP-62) and rejected rows are left alone; delivered or present rows count as lost after delivery. One query reads
     /// every item's rows and one statement requeues, whatever the number of items.
     public func requeue(relay: String, items: [LedgerItem], now: Int64, comparedAt: Int64?, apply: Bool) async throws -> RequeueResult {
         guard !items.isEmpty else { return RequeueResult() }
@@ -55,6 +55,8 @@ extension PostgresLedger: ReconciliationStore {
                 SELECT u.ord, e.seq, e.replace_key, e.expiration, d.state, d.updated_at,
                        EXISTS (SELECT 1 FROM replaceable_heads h WHERE h.replace_key = e.replace_key AND h.event_id = e.id),
                        EXISTS (SELECT 1 FROM deleted_events x WHERE x.event_id = e.id AND x.pubkey = e.pubkey)
+                       OR (e.kind != \(Int64(Kind.requestToVanish)) AND EXISTS (SELECT 1 FROM vanish_requests v
+                           WHERE v.pubkey = e.pubkey AND v.relay IN (\(relay), '*') AND v.created_at >= e.created_at))
                 FROM unnest(\(items.map(\.createdAt))::int8[], \(items.map(\.id.hex))::text[]) WITH ORDINALITY AS u(created_at, id, ord)
                 JOIN events e ON e.created_at = u.created_at AND e.id = u.id
                 LEFT JOIN deliveries d ON d.relay = \(relay) AND d.seq = e.seq

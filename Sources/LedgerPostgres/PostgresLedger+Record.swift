@@ -71,6 +71,7 @@ extension PostgresLedger: EventStore {
             try await Self.settleHeads(c, batch, seqs: seqs, states: &states, outcomes: &outcomes, writableRelays: writableRelays, now: now, logger: logger)
             try await Self.insertDeliveries(c, batch, seqs: seqs, states: states, writableRelays: writableRelays, now: now, logger: logger)
             try await Self.markPresent(c, marks, now: now, logger: logger)
+            try await Self.honourVanish(c, batch, seqs: seqs, first: first, now: now, logger: logger)
             if !deletions.isEmpty {
                 try await c.exec(
                     """

@@ -133,6 +133,8 @@ extension PostgresLedger: DeliveryStore {
                             SELECT \(relay), e.seq, 'pending', \(now) FROM events e
                             WHERE e.seq > \(through) AND (e.expiration IS NULL OR e.expiration > \(now))
                               AND (e.replace_key IS NULL OR e.id IN (SELECT event_id FROM replaceable_heads))
+                              AND NOT (e.kind != \(Int64(Kind.requestToVanish)) AND EXISTS (SELECT 1 FROM vanish_requests v
+                                  WHERE v.pubkey = e.pubkey AND v.relay IN (\(relay), '*') AND v.created_at >= e.created_at))
                             ON CONFLICT DO NOTHING RETURNING seq
                             """, logger: logger
                         )).decode(Int64.self).all()

@@ -132,6 +132,18 @@ enum PostgresSchema {
                 "CREATE TABLE relay_health (url TEXT PRIMARY KEY, figures TEXT, information TEXT, updated_at BIGINT NOT NULL)",
             ]
         ),
+        (
+            "v5-vanish",
+            [
+                // NIP-62: an author asked `relay` (or every relay, '*') to forget its events up to
+                // `created_at`. Such events are never pushed there again.
+                """
+                CREATE TABLE vanish_requests (
+                    pubkey TEXT NOT NULL, relay TEXT NOT NULL, created_at BIGINT NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (pubkey, relay)
+                )
+                """
+            ]
+        ),
     ]
 
     /// Applies what is not applied yet, in one transaction under the migration lock.

@@ -4,7 +4,8 @@ import Testing
 
 @testable import Ledger
 
-/// Scope indexes (the inbox's recipients, configured filters) and NIP-62 requests to vanish.
+/// Scope indexes (the inbox's recipients, configured filters); NIP-62 requests to vanish are in
+/// the behavioural suite (`VanishBehaviourTests`), on both ledgers.
 @Suite struct LedgerScopeTests {
     let a = "ws://127.0.0.1:7001", b = "ws://127.0.0.1:7002", c = "ws://127.0.0.1:7003"
     let me = SecretKey.generate(), friend = SecretKey.generate()
@@ -43,34 +44,6 @@ import Testing
                 })
         ])
         #expect(try l.scopeEventCount(indexes: [key], kinds: nil) == expected.count + after.count)
-    }
-
-    @Test func aRequestToVanishStopsWhatIsOwedToThatRelayAndWhatComesLater() throws {
-        let l = try Ledger.temporary()
-        let notes = try (0..<5).map { try me.sign(kind: 1, content: "n\($0)", createdAt: 1_000 + Int64($0)) }
-        _ = try l.record(notes.map { ObservedEvent(event: $0, relay: a) }, writableRelays: [b, c], now: 10)
-        let vanish = try me.sign(kind: Kind.requestToVanish, content: "", tags: [["relay", b + "/"]], createdAt: 1_003)
-        _ = try l.record([ObservedEvent(event: vanish, relay: a)], writableRelays: [b, c], now: 11)
-        for note in notes {
-            let owed = try l.presence(of: note)
-            #expect(owed[c] == .pending)
-            #expect(owed[b] == (note.createdAt <= 1_003 ? .rejected : .pending), "\(note.createdAt)")
-        }
-        #expect(try l.presence(of: vanish)[b] == .pending, "the request itself reaches the relay")
-        // A backdated copy arriving later is not owed there either.
-        let late = try me.sign(kind: 1, content: "late", createdAt: 900)
-        _ = try l.record([ObservedEvent(event: late, relay: a)], writableRelays: [b, c], now: 12)
-        #expect(try l.presence(of: late)[b] == .rejected && l.presence(of: late)[c] == .pending)
-        // Reconciliation finding them missing on b schedules none of them again.
-        let items = notes.map { LedgerItem(createdAt: $0.createdAt, id: Bytes32(hex: $0.id)!) }
-        let result = try l.requeue(relay: b, items: items, now: 20)
-        #expect(result.notEligible == 4 && result.alreadyPending == 1, "only the note after the request is still owed: \(result)")
-        #expect(try l.vanishRequests().map(\.relay) == [b])
-        // Every relay: ALL_RELAYS.
-        let everywhere = try me.sign(kind: Kind.requestToVanish, content: "", tags: [["relay", "ALL_RELAYS"]], createdAt: 2_000)
-        _ = try l.record([ObservedEvent(event: everywhere, relay: a)], writableRelays: [b, c], now: 21)
-        #expect(try l.presence(of: notes[4])[c] == .rejected)
-        #expect(try l.vanishRequests().map(\.relay).sorted() == ["*", b])
     }
 
     /// Processes opening a new ledger together all end up with it migrated once.
