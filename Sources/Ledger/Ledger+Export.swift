@@ -12,7 +12,7 @@ extension Ledger {
     /// The tables whose rows `exportRows` may read: the ones the PostgreSQL ledger holds.
     public static let exportableTables: Set<String> = [
         "events", "replaceable_heads", "deliveries", "cursors", "relays", "runs", "scope_problems", "deleted_events", "reconciliations",
-        "archive_state", "author_metadata", "discovery_checks", "relay_health",
+        "archive_state", "author_metadata", "discovery_checks", "relay_health", "vanish_requests",
     ]
 
     /// Up to `limit` rows of `table` after `after` in the order of `key` (its primary key), each

@@ -46,6 +46,7 @@ public struct LedgerCopy: Sendable {
             key: ["pubkey", "kind"]),
         Table(name: "discovery_checks", columns: ["pubkey", "checked_at"], key: ["pubkey"]),
         Table(name: "relay_health", columns: ["url", "figures", "information", "updated_at"], key: ["url"]),
+        Table(name: "vanish_requests", columns: ["pubkey", "relay", "created_at", "event_id"], key: ["pubkey", "relay"]),
     ]
 
     /// Serial columns whose sequence must continue after the copied ids.
