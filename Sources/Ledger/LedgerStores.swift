@@ -72,14 +72,24 @@ public protocol DiscoveryStore: Sendable {
     func relayHealthRecords() async throws -> [String: RelayHealthRecord]
 }
 
+/// The inbox's and the filters' scopes: indexes of the ledger's events beyond the authors' own,
+/// kept by `record` (each `ObservedEvent.indexes`) once registered.
+public protocol ScopeIndexStore: Sendable {
+    /// Makes these indexes current, filling a new or lagging one from the events recorded.
+    func registerScopeIndexes(_ definitions: [ScopeIndexDefinition]) async throws
+    /// One reconciliation window of these indexes' events, as `reconcileItems(scope:…)`.
+    func reconcileItems(indexes keys: [String], kinds: Set<Int>?, from lower: Int64, maxItems: Int) async throws -> (items: [LedgerItem], upper: Int64?)
+    func scopeEventCount(indexes keys: [String], kinds: Set<Int>?) async throws -> Int
+}
+
 /// Everything the agent's core path needs: record, deliver, backfill, reconcile, archive.
 public typealias LedgerStore = ArchiveMarkStore & CursorStore & DeliveryStore & EventStore & ReconciliationStore
 
 /// The core path and its bookkeeping: what `SyncAgent` runs on, on either ledger.
-public typealias AgentLedgerStore = BookkeepingStore & DiscoveryStore & LedgerStore
+public typealias AgentLedgerStore = BookkeepingStore & DiscoveryStore & LedgerStore & ScopeIndexStore
 
 // The SQLite ledger's own methods are the witnesses (its synchronous reads serve as async ones).
-extension Ledger: EventStore, DeliveryStore, CursorStore, ReconciliationStore, ArchiveMarkStore, BookkeepingStore, DiscoveryStore {}
+extension Ledger: EventStore, DeliveryStore, CursorStore, ReconciliationStore, ArchiveMarkStore, BookkeepingStore, DiscoveryStore, ScopeIndexStore {}
 
 extension StoredEvent {
     /// For stores outside this module.

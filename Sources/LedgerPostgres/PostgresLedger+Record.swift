@@ -72,6 +72,7 @@ extension PostgresLedger: EventStore {
             try await Self.insertDeliveries(c, batch, seqs: seqs, states: states, writableRelays: writableRelays, now: now, logger: logger)
             try await Self.markPresent(c, marks, now: now, logger: logger)
             try await Self.honourVanish(c, batch, seqs: seqs, first: first, now: now, logger: logger)
+            try await indexScopes(c, batch, seqs: seqs, first: first)
             if !deletions.isEmpty {
                 try await c.exec(
                     """

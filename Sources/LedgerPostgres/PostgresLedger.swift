@@ -3,6 +3,7 @@ import Ledger
 import Logging
 import NostrCore
 import PostgresNIO
+import Synchronization
 
 /// The ledger on PostgreSQL, shared by every agent of a cluster: the same tables and invariants as
 /// the SQLite ledger (`Ledger`), through postgres-nio's connection pool. Each method is one
@@ -13,6 +14,8 @@ public final class PostgresLedger: Sendable {
     let client: PostgresClient
     let logger: Logger
     private let running: Task<Void, Never>
+    /// The scope indexes this agent registered (key → row id): `record` adds new events to them.
+    let activeScopeIndexes = Mutex<[String: Int64]>([:])
 
     private init(settings: PostgresLedgerSettings, client: PostgresClient, running: Task<Void, Never>, logger: Logger) {
         self.settings = settings

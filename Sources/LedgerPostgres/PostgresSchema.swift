@@ -144,6 +144,23 @@ enum PostgresSchema {
                 """
             ]
         ),
+        (
+            "v6-scope-indexes",
+            [
+                // The inbox and filter scopes, as the SQLite ledger's: each index (a recipient's
+                // `p` tag, a configured filter) by key, how far it has read the ledger, and its events.
+                """
+                CREATE TABLE scope_indexes (
+                    id BIGSERIAL PRIMARY KEY, key TEXT NOT NULL UNIQUE, definition TEXT NOT NULL, indexed_through_seq BIGINT NOT NULL DEFAULT 0
+                )
+                """,
+                """
+                CREATE TABLE scope_events (
+                    scope BIGINT NOT NULL, created_at BIGINT NOT NULL, id TEXT NOT NULL, kind BIGINT NOT NULL, PRIMARY KEY (scope, created_at, id)
+                )
+                """,
+            ]
+        ),
     ]
 
     /// Applies what is not applied yet, in one transaction under the migration lock.

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import LedgerPostgres
 import NostrCore
 import PeerHarness
 import Testing
@@ -13,8 +14,13 @@ import Testing
 @Suite(.serialized) struct FilterScopeEndToEndTests {
     static let now = Int64(Date().timeIntervalSince1970)
 
-    @Test(arguments: [TestRelay.Flavor.localRelay, .nostrRelay])
-    func aHashtagAndAGroupAreMirroredExactlyBackdatedEventsIncluded(_ flavor: TestRelay.Flavor) async throws {
+    /// Each relay flavour on the SQLite ledger, and LocalRelay on the PostgreSQL one (its scope
+    /// indexes), when postgresql-15 is there.
+    static let cases: [(TestRelay.Flavor, Bool)] =
+        [(.localRelay, false), (.nostrRelay, false)] + (PostgresServer.isAvailable ? [(.localRelay, true)] : [])
+
+    @Test(arguments: cases)
+    func aHashtagAndAGroupAreMirroredExactlyBackdatedEventsIncluded(_ flavor: TestRelay.Flavor, onPostgres: Bool) async throws {
         let f = try AgentFixture()
         defer { f.cleanUp() }
         let primary = try await TestRelay.start(flavor)
@@ -38,9 +44,15 @@ import Testing
             .object([("#t", .array([.string("relaysync-topic")]))]),
             .object([("kinds", .array([.int(9)])), ("#h", .array([.string("grp1")]))]),
         ])
-        let config = try f.configuration(
+        var config = try f.configuration(
             pubkeys: [alice.publicKey], relays: [(primary.url, .primary), (backup.url, .backup)], extra: [("filters", filters)])
-        let first = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
+        if onPostgres {
+            let server = try await PostgresServer.shared()
+            config.postgresLedger = try PostgresLedgerSettings.parse(url: server.url(database: try server.createDatabase()))
+        }
+        let firstRunner = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger)
+        let first = try await firstRunner.runOnce()
+        await firstRunner.closeLedger()
         #expect(first.succeeded, "\(first.text)")
         let everyone = [alice.publicKey, bob.publicKey, carol.publicKey]
         #expect(try await AgentFixture.ids(on: backup.url, authors: everyone) == Set((own + topic + group).map(\.id)))
@@ -51,7 +63,9 @@ import Testing
         let lateGroup = try sign(carol, 12, kind: 9, tags: [["h", "grp1"]], start: 1_500_100_000)
         try await AgentFixture.seed(lateTopic + lateGroup + sign(bob, 3, tags: [["t", "elsewhere"]], start: 1_500_200_000), into: primary.url)
 
-        let second = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
+        let secondRunner = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger)
+        let second = try await secondRunner.runOnce()
+        await secondRunner.closeLedger()
         #expect(second.succeeded, "\(second.text)")
         let found = Dictionary(second.scopeReconciliations.filter { $0.relay == primary.url }.map { ($0.scope, $0) }, uniquingKeysWith: { a, _ in a })
         #expect(found["filters[0]"]?.fetched == 15, "\(second.text)")

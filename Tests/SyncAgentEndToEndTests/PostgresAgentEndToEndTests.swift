@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import LedgerPostgres
+import Media
 import NostrCore
 import PeerHarness
 import Testing
@@ -63,9 +64,9 @@ struct PostgresAgentEndToEndTests {
         let server = try await PostgresServer.shared()
         var config = try f.configuration(pubkeys: [SecretKey.generate().publicKey], relays: [("ws://127.0.0.1:1", .primary)])
         config.postgresLedger = try PostgresLedgerSettings.parse(url: server.url(database: try server.createDatabase()))
-        config.inbox.enabled = true
+        config.media = MediaConfiguration(directory: f.directory.appendingPathComponent("media").path)
         let error = await #expect(throws: ConfigError.self) { try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger) }
-        #expect(error?.key == "inbox")
+        #expect(error?.key == "media")
     }
 
     /// NIP-65 discovery on a PostgreSQL ledger: the author's relay list, found on an indexer, is

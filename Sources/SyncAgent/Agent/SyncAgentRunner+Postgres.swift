@@ -3,17 +3,14 @@ import Ledger
 import LedgerPostgres
 
 extension SyncAgentRunner {
-    /// The SQLite ledger, for what only it keeps yet (media, scope indexes); nil on a PostgreSQL
-    /// ledger.
+    /// The SQLite ledger, for what only it keeps yet (media); nil on a PostgreSQL ledger.
     var sqlite: Ledger? { ledger as? Ledger }
 
     /// What the PostgreSQL ledger does not hold yet, refused at start in one line rather than
-    /// failing later: media, and the inbox and filter scopes (scope indexes).
+    /// failing later: media (its blob tables).
     static func refuseWhatPostgresLacks(_ configuration: SyncConfiguration) throws(ConfigError) {
         let unsupported = [
-            configuration.media != nil ? "media" : nil,
-            configuration.inbox.enabled ? "inbox" : nil,
-            configuration.filters.isEmpty ? nil : "filters",
+            configuration.media != nil ? "media" : nil
         ].compactMap { $0 }
         guard let first = unsupported.first else { return }
         throw ConfigError(

@@ -74,7 +74,9 @@ public final class SyncAgentRunner: Sendable {
         if let settings = configuration.postgresLedger {
             try Self.refuseWhatPostgresLacks(configuration)
             ledgerLock = nil
-            ledger = try await PostgresLedger.open(settings, logger: logger)
+            let shared = try await PostgresLedger.open(settings, logger: logger)
+            try await shared.registerScopeIndexes(ScopeIndex.definitions(for: configuration))
+            ledger = shared
         } else {
             ledgerLock = try LedgerLock.acquire(ledgerPath: configuration.ledgerPath.path)
             let sqlite = try Ledger(path: configuration.ledgerPath.path)

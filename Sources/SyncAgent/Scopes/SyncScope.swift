@@ -54,19 +54,7 @@ struct SyncScope: Sendable, Equatable {
     /// What a relay is asked for, for every member.
     var relayFilter: Filter { filter(for: members) }
 
-    /// The ledger's events of this scope from `lower` on, one reconciliation window.
-    func ledgerItems(_ ledger: Ledger, from lower: Int64, maxItems: Int) throws -> (items: [LedgerItem], upper: Int64?) {
-        switch selection {
-        case let .authors(authors, kinds):
-            try ledger.reconcileItems(scope: ReconcileScope(authors: authors, kinds: kinds, since: since), from: lower, maxItems: maxItems)
-        case let .recipients(recipients, kinds):
-            try ledger.reconcileItems(indexes: recipients.map(ScopeIndex.recipientKey), kinds: Set(kinds), from: lower, maxItems: maxItems)
-        case let .filter(_, key):
-            try ledger.reconcileItems(indexes: [ScopeIndex.filterKeyPrefix + key], kinds: nil, from: lower, maxItems: maxItems)
-        }
-    }
-
-    /// How many of the ledger's events belong to this scope.
+    /// How many of the SQLite ledger's events belong to this scope (`status`).
     func ledgerCount(_ ledger: Ledger) throws -> Int {
         switch selection {
         case let .authors(authors, kinds): try ledger.authorEventCount(authors: authors, kinds: kinds.map(Set.init))
