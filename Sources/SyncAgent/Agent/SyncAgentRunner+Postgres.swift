@@ -6,17 +6,15 @@ extension SyncAgentRunner {
     /// The SQLite ledger, for what only it keeps yet (media); nil on a PostgreSQL ledger.
     var sqlite: Ledger? { ledger as? Ledger }
 
-    /// What the PostgreSQL ledger does not hold yet, refused at start in one line rather than
-    /// failing later: media (its blob tables).
+    /// What the PostgreSQL ledger does not serve, refused at start in one line rather than failing
+    /// later: media. Its blobs live in one machine's folder, which the agents of a cluster do not
+    /// share, so the ledger's "kept" would be true on one machine only.
     static func refuseWhatPostgresLacks(_ configuration: SyncConfiguration) throws(ConfigError) {
-        let unsupported = [
-            configuration.media != nil ? "media" : nil
-        ].compactMap { $0 }
-        guard let first = unsupported.first else { return }
+        guard configuration.media != nil else { return }
         throw ConfigError(
-            key: first,
+            key: "media",
             reason:
-                "not available on a PostgreSQL ledger in this version (\(unsupported.joined(separator: ", ")) need the SQLite ledger): use a SQLite ledger or leave it out"
+                "not available on a PostgreSQL ledger: the blob store is this machine's folder, which a cluster's agents do not share; back media up with an agent on a SQLite ledger, or leave media out"
         )
     }
 }
