@@ -25,11 +25,14 @@ struct DiscoveryService: Service {
         let make: @Sendable (Relay, DiscoveryPlan.Assignment) -> Readers
     }
 
-    /// What runs for one discovered relay: a live subscription and a reconciliation per scope.
+    /// What runs for one discovered relay: a live subscription and a reconciliation per scope,
+    /// and the backfill.
     struct Readers: Sendable {
         let live: [LiveSyncService]
         let backfill: BackfillService
         let reconcile: [ReconcileService]
+
+        var services: [any Service] { live + [backfill] + reconcile }
     }
 
     private struct Running {
@@ -38,7 +41,7 @@ struct DiscoveryService: Service {
     }
 
     func run() async throws {
-        await withDiscardingTaskGroup { group in
+        try await withThrowingDiscardingTaskGroup { group in
             for indexer in indexers {
                 group.addTask { await watch(indexer) }
             }
@@ -79,7 +82,7 @@ struct DiscoveryService: Service {
         await pool.healths().mapValues(RelayHealthFigures.init)
     }
 
-    private func apply(_ plan: DiscoveryPlan, to running: inout [String: Running], group: inout DiscardingTaskGroup) async {
+    private func apply(_ plan: DiscoveryPlan, to running: inout [String: Running], group: inout ThrowingDiscardingTaskGroup<any Error>) async {
         for (url, reader) in running where plan.assignment(url) != reader.assignment {
             reader.stop.fire()
             running[url] = nil
@@ -97,40 +100,38 @@ struct DiscoveryService: Service {
                 metadata: [
                     "authors": "\(assignment.authors.count)", "inbox_recipients": "\(assignment.inbox?.recipients.count ?? 0)",
                 ])
-            group.addTask { await Self.read(services, until: stop) }
+            group.addTask { try await Self.read(services.services, until: stop) }
         }
         for (url, reason) in plan.skipped.sorted(by: { $0.key < $1.key }) {
             logger.forRelay(url).debug("discovered relay skipped", metadata: ["reason": "\(reason)"])
         }
     }
 
-    /// Runs a discovered relay's backfill and live sync until told to stop or shut down.
-    private static func read(_ services: Readers, until stop: OneShotSignal) async {
-        await withTaskGroup(of: Bool.self) { group in
+    /// Runs a discovered relay's services until told to stop or shut down, under the rules of a
+    /// configured relay's: one that ends is done, one that fails ends the agent (its error
+    /// rethrown), never swallowed.
+    static func read(_ services: [any Service], until stop: OneShotSignal) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
-                await stop.wait(); return true
+                await stop.wait()
+                return true
             }
-            for live in services.live {
+            for service in services {
                 group.addTask {
-                    try? await live.run(); return false
+                    try await service.run()
+                    return false
                 }
             }
-            group.addTask {
-                try? await services.backfill.run(); return false
-            }
-            var working = services.live.count + 1
-            for reconcile in services.reconcile {
-                group.addTask {
-                    try? await reconcile.run(); return false
-                }
-                working += 1
-            }
-            while let stopped = await group.next() {
+            var working = services.count
+            while working > 0, let stopped = try await group.next() {
                 if stopped { break }
                 working -= 1
-                if working == 0 { break }
             }
             group.cancelAll()
+            // The rest end by cancellation: what they throw on the way out is not a failure.
+            while true {
+                do { if try await group.next() == nil { break } } catch {}
+            }
         }
     }
 
