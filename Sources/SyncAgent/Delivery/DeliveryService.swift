@@ -16,6 +16,9 @@ struct DeliveryService: Service {
     let logger: Logger
     var metrics: AgentMetrics?
     var policy = DeliveryPolicy()
+    /// How long it waits for `wake` when nothing is due. In a cluster the events are mostly
+    /// recorded by other agents, whose records cannot wake this one, so it asks more often there.
+    var idleWait: Duration = .seconds(5)
     static let batchSize = 500
 
     func run() async throws {
@@ -24,7 +27,7 @@ struct DeliveryService: Service {
             // A batch short of full took everything due when it was read; what was recorded since
             // has signalled `wake`, so asking the ledger again at once would only find it empty.
             if round.attempted < Self.batchSize {
-                await cancelWhenGracefulShutdown { await wake.wait(timeout: .seconds(5)) }
+                await cancelWhenGracefulShutdown { await wake.wait(timeout: idleWait) }
             }
         }
     }
