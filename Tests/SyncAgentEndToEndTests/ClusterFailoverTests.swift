@@ -262,6 +262,9 @@ final class ClusterRig: @unchecked Sendable {
             agent.process.waitUntilExit()
         }
         for relay in primaries + backups { relay.stopNow() }
+        if let keep = ProcessInfo.processInfo.environment["KEEP_CLUSTER_LOGS"] {
+            for i in agents.indices { try? FileManager.default.copyItem(at: logFile(i), to: URL(fileURLWithPath: "\(keep)/agent\(i).log")) }
+        }
         fixture.cleanUp()
     }
 }

@@ -41,17 +41,19 @@ struct LeaseKeeper: Service {
     }
 
     func run() async throws {
-        let running = RunningWork()
+        let running = RunningWork(abandonAfter: period)
         let origin = ContinuousClock.now
         let seconds = Self.seconds(period)
         await cancelWhenGracefulShutdown {
             var state = State(
                 origin: origin, table: LeaseTable(period: seconds), balance: LeaseBalance(agent: identity.id, resources: Array(work.keys), period: seconds))
             let now = { Self.seconds(origin.duration(to: .now)) }
+            var wait = min(round, .seconds(1))
             while !Task.isCancelled {
-                // A round's wait first: the agents starting together have heartbeated by then, so
-                // the first shares are counted with all of them.
-                try? await Task.sleep(for: round)
+                // A wait first, even before the first round: the agents starting together have
+                // heartbeated by then, so the first shares are mostly counted with all of them.
+                try? await Task.sleep(for: wait)
+                wait = round
                 guard !Task.isCancelled else { break }
                 await settleEnded(&state, running, now: now())
                 await renew(&state, running, now: now)
@@ -139,8 +141,11 @@ struct LeaseKeeper: Service {
             running.stop(resource) { _ = try? await ledger.release(token) }
         }
         for resource in plan.acquire {
-            guard state.table.held[resource] == nil, !running.isBusy(resource), (state.cooldown[resource] ?? 0) <= at, let work = work[resource]
-            else { continue }
+            let busy = running.busy(resource)
+            if let abandoned = busy.abandoned {
+                logger.error("leased work did not stop within a lease period; let go (it can no longer write)", metadata: metadata(abandoned))
+            }
+            guard state.table.held[resource] == nil, !busy.busy, (state.cooldown[resource] ?? 0) <= at, let work = work[resource] else { continue }
             let sentAt = now()
             do {
                 guard let token = try await ledger.acquire(resource, holder: identity.id, period: period) else { continue }
