@@ -338,7 +338,8 @@ public final class SyncAgentRunner: Sendable {
     }
 
     func deliveryService(_ relay: Relay, ledger: (any AgentLedgerStore)? = nil) -> DeliveryService {
-        var service = DeliveryService(relay: relay, ledger: ledger ?? self.ledger, counters: counters, wake: deliveryWake[relay.url]!, logger: logger(for: relay))
+        var service = DeliveryService(
+            relay: relay, ledger: ledger ?? self.ledger, counters: counters, wake: deliveryWake[relay.url]!, logger: logger(for: relay))
         service.metrics = metrics
         return service
     }
