@@ -183,6 +183,13 @@ public final class PostgresServer: @unchecked Sendable {
     /// Fast shutdown by the postmaster's PID (SIGINT), immediate (SIGQUIT) after 5 s, SIGKILL after
     /// 5 more; then the folder goes. Idempotent.
     public func stop() {
+        halt()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Stops the server as `stop` does but keeps its data, for `restart` (a database that goes
+    /// away under its clients and comes back on the same port).
+    public func halt() {
         let pid = lock.withLock { () -> Int32 in
             defer { postmaster = 0 }
             return postmaster
@@ -198,7 +205,12 @@ public final class PostgresServer: @unchecked Sendable {
                 }
             }
         }
-        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Starts a halted server again on its port, with its data.
+    public func restart() async throws {
+        guard pid == 0 else { return }
+        try await launch()
     }
 
     deinit { stop() }

@@ -26,6 +26,10 @@ struct LeaseKeeper: Service {
     /// lost one (after a pause) within a sixth of it.
     var round: Duration { period / 6 }
 
+    /// The longest the keeper waits for one ledger call: a round blocked on an unreachable
+    /// database must not keep it from stopping work whose lease runs out meanwhile.
+    var callLimit: Duration { period / 4 }
+
     private struct State {
         /// Where the table's clock (seconds) starts.
         let origin: ContinuousClock.Instant
@@ -84,7 +88,8 @@ struct LeaseKeeper: Service {
                 m["error"] = "\(ended.error.map { "\($0)" } ?? "ended")"
                 logger.warning("leased work failed; giving the lease back", metadata: m)
             }
-            _ = try? await ledger.release(ended.token)
+            let (ledger, token) = (ledger, ended.token)
+            _ = try? await withDeadline(callLimit) { try await ledger.release(token) }
         }
     }
 
@@ -95,7 +100,7 @@ struct LeaseKeeper: Service {
                 let token = LeaseToken(resource: resource, holder: identity.id, generation: generation)
                 let sentAt = now()
                 do {
-                    if try await ledger.renew(token, period: period) {
+                    if try await withDeadline(callLimit, { [ledger, period] in try await ledger.renew(token, period: period) }) {
                         state.table.granted(resource, generation: generation, requestSentAt: sentAt)
                         running.extend(resource, generation: generation, to: state.trustedUntil(resource))
                     } else {
@@ -122,10 +127,13 @@ struct LeaseKeeper: Service {
         let holders: [String: String]
         let ages: [String: Double]
         do {
+            let ledger = ledger
             holders = Dictionary(
-                try await ledger.leases().compactMap { lease in lease.holder.flatMap { lease.expiresIn > 0 ? (lease.resource, $0) : nil } },
+                try await withDeadline(callLimit) { try await ledger.leases() }.compactMap { lease in
+                    lease.holder.flatMap { lease.expiresIn > 0 ? (lease.resource, $0) : nil }
+                },
                 uniquingKeysWith: { a, _ in a })
-            ages = Dictionary(try await ledger.agents().map { ($0.id, $0.secondsSinceHeartbeat) }, uniquingKeysWith: min)
+            ages = Dictionary(try await withDeadline(callLimit) { try await ledger.agents() }.map { ($0.id, $0.secondsSinceHeartbeat) }, uniquingKeysWith: min)
         } catch {
             logger.warning("leases not read; holding what is held", metadata: ["agent.id": "\(identity.id)", "error": "\(error)"])
             return
@@ -148,7 +156,8 @@ struct LeaseKeeper: Service {
             guard state.table.held[resource] == nil, !busy.busy, (state.cooldown[resource] ?? 0) <= at, let work = work[resource] else { continue }
             let sentAt = now()
             do {
-                guard let token = try await ledger.acquire(resource, holder: identity.id, period: period) else { continue }
+                let (holder, period) = (identity.id, period)
+                guard let token = try await withDeadline(callLimit, { try await ledger.acquire(resource, holder: holder, period: period) }) else { continue }
                 state.table.granted(resource, generation: token.generation, requestSentAt: sentAt)
                 logger.info("lease taken; its work starts", metadata: metadata(token))
                 running.start(HeldLease(token, validUntil: state.trustedUntil(resource)), work)
