@@ -89,6 +89,22 @@ extension PostgresLedger {
         }
     }
 
+    /// Gives back one lease if still held at this generation (a holder giving up its excess, or
+    /// work that failed): free at once for the others. False when it was no longer this one's.
+    @discardableResult
+    public func release(_ token: LeaseToken) async throws -> Bool {
+        try await connection { c in
+            !(try await
+                (try await c.query(
+                    """
+                    UPDATE leases SET holder = NULL, expires_at = now()
+                    WHERE resource = \(token.resource) AND holder = \(token.holder) AND generation = \(token.generation)
+                    RETURNING generation
+                    """, logger: logger
+                )).decode(Int64.self).all().isEmpty)
+        }
+    }
+
     public func leases() async throws -> [LeaseRecord] {
         try await connection { c in
             let rows = try await c.query(
@@ -165,6 +181,16 @@ extension PostgresLedger {
         try await connection { c in
             try await (try await c.query("SELECT COUNT(*) FROM fenced_writes WHERE \(holder)::text IS NULL OR holder = \(holder)", logger: logger))
                 .decode(Int64.self).all().first.map(Int.init) ?? 0
+        }
+    }
+
+    /// The refused writes of `holder`: which lease and generation each was attempted under.
+    public func fencedWrites(holder: String) async throws -> [(resource: String, generation: Int64)] {
+        try await connection { c in
+            let rows = try await c.query("SELECT resource, generation FROM fenced_writes WHERE holder = \(holder) ORDER BY id", logger: logger)
+            var out: [(resource: String, generation: Int64)] = []
+            for try await (resource, generation) in rows.decode((String, Int64).self) { out.append((resource, generation)) }
+            return out
         }
     }
 

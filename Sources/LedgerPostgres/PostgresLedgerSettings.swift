@@ -13,6 +13,11 @@ public struct PostgresLedgerSettings: Sendable, Equatable {
     public var database: String
     public var passwordFile: URL?
     public var tlsCAFile: URL?
+    /// How long the server lets a session sit inside a transaction waiting for its next
+    /// statement before ending it: an agent paused (SIGSTOP, a stall) inside a transaction would
+    /// otherwise hold its row and advisory locks, so the others could neither take its leases
+    /// nor record. Set by the daemon from its lease period; nil leaves the server's setting.
+    public var idleInTransactionTimeout: Duration?
 
     public init(host: String, port: Int = 5432, user: String, database: String, passwordFile: URL? = nil, tlsCAFile: URL? = nil) {
         self.host = host
@@ -83,6 +88,10 @@ public struct PostgresLedgerSettings: Sendable, Equatable {
             tls: try tlsConfiguration().map { .require($0) } ?? .disable)
         configuration.options.connectTimeout = connectTimeout
         configuration.options.maximumConnections = 8
+        if let idle = idleInTransactionTimeout {
+            let milliseconds = idle.components.seconds * 1000 + idle.components.attoseconds / 1_000_000_000_000_000
+            configuration.options.additionalStartupParameters.append(("idle_in_transaction_session_timeout", "\(max(1, milliseconds))"))
+        }
         return configuration
     }
 

@@ -31,6 +31,8 @@ public final class PostgresServer: @unchecked Sendable {
     private let lock = NSLock()
     private var postmaster: Int32 = 0
     private var databases = 0
+    /// The `-c` settings it was started with, for `restart`.
+    private var launchSettings: [String] = []
     /// The user the server runs as when the tests run as root.
     private let runAs: String?
 
@@ -151,6 +153,7 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     private func launch(settings: [String]) async throws {
+        lock.withLock { launchSettings = settings }
         // fsync off: a test server's data need not survive a power cut, and its disk is shared.
         // A later -c wins, so `settings` override these.
         let options =
@@ -187,6 +190,13 @@ public final class PostgresServer: @unchecked Sendable {
     /// Fast shutdown by the postmaster's PID (SIGINT), immediate (SIGQUIT) after 5 s, SIGKILL after
     /// 5 more; then the folder goes. Idempotent.
     public func stop() {
+        halt()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Stops the server as `stop` does but keeps its data, for `restart` (a database that goes
+    /// away under its clients and comes back on the same port).
+    public func halt() {
         let pid = lock.withLock { () -> Int32 in
             defer { postmaster = 0 }
             return postmaster
@@ -202,7 +212,12 @@ public final class PostgresServer: @unchecked Sendable {
                 }
             }
         }
-        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Starts a halted server again on its port, with its data.
+    public func restart() async throws {
+        guard pid == 0 else { return }
+        try await launch(settings: lock.withLock { launchSettings })
     }
 
     deinit { stop() }

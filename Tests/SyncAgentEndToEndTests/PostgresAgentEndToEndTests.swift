@@ -105,8 +105,8 @@ struct PostgresAgentEndToEndTests {
     }
 }
 
-/// The daemon on a PostgreSQL ledger: mirrors, keeps its heartbeat in `agents`, and gives back
-/// what it holds on SIGTERM.
+/// The daemon on a PostgreSQL ledger: mirrors under its leases, keeps its heartbeat in `agents`,
+/// and gives back what it holds on SIGTERM.
 @Suite(.enabled(if: PostgresServer.isAvailable && (try? PeerEnvironment.venv()) != nil, "needs postgresql-15 and the test-peer virtual environment"))
 struct PostgresDaemonTests {
     @Test func theDaemonHeartbeatsMirrorsAndGivesItsLeasesBackOnSIGTERM() async throws {
@@ -133,11 +133,17 @@ struct PostgresDaemonTests {
         let log = { (try? String(contentsOf: f.directory.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "" }
         #expect(mirrored, "\(log().suffix(2_000))")
         #expect(try await AgentFixture.waitFor(seconds: 10) { try await ledger.agents().contains { $0.id == id && $0.pid == agent.pid } })
-        // A lease it holds (as the cluster's wiring will give it) is free again once it stops.
-        _ = try await ledger.acquire("read:\(primary.url)", holder: id, period: .seconds(60))
+        // Alone in its cluster, it holds the primary's read lease and the backup's delivery lease;
+        // both are free again once it stops.
+        let resources = ["deliver:\(backup.url)", "read:\(primary.url)"]
+        #expect(
+            try await AgentFixture.waitFor(seconds: 10) {
+                try await ledger.leases().filter { $0.holder == id }.map(\.resource) == resources
+            })
         agent.signal(SIGTERM)
         #expect(await agent.waitForExit(timeout: .seconds(15)) == 0, "\(log().suffix(2_000))")
-        #expect(try await ledger.leases().map(\.holder) == [nil])
+        #expect(try await ledger.leases().map(\.resource) == resources)
+        #expect(try await ledger.leases().allSatisfy { $0.holder == nil })
         #expect(try await ledger.eventCount() == 30)
         #expect(try await ledger.pendingCount(relay: backup.url) == 0)
         await ledger.close()

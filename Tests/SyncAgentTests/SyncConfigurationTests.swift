@@ -72,6 +72,21 @@ import Testing
         #expect(!(e?.reason.isEmpty ?? true))
     }
 
+    /// The cluster's lease period: 30 s by default, a duration from 1 s to 1 h, one line naming the key otherwise.
+    @Test func leasePeriodIsADurationWithinBounds() throws {
+        let relays = #""relays":[{"url":"ws://127.0.0.1:7000"}]"#
+        #expect(try parse(#"{"pubkeys":["\#(key)"],\#(relays)}"#).leasePeriod == .seconds(30))
+        #expect(try parse(#"{"pubkeys":["\#(key)"],\#(relays),"cluster":{"lease_period":"3s"}}"#).leasePeriod == .seconds(3))
+        #expect(try parse(#"{"pubkeys":["\#(key)"],\#(relays),"cluster":{"lease_period":"2m"}}"#).leasePeriod == .seconds(120))
+        for bad in [#""0s""#, #""2h""#, "30", #""soon""#] {
+            let e = error(#"{"pubkeys":["\#(key)"],\#(relays),"cluster":{"lease_period":\#(bad)}}"#)
+            #expect(e?.key == "cluster.lease_period", "\(bad): \(String(describing: e))")
+            #expect(e?.reason.contains("\n") == false)
+        }
+        #expect(error(#"{"pubkeys":["\#(key)"],\#(relays),"cluster":{"lease":"3s"}}"#)?.key == "cluster.lease")
+        #expect(error(#"{"pubkeys":["\#(key)"],\#(relays),"cluster":"3s"}"#)?.key == "cluster")
+    }
+
     @Test func logFormatDefaultsToText() throws {
         #expect(try parse(#"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://a"}]}"#).logFormat == .text)
         #expect(try parse(#"{"pubkeys":["\#(key)"],"relays":[{"url":"ws://a"}],"log_format":"json"}"#).logFormat == .json)

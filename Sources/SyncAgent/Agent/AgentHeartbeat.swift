@@ -4,7 +4,9 @@ import Logging
 import ServiceLifecycle
 
 /// On a PostgreSQL ledger: this agent's row in `agents` (id, host, PID), its heartbeat refreshed
-/// every `interval`, and on graceful shutdown every lease it holds given back at once.
+/// every `interval` (a third of the lease period: the others count it live while it is under two
+/// periods old), and on graceful shutdown every lease it holds given back at once (the
+/// `LeaseKeeper`, stopped before it, has normally given them back already).
 struct AgentHeartbeat: Service {
     let ledger: PostgresLedger
     let identity: AgentIdentity

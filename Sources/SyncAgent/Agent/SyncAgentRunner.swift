@@ -71,8 +71,10 @@ public final class SyncAgentRunner: Sendable {
         self.inboxKeys = inboxKeys
         let scopes = configuration.scopes
         self.scopes = scopes
-        if let settings = configuration.postgresLedger {
+        if var settings = configuration.postgresLedger {
             try Self.refuseWhatPostgresLacks(configuration)
+            // A paused agent inside a transaction must not hold the others' locks past its leases.
+            settings.idleInTransactionTimeout = max(.seconds(1), configuration.leasePeriod / 3)
             ledgerLock = nil
             let shared = try await PostgresLedger.open(settings, logger: logger)
             try await shared.registerScopeIndexes(ScopeIndex.definitions(for: configuration))
@@ -151,19 +153,22 @@ public final class SyncAgentRunner: Sendable {
         let runID = try await ledger.beginRun(mode: "daemon", at: WallClock.unixNow())
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: WatchedService("relay pool", pool, watch: serviceWatch))]
         if let shared = ledger as? PostgresLedger {
-            services.append(.init(service: AgentHeartbeat(ledger: shared, identity: .current, logger: logger)))
-        }
-        if let archiveConfiguration {
+            // A cluster: this agent does the relays' work, and the archive's, only while it holds
+            // their leases (the heartbeat comes first so that it stops last).
+            services.append(.init(service: AgentHeartbeat(ledger: shared, identity: .current, interval: configuration.leasePeriod / 3, logger: logger)))
+            let keeper = LeaseKeeper(ledger: shared, identity: .current, period: configuration.leasePeriod, work: clusterWork(shared), logger: logger)
+            services.append(.init(service: WatchedService("leases", keeper, watch: serviceWatch)))
+        } else if let archiveConfiguration {
             let archiver = ArchiveService(configuration: archiveConfiguration, ledger: ledger, counters: counters, wake: archiveWake, logger: logger)
             services.append(.init(service: WatchedService("archive", archiver, watch: serviceWatch)))
         }
         if let media = try makeMediaWorker() {
             services.append(.init(service: WatchedService("media", MediaService(worker: media, wake: mediaWake), watch: serviceWatch)))
         }
-        for entry in configuration.writableRelays {
+        for entry in configuration.writableRelays where sqlite != nil {
             services.append(.init(service: WatchedService("delivery to \(entry.url)", deliveryService(relays[entry.url]!), watch: serviceWatch)))
         }
-        for entry in configuration.relays {
+        for entry in configuration.relays where sqlite != nil {
             let relay = relays[entry.url]!
             var backfilled: Gate?
             if entry.role.isReadable {
@@ -285,8 +290,8 @@ public final class SyncAgentRunner: Sendable {
     }
 
     /// A relay's backfill of `scopes` (every configured scope when nil).
-    func backfillJob(_ relay: Relay, scopes: [SyncScope]? = nil) -> BackfillJob {
-        var job = BackfillJob(relay: relay, scopes: scopes ?? self.scopes, ledger: ledger, ingestor: ingestor, logger: logger)
+    func backfillJob(_ relay: Relay, scopes: [SyncScope]? = nil, ledger: (any AgentLedgerStore)? = nil) -> BackfillJob {
+        var job = BackfillJob(relay: relay, scopes: scopes ?? self.scopes, ledger: ledger ?? self.ledger, ingestor: ingestor, logger: logger)
         job.catchUp = !configuration.reconcile.enabled
         return job
     }
@@ -326,23 +331,24 @@ public final class SyncAgentRunner: Sendable {
         logger.forRelay(relay.url)
     }
 
-    func reconcileJob(_ relay: Relay, scope: SyncScope, writable: Bool) -> ReconcileJob {
+    func reconcileJob(_ relay: Relay, scope: SyncScope, writable: Bool, ledger: (any AgentLedgerStore)? = nil) -> ReconcileJob {
         var job = ReconcileJob(
-            relay: relay, writable: writable, scope: scope, ledger: ledger, ingestor: ingestor, settings: configuration.reconcile,
+            relay: relay, writable: writable, scope: scope, ledger: ledger ?? self.ledger, ingestor: ingestor, settings: configuration.reconcile,
             methods: reconcileMethods, deliveryWake: deliveryWake[relay.url], logger: logger(for: relay))
         job.metrics = metrics
         return job
     }
 
-    func deliveryService(_ relay: Relay) -> DeliveryService {
-        var service = DeliveryService(relay: relay, ledger: ledger, counters: counters, wake: deliveryWake[relay.url]!, logger: logger(for: relay))
+    func deliveryService(_ relay: Relay, ledger: (any AgentLedgerStore)? = nil) -> DeliveryService {
+        var service = DeliveryService(
+            relay: relay, ledger: ledger ?? self.ledger, counters: counters, wake: deliveryWake[relay.url]!, logger: logger(for: relay))
         service.metrics = metrics
         return service
     }
 
-    func reconcileService(_ relay: Relay, scope: SyncScope, writable: Bool, after gate: Gate?) -> ReconcileService {
+    func reconcileService(_ relay: Relay, scope: SyncScope, writable: Bool, after gate: Gate?, ledger: (any AgentLedgerStore)? = nil) -> ReconcileService {
         ReconcileService(
-            job: reconcileJob(relay, scope: scope, writable: writable),
+            job: reconcileJob(relay, scope: scope, writable: writable, ledger: ledger),
             interval: configuration.reconcile.interval, afterBackfill: gate, logger: logger(for: relay))
     }
 

@@ -46,6 +46,7 @@ struct ConfigReader {
         configuration.filters = try readFilters(defaultSince: since)
         configuration.media = try readMedia()
         configuration.postgresLedger = ledger.postgres
+        configuration.leasePeriod = try readCluster()
         return configuration
     }
 

@@ -94,6 +94,9 @@ public struct SyncConfiguration: Sendable {
     public var ledgerPath: URL
     /// A shared PostgreSQL ledger instead of the SQLite file at `ledgerPath` (`"ledger": "postgres://…"`).
     public var postgresLedger: PostgresLedgerSettings?
+    /// `cluster.lease_period`: how long a lease lasts without renewal on a PostgreSQL ledger, so
+    /// how soon a dead agent's work moves to another (30 s by default).
+    public var leasePeriod: Duration = .seconds(30)
     /// nil when archiving is off.
     public var archive: ArchiveSettings?
     public var secretKeyFile: URL?
@@ -121,7 +124,7 @@ public struct SyncConfiguration: Sendable {
     public static let secretKeyEnvironment = "RELAYSYNC_SECRET_KEY"
     static let knownKeys: Set<String> = [
         "pubkeys", "relays", "kinds", "since", "ledger", "archive", "secret_key_file", "log_level", "log_format", "discover", "reconcile", "metrics",
-        "inbox", "filters", "media",
+        "inbox", "filters", "media", "cluster",
         "$comment",
     ]
 

@@ -16,6 +16,10 @@ struct DeliveryService: Service {
     let logger: Logger
     var metrics: AgentMetrics?
     var policy = DeliveryPolicy()
+    /// The longest it waits for `wake` when nothing is due; nil when every new delivery wakes it.
+    /// In a cluster the events are mostly recorded by other agents, whose records cannot wake
+    /// this one, so it asks again on this bound there.
+    var idleWait: Duration? = nil
     static let batchSize = 500
 
     func run() async throws {
@@ -28,7 +32,7 @@ struct DeliveryService: Service {
             // sleeps until the first one (or for good when none waits) unless woken.
             if round.attempted < Self.batchSize {
                 retries.roundTookEverythingDue(at: round.readAt, retryingAt: round.earliestRetry)
-                let timeout = retries.wait(now: WallClock.unixNow())
+                let timeout = [retries.wait(now: WallClock.unixNow()), idleWait].compactMap { $0 }.min()
                 await cancelWhenGracefulShutdown { await wake.wait(timeout: timeout) }
             } else {
                 retries.note(round.earliestRetry)

@@ -27,14 +27,19 @@ struct MetricsServer: Service {
             }
         onListening?(server.channel.localAddress?.port ?? port)
         logger.info("metrics listening", metadata: ["address": "\(host):\(server.channel.localAddress?.port ?? port)"])
-        try await cancelWhenGracefulShutdown {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { connections in
-                    for try await connection in connections {
-                        group.addTask { await serve(connection) }
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingDiscardingTaskGroup { group in
+                    try await server.executeThenClose { connections in
+                        for try await connection in connections {
+                            group.addTask { await serve(connection) }
+                        }
                     }
                 }
             }
+        } catch is CancellationError {
+            // Shutdown ends the listener by cancelling it: a stop, not a failure (thrown, it made
+            // the whole daemon exit 1 on SIGTERM).
         }
     }
 

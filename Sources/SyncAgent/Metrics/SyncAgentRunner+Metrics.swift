@@ -31,7 +31,9 @@ extension SyncAgentRunner {
     /// Healthy when every watched service runs and the ledger takes a write.
     func health() async -> HealthReport {
         var ledgerError: String?
-        do { try await probeWritable() } catch { ledgerError = "\(error)" }
+        // Bounded: a PostgreSQL pool waits for the database as long as it is away, and /healthz
+        // must say so rather than not answer.
+        do { try await withDeadline(.seconds(1)) { [self] in try await probeWritable() } } catch { ledgerError = "\(error)" }
         var disconnected: [String] = []
         for relay in await pool.relays where !(await relay.health().state.isOpen) { disconnected.append(relay.url) }
         return HealthReport.make(stoppedServices: serviceWatch.stopped, ledgerError: ledgerError, disconnectedRelays: disconnected)

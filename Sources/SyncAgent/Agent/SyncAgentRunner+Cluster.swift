@@ -1,0 +1,74 @@
+import LedgerPostgres
+import ServiceLifecycle
+
+/// The resources a cluster of agents splits through leases.
+enum ClusterResource {
+    /// A readable relay's backfill, live subscriptions and reconciliation.
+    static func read(_ url: String) -> String { "read:\(url)" }
+    /// Delivery to a writable relay (and, for a relay only written to, its reconciliation).
+    static func deliver(_ url: String) -> String { "deliver:\(url)" }
+    /// Appending the ledger's events to the archive.
+    static let archive = "archive"
+}
+
+extension SyncAgentRunner {
+    /// Each resource of the configuration and the work its lease covers, on a PostgreSQL ledger.
+    /// The work's lease-protected writes carry the lease's generation (`FencedLedger`). A new
+    /// holder of a relay's read lease runs its backfill from the cursors the last holder left
+    /// and then reconciles it at once (reconciliation waits only for that backfill, which ends
+    /// at once when it was complete), so what arrived while nobody held it is fetched.
+    func clusterWork(_ shared: PostgresLedger) -> [String: LeaseKeeper.Work] {
+        var work: [String: LeaseKeeper.Work] = [:]
+        for entry in configuration.relays {
+            let relay = relays[entry.url]!
+            if entry.role.isReadable {
+                work[ClusterResource.read(entry.url)] = { [self] lease in
+                    let fenced = FencedLedger(base: shared, lease: lease)
+                    let gate = Gate()
+                    let scopes = scopes(readFrom: entry)
+                    var services: [any Service] = scopes.map {
+                        LiveSyncService(relay: relay, filter: $0.relayFilter, scope: $0.name, ingestor: ingestor, ledger: fenced, logger: logger(for: relay))
+                    }
+                    services.append(BackfillService(job: backfillJob(relay, scopes: scopes, ledger: fenced), logger: logger, done: gate))
+                    if configuration.reconcile.enabled {
+                        for scope in self.scopes(compared: entry) {
+                            services.append(reconcileService(relay, scope: scope, writable: entry.role.isWritable, after: gate, ledger: fenced))
+                        }
+                    }
+                    try await Self.runTogether(services)
+                }
+            }
+            if entry.role.isWritable {
+                work[ClusterResource.deliver(entry.url)] = { [self] lease in
+                    let fenced = FencedLedger(base: shared, lease: lease)
+                    var delivery = deliveryService(relay, ledger: fenced)
+                    delivery.idleWait = .seconds(1)
+                    var services: [any Service] = [delivery]
+                    // A relay only written to is compared under its delivery lease: what it lost is pushed again.
+                    if configuration.reconcile.enabled, !entry.role.isReadable {
+                        for scope in scopes(compared: entry) {
+                            services.append(reconcileService(relay, scope: scope, writable: true, after: nil, ledger: fenced))
+                        }
+                    }
+                    try await Self.runTogether(services)
+                }
+            }
+        }
+        if let archiveConfiguration {
+            work[ClusterResource.archive] = { [self] lease in
+                let fenced = FencedLedger(base: shared, lease: lease)
+                try await ArchiveService(configuration: archiveConfiguration, ledger: fenced, counters: counters, wake: archiveWake, logger: logger).run()
+            }
+        }
+        return work
+    }
+
+    /// Runs the services of one lease side by side until all have returned; the first failure
+    /// cancels the others and ends the work (the keeper then gives the lease back).
+    static func runTogether(_ services: [any Service]) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in services { group.addTask { try await service.run() } }
+            for try await _ in group {}
+        }
+    }
+}
