@@ -19,19 +19,19 @@ extension SyncAgentRunner {
     /// at once when it was complete), so what arrived while nobody held it is fetched.
     func clusterWork(_ shared: PostgresLedger) -> [String: LeaseKeeper.Work] {
         var work: [String: LeaseKeeper.Work] = [:]
-        for entry in configuration.relays {
-            let relay = relays[entry.url]!
+        for target in configured {
+            let relay = target.relay, entry = target.entry
             if entry.role.isReadable {
                 work[ClusterResource.read(entry.url)] = { [self] lease in
                     let fenced = FencedLedger(base: shared, lease: lease)
                     let gate = Gate()
-                    let scopes = scopes(readFrom: entry)
+                    let scopes = target.scopes
                     var services: [any Service] = scopes.map {
                         LiveSyncService(relay: relay, filter: $0.relayFilter, scope: $0.name, ingestor: ingestor, ledger: fenced, logger: logger(for: relay))
                     }
                     services.append(BackfillService(job: backfillJob(relay, scopes: scopes, ledger: fenced), logger: logger, done: gate))
                     if configuration.reconcile.enabled {
-                        for scope in self.scopes(compared: entry) {
+                        for scope in self.scopes(compared: target) {
                             services.append(reconcileService(relay, scope: scope, writable: entry.role.isWritable, after: gate, ledger: fenced))
                         }
                     }
@@ -41,12 +41,12 @@ extension SyncAgentRunner {
             if entry.role.isWritable {
                 work[ClusterResource.deliver(entry.url)] = { [self] lease in
                     let fenced = FencedLedger(base: shared, lease: lease)
-                    var delivery = deliveryService(relay, ledger: fenced)
+                    var delivery = deliveryService(target, ledger: fenced)
                     delivery.idleWait = .seconds(1)
                     var services: [any Service] = [delivery]
                     // A relay only written to is compared under its delivery lease: what it lost is pushed again.
                     if configuration.reconcile.enabled, !entry.role.isReadable {
-                        for scope in scopes(compared: entry) {
+                        for scope in scopes(compared: target) {
                             services.append(reconcileService(relay, scope: scope, writable: true, after: nil, ledger: fenced))
                         }
                     }

@@ -15,7 +15,7 @@ extension SyncAgentRunner {
             group.addTask { try await self.pool.run() }
             defer { group.cancelAll() }
             let (discovered, discoveryFailures, discoveryFailure) = try await discoverOnce()
-            var readers = configuration.readableRelays.map { (relay: relays[$0.url]!, scopes: scopes(readFrom: $0)) }
+            var readers = configured.filter(\.role.isReadable).map { (relay: $0.relay, scopes: $0.scopes) }
             readers += identityReaders.map { (relay: $0.relay, scopes: [$0.scope]) }
             for url in discovered.everyRelay {
                 readers.append((relay: await pool.add(discoveredRelayConfiguration(url)), scopes: discoveredScopes(discovered.assignment(url))))
@@ -89,11 +89,11 @@ extension SyncAgentRunner {
             job.readInFull = readInFull.contains(RelayScope(url: relay.url, scope: scope.name))
             jobs.append(job)
         }
-        for entry in configuration.relays where !failed.contains(entry.url) {
-            for scope in scopes(compared: entry) { add(relays[entry.url]!, scope, writable: entry.role.isWritable) }
+        for target in configured where !failed.contains(target.url) {
+            for scope in scopes(compared: target) { add(target.relay, scope, writable: target.role.isWritable) }
         }
         for reader in identityReaders where !failed.contains(reader.relay.url) { add(reader.relay, reader.scope, writable: reader.writable) }
-        for (relay, scopes) in readers where relays[relay.url] == nil && !failed.contains(relay.url) {
+        for (relay, scopes) in readers where !configured.contains(where: { $0.url == relay.url }) && !failed.contains(relay.url) {
             for scope in scopes { add(relay, scope, writable: false) }
         }
         // Relays that are read go first: what they hold that the ledger lacks (a NIP-09 deletion,
@@ -175,9 +175,8 @@ extension SyncAgentRunner {
     /// Delivers to every writable relay until `producing` opens and nothing is pending.
     func deliverAll(until producing: Gate) async throws -> [String: String] {
         try await withThrowingTaskGroup(of: (String, String?).self) { group in
-            for entry in configuration.writableRelays {
-                let relay = relays[entry.url]!
-                group.addTask { (entry.url, try await self.deliverUntilDrained(relay, producing: producing)) }
+            for target in configured where target.role.isWritable {
+                group.addTask { (target.url, try await self.deliverUntilDrained(target, producing: producing)) }
             }
             var failures: [String: String] = [:]
             for try await (url, failure) in group { if let failure { failures[url] = failure } }
@@ -188,10 +187,9 @@ extension SyncAgentRunner {
     /// Delivers to `relay` whatever becomes pending until `producing` opens and nothing is
     /// pending, or until it makes no progress for `onceGiveUp`; returns why it stopped short.
     /// The relay is connected to only once something is pending.
-    private func deliverUntilDrained(_ relay: Relay, producing: Gate) async throws -> String? {
-        let url = relay.url
-        let wake = deliveryWake[url]!
-        var service = deliveryService(relay)
+    private func deliverUntilDrained(_ target: ConfiguredRelay, producing: Gate) async throws -> String? {
+        let relay = target.relay, url = target.url, wake = target.deliveryWake
+        var service = deliveryService(target)
         service.policy = DeliveryPolicy(baseDelay: 1, maxDelay: 8)
         var connected = false
         var lastProgress = ContinuousClock.now
