@@ -82,6 +82,24 @@ struct PostgresLedgerTests {
         #expect(try await ledger.fencedWriteCount(holder: "agent-b") == 0)
     }
 
+    /// One lease given back (an agent's excess) only at its own generation; what a stale holder
+    /// tried is listed with the generation it carried.
+    @Test func oneLeaseIsGivenBackOnlyAtItsGeneration() async throws {
+        let ledger = try await openPostgresLedger()
+        defer { Task { await ledger.close() } }
+        let resource = "deliver:ws://127.0.0.1:7002"
+        let first = try #require(try await ledger.acquire(resource, holder: "agent-a", period: .seconds(30)))
+        #expect(try await ledger.release(first))
+        #expect(try await ledger.leases().map(\.holder) == [nil])
+        let second = try #require(try await ledger.acquire(resource, holder: "agent-b", period: .seconds(30)))
+        #expect(second.generation == 2)
+        // A's old token gives back nothing of B's.
+        #expect(try await !ledger.release(first))
+        #expect(try await ledger.leases().map(\.holder) == ["agent-b"])
+        #expect(try await ledger.setArchivedThroughSeq(5, under: first) == .fenced)
+        #expect(try await ledger.fencedWrites(holder: "agent-a").map { "\($0.resource)@\($0.generation)" } == ["\(resource)@1"])
+    }
+
     @Test func agentsHeartbeatWithHostAndPID() async throws {
         let ledger = try await openPostgresLedger()
         defer { Task { await ledger.close() } }

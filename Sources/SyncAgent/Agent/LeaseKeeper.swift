@@ -68,7 +68,8 @@ struct LeaseKeeper: Service {
         // within half a period so that the leases are still ours while it does.
         await running.finish(within: period / 2)
         do {
-            let released = try await ledger.releaseAll(holder: identity.id)
+            let (ledger, holder) = (ledger, identity.id)
+            let released = try await withDeadline(callLimit) { try await ledger.releaseAll(holder: holder) }
             logger.info("leases given back", metadata: ["agent.id": "\(identity.id)", "leases": "\(released)"])
         } catch {
             logger.warning("leases not given back at shutdown; they expire", metadata: ["agent.id": "\(identity.id)", "error": "\(error)"])
