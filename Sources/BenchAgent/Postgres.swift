@@ -51,7 +51,9 @@ func postgresMain(sizes requested: [Int], binary: String) async throws {
                 let ledger = store == "sqlite" ? "ledger.sqlite" : server.url(database: try server.createDatabase(prefix: "bench"))
                 let config = try writeConfig(dir, authors: authors, primary: primary.url, backup: backup.url, ledger: ledger)
                 let before = ProcessCPU.postgresSeconds(postmaster: server.pid)
-                let m = try await measuredRun([binary, "run", "--once", "--config", config], log: dir.appendingPathComponent("once.log").path)
+                // BENCH_WRAP_POSTGRES (for example "/usr/bin/perf record -g -o /tmp/pg-agent.data --") prefixes the PostgreSQL run.
+                let wrap = store == "postgres" ? (env["BENCH_WRAP_POSTGRES"].map { $0.split(separator: " ").map(String.init) } ?? []) : []
+                let m = try await measuredRun(wrap + [binary, "run", "--once", "--config", config], log: dir.appendingPathComponent("once.log").path)
                 let database = ProcessCPU.postgresSeconds(postmaster: server.pid) - before
                 let held = try await withRelay(backup.url) { relay in
                     let ids = IDSet()

@@ -161,6 +161,22 @@ func run(_ server: PostgresServer) async throws {
     }
     batched.report()
 
+    // What looking for work costs: every agent asks for expired leases (none are) in a loop.
+    let scans = try await measure("look for expired leases (10,000 rows, none expired)", server: server, seconds: phaseSeconds / 2) { a, tally, deadline in
+        while ContinuousClock.now < deadline {
+            let t0 = ContinuousClock.now
+            let found = try await ledgers[a].expiredLeases(prefix: "read:", limit: 50)
+            guard found.isEmpty else { throw PeerError("\(found.count) leases expired while all were held for 60 s") }
+            tally.note(leases: 0, latency: (ContinuousClock.now - t0) / .milliseconds(1))
+        }
+    }
+    print(
+        "  \(scans.name): \(scans.statements) statements over \(f(scans.seconds, 1)) s = \(f(Double(scans.statements) / scans.seconds)) statements/s; p50 \(f(percentile(scans.latencies, 0.5), 2)) ms"
+    )
+    print(
+        "    PostgreSQL CPU \(f(scans.databaseCPU, 2)) s = \(f(scans.databaseCPU / Double(max(scans.statements, 1)) * 1e6, 1)) µs per statement"
+    )
+
     // Takeover: every agent renews its leases every period/3 (one statement) and looks for expired
     // leases every period/3 too; agent 0 vanishes (stops renewing, as after kill -9).
     let steadyFor = 3 * period

@@ -78,10 +78,13 @@ extension RelaySyncCommand.ArchiveCommand {
         func run() async throws {
             let folders = try directories.map { try requireFolder($0) }
             let (infos, distinct) = try ArchiveCatalog.segments(in: folders)
+            let typed = Dictionary(
+                zip(folders.map(\.path), directories.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }), uniquingKeysWith: { a, _ in a })
             if json { printJSON(infos); return }
             for s in infos {
                 let range = s.oldest.map { "\(Self.date($0)) … \(Self.date(s.newest!))" } ?? "-"
-                let name = s.folder.map { URL(fileURLWithPath: $0).appendingPathComponent(s.name).path } ?? s.name
+                // As the folder was given on the command line.
+                let name = s.folder.map { (typed[$0] ?? $0) + "/" + s.name } ?? s.name
                 print("\(name)\(s.sealed ? "" : " (open)")  \(s.events) events  \(s.bytesCompressed) B  ratio \(String(format: "%.2f", s.ratio))  \(range)")
             }
             let total = infos.map(\.events).reduce(0, +), bytes = infos.map(\.bytesCompressed).reduce(0, +)

@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 import Ledger
 import NostrCore
@@ -167,6 +168,31 @@ import Testing
         expectOneLine(try await relaysync(["restore", "no-archive", "--to", "ws://127.0.0.1:1"]), status: 64, "no-archive: no such file or folder")
         try write("file", "x")
         expectOneLine(try await relaysync(["archive", "ls", "file"]), status: 64, "file: not a folder")
+    }
+
+    /// Two agents' archive folders overlapping by one segment (a handover): `archive ls` lists
+    /// both, in time order, and counts each event once.
+    @Test func archiveListMergesSeveralFolders() async throws {
+        let key = SecretKey.generate()
+        let notes = try (0..<30).map { try key.sign(kind: 1, content: "n\($0)", createdAt: 1_700_000_000 + Int64($0)) }
+        for (folder, agent, slice) in [("a", "host-a:1", notes[0..<20]), ("b", "host-b:2", notes[20..<30])] {
+            var config = ArchiveConfiguration(directory: directory.appendingPathComponent(folder))
+            config.agentID = agent
+            let writer = try ArchiveWriter(configuration: config)
+            for e in slice { try writer.append(e) }
+            try writer.close()
+        }
+        let handover = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("a").path).first)
+        try FileManager.default.copyItem(
+            at: directory.appendingPathComponent("a").appendingPathComponent(handover),
+            to: directory.appendingPathComponent("b").appendingPathComponent(handover))
+        let r = try await relaysync(["archive", "ls", "a", "b"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 4, "\(r.stdout)")
+        #expect(lines.prefix(3).allSatisfy { $0.hasPrefix("a/events-") || $0.hasPrefix("b/events-") }, "\(r.stdout)")
+        #expect(lines.last?.hasPrefix("3 segments, 50 events, ") == true, "\(r.stdout)")
+        #expect(lines.last?.hasSuffix(" in 2 folders, 30 distinct (20 in more than one segment)") == true, "\(r.stdout)")
     }
 
     // MARK: shared options
