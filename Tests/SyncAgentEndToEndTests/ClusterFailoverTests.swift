@@ -4,6 +4,7 @@ import NostrCore
 import PeerHarness
 import Testing
 
+@testable import Archive
 @testable import SyncAgent
 @testable import SyncAgentTests
 
@@ -19,7 +20,7 @@ struct ClusterFailoverTests {
     static let period = 2
 
     @Test func aKilledAgentsLeasesMoveWithinAPeriodAndEveryBackupEndsExact() async throws {
-        let rig = try await ClusterRig.start(authors: 300)
+        let rig = try await ClusterRig.start(authors: 300, archive: true)
         defer { rig.stop() }
         let early = try rig.notes(each: 2, from: 0)
         try await rig.seed(early)
@@ -47,7 +48,7 @@ struct ClusterFailoverTests {
         // Its leases are taken by the survivors about one lease period later.
         let moved = try await AgentFixture.waitFor(seconds: 4 * Self.period) {
             let held = try await ledger.leases().filter { $0.holder != nil && $0.expiresIn > 0 }
-            return held.count == ClusterRig.resources && !held.contains { $0.holder == victimID }
+            return held.count == rig.resources && !held.contains { $0.holder == victimID }
         }
         let movedAfter = ContinuousClock.now - killedAt
         let leasesAfterKill = try await ledger.leases()
@@ -69,9 +70,21 @@ struct ClusterFailoverTests {
         }
         #expect(try await ledger.fencedWriteCount() == 0)
 
-        // The survivors give everything back on SIGTERM.
+        // The survivors give everything back on SIGTERM, the archive's holder sealing its segment.
         try await rig.terminateAgents()
         #expect(try await ledger.leases().allSatisfy { $0.holder == nil })
+        // The agents' archives, in their shared folder: every event, none twice beyond the one
+        // segment the dead agent may have left half-way (its successor carries on from the mark).
+        let folder = rig.fixture.directory.appendingPathComponent("archive")
+        let segments = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        var survivors: [String] = [], dead: [String] = []
+        for name in segments {
+            let ids = try ArchiveCheck.ids(in: folder, only: name)
+            if name.contains(SegmentName.agentTag(victimID)) { dead.append(name) } else { survivors += ids }
+        }
+        #expect(Set(try ArchiveCheck.ids(in: folder)) == expected, "\(segments)")
+        #expect(Set(survivors).count == survivors.count, "an event archived twice by the survivors: \(segments)")
+        #expect(dead.count <= 1, "the dead agent left \(dead)")
     }
 
     @Test func anAgentPausedPastItsLeaseWritesNothingUnderItAndRejoins() async throws {
@@ -86,7 +99,7 @@ struct ClusterFailoverTests {
         // Balanced: two leases each.
         let balanced = try await AgentFixture.waitFor(seconds: 8 * Self.period) {
             let held = try await ledger.leases().filter { $0.holder != nil && $0.expiresIn > 0 }
-            return held.count == ClusterRig.resources && held.filter { $0.holder == paused }.count == 2
+            return held.count == rig.resources && held.filter { $0.holder == paused }.count == 2
         }
         let leasesBalanced = try await ledger.leases()
         #expect(balanced, "\(leasesBalanced) \(rig.logs())")

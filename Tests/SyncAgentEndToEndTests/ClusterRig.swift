@@ -10,7 +10,8 @@ import Testing
 /// Two primaries and two backups (nostr-relay and LocalRelay each), a PostgreSQL database, the
 /// authors, and the agents started on them; `stop` ends every process by its PID.
 final class ClusterRig: @unchecked Sendable {
-    static let resources = 4
+    /// Two read leases, two deliver leases, and the archive's when it is configured.
+    let resources: Int
     let fixture: AgentFixture
     let url: String
     let primaries: [TestRelay]
@@ -18,7 +19,8 @@ final class ClusterRig: @unchecked Sendable {
     let authors: [SecretKey]
     var agents: [AgentProcess] = []
 
-    private init(fixture: AgentFixture, url: String, primaries: [TestRelay], backups: [TestRelay], authors: [SecretKey]) {
+    private init(fixture: AgentFixture, url: String, primaries: [TestRelay], backups: [TestRelay], authors: [SecretKey], archive: Bool) {
+        self.resources = archive ? 5 : 4
         self.fixture = fixture
         self.url = url
         self.primaries = primaries
@@ -26,7 +28,9 @@ final class ClusterRig: @unchecked Sendable {
         self.authors = authors
     }
 
-    static func start(authors count: Int, server own: PostgresServer? = nil, extra: [(String, JSONValue)] = []) async throws -> ClusterRig {
+    static func start(authors count: Int, server own: PostgresServer? = nil, archive: Bool = false, extra: [(String, JSONValue)] = []) async throws
+        -> ClusterRig
+    {
         let fixture = try AgentFixture()
         let server: PostgresServer
         if let own { server = own } else { server = try await PostgresServer.shared() }
@@ -40,10 +44,11 @@ final class ClusterRig: @unchecked Sendable {
             throw error
         }
         let authors = (0..<count).map { _ in SecretKey.generate() }
-        let rig = ClusterRig(fixture: fixture, url: url, primaries: Array(relays[0..<2]), backups: Array(relays[2..<4]), authors: authors)
+        let rig = ClusterRig(
+            fixture: fixture, url: url, primaries: Array(relays[0..<2]), backups: Array(relays[2..<4]), authors: authors, archive: archive)
         _ = try fixture.configuration(
             pubkeys: authors.map(\.publicKey),
-            relays: rig.primaries.map { ($0.url, .primary) } + rig.backups.map { ($0.url, .backup) },
+            relays: rig.primaries.map { ($0.url, .primary) } + rig.backups.map { ($0.url, .backup) }, archive: archive,
             extra: [("cluster", .object([("lease_period", .string("\(ClusterFailoverTests.period)s"))]))] + extra)
         return rig
     }
@@ -82,7 +87,7 @@ final class ClusterRig: @unchecked Sendable {
         let ids = Set((0..<n).map(id(of:)))
         return try await AgentFixture.waitFor(seconds: 30) {
             let held = try await ledger.leases().filter { $0.holder != nil && $0.expiresIn > 0 }
-            return held.count == Self.resources && held.allSatisfy { ids.contains($0.holder!) }
+            return held.count == resources && held.allSatisfy { ids.contains($0.holder!) }
         }
     }
 
