@@ -16,7 +16,9 @@ import Testing
 
     struct RunsUntilCancelled: Service {
         func run() async throws {
-            while !Task.isCancelled { try await Task.sleep(for: .seconds(60)) }
+            // A stream nobody feeds: iterating it ends only when the task is cancelled.
+            for await _ in AsyncStream<Void> { _ in } {}
+            throw CancellationError()
         }
     }
 
