@@ -1,4 +1,5 @@
 import LedgerPostgres
+import RelayClient
 import ServiceLifecycle
 
 /// The resources a cluster of agents splits through leases.
@@ -9,6 +10,8 @@ enum ClusterResource {
     static func deliver(_ url: String) -> String { "deliver:\(url)" }
     /// Appending the ledger's events to the archive.
     static let archive = "archive"
+    /// NIP-65 discovery: the relay lists and every relay they name.
+    static let discover = "discover"
 }
 
 extension SyncAgentRunner {
@@ -21,6 +24,9 @@ extension SyncAgentRunner {
         var work: [String: LeaseKeeper.Work] = [:]
         for target in configured {
             let relay = target.relay, entry = target.entry
+            // An inbox read as a recipient on this relay goes with the relay's read lease (its
+            // deliver lease for a relay only written to).
+            let readers = identityReaders.filter { $0.relay.url == target.url }
             if entry.role.isReadable {
                 work[ClusterResource.read(entry.url)] = { [self] lease in
                     let fenced = FencedLedger(base: shared, lease: lease)
@@ -34,6 +40,10 @@ extension SyncAgentRunner {
                         for scope in self.scopes(compared: target) {
                             services.append(reconcileService(relay, scope: scope, writable: entry.role.isWritable, after: gate, ledger: fenced))
                         }
+                    }
+                    for reader in readers {
+                        let (live, others) = identityServices(reader, ledger: fenced)
+                        services += [live] + others
                     }
                     try await Self.runTogether(services)
                 }
@@ -50,6 +60,12 @@ extension SyncAgentRunner {
                             services.append(reconcileService(relay, scope: scope, writable: true, after: nil, ledger: fenced))
                         }
                     }
+                    if !entry.role.isReadable {
+                        for reader in readers {
+                            let (live, others) = identityServices(reader, ledger: fenced)
+                            services += [live] + others
+                        }
+                    }
                     try await Self.runTogether(services)
                 }
             }
@@ -58,6 +74,13 @@ extension SyncAgentRunner {
             work[ClusterResource.archive] = { [self] lease in
                 let fenced = FencedLedger(base: shared, lease: lease)
                 try await ArchiveService(configuration: archiveConfiguration, ledger: fenced, counters: counters, wake: archiveWake, logger: logger).run()
+            }
+        }
+        if discovery != nil {
+            // One agent at a time reads the relay lists and the relays they name; another takes
+            // over when it dies, from the cursors it left.
+            work[ClusterResource.discover] = { [self] lease in
+                if let service = discoveryService(ledger: FencedLedger(base: shared, lease: lease)) { try await service.run() }
             }
         }
         return work

@@ -61,40 +61,16 @@ extension SyncAgentRunner {
                 }
             }
         }
-        for reader in identityReaders {
-            let gate = Gate()
+        // In a cluster these run under leases too (`clusterWork`): an inbox read as a recipient
+        // with its relay's read lease, discovery under a lease of its own.
+        for reader in identityReaders where sqlite != nil {
             let label = "live \(reader.scope.recordName) subscription on \(reader.relay.url)"
-            let live = LiveSyncService(
-                relay: reader.relay, filter: reader.scope.relayFilter, scope: reader.scope.name, identity: reader.scope.identity, ingestor: ingestor,
-                ledger: ledger, logger: logger)
+            let (live, others) = identityServices(reader, ledger: ledger)
             services.append(.init(service: WatchedService(label, live, watch: serviceWatch), successTerminationBehavior: .ignore))
-            services.append(
-                .init(
-                    service: BackfillService(job: backfillJob(reader.relay, scopes: [reader.scope]), logger: logger, done: gate),
-                    successTerminationBehavior: .ignore))
-            if configuration.reconcile.enabled {
-                services.append(
-                    .init(
-                        service: reconcileService(reader.relay, scope: reader.scope, writable: reader.writable, after: gate),
-                        successTerminationBehavior: .ignore))
-            }
+            for other in others { services.append(.init(service: other, successTerminationBehavior: .ignore)) }
         }
-        if let discovery {
-            let factory = DiscoveryService.ReaderFactory { [self] relay, assignment in
-                let gate = Gate()
-                let scopes = discoveredScopes(assignment)
-                return DiscoveryService.Readers(
-                    live: scopes.map {
-                        LiveSyncService(relay: relay, filter: $0.relayFilter, scope: $0.name, ingestor: ingestor, ledger: ledger, logger: logger)
-                    },
-                    backfill: BackfillService(job: backfillJob(relay, scopes: scopes), logger: logger, done: gate),
-                    reconcile: configuration.reconcile.enabled ? scopes.map { reconcileService(relay, scope: $0, writable: false, after: gate) } : [])
-            }
-            services.append(
-                .init(
-                    service: DiscoveryService(
-                        resolver: discovery.resolver, pool: pool, inbox: discovery.inbox, indexers: discovery.indexers,
-                        configure: { [self] in discoveredRelayConfiguration($0) }, readers: factory, logger: logger)))
+        if sqlite != nil, let discovery = discoveryService(ledger: ledger) {
+            services.append(.init(service: discovery))
         }
         services.append(.init(service: HealthRecorder(pool: pool, ledger: ledger, logger: logger)))
         if let listen = configuration.metrics {

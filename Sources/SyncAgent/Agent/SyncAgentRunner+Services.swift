@@ -86,4 +86,38 @@ extension SyncAgentRunner {
             job: reconcileJob(relay, scope: scope, writable: writable, ledger: ledger),
             interval: configuration.reconcile.interval, afterBackfill: gate, logger: logger(for: relay))
     }
+
+    /// An inbox read as one recipient on a configured relay: its live subscription, and its
+    /// backfill and reconciliation.
+    func identityServices(_ reader: IdentityReader, ledger: any AgentLedgerStore) -> (live: LiveSyncService, others: [any Service]) {
+        let gate = Gate()
+        let live = LiveSyncService(
+            relay: reader.relay, filter: reader.scope.relayFilter, scope: reader.scope.name, identity: reader.scope.identity, ingestor: ingestor,
+            ledger: ledger, logger: logger)
+        var others: [any Service] = [BackfillService(job: backfillJob(reader.relay, scopes: [reader.scope], ledger: ledger), logger: logger, done: gate)]
+        if configuration.reconcile.enabled {
+            others.append(reconcileService(reader.relay, scope: reader.scope, writable: reader.writable, after: gate, ledger: ledger))
+        }
+        return (live, others)
+    }
+
+    /// NIP-65 discovery and the readers of the relays it finds, recording through `ledger`; nil
+    /// when discovery is off.
+    func discoveryService(ledger: any AgentLedgerStore) -> DiscoveryService? {
+        guard let discovery else { return nil }
+        let factory = DiscoveryService.ReaderFactory { [self] relay, assignment in
+            let gate = Gate()
+            let scopes = discoveredScopes(assignment)
+            return DiscoveryService.Readers(
+                live: scopes.map {
+                    LiveSyncService(relay: relay, filter: $0.relayFilter, scope: $0.name, ingestor: ingestor, ledger: ledger, logger: logger)
+                },
+                backfill: BackfillService(job: backfillJob(relay, scopes: scopes, ledger: ledger), logger: logger, done: gate),
+                reconcile: configuration.reconcile.enabled
+                    ? scopes.map { reconcileService(relay, scope: $0, writable: false, after: gate, ledger: ledger) } : [])
+        }
+        return DiscoveryService(
+            resolver: discovery.resolver, pool: pool, inbox: discovery.inbox, indexers: discovery.indexers,
+            configure: { [self] in discoveredRelayConfiguration($0) }, readers: factory, logger: logger)
+    }
 }
