@@ -161,6 +161,18 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            "v7-ledger-outages",
+            [
+                // When an agent could not reach the database, written by the agent once it can
+                // again (its own clock, unix seconds: the database was not there to ask), for `status`.
+                """
+                CREATE TABLE ledger_outages (
+                    id BIGSERIAL PRIMARY KEY, agent TEXT NOT NULL, started_at BIGINT NOT NULL, ended_at BIGINT NOT NULL, error TEXT NOT NULL
+                )
+                """
+            ]
+        ),
     ]
 
     /// Applies what is not applied yet, in one transaction under the migration lock.

@@ -47,6 +47,16 @@ struct LedgerRestartTests {
         #expect(try await rig.waitUntilMirrored(reopened, events: expected.count), "\(rig.logs())")
         for backup in rig.backups { #expect(try await rig.ids(on: backup.url) == expected, "\(backup.url)") }
         #expect(try await Poll.until(timeout: .seconds(10)) { healthy() }, "\(String(describing: FreePort.httpGet(port: port, path: "/healthz")))")
+        // `status` says what happened while the database was away: the agent wrote it down once back.
+        let config = try SyncConfiguration.load(path: rig.fixture.directory.appendingPathComponent("sync.json").path)
+        let settings = try PostgresLedgerSettings.parse(url: rig.url)
+        let outages = try await Poll.until(timeout: .seconds(15)) {
+            try await !PostgresStatusReport.make(configuration: config, settings: settings).outages.isEmpty
+        }
+        #expect(outages, "\(rig.logs())")
+        let status = try await PostgresStatusReport.make(configuration: config, settings: settings)
+        #expect(status.text.contains("ledger unreachable:") && status.outages.allSatisfy { $0.endedAt >= $0.startedAt }, "\(status.text)")
+        #expect(status.json.contains("\"lease_period_seconds\"") && status.json.contains("\"started_at\""), "\(status.json)")
         try await rig.terminateAgents()
         await reopened.close()
     }

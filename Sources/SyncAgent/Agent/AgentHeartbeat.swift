@@ -15,10 +15,25 @@ struct AgentHeartbeat: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            // Since when, and why, the database has not answered: written down once it does, so
+            // `status` says what happened while it was away.
+            var down: (since: Int64, error: String)?
             while !Task.isCancelled {
                 do {
-                    try await ledger.heartbeat(agent: identity.id, host: identity.host, pid: identity.pid)
+                    // Bounded: the pool would otherwise wait for the database to come back, and the
+                    // outage would never be noticed.
+                    let (ledger, identity) = (ledger, identity)
+                    try await withDeadline(max(interval, .seconds(1))) {
+                        try await ledger.heartbeat(agent: identity.id, host: identity.host, pid: identity.pid)
+                    }
+                    if let outage = down {
+                        let back = WallClock.unixNow()
+                        try await ledger.noteOutage(LedgerOutage(agent: identity.id, startedAt: outage.since, endedAt: back, error: outage.error))
+                        logger.notice("ledger reachable again", metadata: ["agent.id": "\(identity.id)", "ledger.down_seconds": "\(back - outage.since)"])
+                        down = nil
+                    }
                 } catch {
+                    if down == nil { down = (WallClock.unixNow(), "\(error)") }
                     logger.warning("heartbeat not recorded", metadata: ["agent.id": "\(identity.id)", "error": "\(error)"])
                 }
                 try? await Task.sleep(for: interval)
