@@ -5,6 +5,8 @@ import PostgresNIO
 import Synchronization
 
 extension PostgresLedger: ScopeIndexStore {
+    static let scopeCatchUpPage: Int64 = 10_000
+
     /// As `Ledger.registerScopeIndexes`: each new index, or one behind the ledger, is filled from
     /// the events already recorded, read once in seq order; `record` keeps them from then on.
     /// Under the record lock, so no batch is recorded between the catch-up and the registration.
@@ -23,19 +25,28 @@ extension PostgresLedger: ScopeIndexStore {
                 ids[d.key] = id
                 if through < top { behind.append((d, id, through)) }
             }
-            guard let start = behind.map(\.through).min() else { return ids }
-            var scopes: [Int64] = [], created: [Int64] = [], eventIDs: [String] = [], kinds: [Int64] = []
-            let rows = try await c.query("SELECT seq, raw FROM events WHERE seq > \(start) AND seq <= \(top) ORDER BY seq", logger: logger)
-            for try await (seq, raw) in rows.decode((Int64, String).self) {
-                guard let event = try? Event(json: raw) else { continue }
-                for index in behind where index.through < seq && index.definition.matches(event) {
-                    scopes.append(index.id)
-                    created.append(event.createdAt)
-                    eventIDs.append(event.id)
-                    kinds.append(Int64(event.kind))
+            guard var cursor = behind.map(\.through).min() else { return ids }
+            // Pages of the ledger in seq order, so a large ledger is read once in bounded memory
+            // (a connection cannot write while it streams a query's rows).
+            while cursor < top {
+                var scopes: [Int64] = [], created: [Int64] = [], eventIDs: [String] = [], kinds: [Int64] = []
+                let rows = try await c.query(
+                    "SELECT seq, raw FROM events WHERE seq > \(cursor) AND seq <= \(top) ORDER BY seq LIMIT \(Self.scopeCatchUpPage)", logger: logger)
+                var read = 0
+                for try await (seq, raw) in rows.decode((Int64, String).self) {
+                    read += 1
+                    cursor = seq
+                    guard let event = try? Event(json: raw) else { continue }
+                    for index in behind where index.through < seq && index.definition.matches(event) {
+                        scopes.append(index.id)
+                        created.append(event.createdAt)
+                        eventIDs.append(event.id)
+                        kinds.append(Int64(event.kind))
+                    }
                 }
+                try await Self.insertScopeEvents(c, scopes: scopes, created: created, ids: eventIDs, kinds: kinds, logger: logger)
+                if read < Self.scopeCatchUpPage { break }
             }
-            try await Self.insertScopeEvents(c, scopes: scopes, created: created, ids: eventIDs, kinds: kinds, logger: logger)
             let lagging = behind.map(\.id)
             try await c.exec("UPDATE scope_indexes SET indexed_through_seq = \(top) WHERE id = ANY(\(lagging)::int8[])", logger: logger)
             return ids
