@@ -53,13 +53,20 @@ import Testing
 /// as a whole, though the type behind them is `FailedPart`.
 @Suite struct FailedPartJSONTests {
     @Test func failuresEncodeAsAnObjectAndReadBack() throws {
-        let failures = FailedPart.failures(relays: ["ws://127.0.0.1:1": "connection refused"], discovery: "no configured relay answered")
+        let failures = FailedPart.failures(
+            relays: ["ws://127.0.0.1:1": "connection refused", "wss://relay.example.com/Inbox": "refused"], discovery: "no configured relay answered")
         let summary = OnceSummary(counters: .init(), failures: failures, invalid: [:], pending: [:], seconds: 1)
-        let data = try JSONEncoder().encode(summary)
+        // Through the reports' own encoder (snake_case keys): the URLs stay as they are.
+        let data = Data(JSONOutput.string(summary).utf8)
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let encoded = try #require(object["failures"] as? [String: String])
-        #expect(encoded == ["ws://127.0.0.1:1": "connection refused", "discover": "no configured relay answered"])
-        let back = try JSONDecoder().decode(OnceSummary.self, from: data)
+        #expect(
+            encoded == [
+                "ws://127.0.0.1:1": "connection refused", "wss://relay.example.com/Inbox": "refused", "discover": "no configured relay answered",
+            ])
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let back = try decoder.decode(OnceSummary.self, from: data)
         #expect(back.failures == failures)
         #expect(summary.text.contains("FAILED discover: no configured relay answered"))
         #expect(summary.text.contains("FAILED ws://127.0.0.1:1: connection refused"))

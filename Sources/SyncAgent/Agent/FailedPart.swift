@@ -1,7 +1,7 @@
 /// What a one-shot run failed at: a relay, or discovery as a whole (no configured relay answered
 /// the relay-list query, so the run could not learn where the authors publish). In the summary's
-/// JSON it is the key of `failures`: the relay's URL, or `discover`.
-public enum FailedPart: Hashable, Sendable, Comparable, Codable, CodingKeyRepresentable, CustomStringConvertible {
+/// JSON it is the key of `failures`: the relay's URL, or `discover` (`FailureMap`).
+public enum FailedPart: Hashable, Sendable, Comparable, CustomStringConvertible {
     case relay(String)
     case discovery
 
@@ -12,37 +12,49 @@ public enum FailedPart: Hashable, Sendable, Comparable, Codable, CodingKeyRepres
         }
     }
 
-    public var codingKey: any CodingKey { Key(stringValue: description) }
-
-    public init?<T: CodingKey>(codingKey: T) {
-        self = codingKey.stringValue == "discover" ? .discovery : .relay(codingKey.stringValue)
-    }
-
     public static func < (a: FailedPart, b: FailedPart) -> Bool { a.description < b.description }
 
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        self = text == "discover" ? .discovery : .relay(text)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
-
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
+    /// The key in the summary's JSON: the URL, or `discover`.
+    init(key: String) {
+        self = key == "discover" ? .discovery : .relay(key)
     }
 }
 
 extension FailedPart {
     /// The summary's failures: each relay's, and discovery's when it failed as a whole.
-    static func failures(relays: [String: String], discovery: String?) -> [FailedPart: String] {
-        var out = Dictionary(uniqueKeysWithValues: relays.map { (FailedPart.relay($0.key), $0.value) })
+    static func failures(relays: [String: String], discovery: String?) -> FailureMap {
+        var out = FailureMap()
+        for (url, why) in relays { out[.relay(url)] = why }
         if let discovery { out[.discovery] = discovery }
         return out
+    }
+}
+
+/// What failed → why. In JSON an object keyed by URL (and `discover`), encoded as a string-keyed
+/// map: a map keyed by an enum would go through the reports' snake_case key conversion, which
+/// rewrites any capital letter in a URL.
+public struct FailureMap: Sendable, Equatable, Codable {
+    private var parts: [FailedPart: String] = [:]
+
+    public init() {}
+
+    public subscript(part: FailedPart) -> String? {
+        get { parts[part] }
+        set { parts[part] = newValue }
+    }
+
+    public var isEmpty: Bool { parts.isEmpty }
+
+    /// Sorted by URL, `discover` among them.
+    public var sorted: [(part: FailedPart, why: String)] { parts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode([String: String].self)
+        for (key, why) in text { parts[FailedPart(key: key)] = why }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(Dictionary(uniqueKeysWithValues: parts.map { ($0.key.description, $0.value) }))
     }
 }

@@ -6,7 +6,7 @@ public struct OnceSummary: Sendable, Codable {
     public var counters: AgentCounters.Snapshot
     /// Each relay that failed (unreachable, backfill error, deliveries left pending), and
     /// discovery when no relay list could be asked for → why.
-    public var failures: [FailedPart: String]
+    public var failures: FailureMap
     /// Relay URL → events dropped because their id or signature did not verify.
     public var invalid: [String: Int]
     /// Relay URL → deliveries still pending at exit.
@@ -78,7 +78,7 @@ public struct OnceSummary: Sendable, Codable {
         }
         if let media { lines += media.summaryLines }
         if counters.archived > 0 { lines.append("  archived \(counters.archived) events") }
-        for (part, why) in failures.sorted(by: { $0.key < $1.key }) {
+        for (part, why) in failures.sorted {
             lines.append("  FAILED \(part): \(why)")
         }
         return lines.joined(separator: "\n")
