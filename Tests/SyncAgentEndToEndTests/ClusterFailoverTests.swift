@@ -53,9 +53,11 @@ struct ClusterFailoverTests {
         let movedAfter = ContinuousClock.now - killedAt
         let leasesAfterKill = try await ledger.leases()
         #expect(moved, "\(leasesAfterKill) \(rig.logs())")
-        // One period for the dead agent's leases to expire, then the survivors' next rounds; on a
-        // quiet machine that is about 1.1 periods (1.8-2.4 s), the bound leaves room for a loaded one.
-        #expect(movedAfter < .seconds(3 * Self.period), "leases moved \(movedAfter) after the kill")
+        // One period for the dead agent's leases to expire, then the survivors' next rounds: about
+        // 1.1 periods (1.8-2.4 s) on a quiet machine. The bound is for a starved one (the whole
+        // suite at once on 2 cores took 6.1 s once): it catches leases that never move, or only
+        // after many periods, not scheduling delays.
+        #expect(movedAfter < .seconds(5 * Self.period), "leases moved \(movedAfter) after the kill")
         try await publisher.value
 
         // Every backup ends exact; a delivery the dead agent had in flight may be sent again once.
