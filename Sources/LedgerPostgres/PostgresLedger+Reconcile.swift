@@ -10,38 +10,26 @@ extension PostgresLedger: ReconciliationStore {
     public func reconcileItems(scope: ReconcileScope, from lower: Int64, maxItems: Int) async throws -> (items: [LedgerItem], upper: Int64?) {
         let authors = scope.authors.map { Array($0) }
         let kinds = scope.kinds.map { $0.map(Int64.init) }
-        return try await connection { c in
-            var items: [LedgerItem] = []
-            let first = try await c.query(
-                """
+        let queries = WindowQueries(
+            first: """
                 SELECT created_at, id FROM events WHERE created_at >= \(lower)
                   AND (\(authors)::text[] IS NULL OR pubkey = ANY(\(authors)::text[])) AND (\(kinds)::int8[] IS NULL OR kind = ANY(\(kinds)::int8[]))
                 ORDER BY created_at, id LIMIT \(max(1, maxItems))
-                """, logger: logger)
-            for try await (createdAt, id) in first.decode((Int64, String).self) {
-                if let key = Bytes32(hex: id) { items.append(LedgerItem(createdAt: createdAt, id: key)) }
-            }
-            guard items.count >= maxItems, let last = items.last else { return (items, nil) }
-            // The rest of the last second, so a window never splits one created_at.
-            let rest = try await c.query(
+                """,
+            rest: { second, afterID in
                 """
-                SELECT id FROM events WHERE created_at = \(last.createdAt) AND id > \(last.id.hex)
+                SELECT id FROM events WHERE created_at = \(second) AND id > \(afterID)
                   AND (\(authors)::text[] IS NULL OR pubkey = ANY(\(authors)::text[])) AND (\(kinds)::int8[] IS NULL OR kind = ANY(\(kinds)::int8[]))
                 ORDER BY id
-                """, logger: logger)
-            for try await id in rest.decode(String.self) {
-                if let key = Bytes32(hex: id) { items.append(LedgerItem(createdAt: last.createdAt, id: key)) }
-            }
-            let more =
-                try await
-                (try await c.query(
-                    """
-                    SELECT EXISTS (SELECT 1 FROM events WHERE created_at > \(last.createdAt)
-                      AND (\(authors)::text[] IS NULL OR pubkey = ANY(\(authors)::text[])) AND (\(kinds)::int8[] IS NULL OR kind = ANY(\(kinds)::int8[])))
-                    """, logger: logger
-                )).decode(Bool.self).all().first ?? false
-            return (items, more ? last.createdAt : nil)
-        }
+                """
+            },
+            more: { second in
+                """
+                SELECT EXISTS (SELECT 1 FROM events WHERE created_at > \(second)
+                  AND (\(authors)::text[] IS NULL OR pubkey = ANY(\(authors)::text[])) AND (\(kinds)::int8[] IS NULL OR kind = ANY(\(kinds)::int8[])))
+                """
+            })
+        return try await connection { c in try await c.window(queries, maxItems: maxItems, logger: logger) }
     }
 
     /// As `Ledger.requeue`: superseded versions, expired events, NIP-09-deleted ones, those their

@@ -100,36 +100,26 @@ extension PostgresLedger: ScopeIndexStore {
         return try await connection { c in
             let ids = try await scopeIndexIDs(c, keys)
             guard !ids.isEmpty else { return ([], nil) }
-            var items: [LedgerItem] = []
-            let first = try await c.query(
-                """
-                SELECT DISTINCT created_at, id FROM scope_events WHERE scope = ANY(\(ids)::int8[]) AND created_at >= \(lower)
-                  AND (\(kindList)::int8[] IS NULL OR kind = ANY(\(kindList)::int8[]))
-                ORDER BY created_at, id LIMIT \(max(1, maxItems))
-                """, logger: logger)
-            for try await (createdAt, id) in first.decode((Int64, String).self) {
-                if let key = Bytes32(hex: id) { items.append(LedgerItem(createdAt: createdAt, id: key)) }
-            }
-            guard items.count >= maxItems, let last = items.last else { return (items, nil) }
-            // The rest of the last second, so a window never splits one created_at.
-            let rest = try await c.query(
-                """
-                SELECT DISTINCT id FROM scope_events WHERE scope = ANY(\(ids)::int8[]) AND created_at = \(last.createdAt) AND id > \(last.id.hex)
-                  AND (\(kindList)::int8[] IS NULL OR kind = ANY(\(kindList)::int8[]))
-                ORDER BY id
-                """, logger: logger)
-            for try await id in rest.decode(String.self) {
-                if let key = Bytes32(hex: id) { items.append(LedgerItem(createdAt: last.createdAt, id: key)) }
-            }
-            let more =
-                try await
-                (try await c.query(
+            let queries = WindowQueries(
+                first: """
+                    SELECT DISTINCT created_at, id FROM scope_events WHERE scope = ANY(\(ids)::int8[]) AND created_at >= \(lower)
+                      AND (\(kindList)::int8[] IS NULL OR kind = ANY(\(kindList)::int8[]))
+                    ORDER BY created_at, id LIMIT \(max(1, maxItems))
+                    """,
+                rest: { second, afterID in
                     """
-                    SELECT EXISTS (SELECT 1 FROM scope_events WHERE scope = ANY(\(ids)::int8[]) AND created_at > \(last.createdAt)
+                    SELECT DISTINCT id FROM scope_events WHERE scope = ANY(\(ids)::int8[]) AND created_at = \(second) AND id > \(afterID)
+                      AND (\(kindList)::int8[] IS NULL OR kind = ANY(\(kindList)::int8[]))
+                    ORDER BY id
+                    """
+                },
+                more: { second in
+                    """
+                    SELECT EXISTS (SELECT 1 FROM scope_events WHERE scope = ANY(\(ids)::int8[]) AND created_at > \(second)
                       AND (\(kindList)::int8[] IS NULL OR kind = ANY(\(kindList)::int8[])))
-                    """, logger: logger
-                )).decode(Bool.self).all().first ?? false
-            return (items, more ? last.createdAt : nil)
+                    """
+                })
+            return try await c.window(queries, maxItems: maxItems, logger: logger)
         }
     }
 
