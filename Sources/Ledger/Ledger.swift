@@ -45,14 +45,33 @@ public final class Ledger: Sendable {
                 if db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -256") }
             }
             configuration.busyMode = .timeout(10)
-            let pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrate(pool)
+            let pool = try Self.openAndMigrate(path: path, configuration: configuration)
             self.pool = pool
             writer = LedgerWriter(pool: pool, path: path)
             let known = try loadVanishRequests()
             vanishes.withLock { $0 = known }
         } catch {
             throw LedgerError(path: path, operation: "open", underlying: error)
+        }
+    }
+
+    /// Opens the pool and migrates, again while the file is busy, for at most 10 s. SQLite does
+    /// not wait on its busy handler where waiting could deadlock (switching a new file to WAL,
+    /// upgrading a read to a write): processes opening one new ledger together get "database is
+    /// locked" at once, and the first to finish will have made the next attempt cheap.
+    private static func openAndMigrate(path: String, configuration: Configuration) throws -> DatabasePool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var pause = 0.005
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                try migrate(pool)
+                return pool
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                guard ContinuousClock.now + .seconds(pause) < deadline else { throw error }
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 0.2)
+            }
         }
     }
 
