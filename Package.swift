@@ -200,7 +200,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ], swiftSettings: strict),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "PeerHarness", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(
             name: "LedgerPostgresEndToEndTests",
             dependencies: ["Ledger", "LedgerPostgres", "NostrCore", "PeerHarness", .product(name: "PostgresNIO", package: "postgres-nio")],

@@ -169,7 +169,7 @@ func steadyRun(_ v: SteadyVariant, round: Int, seconds: Double, rate: Double, st
     var tasks: [Task<Void, Never>] = []
     var subs: [RelaySubscription] = []
     var services: [Task<Void, any Error>] = []
-    func open(_ url: String) async throws -> Relay {
+    func open(_ url: RelayURL) async throws -> Relay {
         let relay = Relay(configuration: RelayConfiguration(url: url), logger: logger)
         services.append(Task { try await relay.run() })
         guard await relay.waitUntilConnected(timeout: .seconds(10)) else { throw PeerError("cannot connect to \(url)") }

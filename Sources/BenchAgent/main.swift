@@ -52,12 +52,12 @@ if let flag = CommandLine.arguments.firstIndex(of: "--steady") {
     exit(0)
 }
 
-func withRelay<T>(_ url: String, _ body: (Relay) async throws -> T) async throws -> T {
+func withRelay<T>(_ url: RelayURL, _ body: (Relay) async throws -> T) async throws -> T {
     try await BenchClient.withRelay(url, logger: logger, body)
 }
 
 /// `backup: nil` reads the primary only (fetch-only). `name` lets one folder (one ledger) hold several configs.
-func writeConfig(_ dir: URL, authors: [String], primary: String, backup: String?, name: String = "sync.json", ledger: String = "ledger.sqlite") throws
+func writeConfig(_ dir: URL, authors: [String], primary: RelayURL, backup: RelayURL?, name: String = "sync.json", ledger: String = "ledger.sqlite") throws
     -> String
 {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

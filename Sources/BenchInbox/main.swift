@@ -46,11 +46,11 @@ func runOnce(_ name: String, dir: URL, relay: Int32) throws -> Step {
 }
 
 /// Runs `body` with a connected client of RelaySync's own (errors only in its log).
-func withRelay<T>(_ url: String, _ body: (Relay) async throws -> T) async throws -> T {
+func withRelay<T>(_ url: RelayURL, _ body: (Relay) async throws -> T) async throws -> T {
     try await BenchClient.withRelay(url, logger: quietLogger(), body)
 }
 
-func publish(_ events: [Event], to url: String) async throws {
+func publish(_ events: [Event], to url: RelayURL) async throws {
     try await BenchClient.publish(events, to: url, logger: quietLogger())
 }
 
@@ -60,7 +60,7 @@ func quietLogger() -> Logger {
     return logger
 }
 
-func warmTagIndex(_ url: String) async throws {
+func warmTagIndex(_ url: RelayURL) async throws {
     try await withRelay(url) { relay in
         _ = try await relay.fetchAll(Filter(tags: ["p": [String(repeating: "0", count: 64)]], limit: 1)) { _, _ in }
     }

@@ -36,12 +36,12 @@ final class IDSet: @unchecked Sendable {
     var value: Set<String> { lock.withLock { ids } }
 }
 
-func withRelay<T>(_ url: String, _ body: (Relay) async throws -> T) async throws -> T {
+func withRelay<T>(_ url: RelayURL, _ body: (Relay) async throws -> T) async throws -> T {
     try await BenchClient.withRelay(url, logger: logger, body)
 }
 
 /// Every id the relay holds for these authors (read through RelaySync's own client, signatures checked).
-func heldIDs(_ url: String, authors: [String]) async throws -> Set<String> {
+func heldIDs(_ url: RelayURL, authors: [String]) async throws -> Set<String> {
     try await withRelay(url) { relay in
         let ids = IDSet()
         _ = try await relay.fetchAll(Filter(authors: authors)) { page, _ in ids.add(page.map(\.id)) }
@@ -49,7 +49,7 @@ func heldIDs(_ url: String, authors: [String]) async throws -> Set<String> {
     }
 }
 
-func publish(_ events: [Event], to url: String) async throws {
+func publish(_ events: [Event], to url: RelayURL) async throws {
     try await BenchClient.publish(events, to: url, logger: logger)
 }
 
@@ -247,7 +247,7 @@ func benchmark() async throws {
 
     // The report.
     func perRelay(_ phase: [String: Any], _ key: String, _ url: String) -> Int { (phase[key] as? [String: Any])?[url] as? Int ?? 0 }
-    func relayName(_ url: String) -> String { url == primary.url ? "primary" : url == backup.url ? "backup" : url }
+    func relayName(_ url: String) -> String { url == primary.url.normalized ? "primary" : url == backup.url.normalized ? "backup" : url }
 
     print("bench-reconcile: \(thousands(n)) events (SampleEvents, 20 authors, a year), LocalRelay -> LocalRelay (memory_store.py) on 127.0.0.1, release build")
     print(
@@ -274,7 +274,7 @@ func benchmark() async throws {
         for (url, entry) in records.sorted(by: { $0.key < $1.key }) {
             let r = entry.last
             print(
-                "    \(label) \(relayName(url)): \(r.method), \(r.windows) windows, ledger \(thousands(r.ledgerEvents)), relay \(r.relayEvents.map(thousands) ?? "?"), missing on relay \(r.missingOnRelay) (sent again \(r.requeued), lost after delivery \(r.lostAfterDelivery)), missing in ledger \(r.missingInLedger) (fetched \(r.fetched)), \(thousands(r.messages)) messages, \(thousands(r.bytes)) bytes\(r.error.map { ", ERROR \($0)" } ?? "")"
+                "    \(label) \(relayName(url.normalized)): \(r.method), \(r.windows) windows, ledger \(thousands(r.ledgerEvents)), relay \(r.relayEvents.map(thousands) ?? "?"), missing on relay \(r.missingOnRelay) (sent again \(r.requeued), lost after delivery \(r.lostAfterDelivery)), missing in ledger \(r.missingInLedger) (fetched \(r.fetched)), \(thousands(r.messages)) messages, \(thousands(r.bytes)) bytes\(r.error.map { ", ERROR \($0)" } ?? "")"
             )
         }
     }
@@ -290,8 +290,8 @@ func benchmark() async throws {
         for p in ref.phases {
             let failed = (p["failed"] as? [String: String] ?? [:]).map { "\(relayName($0.key)) FAILED: \($0.value)" }.sorted()
             var parts: [String] = []
-            for url in [primary.url, backup.url] where (p["success"] as? [String] ?? []).contains(url) || (p["failed"] as? [String: String] ?? [:])[url] != nil
-            {
+            for url in [primary.url.normalized, backup.url.normalized]
+            where (p["success"] as? [String] ?? []).contains(url) || (p["failed"] as? [String: String] ?? [:])[url] != nil {
                 parts.append(
                     "\(relayName(url)): remote-only \(perRelay(p, "remote_only", url)), received \(perRelay(p, "received", url)), sent \(perRelay(p, "sent", url)), send failures \(perRelay(p, "send_failures", url))"
                 )

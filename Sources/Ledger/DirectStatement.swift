@@ -1,5 +1,6 @@
 import GRDB
 import GRDBSQLite
+import NostrCore
 
 /// A cached statement run through SQLite's C API. The ledger's per-event statements run tens of
 /// thousands of times a minute during a backfill, and GRDB's argument arrays (an existential box
@@ -65,6 +66,7 @@ struct DirectStatement {
             add(value)
         }
 
+        mutating func add(_ value: RelayURL) { add(value.normalized) }
         mutating func add(_ value: Int) { add(Int64(value)) }
 
         private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)

@@ -1,8 +1,9 @@
 import GRDB
+import NostrCore
 
 extension Ledger {
     /// Backfill cursors for `pubkeys` on `relay`; authors never started are absent.
-    public func cursors(relay: String, pubkeys: [String]) throws -> [String: BackfillCursor] {
+    public func cursors(relay: RelayURL, pubkeys: [String]) throws -> [String: BackfillCursor] {
         let wanted = Set(pubkeys)
         return try read("read cursors") { db in
             var out: [String: BackfillCursor] = [:]
@@ -15,7 +16,7 @@ extension Ledger {
         }
     }
 
-    public func setCursor(_ cursor: BackfillCursor, relay: String, pubkeys: [String]) throws {
+    public func setCursor(_ cursor: BackfillCursor, relay: RelayURL, pubkeys: [String]) throws {
         try write("save cursors") { db in
             let upsert = try db.cachedStatement(
                 sql: """
@@ -29,7 +30,7 @@ extension Ledger {
     }
 
     /// Raises `newestSeen` (never lowers it) for authors followed live.
-    public func noteNewestSeen(_ createdAt: Int64, relay: String, pubkeys: [String]) throws {
+    public func noteNewestSeen(_ createdAt: Int64, relay: RelayURL, pubkeys: [String]) throws {
         try write("save newest seen") { db in
             let upsert = try db.cachedStatement(
                 sql: """
@@ -40,11 +41,11 @@ extension Ledger {
         }
     }
 
-    public func noteRelaySuccess(_ relay: String, at time: Int64) throws {
+    public func noteRelaySuccess(_ relay: RelayURL, at time: Int64) throws {
         try write("note relay success") { db in try Self.noteRelaySuccess(db, relay, at: time) }
     }
 
-    static func noteRelaySuccess(_ db: Database, _ relay: String, at time: Int64) throws {
+    static func noteRelaySuccess(_ db: Database, _ relay: RelayURL, at time: Int64) throws {
         try db.execute(
             sql: """
                 INSERT INTO relays (url, last_success_at) VALUES (?, ?)
@@ -52,7 +53,7 @@ extension Ledger {
                 """, arguments: [relay, time])
     }
 
-    public func noteRelayError(_ relay: String, _ message: String, at time: Int64) throws {
+    public func noteRelayError(_ relay: RelayURL, _ message: String, at time: Int64) throws {
         try write("note relay error") { db in
             try db.execute(
                 sql: """
@@ -98,10 +99,13 @@ extension Ledger {
 
     public func relayStatistics() throws -> [RelayStatistics] {
         try read("relay statistics") { db in
-            var stats: [String: RelayStatistics] = [:]
-            func entry(_ relay: String) -> RelayStatistics { stats[relay] ?? RelayStatistics(relay: relay) }
+            // Rows name relays by their normalized URL, which always parses; a row that does not
+            // (written by hand) is left out rather than reported under a made-up relay.
+            var stats: [RelayURL: RelayStatistics] = [:]
+            func entry(_ relay: RelayURL) -> RelayStatistics { stats[relay] ?? RelayStatistics(relay: relay) }
             for row in try Row.fetchAll(db, sql: "SELECT relay, state, COUNT(*) FROM deliveries GROUP BY relay, state") {
-                let relay: String = row[0], state: String = row[1], n: Int = row[2]
+                guard let relay = RelayURL(row[0] as String) else { continue }
+                let state: String = row[1], n: Int = row[2]
                 var s = entry(relay)
                 switch DeliveryState(rawValue: state) {
                 case .present: s.present = n
@@ -116,11 +120,12 @@ extension Ledger {
             }
             for row in try Row.fetchAll(db, sql: "SELECT relay, COALESCE(reason, ''), COUNT(*) FROM deliveries WHERE state = 'rejected' GROUP BY relay, reason")
             {
-                let relay: String = row[0], reason: String = row[1], n: Int = row[2]
+                guard let relay = RelayURL(row[0] as String) else { continue }
+                let reason: String = row[1], n: Int = row[2]
                 stats[relay, default: RelayStatistics(relay: relay)].rejectedByReason[reason] = n
             }
             for row in try Row.fetchAll(db, sql: "SELECT url, last_success_at, last_error, last_error_at FROM relays") {
-                let relay: String = row[0]
+                guard let relay = RelayURL(row[0] as String) else { continue }
                 var s = entry(relay)
                 s.lastSuccessAt = row[1]
                 s.lastError = row[2]
@@ -128,7 +133,7 @@ extension Ledger {
                 stats[relay] = s
             }
             for row in try Row.fetchAll(db, sql: "SELECT relay, SUM(complete), COUNT(*) FROM cursors WHERE substr(pubkey, 2, 1) != ':' GROUP BY relay") {
-                let relay: String = row[0]
+                guard let relay = RelayURL(row[0] as String) else { continue }
                 var s = entry(relay)
                 s.backfillAuthorsComplete = row[1] ?? 0
                 s.backfillAuthorsTotal = row[2]

@@ -1,4 +1,5 @@
 import GRDB
+import NostrCore
 
 extension Ledger {
     // Queries on pending deliveries name the partial index: without statistics SQLite prefers the
@@ -13,7 +14,7 @@ extension Ledger {
     static let hasPendingSQL = "SELECT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_pending WHERE relay = ? AND state = 'pending')"
 
     /// Pending deliveries due now for `relay`, oldest first.
-    public func dueDeliveries(relay: String, limit: Int, now: Int64) throws -> [PendingDelivery] {
+    public func dueDeliveries(relay: RelayURL, limit: Int, now: Int64) throws -> [PendingDelivery] {
         try read("read due deliveries") { db in
             let rows = try Row.fetchCursor(db.cachedStatement(sql: Self.dueDeliveriesSQL), arguments: [relay, now, limit])
             var out: [PendingDelivery] = []
@@ -34,7 +35,7 @@ extension Ledger {
     /// The same through the writer (group commit, no thread held while waiting). With
     /// `noteSuccessOf`, that relay's last success is set in the same transaction: a live note
     /// would otherwise cost a second one per relay.
-    public func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64, noteSuccessOf relay: String? = nil) async throws {
+    public func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64, noteSuccessOf relay: RelayURL? = nil) async throws {
         guard !results.isEmpty else { return }
         try await writer.write("record delivery outcomes") { [self] db in
             try recordDeliveryOutcomes(db, results, now: now)
@@ -71,7 +72,7 @@ extension Ledger {
     /// recorded (a backup added to the config). Cheap on later starts: each
     /// relay remembers up to which seq it was already covered.
     @discardableResult
-    public func ensureDeliveries(toWritableRelays relays: [String], now: Int64) throws -> Int {
+    public func ensureDeliveries(toWritableRelays relays: [RelayURL], now: Int64) throws -> Int {
         try write("schedule deliveries for new relays") { db in
             var added = 0
             let top = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM events") ?? 0
@@ -99,7 +100,7 @@ extension Ledger {
     /// count would walk all of it (the one-shot run asks after every batch).
     /// When the first pending delivery to `relay` falls due (unix seconds), nil when none is
     /// pending: the delivery loop sleeps until then instead of polling for retries.
-    public func nextDeliveryDue(relay: String) throws -> Int64? {
+    public func nextDeliveryDue(relay: RelayURL) throws -> Int64? {
         try read("next delivery due") { db in
             try Int64.fetchOne(
                 db, sql: "SELECT MIN(next_attempt_at) FROM deliveries INDEXED BY deliveries_pending WHERE relay = ? AND state = 'pending'",
@@ -107,7 +108,7 @@ extension Ledger {
         }
     }
 
-    public func hasPending(relay: String) throws -> Bool {
+    public func hasPending(relay: RelayURL) throws -> Bool {
         try read("probe pending") { db in
             try Bool.fetchOne(db.cachedStatement(sql: Self.hasPendingSQL), arguments: [relay]) ?? false
         }
@@ -115,7 +116,7 @@ extension Ledger {
 
     /// When the ledger first saw the oldest event still pending for `relay` (unix seconds): how
     /// far the relay is behind. Nil when nothing is pending.
-    public func oldestPendingFirstSeen(relay: String) throws -> Int64? {
+    public func oldestPendingFirstSeen(relay: RelayURL) throws -> Int64? {
         try read("read oldest pending") { db in
             try Int64.fetchOne(
                 db.cachedStatement(
@@ -126,7 +127,7 @@ extension Ledger {
         }
     }
 
-    public func pendingCount(relay: String?) throws -> Int {
+    public func pendingCount(relay: RelayURL?) throws -> Int {
         try read("count pending") { db in
             if let relay {
                 return try Int.fetchOne(

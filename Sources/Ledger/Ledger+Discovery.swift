@@ -6,7 +6,7 @@ extension Ledger {
     /// newer than the one held (NIP-01: the later `created_at`, then the lower
     /// id). Returns whether it replaced the cache.
     @discardableResult
-    public func cacheAuthorMetadata(_ event: Event, from relay: String, at time: Int64) throws -> Bool {
+    public func cacheAuthorMetadata(_ event: Event, from relay: RelayURL, at time: Int64) throws -> Bool {
         try write("cache author metadata") { db in
             let current = try Row.fetchOne(
                 db, sql: "SELECT event_id, created_at FROM author_metadata WHERE pubkey = ? AND kind = ?",
@@ -71,7 +71,7 @@ extension Ledger {
 
     /// Replaces the recorded figures of each relay in `records`; a record
     /// without figures or information keeps what was recorded before.
-    public func saveRelayHealth(_ records: [String: RelayHealthRecord]) throws {
+    public func saveRelayHealth(_ records: [RelayURL: RelayHealthRecord]) throws {
         try write("save relay health") { db in
             let upsert = try db.cachedStatement(
                 sql: """
@@ -83,11 +83,12 @@ extension Ledger {
         }
     }
 
-    public func relayHealthRecords() throws -> [String: RelayHealthRecord] {
+    public func relayHealthRecords() throws -> [RelayURL: RelayHealthRecord] {
         try read("read relay health") { db in
-            var out: [String: RelayHealthRecord] = [:]
+            var out: [RelayURL: RelayHealthRecord] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT url, figures, information, updated_at FROM relay_health") {
-                out[row[0]] = RelayHealthRecord(figuresJSON: row[1], informationJSON: row[2], updatedAt: row[3])
+                guard let url = RelayURL(row[0] as String) else { continue }
+                out[url] = RelayHealthRecord(figuresJSON: row[1], informationJSON: row[2], updatedAt: row[3])
             }
             return out
         }

@@ -34,7 +34,7 @@ extension Ledger {
     /// `apply` false nothing changes: the result only sorts the items. A row settled at or after
     /// `comparedAt` is left as it is and returned: the relay may have got the event after its set
     /// was read, which only asking it again can tell.
-    public func requeue(relay: String, items: [LedgerItem], now: Int64, comparedAt: Int64? = nil, apply: Bool = true) throws -> RequeueResult {
+    public func requeue(relay: RelayURL, items: [LedgerItem], now: Int64, comparedAt: Int64? = nil, apply: Bool = true) throws -> RequeueResult {
         guard !items.isEmpty else { return RequeueResult() }
         return try write("requeue deliveries") { db in
             var result = RequeueResult()
@@ -76,7 +76,7 @@ extension Ledger {
     }
 
     /// Notes that `relay` holds these events (found by reconciliation): nothing is owed to it.
-    public func markPresent(relay: String, items: [LedgerItem], now: Int64) throws {
+    public func markPresent(relay: RelayURL, items: [LedgerItem], now: Int64) throws {
         guard !items.isEmpty else { return }
         try write("mark present") { db in
             for item in items {
@@ -102,8 +102,8 @@ extension Ledger {
     }
 
     /// Each relay's most recent reconciliation of `scope`, and its total of events lost after delivery.
-    public func lastReconciliations(scope: String = "authors") throws -> [String: (last: ReconciliationRecord, lostAfterDeliveryTotal: Int)] {
-        var out: [String: (ReconciliationRecord, Int)] = [:]
+    public func lastReconciliations(scope: String = "authors") throws -> [RelayURL: (last: ReconciliationRecord, lostAfterDeliveryTotal: Int)] {
+        var out: [RelayURL: (ReconciliationRecord, Int)] = [:]
         for (record, lost) in try lastReconciliationsOfEveryScope() where record.scope == scope { out[record.relay] = (record, lost) }
         return out
     }
@@ -122,9 +122,10 @@ extension Ledger {
                     WHERE r.id = (SELECT MAX(id) FROM reconciliations s WHERE s.relay = r.relay AND s.scope = r.scope)
                     ORDER BY r.relay, r.scope
                     """)
-            return rows.map { row in
+            return rows.compactMap { row in
+                guard let relay = RelayURL(row[0] as String) else { return nil }
                 var record = ReconciliationRecord(
-                    relay: row[0], startedAt: row[1], finishedAt: row[2], method: ReconcileMethod(stored: row[3]), windows: row[4], ledgerEvents: row[5],
+                    relay: relay, startedAt: row[1], finishedAt: row[2], method: ReconcileMethod(stored: row[3]), windows: row[4], ledgerEvents: row[5],
                     relayEvents: row[6], missingOnRelay: row[7], missingInLedger: row[8], fetched: row[9], requeued: row[10],
                     lostAfterDelivery: row[11], messages: row[12], bytes: row[13], error: row[14])
                 record.scope = row[16]
@@ -134,13 +135,13 @@ extension Ledger {
     }
 
     /// Whether this relay was seen ignoring `limit: 0` on a live subscription.
-    public func ignoresLimitZero(relay: String) throws -> Bool {
+    public func ignoresLimitZero(relay: RelayURL) throws -> Bool {
         try read("read relay quirks") { db in
             try Bool.fetchOne(db, sql: "SELECT ignores_limit_zero FROM relays WHERE url = ?", arguments: [relay]) ?? false
         }
     }
 
-    public func noteIgnoresLimitZero(relay: String) throws {
+    public func noteIgnoresLimitZero(relay: RelayURL) throws {
         try write("note relay quirk") { db in
             try db.execute(
                 sql: """
@@ -220,7 +221,7 @@ public struct RequeueResult: Sendable, Equatable {
 
 /// What one reconciliation of a relay found and did.
 public struct ReconciliationRecord: Sendable, Equatable, Codable {
-    public var relay: String
+    public var relay: RelayURL
     /// Which scope was compared: "authors", "inbox", "filters[N]".
     public var scope = "authors"
     public var startedAt: Int64
@@ -242,7 +243,7 @@ public struct ReconciliationRecord: Sendable, Equatable, Codable {
     public var error: String?
 
     public init(
-        relay: String, startedAt: Int64, finishedAt: Int64, method: ReconcileMethod, windows: Int, ledgerEvents: Int, relayEvents: Int?,
+        relay: RelayURL, startedAt: Int64, finishedAt: Int64, method: ReconcileMethod, windows: Int, ledgerEvents: Int, relayEvents: Int?,
         missingOnRelay: Int, missingInLedger: Int, fetched: Int, requeued: Int, lostAfterDelivery: Int, messages: Int, bytes: Int,
         error: String?
     ) {

@@ -8,17 +8,17 @@ extension Ledger {
 
     /// Records verified events seen on relays, in one transaction, and
     /// schedules their deliveries to `writableRelays`.
-    public func record(_ batch: [ObservedEvent], writableRelays: [String], now: Int64) throws -> [RecordOutcome] {
+    public func record(_ batch: [ObservedEvent], writableRelays: [RelayURL], now: Int64) throws -> [RecordOutcome] {
         try write("record events") { db in try record(db, batch, writableRelays: writableRelays, now: now) }
     }
 
     /// The same through the writer: waits without holding a thread, and shares a transaction
     /// with whatever else is being written.
-    public func record(_ batch: [ObservedEvent], writableRelays: [String], now: Int64) async throws -> [RecordOutcome] {
+    public func record(_ batch: [ObservedEvent], writableRelays: [RelayURL], now: Int64) async throws -> [RecordOutcome] {
         try await writer.write("record events") { [self] db in try record(db, batch, writableRelays: writableRelays, now: now) }
     }
 
-    private func record(_ db: Database, _ batch: [ObservedEvent], writableRelays: [String], now: Int64) throws -> [RecordOutcome] {
+    private func record(_ db: Database, _ batch: [ObservedEvent], writableRelays: [RelayURL], now: Int64) throws -> [RecordOutcome] {
         do {
             var outcomes: [RecordOutcome] = []
             outcomes.reserveCapacity(batch.count)
@@ -112,7 +112,7 @@ extension Ledger {
     }
 
     /// The relay has the event: cancel anything we still owed it.
-    static func markPresent(_ db: Database, relay: String, seq: Int64, now: Int64) throws {
+    static func markPresent(_ db: Database, relay: RelayURL, seq: Int64, now: Int64) throws {
         try db.cachedStatement(
             sql: """
                 INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, 'present', ?)
@@ -125,7 +125,7 @@ extension Ledger {
     /// Makes `event` the newest version for `key` if it is newer (NIP-01:
     /// later created_at, then lower id), superseding pending deliveries of
     /// the version it replaces. Returns false when the event is older.
-    static func becomeHead(_ db: Database, key: String, event: Event, writableRelays: [String], now: Int64) throws -> Bool {
+    static func becomeHead(_ db: Database, key: String, event: Event, writableRelays: [RelayURL], now: Int64) throws -> Bool {
         if let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT event_id, created_at FROM replaceable_heads WHERE replace_key = ?"), arguments: [key]) {
             let headID: String = head[0], headCreated: Int64 = head[1]
             guard Event.supersedes(createdAt: event.createdAt, id: event.id, other: headCreated, otherID: headID) else { return false }

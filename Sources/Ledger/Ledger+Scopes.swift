@@ -178,7 +178,7 @@ extension Ledger {
 
 extension Ledger {
     /// Notes what stands in the way of reading `scope` from `relay`, or (nil) that nothing does.
-    public func noteScopeProblem(relay: String, scope: String, _ problem: String?, at time: Int64) throws {
+    public func noteScopeProblem(relay: RelayURL, scope: String, _ problem: String?, at time: Int64) throws {
         try write("note scope problem") { db in
             if let problem {
                 try db.execute(
@@ -193,10 +193,11 @@ extension Ledger {
     }
 
     /// Every (relay, scope) that could not be read, with the reason, sorted.
-    public func scopeProblems() throws -> [(relay: String, scope: String, problem: String, at: Int64)] {
+    public func scopeProblems() throws -> [(relay: RelayURL, scope: String, problem: String, at: Int64)] {
         try read("read scope problems") { db in
-            try Row.fetchAll(db, sql: "SELECT relay, scope, problem, updated_at FROM scope_problems ORDER BY relay, scope").map {
-                (relay: $0[0], scope: $0[1], problem: $0[2], at: $0[3])
+            try Row.fetchAll(db, sql: "SELECT relay, scope, problem, updated_at FROM scope_problems ORDER BY relay, scope").compactMap {
+                guard let relay = RelayURL($0[0] as String) else { return nil }
+                return (relay: relay, scope: $0[1], problem: $0[2], at: $0[3])
             }
         }
     }

@@ -153,17 +153,17 @@ public final class Ledger: Sendable {
     }
 
     /// Relay → state for one event (tests and diagnostics).
-    public func presence(of event: Event) throws -> [String: DeliveryState] {
+    public func presence(of event: Event) throws -> [RelayURL: DeliveryState] {
         try read("read presence") { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT d.relay, d.state FROM deliveries d JOIN events e ON e.seq = d.seq WHERE e.created_at = ? AND e.id = ?
                     """, arguments: [event.createdAt, event.id])
-            var out: [String: DeliveryState] = [:]
+            var out: [RelayURL: DeliveryState] = [:]
             for row in rows {
-                let relay: String = row[0], state: String = row[1]
-                out[relay] = DeliveryState(rawValue: state)
+                guard let relay = RelayURL(row[0] as String) else { continue }
+                out[relay] = DeliveryState(rawValue: row[1] as String)
             }
             return out
         }

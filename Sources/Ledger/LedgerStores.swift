@@ -8,33 +8,33 @@ import NostrCore
 
 /// Recording verified events and scheduling what is owed to the writable relays.
 public protocol EventStore: Sendable {
-    func record(_ batch: [ObservedEvent], writableRelays: [String], now: Int64) async throws -> [RecordOutcome]
+    func record(_ batch: [ObservedEvent], writableRelays: [RelayURL], now: Int64) async throws -> [RecordOutcome]
     func eventCount() async throws -> Int
 }
 
 /// What each backup relay is owed, and its answers.
 public protocol DeliveryStore: Sendable {
-    func dueDeliveries(relay: String, limit: Int, now: Int64) async throws -> [PendingDelivery]
-    func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64, noteSuccessOf relay: String?) async throws
-    @discardableResult func ensureDeliveries(toWritableRelays relays: [String], now: Int64) async throws -> Int
-    func hasPending(relay: String) async throws -> Bool
+    func dueDeliveries(relay: RelayURL, limit: Int, now: Int64) async throws -> [PendingDelivery]
+    func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64, noteSuccessOf relay: RelayURL?) async throws
+    @discardableResult func ensureDeliveries(toWritableRelays relays: [RelayURL], now: Int64) async throws -> Int
+    func hasPending(relay: RelayURL) async throws -> Bool
     /// When the first pending delivery to `relay` falls due (unix seconds), nil when none is pending.
-    func nextDeliveryDue(relay: String) async throws -> Int64?
-    func pendingCount(relay: String?) async throws -> Int
+    func nextDeliveryDue(relay: RelayURL) async throws -> Int64?
+    func pendingCount(relay: RelayURL?) async throws -> Int
 }
 
 /// Where each relay's backfill stands, per cursor key.
 public protocol CursorStore: Sendable {
-    func cursors(relay: String, pubkeys: [String]) async throws -> [String: BackfillCursor]
-    func setCursor(_ cursor: BackfillCursor, relay: String, pubkeys: [String]) async throws
-    func noteNewestSeen(_ createdAt: Int64, relay: String, pubkeys: [String]) async throws
+    func cursors(relay: RelayURL, pubkeys: [String]) async throws -> [String: BackfillCursor]
+    func setCursor(_ cursor: BackfillCursor, relay: RelayURL, pubkeys: [String]) async throws
+    func noteNewestSeen(_ createdAt: Int64, relay: RelayURL, pubkeys: [String]) async throws
 }
 
 /// The ledger's side of set reconciliation: windows of (created_at, id), and what a comparison found.
 public protocol ReconciliationStore: Sendable {
     func reconcileItems(scope: ReconcileScope, from lower: Int64, maxItems: Int) async throws -> (items: [LedgerItem], upper: Int64?)
-    func requeue(relay: String, items: [LedgerItem], now: Int64, comparedAt: Int64?, apply: Bool) async throws -> RequeueResult
-    func markPresent(relay: String, items: [LedgerItem], now: Int64) async throws
+    func requeue(relay: RelayURL, items: [LedgerItem], now: Int64, comparedAt: Int64?, apply: Bool) async throws -> RequeueResult
+    func markPresent(relay: RelayURL, items: [LedgerItem], now: Int64) async throws
     func recordReconciliation(_ record: ReconciliationRecord) async throws
 }
 
@@ -47,11 +47,11 @@ public protocol ArchiveMarkStore: Sendable {
 
 /// What the agent notes about relays and its runs, beside the events.
 public protocol BookkeepingStore: Sendable {
-    func noteRelaySuccess(_ relay: String, at time: Int64) async throws
-    func noteRelayError(_ relay: String, _ message: String, at time: Int64) async throws
-    func noteScopeProblem(relay: String, scope: String, _ problem: String?, at time: Int64) async throws
-    func ignoresLimitZero(relay: String) async throws -> Bool
-    func noteIgnoresLimitZero(relay: String) async throws
+    func noteRelaySuccess(_ relay: RelayURL, at time: Int64) async throws
+    func noteRelayError(_ relay: RelayURL, _ message: String, at time: Int64) async throws
+    func noteScopeProblem(relay: RelayURL, scope: String, _ problem: String?, at time: Int64) async throws
+    func ignoresLimitZero(relay: RelayURL) async throws -> Bool
+    func noteIgnoresLimitZero(relay: RelayURL) async throws
     func beginRun(mode: String, at time: Int64) async throws -> Int64
     func endRun(_ id: Int64, at time: Int64, exitCode: Int32, summaryJSON: String) async throws
     func seq(ofEventID id: String, createdAt: Int64) async throws -> Int64?
@@ -63,13 +63,13 @@ public protocol BookkeepingStore: Sendable {
 /// measured health and NIP-11 document.
 public protocol DiscoveryStore: Sendable {
     /// Keeps `event` when it is newer than the cached one of its author and kind; whether it did.
-    @discardableResult func cacheAuthorMetadata(_ event: Event, from relay: String, at time: Int64) async throws -> Bool
+    @discardableResult func cacheAuthorMetadata(_ event: Event, from relay: RelayURL, at time: Int64) async throws -> Bool
     func authorMetadata(kind: Int, pubkeys: [String]) async throws -> [String: CachedAuthorMetadata]
     func noteDiscoveryChecked(_ pubkeys: [String], at time: Int64) async throws
     func discoveryChecks(_ pubkeys: [String]) async throws -> [String: Int64]
     /// Replaces each relay's record; a record without figures or information keeps the old one.
-    func saveRelayHealth(_ records: [String: RelayHealthRecord]) async throws
-    func relayHealthRecords() async throws -> [String: RelayHealthRecord]
+    func saveRelayHealth(_ records: [RelayURL: RelayHealthRecord]) async throws
+    func relayHealthRecords() async throws -> [RelayURL: RelayHealthRecord]
 }
 
 /// The inbox's and the filters' scopes: indexes of the ledger's events beyond the authors' own,
@@ -100,7 +100,7 @@ extension StoredEvent {
 
 extension PendingDelivery {
     /// For stores outside this module.
-    public static func make(seq: Int64, eventID: String, kind: Int, relay: String, rawJSON: String, attempts: Int) -> PendingDelivery {
+    public static func make(seq: Int64, eventID: String, kind: Int, relay: RelayURL, rawJSON: String, attempts: Int) -> PendingDelivery {
         PendingDelivery(seq: seq, eventID: eventID, kind: kind, relay: relay, rawJSON: rawJSON, attempts: attempts)
     }
 }

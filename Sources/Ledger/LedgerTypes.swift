@@ -3,11 +3,11 @@ import NostrCore
 /// An event as received from one relay, already verified by the caller.
 public struct ObservedEvent: Sendable {
     public let event: Event
-    public let relay: String
+    public let relay: RelayURL
     /// The scope indexes (`registerScopeIndexes` keys) the event belongs to.
     public var indexes: [String]
 
-    public init(event: Event, relay: String, indexes: [String] = []) {
+    public init(event: Event, relay: RelayURL, indexes: [String] = []) {
         self.event = event
         self.relay = relay
         self.indexes = indexes
@@ -45,7 +45,7 @@ public struct PendingDelivery: Sendable {
     public let seq: Int64
     public let eventID: String
     public let kind: Int
-    public let relay: String
+    public let relay: RelayURL
     /// The event's verified text as received.
     public let rawJSON: String
     public let attempts: Int
@@ -62,12 +62,12 @@ public struct DeliveryResult: Sendable {
     }
 
     public let eventID: String
-    public let relay: String
+    public let relay: RelayURL
     public let outcome: Outcome
     /// The event's ledger seq (from `dueDeliveries` or `record`): the delivery row's key.
     public var seq: Int64
 
-    public init(eventID: String, relay: String, outcome: Outcome, seq: Int64) {
+    public init(eventID: String, relay: RelayURL, outcome: Outcome, seq: Int64) {
         self.eventID = eventID
         self.relay = relay
         self.outcome = outcome
@@ -98,7 +98,7 @@ public struct StoredEvent: Sendable {
 }
 
 public struct RelayStatistics: Sendable, Codable {
-    public var relay: String
+    public var relay: RelayURL
     public var present = 0
     public var pending = 0
     public var delivered = 0
@@ -112,7 +112,7 @@ public struct RelayStatistics: Sendable, Codable {
     public var backfillAuthorsComplete = 0
     public var backfillAuthorsTotal = 0
 
-    public init(relay: String) { self.relay = relay }
+    public init(relay: RelayURL) { self.relay = relay }
 }
 
 /// A ledger operation that failed, with the database path, what was being done and the

@@ -1,5 +1,6 @@
 import Ledger
 import Logging
+import NostrCore
 import PostgresNIO
 
 extension PostgresConnection {
@@ -16,13 +17,13 @@ extension PostgresConnection {
             case .duplicate: settled = (.duplicate, nil)
             case let .rejected(reason): settled = (.rejected, reason)
             case let .retry(reason, after):
-                retryRelays.append(r.relay)
+                retryRelays.append(r.relay.normalized)
                 retrySeqs.append(r.seq)
                 retryReasons.append(reason)
                 retryAt.append(now + max(0, after))
                 continue
             }
-            relays.append(r.relay)
+            relays.append(r.relay.normalized)
             seqs.append(r.seq)
             states.append(settled.0.rawValue)
             reasons.append(settled.1 ?? "")

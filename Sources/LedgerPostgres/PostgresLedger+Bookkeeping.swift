@@ -1,9 +1,10 @@
 import Ledger
 import Logging
+import NostrCore
 import PostgresNIO
 
 extension PostgresLedger: BookkeepingStore {
-    public func noteRelaySuccess(_ relay: String, at time: Int64) async throws {
+    public func noteRelaySuccess(_ relay: RelayURL, at time: Int64) async throws {
         try await connection { c in
             try await c.exec(
                 """
@@ -13,7 +14,7 @@ extension PostgresLedger: BookkeepingStore {
         }
     }
 
-    public func noteRelayError(_ relay: String, _ message: String, at time: Int64) async throws {
+    public func noteRelayError(_ relay: RelayURL, _ message: String, at time: Int64) async throws {
         let message = String(message.prefix(500))
         try await connection { c in
             try await c.exec(
@@ -24,7 +25,7 @@ extension PostgresLedger: BookkeepingStore {
         }
     }
 
-    public func noteScopeProblem(relay: String, scope: String, _ problem: String?, at time: Int64) async throws {
+    public func noteScopeProblem(relay: RelayURL, scope: String, _ problem: String?, at time: Int64) async throws {
         try await connection { c in
             if let problem {
                 try await c.exec(
@@ -38,13 +39,13 @@ extension PostgresLedger: BookkeepingStore {
         }
     }
 
-    public func ignoresLimitZero(relay: String) async throws -> Bool {
+    public func ignoresLimitZero(relay: RelayURL) async throws -> Bool {
         try await connection { c in
             try await (try await c.query("SELECT ignores_limit_zero FROM relays WHERE url = \(relay)", logger: logger)).decode(Bool.self).all().first ?? false
         }
     }
 
-    public func noteIgnoresLimitZero(relay: String) async throws {
+    public func noteIgnoresLimitZero(relay: RelayURL) async throws {
         try await connection { c in
             try await c.exec(
                 """

@@ -4,7 +4,7 @@ import PostgresNIO
 
 extension PostgresLedger: DiscoveryStore {
     @discardableResult
-    public func cacheAuthorMetadata(_ event: Event, from relay: String, at time: Int64) async throws -> Bool {
+    public func cacheAuthorMetadata(_ event: Event, from relay: RelayURL, at time: Int64) async throws -> Bool {
         let kind = Int64(event.kind)
         return try await transaction { c in
             let current = try await
@@ -66,7 +66,7 @@ extension PostgresLedger: DiscoveryStore {
         }
     }
 
-    public func saveRelayHealth(_ records: [String: RelayHealthRecord]) async throws {
+    public func saveRelayHealth(_ records: [RelayURL: RelayHealthRecord]) async throws {
         guard !records.isEmpty else { return }
         try await transaction { c in
             for (url, r) in records {
@@ -80,11 +80,12 @@ extension PostgresLedger: DiscoveryStore {
         }
     }
 
-    public func relayHealthRecords() async throws -> [String: RelayHealthRecord] {
+    public func relayHealthRecords() async throws -> [RelayURL: RelayHealthRecord] {
         try await connection { c in
-            var out: [String: RelayHealthRecord] = [:]
+            var out: [RelayURL: RelayHealthRecord] = [:]
             let rows = try await c.query("SELECT url, figures, information, updated_at FROM relay_health", logger: logger)
-            for try await (url, figures, information, updatedAt) in rows.decode((String, String?, String?, Int64).self) {
+            for try await (text, figures, information, updatedAt) in rows.decode((String, String?, String?, Int64).self) {
+                guard let url = RelayURL(text) else { continue }
                 out[url] = RelayHealthRecord(figuresJSON: figures, informationJSON: information, updatedAt: updatedAt)
             }
             return out

@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Logging
+import NostrCore
 import PostgresNIO
 
 /// A lease as granted: the resource, its holder and the generation every write it protects carries.
@@ -148,7 +149,7 @@ extension PostgresLedger {
     }
 
     /// `setCursor` under a relay's read lease: a holder that lost it cannot move a cursor back.
-    public func setCursor(_ cursor: BackfillCursor, relay: String, pubkeys: [String], under token: LeaseToken) async throws -> FencedOutcome {
+    public func setCursor(_ cursor: BackfillCursor, relay: RelayURL, pubkeys: [String], under token: LeaseToken) async throws -> FencedOutcome {
         let logger = self.logger
         return try await fenced(token, "set cursor \(relay)") { c in
             try await c.exec(

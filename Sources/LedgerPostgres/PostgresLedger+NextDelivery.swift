@@ -1,9 +1,10 @@
 import Ledger
+import NostrCore
 import PostgresNIO
 
 extension PostgresLedger {
     /// When the first pending delivery to `relay` falls due (unix seconds), nil when none is pending.
-    public func nextDeliveryDue(relay: String) async throws -> Int64? {
+    public func nextDeliveryDue(relay: RelayURL) async throws -> Int64? {
         try await connection { c in
             try await
                 (try await c.query(

@@ -35,7 +35,7 @@ extension PostgresLedger: ReconciliationStore {
     /// As `Ledger.requeue`: superseded versions, expired events, NIP-09-deleted ones, those their
     /// author asked the relay to forget (NIP-62) and rejected rows are left alone; delivered or present rows count as lost after delivery. One query reads
     /// every item's rows and one statement requeues, whatever the number of items.
-    public func requeue(relay: String, items: [LedgerItem], now: Int64, comparedAt: Int64?, apply: Bool) async throws -> RequeueResult {
+    public func requeue(relay: RelayURL, items: [LedgerItem], now: Int64, comparedAt: Int64?, apply: Bool) async throws -> RequeueResult {
         guard !items.isEmpty else { return RequeueResult() }
         return try await transaction { c in
             let rows = try await c.query(
@@ -80,7 +80,7 @@ extension PostgresLedger: ReconciliationStore {
         }
     }
 
-    public func markPresent(relay: String, items: [LedgerItem], now: Int64) async throws {
+    public func markPresent(relay: RelayURL, items: [LedgerItem], now: Int64) async throws {
         guard !items.isEmpty else { return }
         var seen = Set<MarkKey>()
         let marks = items.map { MarkKey(relay: relay, key: EventKey(createdAt: $0.createdAt, id: $0.id.hex)) }.filter { seen.insert($0).inserted }
@@ -100,7 +100,7 @@ extension PostgresLedger: ReconciliationStore {
     }
 
     /// Each relay's latest reconciliation of `scope` (tests, `status`).
-    public func lastReconciliation(relay: String, scope: String = "authors") async throws -> (method: ReconcileMethod, requeued: Int, missingOnRelay: Int)? {
+    public func lastReconciliation(relay: RelayURL, scope: String = "authors") async throws -> (method: ReconcileMethod, requeued: Int, missingOnRelay: Int)? {
         try await connection { c in
             try await
                 (try await c.query(

@@ -26,7 +26,7 @@ extension PostgresLedger: EventStore {
     /// way), in a handful of statements per batch rather than several round trips per event: on
     /// loopback a round trip costs about what SQLite spends on a whole event. The first sighting
     /// of an event in the batch is the one inserted; a later one (another relay) is `known`.
-    public func record(_ batch: [ObservedEvent], writableRelays: [String], now: Int64) async throws -> [RecordOutcome] {
+    public func record(_ batch: [ObservedEvent], writableRelays: [RelayURL], now: Int64) async throws -> [RecordOutcome] {
         guard !batch.isEmpty else { return [] }
         var first: [EventKey: Int] = [:]
         var candidates: [Int] = []
@@ -83,7 +83,7 @@ extension PostgresLedger: EventStore {
             if let lastSeq = seqs.values.max(), !writableRelays.isEmpty {
                 try await c.exec(
                     """
-                    UPDATE relays SET deliveries_ensured_through = \(lastSeq) WHERE url = ANY(\(writableRelays)::text[]) AND deliveries_ensured_through < \(lastSeq)
+                    UPDATE relays SET deliveries_ensured_through = \(lastSeq) WHERE url = ANY(\(writableRelays.map(\.normalized))::text[]) AND deliveries_ensured_through < \(lastSeq)
                     """, logger: logger)
             }
             return outcomes
@@ -92,7 +92,7 @@ extension PostgresLedger: EventStore {
 
     /// A relay that has an event already in the ledger.
     struct MarkKey: Hashable {
-        let relay: String
+        let relay: RelayURL
         let key: EventKey
     }
 
@@ -116,7 +116,7 @@ extension PostgresLedger: EventStore {
             hasKey.append(e.replacementKey != nil)
             expirations.append(e.expiration ?? 0)
             hasExpiration.append(e.expiration != nil)
-            relays.append(o.relay)
+            relays.append(o.relay.normalized)
             raws.append(e.rawJSON)
         }
         let rows = try await c.query(
@@ -141,7 +141,7 @@ extension PostgresLedger: EventStore {
     /// batch gets its rows superseded before they are written.
     static func settleHeads(
         _ c: PostgresConnection, _ batch: [ObservedEvent], seqs: [EventKey: Int64], states: inout [Int: DeliveryState], outcomes: inout [RecordOutcome],
-        writableRelays: [String], now: Int64, logger: Logger
+        writableRelays: [RelayURL], now: Int64, logger: Logger
     ) async throws {
         let contenders = states.filter { $0.value == .pending && batch[$0.key].event.replacementKey != nil }.keys.sorted()
         guard !contenders.isEmpty else { return }
@@ -181,14 +181,14 @@ extension PostgresLedger: EventStore {
                 """
                 UPDATE deliveries d SET state = 'superseded', updated_at = \(now)
                 FROM events e, unnest(\(replaced.map(\.createdAt))::int8[], \(replaced.map(\.id))::text[]) AS h(created_at, id)
-                WHERE e.created_at = h.created_at AND e.id = h.id AND d.seq = e.seq AND d.relay = ANY(\(writableRelays)::text[]) AND d.state = 'pending'
+                WHERE e.created_at = h.created_at AND e.id = h.id AND d.seq = e.seq AND d.relay = ANY(\(writableRelays.map(\.normalized))::text[]) AND d.state = 'pending'
                 """, logger: logger)
         }
     }
 
     /// Each new event: `present` on the relay it came from, its state on every other writable relay.
     static func insertDeliveries(
-        _ c: PostgresConnection, _ batch: [ObservedEvent], seqs: [EventKey: Int64], states: [Int: DeliveryState], writableRelays: [String], now: Int64,
+        _ c: PostgresConnection, _ batch: [ObservedEvent], seqs: [EventKey: Int64], states: [Int: DeliveryState], writableRelays: [RelayURL], now: Int64,
         logger: Logger
     ) async throws {
         guard !states.isEmpty else { return }
@@ -196,11 +196,11 @@ extension PostgresLedger: EventStore {
         for (i, state) in states.sorted(by: { $0.key < $1.key }) {
             let observed = batch[i]
             guard let seq = seqs[EventKey(observed.event)] else { continue }
-            relays.append(observed.relay)
+            relays.append(observed.relay.normalized)
             rowSeqs.append(seq)
             rowStates.append(DeliveryState.present.rawValue)
             for relay in writableRelays where relay != observed.relay {
-                relays.append(relay)
+                relays.append(relay.normalized)
                 rowSeqs.append(seq)
                 rowStates.append(state.rawValue)
             }
@@ -219,7 +219,7 @@ extension PostgresLedger: EventStore {
             """
             INSERT INTO deliveries (relay, seq, state, updated_at)
             SELECT u.relay, e.seq, 'present', \(now)
-            FROM unnest(\(marks.map(\.relay))::text[], \(marks.map(\.key.createdAt))::int8[], \(marks.map(\.key.id))::text[]) AS u(relay, created_at, id)
+            FROM unnest(\(marks.map(\.relay.normalized))::text[], \(marks.map(\.key.createdAt))::int8[], \(marks.map(\.key.id))::text[]) AS u(relay, created_at, id)
             JOIN events e ON e.created_at = u.created_at AND e.id = u.id
             ON CONFLICT (relay, seq) DO UPDATE SET state = 'present', updated_at = excluded.updated_at
             WHERE deliveries.state IN ('pending', 'superseded', 'expired', 'rejected')
@@ -237,7 +237,7 @@ extension PostgresLedger: EventStore {
     }
 
     /// The relay has the event: cancel anything still owed to it.
-    static func markPresent(_ c: PostgresConnection, relay: String, seq: Int64, now: Int64, logger: Logger) async throws {
+    static func markPresent(_ c: PostgresConnection, relay: RelayURL, seq: Int64, now: Int64, logger: Logger) async throws {
         try await c.exec(
             """
             INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (\(relay), \(seq), 'present', \(now))

@@ -70,14 +70,17 @@ public final class PostgresLedger: Sendable {
     }
 
     /// Relay → state for one event (tests and diagnostics).
-    public func presence(of event: Event) async throws -> [String: DeliveryState] {
+    public func presence(of event: Event) async throws -> [RelayURL: DeliveryState] {
         try await connection { c in
             let rows = try await c.query(
                 """
                 SELECT d.relay, d.state FROM deliveries d JOIN events e ON e.seq = d.seq WHERE e.created_at = \(event.createdAt) AND e.id = \(event.id)
                 """, logger: logger)
-            var out: [String: DeliveryState] = [:]
-            for try await (relay, state) in rows.decode((String, String).self) { out[relay] = DeliveryState(rawValue: state) }
+            var out: [RelayURL: DeliveryState] = [:]
+            for try await (text, state) in rows.decode((String, String).self) {
+                guard let relay = RelayURL(text) else { continue }
+                out[relay] = DeliveryState(rawValue: state)
+            }
             return out
         }
     }
@@ -86,7 +89,7 @@ public final class PostgresLedger: Sendable {
 // MARK: - Deliveries
 
 extension PostgresLedger: DeliveryStore {
-    public func dueDeliveries(relay: String, limit: Int, now: Int64) async throws -> [PendingDelivery] {
+    public func dueDeliveries(relay: RelayURL, limit: Int, now: Int64) async throws -> [PendingDelivery] {
         try await connection { c in
             let rows = try await c.query(
                 """
@@ -103,7 +106,7 @@ extension PostgresLedger: DeliveryStore {
     }
 
     /// Only rows still pending change: an event seen on the relay meanwhile stays `present`.
-    public func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64, noteSuccessOf relay: String?) async throws {
+    public func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64, noteSuccessOf relay: RelayURL?) async throws {
         guard !results.isEmpty else { return }
         try await transaction { c in
             try await c.settleDeliveries(results, now: now, logger: logger)
@@ -118,7 +121,7 @@ extension PostgresLedger: DeliveryStore {
     }
 
     @discardableResult
-    public func ensureDeliveries(toWritableRelays relays: [String], now: Int64) async throws -> Int {
+    public func ensureDeliveries(toWritableRelays relays: [RelayURL], now: Int64) async throws -> Int {
         try await transaction { c in
             try await c.exec("SELECT pg_advisory_xact_lock(\(Self.recordLock))", logger: logger)
             let top = try await (try await c.query("SELECT COALESCE(MAX(seq), 0)::bigint FROM events", logger: logger)).decode(Int64.self).all().first ?? 0
@@ -149,14 +152,14 @@ extension PostgresLedger: DeliveryStore {
         }
     }
 
-    public func hasPending(relay: String) async throws -> Bool {
+    public func hasPending(relay: RelayURL) async throws -> Bool {
         try await connection { c in
             try await (try await c.query("SELECT EXISTS (SELECT 1 FROM deliveries WHERE relay = \(relay) AND state = 'pending')", logger: logger))
                 .decode(Bool.self).all().first ?? false
         }
     }
 
-    public func pendingCount(relay: String?) async throws -> Int {
+    public func pendingCount(relay: RelayURL?) async throws -> Int {
         try await connection { c in
             let rows = try await c.query(
                 "SELECT COUNT(*) FROM deliveries WHERE state = 'pending' AND (\(relay)::text IS NULL OR relay = \(relay))", logger: logger)
@@ -168,7 +171,7 @@ extension PostgresLedger: DeliveryStore {
 // MARK: - Cursors and the archive mark
 
 extension PostgresLedger: CursorStore, ArchiveMarkStore {
-    public func cursors(relay: String, pubkeys: [String]) async throws -> [String: BackfillCursor] {
+    public func cursors(relay: RelayURL, pubkeys: [String]) async throws -> [String: BackfillCursor] {
         try await connection { c in
             let rows = try await c.query(
                 "SELECT pubkey, until_ts, complete, newest_seen FROM cursors WHERE relay = \(relay) AND pubkey = ANY(\(pubkeys)::text[])", logger: logger)
@@ -180,7 +183,7 @@ extension PostgresLedger: CursorStore, ArchiveMarkStore {
         }
     }
 
-    public func setCursor(_ cursor: BackfillCursor, relay: String, pubkeys: [String]) async throws {
+    public func setCursor(_ cursor: BackfillCursor, relay: RelayURL, pubkeys: [String]) async throws {
         try await transaction { c in
             try await c.exec(
                 """
@@ -192,7 +195,7 @@ extension PostgresLedger: CursorStore, ArchiveMarkStore {
     }
 
     /// Raises `newestSeen`, never lowers it.
-    public func noteNewestSeen(_ createdAt: Int64, relay: String, pubkeys: [String]) async throws {
+    public func noteNewestSeen(_ createdAt: Int64, relay: RelayURL, pubkeys: [String]) async throws {
         try await transaction { c in
             try await c.exec(
                 """

@@ -21,8 +21,20 @@ public struct RelayURL: Sendable, Hashable, CustomStringConvertible {
     /// `wss://` URL with a host and, if it names one, a port 1-65535.
     public init?(_ text: String) {
         guard let parts = Self.parse(text) else { return nil }
-        (secure, host, explicitPort, path, query) = parts
+        let (secure, host, explicitPort, path, query) = parts
+        (self.secure, self.host, self.explicitPort, self.path, self.query) = parts
+        let authority = explicitPort.map { "\(Self.bracketed(host)):\($0)" } ?? Self.bracketed(host)
+        normalized = "\(secure ? "wss" : "ws")://\(authority)\(path)\(query.map { "?\($0)" } ?? "")"
     }
+
+    private static func bracketed(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
+
+    /// `scheme://authority/path?query`: lowercase scheme and host, no trailing slash. Kept from
+    /// parsing, since relays are compared, logged and stored by it on every event's path.
+    public let normalized: String
+
+    public static func == (a: RelayURL, b: RelayURL) -> Bool { a.normalized == b.normalized }
+    public func hash(into hasher: inout Hasher) { hasher.combine(normalized) }
 
     /// The normalized string form of `text`, or nil when it is not a relay URL.
     public static func normalize(_ text: String) -> String? {
@@ -42,7 +54,7 @@ public struct RelayURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The host as it appears in a URL: an IPv6 address in brackets.
-    public var hostInURL: String { host.contains(":") ? "[\(host)]" : host }
+    public var hostInURL: String { Self.bracketed(host) }
 
     /// Host and explicit port, as in the normalized URL.
     public var authority: String { explicitPort.map { "\(hostInURL):\($0)" } ?? hostInURL }
@@ -50,11 +62,6 @@ public struct RelayURL: Sendable, Hashable, CustomStringConvertible {
     /// What an HTTP request line names: the path (`/` when empty) and the query.
     public var requestTarget: String {
         (path.isEmpty ? "/" : path) + (query.map { "?\($0)" } ?? "")
-    }
-
-    /// `scheme://authority/path?query`: lowercase scheme and host, no trailing slash.
-    public var normalized: String {
-        "\(scheme)://\(authority)\(path)\(query.map { "?\($0)" } ?? "")"
     }
 
     public var description: String { normalized }
@@ -130,4 +137,26 @@ public struct RelayURL: Sendable, Hashable, CustomStringConvertible {
 extension Character {
     fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
     fileprivate var isASCIIControl: Bool { asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false }
+}
+
+/// Ordered by the normalized text, as reports list relays.
+extension RelayURL: Comparable {
+    public static func < (a: RelayURL, b: RelayURL) -> Bool { a.normalized < b.normalized }
+}
+
+/// Encoded as its normalized text, so JSON and stored rows read as they did when relays were strings.
+extension RelayURL: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let url = RelayURL(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(text): not a ws:// or wss:// URL")
+        }
+        self = url
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(normalized)
+    }
 }

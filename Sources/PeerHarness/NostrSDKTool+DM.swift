@@ -1,4 +1,5 @@
 import Foundation
+import NostrCore
 
 /// Private messages, relay lists and requests to vanish through `sdk_tool.py` (nostr-sdk): the second
 /// person's client that sends to U, U's own client that reads them back, and U's published lists.
@@ -27,11 +28,11 @@ extension NostrSDKTool {
     /// published to `relay`. `auth` answers NIP-42 challenges as the sender. `eventsOut` also gets the
     /// events as JSON lines.
     public static func dmSend(
-        relay: String, senderKeyFile: String, receiver: String, count: Int, nip04: Int = 0, seed: Int = 1, createdAt: Int64? = nil,
+        relay: RelayURL, senderKeyFile: String, receiver: String, count: Int, nip04: Int = 0, seed: Int = 1, createdAt: Int64? = nil,
         senderCopy: Bool = false, eventsOut: String? = nil, auth: Bool = false
     ) throws -> DMSendResult {
         var args = [
-            "dm-send", "--relay", relay, "--sender-key-file", senderKeyFile, "--receiver", receiver, "--count", String(count),
+            "dm-send", "--relay", relay.normalized, "--sender-key-file", senderKeyFile, "--receiver", receiver, "--count", String(count),
             "--nip04", String(nip04), "--seed", String(seed),
         ]
         if let createdAt { args += ["--created-at", String(createdAt)] }
@@ -68,8 +69,8 @@ extension NostrSDKTool {
 
     /// The receiver's kind 1059 and kind 4 on `relay` (`#p` filters, paged), unwrapped and decrypted
     /// with the key in `receiverKeyFile`. `auth` answers NIP-42 challenges as the receiver.
-    public static func dmRead(relay: String, receiverKeyFile: String, auth: Bool = false) throws -> DMReadResult {
-        var args = ["dm-read", "--relay", relay, "--receiver-key-file", receiverKeyFile]
+    public static func dmRead(relay: RelayURL, receiverKeyFile: String, auth: Bool = false) throws -> DMReadResult {
+        var args = ["dm-read", "--relay", relay.normalized, "--receiver-key-file", receiverKeyFile]
         if auth { args.append("--auth") }
         return try decodeReport(DMReadResult.self, try run(args), command: "dm-read")
     }
@@ -101,15 +102,15 @@ extension NostrSDKTool {
     /// kind 10002 (`["r", URL, "read"]`, `["r", URL, "write"]`, `["r", URL]` for `both`), each only
     /// when it has a URL. The key in `keyFile` is created when missing.
     public static func publishRelayLists(
-        to relays: [String], keyFile: String, dmRelays: [String] = [], read: [String] = [], write: [String] = [], both: [String] = [],
+        to relays: [RelayURL], keyFile: String, dmRelays: [RelayURL] = [], read: [RelayURL] = [], write: [RelayURL] = [], both: [RelayURL] = [],
         createdAt: Int64? = nil, auth: Bool = false
     ) throws -> RelayListResult {
         var args = ["relay-list", "--key-file", keyFile]
-        for url in relays { args += ["--relay", url] }
-        for url in dmRelays { args += ["--dm-relay", url] }
-        for url in read { args += ["--read", url] }
-        for url in write { args += ["--write", url] }
-        for url in both { args += ["--both", url] }
+        for url in relays { args += ["--relay", url.normalized] }
+        for url in dmRelays { args += ["--dm-relay", url.normalized] }
+        for url in read { args += ["--read", url.normalized] }
+        for url in write { args += ["--write", url.normalized] }
+        for url in both { args += ["--both", url.normalized] }
         if let createdAt { args += ["--created-at", String(createdAt)] }
         if auth { args.append("--auth") }
         return try decodeReport(RelayListResult.self, try run(args), command: "relay-list")
@@ -127,11 +128,11 @@ extension NostrSDKTool {
     /// A NIP-62 request to vanish signed with the key in `keyFile`: one `["relay", target]` tag per
     /// target (a relay URL, or `"ALL_RELAYS"`), published to each of `relays` (none: only made).
     public static func vanish(
-        keyFile: String, targets: [String], publishTo relays: [String] = [], content: String = "", createdAt: Int64? = nil, auth: Bool = false
+        keyFile: String, targets: [String], publishTo relays: [RelayURL] = [], content: String = "", createdAt: Int64? = nil, auth: Bool = false
     ) throws -> VanishResult {
         var args = ["vanish", "--key-file", keyFile, "--content", content]
         for target in targets { args += ["--target", target] }
-        for url in relays { args += ["--relay", url] }
+        for url in relays { args += ["--relay", url.normalized] }
         if let createdAt { args += ["--created-at", String(createdAt)] }
         if auth { args.append("--auth") }
         return try decodeReport(VanishResult.self, try run(args), command: "vanish")

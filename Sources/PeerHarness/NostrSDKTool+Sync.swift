@@ -1,4 +1,5 @@
 import Foundation
+import NostrCore
 
 extension NostrSDKTool {
     /// nostr-sdk's `Client.sync` (NIP-77) through `sdk_tool.py sync`: the client's database starts with
@@ -7,14 +8,14 @@ extension NostrSDKTool {
     /// (a new folder), else an in-memory store. With `splitAt`, each sync runs once per time window
     /// (split at those `created_at` values), one window after another. Returns the tool's JSON report.
     public static func sync(
-        eventsFile: String, filterJSON: String, relays: [String], thenUp: String? = nil, lmdbDirectory: String? = nil,
+        eventsFile: String, filterJSON: String, relays: [RelayURL], thenUp: RelayURL? = nil, lmdbDirectory: String? = nil,
         splitAt: [Int64] = []
     ) throws -> String {
         var args = ["sync", "--events", eventsFile, "--filter", filterJSON]
         if let lmdbDirectory { args += ["--lmdb", lmdbDirectory] }
         for t in splitAt { args += ["--split-at", String(t)] }
-        for url in relays { args += ["--relay", url] }
-        if let thenUp { args += ["--then-up", thenUp] }
+        for url in relays { args += ["--relay", url.normalized] }
+        if let thenUp { args += ["--then-up", thenUp.normalized] }
         return try run(args)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NostrCore
 
 /// nostr-sdk (rust-nostr) through scripts/peers/sdk_tool.py: an independent
 /// signer, verifier and reference client.
@@ -17,16 +18,16 @@ public enum NostrSDKTool {
 
     public struct PublishResult: Sendable { public let accepted: Int; public let seconds: Double }
 
-    public static func publish(_ eventJSON: [String], to url: String) throws -> PublishResult {
-        let out = try run(["publish", url], input: eventJSON.joined(separator: "\n") + "\n")
+    public static func publish(_ eventJSON: [String], to url: RelayURL) throws -> PublishResult {
+        let out = try run(["publish", url.normalized], input: eventJSON.joined(separator: "\n") + "\n")
         let obj = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any] ?? [:]
         return PublishResult(accepted: obj["accepted"] as? Int ?? 0, seconds: obj["seconds"] as? Double ?? 0)
     }
 
     public struct FetchResult: Sendable { public let count: Int; public let seconds: Double }
 
-    public static func fetch(_ url: String, filterJSON: String) throws -> FetchResult {
-        let out = try run(["fetch", url, filterJSON])
+    public static func fetch(_ url: RelayURL, filterJSON: String) throws -> FetchResult {
+        let out = try run(["fetch", url.normalized, filterJSON])
         let obj = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any] ?? [:]
         return FetchResult(count: obj["count"] as? Int ?? 0, seconds: obj["seconds"] as? Double ?? 0)
     }

@@ -44,7 +44,7 @@ public final class ScriptedRelay: Sendable {
 
     public let port: Int
     private let tls: Bool
-    public var url: String { "\(tls ? "wss" : "ws")://127.0.0.1:\(port)" }
+    public var url: RelayURL { RelayURL("\(tls ? "wss" : "ws")://127.0.0.1:\(port)")! }
     private let serverChannel: any Channel
     private let serving: Task<Void, Never>
     private let connections = Mutex<[Int: any Channel]>([:])

@@ -1,4 +1,5 @@
 import Foundation
+import NostrCore
 
 /// A third-party relay (nostr-relay or nostr-sdk's LocalRelay) running on
 /// 127.0.0.1 in its own process group, started and stopped by PID.
@@ -48,7 +49,7 @@ public final class TestRelay: @unchecked Sendable {
     public let options: Options
     public let port: Int
     public let dataDirectory: URL
-    public var url: String { "ws://127.0.0.1:\(port)" }
+    public var url: RelayURL { RelayURL("ws://127.0.0.1:\(port)")! }
     private let lock = NSLock()
     private var process: Process?
     private let ownsDirectory: Bool

@@ -25,7 +25,7 @@ extension RelaySyncCommand {
         @Flag(help: "Print the results as JSON.") var json = false
 
         func validate() throws {
-            for url in urls where RelayURL.normalize(url) == nil { throw ValidationError("\(url): not a ws:// or wss:// URL") }
+            for url in urls where RelayURL(url) == nil { throw ValidationError("\(url): not a ws:// or wss:// URL") }
             guard (1...100).contains(rounds) else { throw ValidationError("--rounds: between 1 and 100") }
             guard (1...120).contains(timeout) else { throw ValidationError("--timeout: between 1 and 120 seconds") }
         }
@@ -35,8 +35,9 @@ extension RelaySyncCommand {
             diagnostics.rounds = rounds
             diagnostics.timeout = Duration.seconds(timeout)
             var results: [RelayDiagnosis] = []
-            for url in urls {
-                let d = await diagnostics.diagnose(RelayURL.normalize(url)!)
+            // validate() refused every text that is not a relay URL.
+            for url in urls.compactMap({ RelayURL($0) }) {
+                let d = await diagnostics.diagnose(url)
                 if !json { print(d.text) }
                 results.append(d)
             }

@@ -55,7 +55,7 @@ extension RelaySyncCommand {
 
         func run() async throws {
             if let mediaTo { return try await restoreMedia(to: mediaTo) }
-            guard let to, let target = RelayURL.normalize(to) else { throw ValidationError("--to: not a ws:// or wss:// URL") }
+            guard let to, let target = RelayURL(to) else { throw ValidationError("--to: not a ws:// or wss:// URL") }
             var options = RestoreJob.Options(target: target, files: try archiveFiles(paths))
             options.kinds = try parsedKinds()
             options.since = try since.map { try parseTime($0, "--since") }

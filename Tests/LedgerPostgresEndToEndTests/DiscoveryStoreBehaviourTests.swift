@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import NostrCore
+import PeerHarness
 import Testing
 
 /// The discovery cache behaves the same on both ledgers: the newest relay list wins (NIP-01's

@@ -9,7 +9,7 @@ import Testing
 /// through the agent's interfaces (`LedgerStore`). The PostgreSQL cases need Debian's
 /// postgresql-15 (scripts/bootstrap installs it); without it only they are skipped.
 @Suite struct LedgerStoreBehaviourTests {
-    let a = "ws://127.0.0.1:7001", b = "ws://127.0.0.1:7002", c = "ws://127.0.0.1:7003"
+    let a: RelayURL = "ws://127.0.0.1:7001", b: RelayURL = "ws://127.0.0.1:7002", c: RelayURL = "ws://127.0.0.1:7003"
     let key = SecretKey.generate()
     static let stores: [StoreKind] = postgresAvailable ? [.sqlite, .postgres] : [.sqlite]
 
@@ -17,7 +17,7 @@ import Testing
         try key.sign(kind: kind, content: "note \(i)", tags: tags, createdAt: t ?? 1_700_000_000 + Int64(i))
     }
 
-    func due(_ store: any LedgerStore, _ relay: String, now: Int64 = 2_000_000_000) async throws -> [String] {
+    func due(_ store: any LedgerStore, _ relay: RelayURL, now: Int64 = 2_000_000_000) async throws -> [String] {
         try await store.dueDeliveries(relay: relay, limit: 100_000, now: now).map(\.eventID)
     }
 

@@ -57,7 +57,7 @@ struct PostgresLedgerTests {
     @Test func aHolderThatLostItsLeaseCannotMoveACursorOrSettleDeliveries() async throws {
         let ledger = try await openPostgresLedger()
         defer { Task { await ledger.close() } }
-        let relay = "ws://127.0.0.1:7001", backup = "ws://127.0.0.1:7002"
+        let relay: RelayURL = "ws://127.0.0.1:7001", backup: RelayURL = "ws://127.0.0.1:7002"
         let pubkey = String(repeating: "1", count: 64)
         let stale = try #require(try await ledger.acquire("read:\(relay)", holder: "agent-a", period: .seconds(30)))
         #expect(try await ledger.setCursor(BackfillCursor(until: 500), relay: relay, pubkeys: [pubkey], under: stale) == .written)

@@ -1,13 +1,14 @@
 import Foundation
 import Ledger
 import NostrCore
+import PeerHarness
 import Testing
 
 /// The inbox and filter scopes' indexes on both ledgers: a new index is filled from what was
 /// recorded before it, `record` keeps it from then on, and its windows and counts read as the
 /// authors' own do.
 @Suite struct ScopeIndexBehaviourTests {
-    let a = "ws://127.0.0.1:7001", b = "ws://127.0.0.1:7002"
+    let a: RelayURL = "ws://127.0.0.1:7001", b: RelayURL = "ws://127.0.0.1:7002"
     let author = SecretKey.generate(), recipient = SecretKey.generate()
 
     func index(_ key: String) -> ScopeIndexDefinition {

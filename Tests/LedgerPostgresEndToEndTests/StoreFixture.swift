@@ -13,7 +13,7 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
 /// What the suite reads besides the agent's interfaces.
 protocol InspectableStore: LedgerStore, DiscoveryStore, ScopeIndexStore {
-    func presence(of event: Event) async throws -> [String: DeliveryState]
+    func presence(of event: Event) async throws -> [RelayURL: DeliveryState]
 }
 
 extension Ledger: InspectableStore {}

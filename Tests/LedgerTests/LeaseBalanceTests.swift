@@ -1,4 +1,5 @@
 import Ledger
+import PeerHarness
 import Testing
 
 /// A cluster's split of the work, decided without I/O: each agent takes up to its fair share,

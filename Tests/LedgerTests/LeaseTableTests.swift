@@ -1,4 +1,5 @@
 import Ledger
+import PeerHarness
 import Testing
 
 /// The agent's view of its leases, without I/O: renewal timing, and stopping work before the

@@ -1,5 +1,6 @@
 import Foundation
 import NostrCore
+import PeerHarness
 import Testing
 
 @testable import Ledger
@@ -7,8 +8,8 @@ import Testing
 @Suite struct LedgerDiscoveryTests {
     let key = SecretKey.generate()
 
-    func list(_ relay: String, at t: Int64) throws -> Event {
-        try key.sign(kind: 10002, content: "", tags: [["r", relay]], createdAt: t)
+    func list(_ relay: RelayURL, at t: Int64) throws -> Event {
+        try key.sign(kind: 10002, content: "", tags: [["r", relay.normalized]], createdAt: t)
     }
 
     @Test func theNewestRelayListWinsWhicheverArrivesFirst() throws {
@@ -33,9 +34,9 @@ import Testing
         let l = try Ledger.temporary()
         let x = try list("wss://x", at: 300), y = try list("wss://y", at: 300)
         let (low, high) = x.id < y.id ? (x, y) : (y, x)
-        #expect(try l.cacheAuthorMetadata(high, from: "r", at: 1))
-        #expect(try l.cacheAuthorMetadata(low, from: "r", at: 2))
-        #expect(try !l.cacheAuthorMetadata(high, from: "r", at: 3))
+        #expect(try l.cacheAuthorMetadata(high, from: "wss://r", at: 1))
+        #expect(try l.cacheAuthorMetadata(low, from: "wss://r", at: 2))
+        #expect(try !l.cacheAuthorMetadata(high, from: "wss://r", at: 3))
         #expect(try l.authorMetadata(kind: 10002, pubkeys: [key.publicKey])[key.publicKey]?.raw == low.rawJSON)
     }
 

@@ -1,13 +1,14 @@
 import Foundation
 import GRDB
 import NostrCore
+import PeerHarness
 import Testing
 
 @testable import Ledger
 
 /// A ledger written before "v3-events-unique-by-time" keeps every event, seq and delivery state.
 @Suite final class LedgerMigrationTests {
-    let a = "ws://127.0.0.1:7001", b = "ws://127.0.0.1:7002"
+    let a: RelayURL = "ws://127.0.0.1:7001", b: RelayURL = "ws://127.0.0.1:7002"
     let key = SecretKey.generate()
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("relaysync-ledger-v2-\(UUID().uuidString)")
 

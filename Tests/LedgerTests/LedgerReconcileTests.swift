@@ -1,5 +1,6 @@
 import Foundation
 import NostrCore
+import PeerHarness
 import Testing
 
 @testable import Ledger
@@ -7,10 +8,10 @@ import Testing
 /// The ledger's side of reconciliation: the sorted windows it hands out, and which missing
 /// events it schedules again.
 @Suite struct LedgerReconcileTests {
-    let a = "ws://127.0.0.1:7001", b = "ws://127.0.0.1:7002"
+    let a: RelayURL = "ws://127.0.0.1:7001", b: RelayURL = "ws://127.0.0.1:7002"
     let key = SecretKey.generate()
 
-    func record(_ l: Ledger, _ events: [Event], from relay: String, now: Int64 = 1_000) throws {
+    func record(_ l: Ledger, _ events: [Event], from relay: RelayURL, now: Int64 = 1_000) throws {
         _ = try l.record(events.map { ObservedEvent(event: $0, relay: relay) }, writableRelays: [b], now: now)
     }
 
@@ -86,7 +87,7 @@ import Testing
 
     @Test func reconciliationsAreKeptPerRelay() throws {
         let l = try Ledger.temporary()
-        func rec(_ relay: String, _ at: Int64, lost: Int) -> ReconciliationRecord {
+        func rec(_ relay: RelayURL, _ at: Int64, lost: Int) -> ReconciliationRecord {
             ReconciliationRecord(
                 relay: relay, startedAt: at, finishedAt: at + 1, method: .nip77, windows: 1, ledgerEvents: 10, relayEvents: 9,
                 missingOnRelay: lost, missingInLedger: 0, fetched: 0, requeued: lost, lostAfterDelivery: lost, messages: 4,

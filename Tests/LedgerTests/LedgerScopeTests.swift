@@ -1,5 +1,6 @@
 import Foundation
 import NostrCore
+import PeerHarness
 import Testing
 
 @testable import Ledger
@@ -7,7 +8,7 @@ import Testing
 /// Scope indexes (the inbox's recipients, configured filters); NIP-62 requests to vanish are in
 /// the behavioural suite (`VanishBehaviourTests`), on both ledgers.
 @Suite struct LedgerScopeTests {
-    let a = "ws://127.0.0.1:7001", b = "ws://127.0.0.1:7002", c = "ws://127.0.0.1:7003"
+    let a: RelayURL = "ws://127.0.0.1:7001", b: RelayURL = "ws://127.0.0.1:7002", c: RelayURL = "ws://127.0.0.1:7003"
     let me = SecretKey.generate(), friend = SecretKey.generate()
 
     func tagsMe(_ e: Event) -> Bool { e.tags.contains { $0.count >= 2 && $0[0] == "p" && $0[1] == me.publicKey } }

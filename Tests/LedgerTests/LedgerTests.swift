@@ -1,18 +1,19 @@
 import Foundation
 import NostrCore
+import PeerHarness
 import Testing
 
 @testable import Ledger
 
 @Suite struct LedgerTests {
-    let a = "ws://127.0.0.1:7001", b = "ws://127.0.0.1:7002", c = "ws://127.0.0.1:7003"
+    let a: RelayURL = "ws://127.0.0.1:7001", b: RelayURL = "ws://127.0.0.1:7002", c: RelayURL = "ws://127.0.0.1:7003"
     let key = SecretKey.generate()
 
     func note(_ i: Int, kind: Int = 1, tags: [[String]] = [], at t: Int64? = nil) throws -> Event {
         try key.sign(kind: kind, content: "note \(i)", tags: tags, createdAt: t ?? 1_700_000_000 + Int64(i))
     }
 
-    func due(_ l: Ledger, _ relay: String, now: Int64 = 2_000_000_000) throws -> [String] {
+    func due(_ l: Ledger, _ relay: RelayURL, now: Int64 = 2_000_000_000) throws -> [String] {
         try l.dueDeliveries(relay: relay, limit: 100_000, now: now).map(\.eventID)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NostrCore
+import PeerHarness
 import Testing
 
 @testable import Ledger

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NostrCore
+import PeerHarness
 import Synchronization
 import Testing
 
@@ -40,7 +41,7 @@ struct LifecycleTests {
         let port = channel.localAddress!.port!
         try await channel.close()
         let recorder = LogRecorder()
-        var config = TestSupport.configuration("ws://127.0.0.1:\(port)")
+        var config = TestSupport.configuration(.built("ws://127.0.0.1:\(port)"))
         config.backoffInitial = .milliseconds(100)
         config.backoffCap = .seconds(1)
         let relay = Relay(configuration: config, logger: recorder.logger)
@@ -58,7 +59,7 @@ struct LifecycleTests {
         #expect(failures.count >= 3 && failures.count <= 30, "attempts: \(failures.count)")
         let loud = failures.filter { $0.level >= .info }
         #expect(loud.count <= 5, "loud: \(loud.count)")
-        #expect(failures.allSatisfy { $0.metadata["relay.url"] == config.url })
+        #expect(failures.allSatisfy { $0.metadata["relay.url"] == "\(config.url)" })
         let h = await relay.health()
         #expect(h.state == .terminated)
         #expect(h.lastError != nil)
@@ -82,7 +83,7 @@ struct LifecycleTests {
             }
             let logged = recorder.all.first { $0.message == "invalid event dropped" }
             #expect(logged?.metadata["event.id"] == bad.id)
-            #expect(logged?.metadata["relay.url"] == url)
+            #expect(logged?.metadata["relay.url"] == "\(url)")
         }
     }
 }

@@ -11,7 +11,7 @@ enum PeerHarnessBehaviours {
         })
     }
 
-    static func withServer<T: Sendable>(_ behaviour: ScriptedRelay.Behaviour, _ body: (String) async throws -> T) async throws -> T {
+    static func withServer<T: Sendable>(_ behaviour: ScriptedRelay.Behaviour, _ body: (RelayURL) async throws -> T) async throws -> T {
         try await ScriptedRelay.with(behaviour) { try await body($0.url) }
     }
 }

@@ -52,7 +52,7 @@ struct RelayConnectionErrorTests {
         }
     }
 
-    static func configuration(_ url: String, trusting roots: [NIOSSLCertificate] = [], timeout: Duration = .seconds(5)) -> RelayConfiguration {
+    static func configuration(_ url: RelayURL, trusting roots: [NIOSSLCertificate] = [], timeout: Duration = .seconds(5)) -> RelayConfiguration {
         var c = TestSupport.configuration(url)
         c.connectTimeout = timeout
         c.additionalTrustRoots = roots
@@ -62,10 +62,10 @@ struct RelayConnectionErrorTests {
     @Test(.timeLimit(.minutes(1)))
     func aClosedPortIsRefused() async throws {
         let port = try FreePort.pick()
-        let error = try #require(await Self.dial(Self.configuration("ws://127.0.0.1:\(port)")))
+        let error = try #require(await Self.dial(Self.configuration(.built("ws://127.0.0.1:\(port)"))))
         #expect(error.isRefused, "\(error)")
         #expect(error.summary == "connection refused: is the relay running on that port?")
-        #expect(error.url == "ws://127.0.0.1:\(port)")
+        #expect(error.url.normalized == "ws://127.0.0.1:\(port)")
         #expect(error.underlying is NIOConnectionError, "the underlying error is kept: \(type(of: error.underlying))")
     }
 
@@ -73,14 +73,14 @@ struct RelayConnectionErrorTests {
     @Test(.timeLimit(.minutes(1)))
     func aClosedPortByNameIsRefused() async throws {
         let port = try FreePort.pick()
-        let error = try #require(await Self.dial(Self.configuration("ws://localhost:\(port)")))
+        let error = try #require(await Self.dial(Self.configuration(.built("ws://localhost:\(port)"))))
         #expect(error.summary == "connection refused: is the relay running on that port?", "\(error)")
     }
 
     @Test(.timeLimit(.minutes(1)), arguments: ["ws", "wss"])
     func aListenerThatNeverAnswersTimesOut(scheme: String) async throws {
         let listener = try SilentListener()
-        let error = try #require(await Self.dial(Self.configuration("\(scheme)://127.0.0.1:\(listener.port)", timeout: .seconds(1))))
+        let error = try #require(await Self.dial(Self.configuration(.built("\(scheme)://127.0.0.1:\(listener.port)"), timeout: .seconds(1))))
         #expect(error.isTimeout, "\(error)")
         #expect(error.summary == "no answer within 1s")
         withExtendedLifetime(listener) {}
@@ -89,7 +89,7 @@ struct RelayConnectionErrorTests {
     @Test(.timeLimit(.minutes(1)))
     func aFractionalTimeoutIsWrittenWithOneDecimal() async throws {
         let listener = try SilentListener()
-        let error = try #require(await Self.dial(Self.configuration("ws://127.0.0.1:\(listener.port)", timeout: .milliseconds(500))))
+        let error = try #require(await Self.dial(Self.configuration(.built("ws://127.0.0.1:\(listener.port)"), timeout: .milliseconds(500))))
         #expect(error.summary == "no answer within 0.5s", "\(error)")
         withExtendedLifetime(listener) {}
     }
@@ -114,7 +114,7 @@ struct RelayConnectionErrorTests {
             configuration.trust(try RelayTrustRoots(pem: Array(PrivateCAFixture.caPEM.utf8)))
             #expect(await Self.dial(configuration) == nil)
             // By name as well: SNI and the hostname check see `localhost`.
-            var byName = TestSupport.configuration("wss://localhost:\(server.port)")
+            var byName = TestSupport.configuration(.built("wss://localhost:\(server.port)"))
             byName.trust(try RelayTrustRoots(pem: Array(PrivateCAFixture.caPEM.utf8)))
             #expect(await Self.dial(byName) == nil)
         }
@@ -134,7 +134,7 @@ struct RelayConnectionErrorTests {
     func aCertificateForAnotherHostIsRefused(host: String) async throws {
         let tls = try PrivateCAFixture.serverContext(PrivateCAFixture.otherHostPEM, key: PrivateCAFixture.otherHostKeyPEM)
         try await ScriptedRelay.with(ScriptedRelayStore().behaviour, tls: tls) { server in
-            let error = try #require(await Self.dial(Self.configuration("wss://\(host):\(server.port)", trusting: [try PrivateCAFixture.ca()])))
+            let error = try #require(await Self.dial(Self.configuration(.built("wss://\(host):\(server.port)"), trusting: [try PrivateCAFixture.ca()])))
             #expect(error.isWrongHost, "\(error)")
             #expect(error.summary == "certificate is for another host")
         }
@@ -162,40 +162,34 @@ struct RelayConnectionErrorTests {
         }
     }
 
-    @Test func anInvalidURLIsNamedAsSuch() async throws {
-        let error = try #require(await Self.dial(Self.configuration("https://relay.example")))
-        #expect(error.summary == "not a ws:// or wss:// URL with a host and a port 1-65535")
-        #expect(error.underlying is RelayURLInvalid)
-    }
-
     /// Classification reads types and values: the same message text in another error type
     /// decides nothing.
     @Test func messageTextDecidesNothing() {
         struct Lookalike: Error, CustomStringConvertible {
             var description: String { "connection refused: CERTIFICATE_VERIFY_FAILED timed out, DNS getaddrinfo" }
         }
-        let error = RelayConnectionError.classify(Lookalike(), url: "ws://a", relayURL: RelayURL("ws://a"), timeout: .seconds(3))
+        let error = RelayConnectionError.classify(Lookalike(), url: "ws://a", timeout: .seconds(3))
         #expect(!error.isRefused && !error.isTimeout && !error.isCertificateProblem && !error.isDNSFailure)
         #expect(error.summary.hasPrefix("could not connect: "))
-        let timeout = RelayConnectionError.classify(ChannelError.connectTimeout(.seconds(3)), url: "ws://a", relayURL: nil, timeout: .seconds(3))
+        let timeout = RelayConnectionError.classify(ChannelError.connectTimeout(.seconds(3)), url: "ws://a", timeout: .seconds(3))
         #expect(timeout.summary == "no answer within 3s")
-        let refused = RelayConnectionError.classify(IOError(errnoCode: ECONNREFUSED, reason: "connect"), url: "ws://a", relayURL: nil, timeout: .seconds(3))
+        let refused = RelayConnectionError.classify(IOError(errnoCode: ECONNREFUSED, reason: "connect"), url: "ws://a", timeout: .seconds(3))
         #expect(refused.isRefused)
-        let host = RelayConnectionError.classify(NIOSSLExtraError.failedToValidateHostname, url: "wss://a", relayURL: nil, timeout: .seconds(3))
+        let host = RelayConnectionError.classify(NIOSSLExtraError.failedToValidateHostname, url: "wss://a", timeout: .seconds(3))
         #expect(host.isWrongHost)
         let observed = RelayConnectionError.CertificateObservation(verificationFailed: true, expiredNotValidAfter: 1_735_776_000)
         let expired = RelayConnectionError.classify(
-            NIOSSLError.handshakeFailed(.sslError([])), url: "wss://a", relayURL: nil, timeout: .seconds(3), certificates: observed)
+            NIOSSLError.handshakeFailed(.sslError([])), url: "wss://a", timeout: .seconds(3), certificates: observed)
         #expect(expired.summary == "certificate expired on 2025-01-02")
-        let handshake = RelayConnectionError.classify(NIOSSLError.handshakeFailed(.sslError([])), url: "wss://a", relayURL: nil, timeout: .seconds(3))
+        let handshake = RelayConnectionError.classify(NIOSSLError.handshakeFailed(.sslError([])), url: "wss://a", timeout: .seconds(3))
         #expect(handshake.summary == "TLS handshake failed")
     }
 
     /// What waiting can fix (a refusal, a timeout, a failed handshake) is not permanent; a
     /// certificate or a name that does not resolve is.
     @Test func permanentFailuresAreTheOnesWaitingCannotChange() {
-        func classify(_ error: any Error, _ url: String = "wss://a") -> RelayConnectionError {
-            RelayConnectionError.classify(error, url: url, relayURL: nil, timeout: .seconds(3))
+        func classify(_ error: any Error, _ url: RelayURL = "wss://a") -> RelayConnectionError {
+            RelayConnectionError.classify(error, url: url, timeout: .seconds(3))
         }
         #expect(!classify(IOError(errnoCode: ECONNREFUSED, reason: "connect")).isPermanent)
         #expect(!classify(ChannelError.connectTimeout(.seconds(3))).isPermanent)
@@ -203,7 +197,7 @@ struct RelayConnectionErrorTests {
         #expect(classify(NIOSSLExtraError.failedToValidateHostname).isPermanent)
         let observed = RelayConnectionError.CertificateObservation(verificationFailed: true, expiredNotValidAfter: 1_735_776_000)
         let expired = RelayConnectionError.classify(
-            NIOSSLError.handshakeFailed(.sslError([])), url: "wss://a", relayURL: nil, timeout: .seconds(3), certificates: observed)
+            NIOSSLError.handshakeFailed(.sslError([])), url: "wss://a", timeout: .seconds(3), certificates: observed)
         #expect(expired.isPermanent)
     }
 
@@ -223,7 +217,7 @@ struct RelayConnectionErrorTests {
                 try await group.waitForAll()
             }
         }
-        let closed = Relay(configuration: TestSupport.configuration("ws://127.0.0.1:\(try FreePort.pick())"), logger: TestSupport.logger)
+        let closed = Relay(configuration: TestSupport.configuration(.built("ws://127.0.0.1:\(try FreePort.pick())")), logger: TestSupport.logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await closed.run() }
             #expect(await !closed.waitUntilConnected(timeout: .seconds(2), orPermanentFailure: true))
@@ -240,7 +234,7 @@ struct RelayConnectionErrorTests {
         let recorder = LogRecorder()
         var logger = recorder.logger
         logger.logLevel = .info
-        let relay = Relay(configuration: TestSupport.configuration("ws://127.0.0.1:\(try FreePort.pick())"), logger: logger)
+        let relay = Relay(configuration: TestSupport.configuration(.built("ws://127.0.0.1:\(try FreePort.pick())")), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await relay.run() }
             try await TestSupport.waitFor(seconds: 10) { recorder.all.contains { $0.message == "relay disconnected" } }

@@ -12,7 +12,7 @@ struct WebSocketOpeningTests {
     func anUntrustedCertificateIsReportedAndRefused() async throws {
         let store = ScriptedRelayStore()
         try await ScriptedRelay.with(store.behaviour, tls: try TLSFixture.serverContext()) { server in
-            #expect(server.url.hasPrefix("wss://"))
+            #expect(server.url.secure)
             try await TestSupport.withRelay(TestSupport.configuration(server.url)) { relay in
                 #expect(await !relay.waitUntilConnected(timeout: .seconds(3)))
                 let h = await relay.health()

@@ -30,7 +30,7 @@ enum TestSupport {
     }
 
     /// A configuration with short timeouts so hostile cases finish quickly.
-    static func configuration(_ url: String, authKey: SecretKey? = nil) -> RelayConfiguration {
+    static func configuration(_ url: RelayURL, authKey: SecretKey? = nil) -> RelayConfiguration {
         var c = RelayConfiguration(url: url, authKey: authKey)
         c.connectTimeout = .seconds(5)
         c.okTimeout = .seconds(2)

@@ -55,8 +55,8 @@ final class ClusterRig: @unchecked Sendable {
 
     /// `each` notes per author, numbered from `from`: even authors publish to the first primary,
     /// odd ones to the second, every tenth to both.
-    func notes(each: Int, from: Int) throws -> [String: [Event]] {
-        var out: [String: [Event]] = [primaries[0].url: [], primaries[1].url: []]
+    func notes(each: Int, from: Int) throws -> [RelayURL: [Event]] {
+        var out: [RelayURL: [Event]] = [primaries[0].url: [], primaries[1].url: []]
         for (i, key) in authors.enumerated() {
             let events = try (from..<from + each).map { n in
                 try key.sign(kind: 1, content: "note \(n) of author \(i)", tags: [], createdAt: 1_700_000_000 + Int64(i * 10 + n))
@@ -67,7 +67,7 @@ final class ClusterRig: @unchecked Sendable {
         return out
     }
 
-    func seed(_ events: [String: [Event]]) async throws {
+    func seed(_ events: [RelayURL: [Event]]) async throws {
         for (relay, batch) in events { try await AgentFixture.seed(batch, into: relay) }
     }
 
@@ -108,7 +108,7 @@ final class ClusterRig: @unchecked Sendable {
         }
     }
 
-    func ids(on relay: String) async throws -> Set<String> {
+    func ids(on relay: RelayURL) async throws -> Set<String> {
         try await AgentFixture.ids(on: relay, authors: authors.map(\.publicKey))
     }
 

@@ -20,8 +20,8 @@ import Testing
     }
 
     /// A config reading from `url` alone, reconciliation off; `caFile` becomes its `tls_ca_file`.
-    static func configuration(_ f: AgentFixture, url: String, caFile: String? = nil) throws -> SyncConfiguration {
-        var relay: [(String, JSONValue)] = [("url", .string(url)), ("role", .string("primary"))]
+    static func configuration(_ f: AgentFixture, url: RelayURL, caFile: String? = nil) throws -> SyncConfiguration {
+        var relay: [(String, JSONValue)] = [("url", .string(url.normalized)), ("role", .string("primary"))]
         if let caFile { relay.append(("tls_ca_file", .string(caFile))) }
         let text = JSONValue.object([
             ("pubkeys", .array([.string(SecretKey.generate().publicKey)])),
@@ -67,7 +67,7 @@ import Testing
     func aClosedPortFailsTheRunWithTheLine() async throws {
         let f = try AgentFixture()
         defer { f.cleanUp() }
-        let url = "ws://127.0.0.1:\(try FreePort.pick())"
+        let url = RelayURL.built("ws://127.0.0.1:\(try FreePort.pick())")
         let config = try Self.configuration(f, url: url)
         // A refusal comes at once: three seconds of retries are as telling as the product's fifteen.
         let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger, onceConnectWait: .seconds(3)).runOnce()
@@ -90,8 +90,8 @@ import Testing
                     (
                         "relays",
                         .array([
-                            .object([("url", .string(primary.url)), ("role", .string("primary"))]),
-                            .object([("url", .string(backup.url)), ("role", .string("backup"))]),
+                            .object([("url", .string(primary.url.normalized)), ("role", .string("primary"))]),
+                            .object([("url", .string(backup.url.normalized)), ("role", .string("backup"))]),
                         ])
                     ),
                     ("ledger", .string("ledger.sqlite")),
@@ -121,7 +121,7 @@ import Testing
         try "{}\n".write(to: archive.appendingPathComponent("a.jsonl"), atomically: true, encoding: .utf8)
         try await ScriptedRelay.with(ScriptedRelayStore().behaviour, tls: try Self.serverContext()) { server in
             let started = ContinuousClock.now
-            let restore = try await CLIRun.run(relaysync, ["restore", "archive/a.jsonl", "--to", server.url], in: f.directory)
+            let restore = try await CLIRun.run(relaysync, ["restore", "archive/a.jsonl", "--to", server.url.normalized], in: f.directory)
             #expect(restore.status == 2, "\(restore.stderr)")
             let line = try #require(restore.stderr.split(separator: "\n").last.map(String.init))
             #expect(line.hasPrefix("Error: restore into wss://127.0.0.1:") && line.hasSuffix(": \(Self.untrusted)"), "\(restore.stderr)")
@@ -129,7 +129,7 @@ import Testing
 
             let config = JSONValue.object([
                 ("pubkeys", .array([.string(SecretKey.generate().publicKey)])),
-                ("relays", .array([.object([("url", .string(server.url)), ("role", .string("primary"))])])),
+                ("relays", .array([.object([("url", .string(server.url.normalized)), ("role", .string("primary"))])])),
                 ("ledger", .string("ledger.sqlite")),
             ]).serialized
             try config.write(to: f.directory.appendingPathComponent("sync.json"), atomically: true, encoding: .utf8)
@@ -185,7 +185,7 @@ import Testing
             #expect(d.verdict == "unreachable: HTTP 200 instead of a WebSocket upgrade: is this a relay URL?")
         }
         let port = try FreePort.pick()
-        let refused = await diagnostics.diagnose("ws://127.0.0.1:\(port)")
+        let refused = await diagnostics.diagnose(.built("ws://127.0.0.1:\(port)"))
         #expect(refused.verdict == "unreachable: \(Self.refused)")
     }
 }

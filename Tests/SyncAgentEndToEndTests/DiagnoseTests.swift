@@ -46,7 +46,7 @@ import Testing
         let port = try FreePort.pick()
         var diagnostics = RelayDiagnostics(logger: AgentFixture.logger)
         diagnostics.timeout = .seconds(3)
-        let d = await diagnostics.diagnose("ws://127.0.0.1:\(port)")
+        let d = await diagnostics.diagnose(.built("ws://127.0.0.1:\(port)"))
         #expect(!d.reachable)
         #expect(d.verdict.hasPrefix("unreachable: connection refused"), "\(d.verdict)")
         #expect(!d.text.contains("\n"))

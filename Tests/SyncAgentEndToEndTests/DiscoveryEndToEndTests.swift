@@ -25,7 +25,7 @@ import Testing
         let now = Int64(Date().timeIntervalSince1970)
         // `third` is only where alice reads: her notes there are not hers to back up from it yet.
         let list = try alice.sign(
-            kind: 10002, content: "", tags: [["r", first.url], ["r", second.url, "write"], ["r", third.url, "read"]],
+            kind: 10002, content: "", tags: [["r", first.url.normalized], ["r", second.url.normalized, "write"], ["r", third.url.normalized, "read"]],
             createdAt: now - 100)
         let onFirst = try AgentFixture.notes(alice, count: 40, start: now - 10_000)
         let onSecond = try AgentFixture.notes(alice, count: 30, start: now - 20_000)
@@ -45,7 +45,8 @@ import Testing
         #expect(try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]).isDisjoint(with: onThird.map(\.id)))
 
         // Alice now writes to `third` too; the agent must pick it up without a restart.
-        let newList = try alice.sign(kind: 10002, content: "", tags: [["r", first.url], ["r", second.url], ["r", third.url]], createdAt: now)
+        let newList = try alice.sign(
+            kind: 10002, content: "", tags: [["r", first.url.normalized], ["r", second.url.normalized], ["r", third.url.normalized]], createdAt: now)
         try await AgentFixture.seed([newList], into: indexer.url)
         #expect(
             try await Self.waitUntil(backup.url, holds: Set(onThird.map(\.id) + [newList.id]), author: alice.publicKey),
@@ -75,7 +76,8 @@ import Testing
         defer { for r in [indexer, writes, backup] { r.stopNow() } }
 
         let alice = SecretKey.generate(), bob = SecretKey.generate()
-        let list = try alice.sign(kind: 10002, content: "", tags: [["r", writes.url], ["r", "https://not-a-relay.example"]], createdAt: 1_700_000_000)
+        let list = try alice.sign(
+            kind: 10002, content: "", tags: [["r", writes.url.normalized], ["r", "https://not-a-relay.example"]], createdAt: 1_700_000_000)
         let alices = try AgentFixture.notes(alice, count: 25)
         let notes = try alices + AgentFixture.notes(bob, count: 10)
         try await AgentFixture.seed([list], into: indexer.url)
@@ -84,7 +86,7 @@ import Testing
         let config = try f.configuration(pubkeys: [alice.publicKey, bob.publicKey], relays: [(backup.url, .backup)], indexers: [indexer.url])
         let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger).runOnce()
         #expect(summary.succeeded, "\(summary.text)")
-        #expect(summary.discovered == [writes.url: [alice.publicKey]])
+        #expect(summary.discovered == [writes.url.normalized: [alice.publicKey]])
         #expect(summary.discoverySkipped["https://not-a-relay.example"] != nil)
         // Bob has no relay list, so his notes on that relay are not his backup's business.
         let expected = Set(alices.map(\.id) + [list.id])
@@ -97,7 +99,7 @@ import Testing
         try await AgentFixture.seed([fresh], into: writes.url)
         let again = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger, onceGiveUp: .seconds(10)).runOnce()
         #expect(again.succeeded, "\(again.text)")
-        #expect(again.discovered == [writes.url: [alice.publicKey]])
+        #expect(again.discovered == [writes.url.normalized: [alice.publicKey]])
         #expect(again.counters.new == 1, "\(again.text)")
         #expect(try Ledger(path: config.ledgerPath.path).discoveryChecks([alice.publicKey, bob.publicKey]) == checked)
         #expect(try await AgentFixture.ids(on: backup.url, authors: [alice.publicKey]).contains(fresh.id))
@@ -108,7 +110,7 @@ import Testing
         defer { f.cleanUp() }
         let backup = try await TestRelay.start(.localRelay)
         defer { backup.stopNow() }
-        let silent = "ws://127.0.0.1:\(try FreePort.pick())"
+        let silent = RelayURL.built("ws://127.0.0.1:\(try FreePort.pick())")
         let config = try f.configuration(pubkeys: [SecretKey.generate().publicKey], relays: [(backup.url, .backup)], indexers: [silent])
         // The query's bound, not its length, is what fails the run: 3 s instead of the product's 20.
         let summary = try await SyncAgentRunner(configuration: config, logger: AgentFixture.logger, discoveryAskTimeout: .seconds(3)).runOnce()
@@ -119,7 +121,7 @@ import Testing
     }
 
     /// Polls the relay until it holds `ids` (bounded: 45 s).
-    static func waitUntil(_ url: String, holds ids: Set<String>, author: String) async throws -> Bool {
+    static func waitUntil(_ url: RelayURL, holds ids: Set<String>, author: String) async throws -> Bool {
         try await AgentFixture.waitFor(seconds: 45) { try await AgentFixture.ids(on: url, authors: [author]).isSuperset(of: ids) }
     }
 }

@@ -10,7 +10,7 @@ import Testing
 @Suite(.enabled(if: PostgresServer.isAvailable, "needs Debian's postgresql-15 (scripts/bootstrap installs it)"))
 final class LedgerCopyCLITests: Sendable {
     let directory: URL
-    let a = "ws://127.0.0.1:7001", b = "ws://127.0.0.1:7002", c = "ws://127.0.0.1:7003"
+    let a: RelayURL = "ws://127.0.0.1:7001", b: RelayURL = "ws://127.0.0.1:7002", c: RelayURL = "ws://127.0.0.1:7003"
     let key = SecretKey.generate()
 
     init() throws {

@@ -82,7 +82,7 @@ struct PostgresAgentEndToEndTests {
         defer { for r in [indexer, written, backup] { r.stopNow() } }
         let alice = SecretKey.generate()
         let now = Int64(Date().timeIntervalSince1970)
-        let list = try alice.sign(kind: Kind.relayList, content: "", tags: [["r", written.url, "write"]], createdAt: now - 100)
+        let list = try alice.sign(kind: Kind.relayList, content: "", tags: [["r", written.url.normalized, "write"]], createdAt: now - 100)
         let notes = try AgentFixture.notes(alice, count: 20, start: now - 5_000)
         try await AgentFixture.seed([list], into: indexer.url)
         try await AgentFixture.seed(notes, into: written.url)

@@ -60,7 +60,7 @@ import Testing
         let alice = SecretKey.generate()
         let notes = try AgentFixture.notes(alice, count: 5, start: Int64(Date().timeIntervalSince1970) - 1_000)
         try await AgentFixture.seed(notes, into: primary.url)
-        let relays: [(String, RelayRole)] = [(primary.url, .primary), (backup.url, .backup)]
+        let relays: [(RelayURL, RelayRole)] = [(primary.url, .primary), (backup.url, .backup)]
         _ = try f.configuration(pubkeys: [alice.publicKey], relays: relays, reconcileInterval: "1s", extra: [("log_level", .string("notice"))])
         let path = f.directory.appendingPathComponent("sync.json")
         let log = f.directory.appendingPathComponent("agent.log")
@@ -86,7 +86,7 @@ import Testing
         let primary = try await TestRelay.start(.localRelay)
         defer { primary.stopNow() }
         let alice = SecretKey.generate()
-        let relays: [(String, RelayRole)] = [(primary.url, .primary)]
+        let relays: [(RelayURL, RelayRole)] = [(primary.url, .primary)]
         _ = try f.configuration(pubkeys: [alice.publicKey], relays: relays, reconcileInterval: "1s", extra: [("log_level", .string("debug"))])
         let path = f.directory.appendingPathComponent("sync.json")
         let log = f.directory.appendingPathComponent("agent.log")

@@ -27,11 +27,11 @@ struct AgentFixture {
     }
 
     func configuration(
-        pubkeys: [String], relays: [(String, RelayRole)], kinds: [Int]? = nil, since: Int64? = nil, archive: Bool = false,
-        indexers: [String]? = nil, reconcileInterval: String? = nil, relayScopes: [String: [String]] = [:], extra: [(String, JSONValue)] = []
+        pubkeys: [String], relays: [(RelayURL, RelayRole)], kinds: [Int]? = nil, since: Int64? = nil, archive: Bool = false,
+        indexers: [RelayURL]? = nil, reconcileInterval: String? = nil, relayScopes: [RelayURL: [String]] = [:], extra: [(String, JSONValue)] = []
     ) throws -> SyncConfiguration {
         let relayObjects = relays.map { url, role -> JSONValue in
-            var fields: [(String, JSONValue)] = [("url", .string(url)), ("role", .string(role.rawValue))]
+            var fields: [(String, JSONValue)] = [("url", .string(url.normalized)), ("role", .string(role.rawValue))]
             if let scopes = relayScopes[url] { fields.append(("scopes", .array(scopes.map { .string($0) }))) }
             return .object(fields)
         }
@@ -49,7 +49,7 @@ struct AgentFixture {
                 (
                     "discover",
                     .object([
-                        ("enabled", .bool(true)), ("indexers", .array(indexers.map { .string($0) })), ("refresh", .string("6h")),
+                        ("enabled", .bool(true)), ("indexers", .array(indexers.map { .string($0.normalized) })), ("refresh", .string("6h")),
                         ("allow_private_addresses", .bool(true)),
                     ])
                 ))
@@ -62,7 +62,7 @@ struct AgentFixture {
     }
 
     /// Publishes events through RelaySync's own client and checks every one was accepted.
-    static func seed(_ events: [Event], into url: String) async throws {
+    static func seed(_ events: [Event], into url: RelayURL) async throws {
         try await withRelay(url) { relay in
             let outcomes = await relay.publish(events)
             let failed = events.filter { !(outcomes[$0.id]?.isDelivered ?? false) }
@@ -73,7 +73,7 @@ struct AgentFixture {
     }
 
     /// Every event id the relay holds for these authors.
-    static func ids(on url: String, authors: [String]) async throws -> Set<String> {
+    static func ids(on url: RelayURL, authors: [String]) async throws -> Set<String> {
         try await withRelay(url) { relay in
             let collected = Collected()
             _ = try await relay.fetchAll(Filter(authors: authors)) { page, _ in collected.add(page.map(\.id)) }
@@ -81,7 +81,7 @@ struct AgentFixture {
         }
     }
 
-    static func withRelay<T: Sendable>(_ url: String, _ body: @Sendable (Relay) async throws -> T) async throws -> T {
+    static func withRelay<T: Sendable>(_ url: RelayURL, _ body: @Sendable (Relay) async throws -> T) async throws -> T {
         let relay = Relay(configuration: RelayConfiguration(url: url), logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {

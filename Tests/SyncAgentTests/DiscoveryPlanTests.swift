@@ -1,5 +1,6 @@
 import Foundation
 import NostrCore
+import PeerHarness
 import RelayClient
 import Testing
 
@@ -31,12 +32,12 @@ import Testing
 
     @Test func theCapKeepsTheBestMeasuredRelaysPerPubkey() {
         let urls = (0..<10).map { "wss://r\($0).example" }
-        var health: [String: RelayHealthFigures] = [:]
-        health[urls[0]] = bad
-        health[urls[1]] = bad
-        for url in urls[2...] { health[url] = good }
+        var health: [RelayURL: RelayHealthFigures] = [:]
+        health[RelayURL(urls[0])!] = bad
+        health[RelayURL(urls[1])!] = bad
+        for url in urls[2...] { health[RelayURL(url)!] = good }
         let plan = DiscoveryPlan(.init(lists: [alice: RelayListMetadata(write: urls, read: [])], configured: [], limitPerPubkey: 8, health: health))
-        #expect(Set(plan.readers.keys) == Set(urls[2...]))
+        #expect(Set(plan.readers.keys.map(\.normalized)) == Set(urls[2...]))
         #expect(plan.skipped[urls[0]]?.contains("cap of 8") == true)
         #expect(plan.skipped[urls[1]]?.contains("cap of 8") == true)
     }

@@ -1,6 +1,7 @@
 import Archive
 import Foundation
 import NostrCore
+import PeerHarness
 import Testing
 
 @testable import SyncAgent

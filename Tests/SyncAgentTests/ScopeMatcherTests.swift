@@ -1,5 +1,6 @@
 import Foundation
 import NostrCore
+import PeerHarness
 import Testing
 
 @testable import SyncAgent

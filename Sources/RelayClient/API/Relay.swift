@@ -15,7 +15,7 @@ public final class Relay: Service, Sendable {
     public init(configuration: RelayConfiguration, logger: Logger) {
         self.configuration = configuration
         var logger = logger
-        logger[metadataKey: "relay.url"] = .string(configuration.url)
+        logger[metadataKey: "relay.url"] = .string(configuration.url.normalized)
         self.logger = logger
         self.core = RelayCore(configuration: configuration, logger: logger)
         var fetcher = RelayInformationFetcher(url: configuration.url, logger: logger)
@@ -24,7 +24,7 @@ public final class Relay: Service, Sendable {
         self.informationFetcher = fetcher
     }
 
-    public var url: String { configuration.url }
+    public var url: RelayURL { configuration.url }
 
     /// Keeps the connection alive (reconnecting with exponential backoff and full jitter)
     /// until the task is cancelled, graceful shutdown is triggered, or `stop()` is called.

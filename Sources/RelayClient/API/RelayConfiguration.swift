@@ -4,7 +4,7 @@ import NostrCore
 /// How one relay connection behaves. Every default is documented beside its field.
 public struct RelayConfiguration: Sendable {
     /// `ws://` or `wss://` address of the relay.
-    public var url: String
+    public var url: RelayURL
     /// NIP-42 signers, in the order they answer a challenge; empty means the client never
     /// authenticates.
     public var authKeys: [SecretKey] = []
@@ -36,7 +36,7 @@ public struct RelayConfiguration: Sendable {
     /// one NIP-42 identity per connection is read as each identity on a connection of its own.
     public var identity: String? = nil
     /// The pool's key: the URL, and the identity when there is one.
-    var poolKey: String { identity.map { "\(url) as \($0)" } ?? url }
+    var poolKey: String { identity.map { "\(url) as \($0)" } ?? url.normalized }
     /// With `authKey` set: how long EVENTs wait after connecting for the relay's AUTH challenge.
     public var authChallengeWait: Duration = .seconds(1)
     /// An OK not received within this is a timeout (default 10 s).
@@ -76,7 +76,7 @@ public struct RelayConfiguration: Sendable {
     /// No relay gets frames larger than this, whatever `maxFrameSize` says (16 MiB).
     public static let maxFrameSizeHardCap = 16 << 20
 
-    public init(url: String, authKey: SecretKey? = nil) {
+    public init(url: RelayURL, authKey: SecretKey? = nil) {
         self.url = url
         self.authKeys = authKey.map { [$0] } ?? []
     }
@@ -86,8 +86,7 @@ public struct RelayConfiguration: Sendable {
     /// What `compression` comes to for this `url`.
     public var offersCompression: Bool {
         if let compression { return compression }
-        guard let host = RelayURL(url)?.host else { return true }
-        return !Self.isLoopback(host: host)
+        return !Self.isLoopback(host: url.host)
     }
 
     /// Names and addresses that never leave the machine. Textual, without a resolver: a name

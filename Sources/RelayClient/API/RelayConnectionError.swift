@@ -11,7 +11,6 @@ import NostrCore
 /// `diagnose`, the `relay.disconnected` log line); `underlying` is what swift-nio threw.
 public struct RelayConnectionError: Error, CustomStringConvertible {
     private enum Reason: Equatable {
-        case invalidURL
         case refused
         case dnsFailed(host: String)
         case noRoute(host: String)
@@ -27,12 +26,12 @@ public struct RelayConnectionError: Error, CustomStringConvertible {
     }
 
     /// The relay's address as configured.
-    public let url: String
+    public let url: RelayURL
     /// What was thrown while connecting (swift-nio's, NIOSSL's or this module's error).
     public let underlying: any Error
     private let reason: Reason
 
-    private init(url: String, reason: Reason, underlying: any Error) {
+    private init(url: RelayURL, reason: Reason, underlying: any Error) {
         self.url = url
         self.reason = reason
         self.underlying = underlying
@@ -41,7 +40,6 @@ public struct RelayConnectionError: Error, CustomStringConvertible {
     /// One line that says what went wrong and what to do about it.
     public var summary: String {
         switch reason {
-        case .invalidURL: "not a ws:// or wss:// URL with a host and a port 1-65535"
         case .refused: "connection refused: is the relay running on that port?"
         case let .dnsFailed(host): "DNS lookup failed for \(host)"
         case let .noRoute(host): "no route to \(host): is the network up?"
@@ -76,7 +74,7 @@ public struct RelayConnectionError: Error, CustomStringConvertible {
     /// may pass (a relay restarting), so those are not.
     public var isPermanent: Bool {
         switch reason {
-        case .invalidURL, .dnsFailed, .untrustedCertificate, .expiredCertificate, .wrongHost, .upgradeRefused, .badUpgrade: true
+        case .dnsFailed, .untrustedCertificate, .expiredCertificate, .wrongHost, .upgradeRefused, .badUpgrade: true
         default: false
         }
     }
@@ -110,16 +108,14 @@ public struct RelayConnectionError: Error, CustomStringConvertible {
     /// `timedOut` says the dialer's deadline closed the channel; `certificates` is what the
     /// verification callback saw.
     static func classify(
-        _ error: any Error, url: String, relayURL: RelayURL?, timeout: Duration,
+        _ error: any Error, url: RelayURL, timeout: Duration,
         timedOut: Bool = false, certificates: CertificateObservation = .init()
     ) -> RelayConnectionError {
         func make(_ reason: Reason) -> RelayConnectionError { RelayConnectionError(url: url, reason: reason, underlying: error) }
-        let host = relayURL?.host ?? url
+        let host = url.host
         switch error {
         case let error as RelayConnectionError:
             return error
-        case is RelayURLInvalid:
-            return make(.invalidURL)
         case let refused as WebSocketUpgradeRefused:
             return make(.upgradeRefused(status: refused.status))
         case is RelayConnectTimeout:

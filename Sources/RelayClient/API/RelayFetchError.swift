@@ -8,7 +8,7 @@ public struct RelayFetchError: Error, Sendable, CustomStringConvertible {
         case tooManyPages(Int)
     }
 
-    public let url: String
+    public let url: RelayURL
     public let reason: Reason
     public let cursor: FetchCursor
 

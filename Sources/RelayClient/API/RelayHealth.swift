@@ -1,4 +1,5 @@
 import Foundation
+import NostrCore
 
 /// A snapshot of one relay's connection and traffic.
 public struct RelayHealth: Sendable, Codable, Equatable {
@@ -11,7 +12,7 @@ public struct RelayHealth: Sendable, Codable, Equatable {
         public var ping: LatencyStat?
     }
 
-    public var url: String
+    public var url: RelayURL
     public var state: ConnectionState
     public var connectedSince: Date?
     /// Share of the time since `run()` started spent connected.

@@ -20,12 +20,12 @@ public final class RelayPool: Service, Sendable {
     }
 
     /// Stops and forgets a relay.
-    public func remove(url: String) async {
-        await registry.remove(url: url)?.stop()
+    public func remove(url: RelayURL) async {
+        await registry.remove(key: url.normalized)?.stop()
     }
 
-    public func relay(url: String) async -> Relay? {
-        await registry.relay(url: url)
+    public func relay(url: RelayURL) async -> Relay? {
+        await registry.relay(key: url.normalized)
     }
 
     public var relays: [Relay] {
@@ -55,11 +55,11 @@ public final class RelayPool: Service, Sendable {
         for relay in await registry.stopRunning() { relay.stop() }
     }
 
-    public func healths() async -> [String: RelayHealth] {
+    public func healths() async -> [RelayURL: RelayHealth] {
         let all = await registry.all
         return await withTaskGroup(of: RelayHealth.self) { group in
             for relay in all { group.addTask { await relay.health() } }
-            var out: [String: RelayHealth] = [:]
+            var out: [RelayURL: RelayHealth] = [:]
             for await h in group { out[h.url] = h }
             return out
         }
@@ -79,12 +79,13 @@ public final class RelayPool: Service, Sendable {
             return relay
         }
 
-        func remove(url: String) -> Relay? {
-            order.removeAll { $0 == url }
-            return relays.removeValue(forKey: url)
+        /// `key` is a relay's pool key: its URL, or its URL and identity.
+        func remove(key: String) -> Relay? {
+            order.removeAll { $0 == key }
+            return relays.removeValue(forKey: key)
         }
 
-        func relay(url: String) -> Relay? { relays[url] }
+        func relay(key: String) -> Relay? { relays[key] }
 
         var all: [Relay] { order.compactMap { relays[$0] } }
 

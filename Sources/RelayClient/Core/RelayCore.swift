@@ -52,7 +52,7 @@ actor RelayCore {
     init(configuration: RelayConfiguration, logger: Logger) {
         self.configuration = configuration
         var logger = logger
-        logger[metadataKey: "relay.url"] = .string(configuration.url)
+        logger[metadataKey: "relay.url"] = .string(configuration.url.normalized)
         self.logger = logger
         self.origin = clock.now
         self.machine = ConnectionStateMachine(settings: configuration.connectionSettings)

@@ -1,9 +1,10 @@
 import Foundation
+import NostrCore
 
 extension RelayHealth {
     /// The snapshot of one relay's state machines and counters at `now`.
     init(
-        url: String, machine: ConnectionStateMachine, counters: RelayCounters, publishQueue: PublishQueue, auth: AuthState,
+        url: RelayURL, machine: ConnectionStateMachine, counters: RelayCounters, publishQueue: PublishQueue, auth: AuthState,
         connectedSince: Date?, deflate: Bool, now: Duration
     ) {
         self.init(

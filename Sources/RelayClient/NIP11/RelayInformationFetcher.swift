@@ -14,10 +14,10 @@ struct RelayInformationFetcher: Sendable {
             case tooLarge(maxBody: Int)
         }
 
-        let url: String
+        let url: RelayURL
         private let kind: Kind
 
-        static func tooLarge(_ url: String, maxBody: Int) -> Failure { Failure(url: url, kind: .tooLarge(maxBody: maxBody)) }
+        static func tooLarge(_ url: RelayURL, maxBody: Int) -> Failure { Failure(url: url, kind: .tooLarge(maxBody: maxBody)) }
 
         var description: String {
             switch kind {
@@ -26,7 +26,7 @@ struct RelayInformationFetcher: Sendable {
         }
     }
 
-    let url: String
+    let url: RelayURL
     let logger: Logger
     /// Trusted besides the system's roots (the relay's `tls_ca_file`).
     var additionalTrustRoots: [NIOSSLCertificate] = []
@@ -34,7 +34,7 @@ struct RelayInformationFetcher: Sendable {
     var maxBody = 256 * 1024
 
     func fetch() async -> RelayInformation? {
-        guard let target = RelayURL(url) else { return nil }
+        let target = url
         let fetched = await withTimeout(timeout) { () -> Result<RelayInformation?, any Error> in
             do { return .success(try await self.get(target)) } catch { return .failure(error) }
         }

@@ -11,7 +11,7 @@ struct ConnectionClosedLocally: Error, CustomStringConvertible {
 
 /// The WebSocket could not be opened in time.
 public struct RelayConnectTimeout: Error, Sendable, CustomStringConvertible {
-    public let url: String
+    public let url: RelayURL
     public let timeout: Duration
     public var description: String { "connecting to \(url) took longer than \(timeout)" }
 }
@@ -26,10 +26,10 @@ public struct WebSocketViolation: Error, Sendable, CustomStringConvertible {
         case reservedOpcode(String)
     }
 
-    public let url: String
+    public let url: RelayURL
     let kind: Kind
 
-    init(url: String, _ kind: Kind) {
+    init(url: RelayURL, _ kind: Kind) {
         self.url = url
         self.kind = kind
     }
@@ -48,7 +48,7 @@ public struct WebSocketViolation: Error, Sendable, CustomStringConvertible {
 
 /// Neither a pong nor any other frame arrived for a whole ping period.
 public struct WebSocketPingTimeout: Error, Sendable, CustomStringConvertible {
-    public let url: String
+    public let url: RelayURL
     public let period: Duration
     public var description: String { "\(url) answered no ping and sent nothing for \(period)" }
 }

@@ -9,18 +9,12 @@ import Synchronization
 
 /// The relay answered the upgrade request with something other than `101 Switching Protocols`.
 public struct WebSocketUpgradeRefused: Error, Sendable, CustomStringConvertible {
-    public let url: String
+    public let url: RelayURL
     /// The HTTP status of the answer; nil when the connection closed without one.
     public var status: Int?
     public var description: String {
         "\(url) did not upgrade the connection to a WebSocket\(status.map { " (HTTP \($0))" } ?? "")"
     }
-}
-
-/// The relay's address is not a `ws://` or `wss://` URL with a host and a valid port.
-public struct RelayURLInvalid: Error, Sendable, CustomStringConvertible {
-    public let url: String
-    public var description: String { "\(url) is not a ws:// or wss:// URL with a host" }
 }
 
 /// Opens a relay's WebSocket on swift-nio directly: TCP, TLS for `wss://` with the system's
@@ -82,23 +76,21 @@ struct WebSocketDialer: Sendable {
     /// problem, a plain HTTP answer).
     func connect() async throws(RelayConnectionError) -> Socket {
         let url = configuration.url
-        let relayURL = RelayURL(url)
         let timeout = configuration.connectTimeout
         let attempt = Attempt()
         do {
-            return try await connect(relayURL, attempt: attempt)
+            return try await connect(url, attempt: attempt)
         } catch {
             // The deadline closed the channel: whatever that close raised, the cause is the deadline.
             let error = attempt.timedOut ? RelayConnectTimeout(url: url, timeout: timeout) : error
             throw RelayConnectionError.classify(
-                error, url: url, relayURL: relayURL, timeout: timeout,
+                error, url: url, timeout: timeout,
                 timedOut: attempt.timedOut, certificates: attempt.certificates)
         }
     }
 
-    private func connect(_ target: RelayURL?, attempt: Attempt) async throws -> Socket {
+    private func connect(_ target: RelayURL, attempt: Attempt) async throws -> Socket {
         let url = configuration.url
-        guard let target else { throw RelayURLInvalid(url: url) }
         let timeout = configuration.connectTimeout
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         var tls = TLSConfiguration.makeClientConfiguration()

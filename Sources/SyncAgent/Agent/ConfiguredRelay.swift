@@ -1,3 +1,4 @@
+import NostrCore
 import RelayClient
 
 /// A relay of the configuration as the agent runs it: its entry (URL and role), its connection,
@@ -11,6 +12,6 @@ struct ConfiguredRelay: Sendable {
     let scopes: [SyncScope]
     let deliveryWake: WakeSignal
 
-    var url: String { entry.url }
+    var url: RelayURL { entry.url }
     var role: RelayRole { entry.role }
 }

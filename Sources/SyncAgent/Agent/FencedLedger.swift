@@ -25,12 +25,12 @@ struct FencedLedger: AgentLedgerStore {
 
     // MARK: Fenced
 
-    func setCursor(_ cursor: BackfillCursor, relay: String, pubkeys: [String]) async throws {
+    func setCursor(_ cursor: BackfillCursor, relay: RelayURL, pubkeys: [String]) async throws {
         try lease.check()
         try check(try await base.setCursor(cursor, relay: relay, pubkeys: pubkeys, under: token))
     }
 
-    func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64, noteSuccessOf relay: String?) async throws {
+    func recordDeliveryOutcomes(_ results: [DeliveryResult], now: Int64, noteSuccessOf relay: RelayURL?) async throws {
         guard !results.isEmpty else { return }
         try lease.check()
         try check(try await base.recordDeliveryOutcomes(results, now: now, under: token))
@@ -44,34 +44,34 @@ struct FencedLedger: AgentLedgerStore {
 
     // MARK: The ledger's own
 
-    func record(_ batch: [ObservedEvent], writableRelays: [String], now: Int64) async throws -> [RecordOutcome] {
+    func record(_ batch: [ObservedEvent], writableRelays: [RelayURL], now: Int64) async throws -> [RecordOutcome] {
         try await base.record(batch, writableRelays: writableRelays, now: now)
     }
     func eventCount() async throws -> Int { try await base.eventCount() }
     /// Nothing is sent on a lease that may be someone else's now.
-    func dueDeliveries(relay: String, limit: Int, now: Int64) async throws -> [PendingDelivery] {
+    func dueDeliveries(relay: RelayURL, limit: Int, now: Int64) async throws -> [PendingDelivery] {
         try lease.check()
         return try await base.dueDeliveries(relay: relay, limit: limit, now: now)
     }
-    func ensureDeliveries(toWritableRelays relays: [String], now: Int64) async throws -> Int {
+    func ensureDeliveries(toWritableRelays relays: [RelayURL], now: Int64) async throws -> Int {
         try await base.ensureDeliveries(toWritableRelays: relays, now: now)
     }
-    func hasPending(relay: String) async throws -> Bool { try await base.hasPending(relay: relay) }
-    func nextDeliveryDue(relay: String) async throws -> Int64? { try await base.nextDeliveryDue(relay: relay) }
-    func pendingCount(relay: String?) async throws -> Int { try await base.pendingCount(relay: relay) }
-    func cursors(relay: String, pubkeys: [String]) async throws -> [String: BackfillCursor] {
+    func hasPending(relay: RelayURL) async throws -> Bool { try await base.hasPending(relay: relay) }
+    func nextDeliveryDue(relay: RelayURL) async throws -> Int64? { try await base.nextDeliveryDue(relay: relay) }
+    func pendingCount(relay: RelayURL?) async throws -> Int { try await base.pendingCount(relay: relay) }
+    func cursors(relay: RelayURL, pubkeys: [String]) async throws -> [String: BackfillCursor] {
         try await base.cursors(relay: relay, pubkeys: pubkeys)
     }
-    func noteNewestSeen(_ createdAt: Int64, relay: String, pubkeys: [String]) async throws {
+    func noteNewestSeen(_ createdAt: Int64, relay: RelayURL, pubkeys: [String]) async throws {
         try await base.noteNewestSeen(createdAt, relay: relay, pubkeys: pubkeys)
     }
     func reconcileItems(scope: ReconcileScope, from lower: Int64, maxItems: Int) async throws -> (items: [LedgerItem], upper: Int64?) {
         try await base.reconcileItems(scope: scope, from: lower, maxItems: maxItems)
     }
-    func requeue(relay: String, items: [LedgerItem], now: Int64, comparedAt: Int64?, apply: Bool) async throws -> RequeueResult {
+    func requeue(relay: RelayURL, items: [LedgerItem], now: Int64, comparedAt: Int64?, apply: Bool) async throws -> RequeueResult {
         try await base.requeue(relay: relay, items: items, now: now, comparedAt: comparedAt, apply: apply)
     }
-    func markPresent(relay: String, items: [LedgerItem], now: Int64) async throws {
+    func markPresent(relay: RelayURL, items: [LedgerItem], now: Int64) async throws {
         try await base.markPresent(relay: relay, items: items, now: now)
     }
     func recordReconciliation(_ record: ReconciliationRecord) async throws { try await base.recordReconciliation(record) }
@@ -81,13 +81,13 @@ struct FencedLedger: AgentLedgerStore {
         return try await base.events(afterSeq: seq, limit: limit)
     }
     func archivedThroughSeq() async throws -> Int64 { try await base.archivedThroughSeq() }
-    func noteRelaySuccess(_ relay: String, at time: Int64) async throws { try await base.noteRelaySuccess(relay, at: time) }
-    func noteRelayError(_ relay: String, _ message: String, at time: Int64) async throws { try await base.noteRelayError(relay, message, at: time) }
-    func noteScopeProblem(relay: String, scope: String, _ problem: String?, at time: Int64) async throws {
+    func noteRelaySuccess(_ relay: RelayURL, at time: Int64) async throws { try await base.noteRelaySuccess(relay, at: time) }
+    func noteRelayError(_ relay: RelayURL, _ message: String, at time: Int64) async throws { try await base.noteRelayError(relay, message, at: time) }
+    func noteScopeProblem(relay: RelayURL, scope: String, _ problem: String?, at time: Int64) async throws {
         try await base.noteScopeProblem(relay: relay, scope: scope, problem, at: time)
     }
-    func ignoresLimitZero(relay: String) async throws -> Bool { try await base.ignoresLimitZero(relay: relay) }
-    func noteIgnoresLimitZero(relay: String) async throws { try await base.noteIgnoresLimitZero(relay: relay) }
+    func ignoresLimitZero(relay: RelayURL) async throws -> Bool { try await base.ignoresLimitZero(relay: relay) }
+    func noteIgnoresLimitZero(relay: RelayURL) async throws { try await base.noteIgnoresLimitZero(relay: relay) }
     func beginRun(mode: String, at time: Int64) async throws -> Int64 { try await base.beginRun(mode: mode, at: time) }
     func endRun(_ id: Int64, at time: Int64, exitCode: Int32, summaryJSON: String) async throws {
         try await base.endRun(id, at: time, exitCode: exitCode, summaryJSON: summaryJSON)
@@ -96,7 +96,7 @@ struct FencedLedger: AgentLedgerStore {
     func authorEventCount(authors: [String], kinds: Set<Int>?) async throws -> Int {
         try await base.authorEventCount(authors: authors, kinds: kinds)
     }
-    func cacheAuthorMetadata(_ event: Event, from relay: String, at time: Int64) async throws -> Bool {
+    func cacheAuthorMetadata(_ event: Event, from relay: RelayURL, at time: Int64) async throws -> Bool {
         try await base.cacheAuthorMetadata(event, from: relay, at: time)
     }
     func authorMetadata(kind: Int, pubkeys: [String]) async throws -> [String: CachedAuthorMetadata] {
@@ -104,8 +104,8 @@ struct FencedLedger: AgentLedgerStore {
     }
     func noteDiscoveryChecked(_ pubkeys: [String], at time: Int64) async throws { try await base.noteDiscoveryChecked(pubkeys, at: time) }
     func discoveryChecks(_ pubkeys: [String]) async throws -> [String: Int64] { try await base.discoveryChecks(pubkeys) }
-    func saveRelayHealth(_ records: [String: RelayHealthRecord]) async throws { try await base.saveRelayHealth(records) }
-    func relayHealthRecords() async throws -> [String: RelayHealthRecord] { try await base.relayHealthRecords() }
+    func saveRelayHealth(_ records: [RelayURL: RelayHealthRecord]) async throws { try await base.saveRelayHealth(records) }
+    func relayHealthRecords() async throws -> [RelayURL: RelayHealthRecord] { try await base.relayHealthRecords() }
     func registerScopeIndexes(_ definitions: [ScopeIndexDefinition]) async throws { try await base.registerScopeIndexes(definitions) }
     func reconcileItems(indexes keys: [String], kinds: Set<Int>?, from lower: Int64, maxItems: Int) async throws -> (
         items: [LedgerItem], upper: Int64?

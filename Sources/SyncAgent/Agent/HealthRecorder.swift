@@ -2,6 +2,7 @@ import AsyncAlgorithms
 import Foundation
 import Ledger
 import Logging
+import NostrCore
 import RelayClient
 import ServiceLifecycle
 
@@ -24,7 +25,7 @@ struct HealthRecorder: Service {
 
     func record() async {
         let encoder = JSONEncoder()
-        var records: [String: RelayHealthRecord] = [:]
+        var records: [RelayURL: RelayHealthRecord] = [:]
         for relay in await pool.relays {
             let health = await relay.health()
             let figures = try? encoder.encode(RelayHealthFigures(health))

@@ -1,4 +1,5 @@
 import Ledger
+import NostrCore
 import RelayClient
 
 extension SyncAgentRunner {
@@ -9,7 +10,7 @@ extension SyncAgentRunner {
             group.addTask { try await self.pool.run() }
             defer { group.cancelAll() }
             var records: [ReconciliationRecord]
-            var failures: [String: String] = [:]
+            var failures: [RelayURL: String] = [:]
             if repair {
                 let producing = Gate()
                 async let delivered = deliverAll(until: producing)

@@ -1,13 +1,14 @@
 import LedgerPostgres
+import NostrCore
 import RelayClient
 import ServiceLifecycle
 
 /// The resources a cluster of agents splits through leases.
 enum ClusterResource {
     /// A readable relay's backfill, live subscriptions and reconciliation.
-    static func read(_ url: String) -> String { "read:\(url)" }
+    static func read(_ url: RelayURL) -> String { "read:\(url)" }
     /// Delivery to a writable relay (and, for a relay only written to, its reconciliation).
-    static func deliver(_ url: String) -> String { "deliver:\(url)" }
+    static func deliver(_ url: RelayURL) -> String { "deliver:\(url)" }
     /// Appending the ledger's events to the archive.
     static let archive = "archive"
     /// NIP-65 discovery: the relay lists and every relay they name.

@@ -2,6 +2,7 @@ import Archive
 import Foundation
 import Ledger
 import Logging
+import NostrCore
 import RelayClient
 
 extension SyncAgentRunner {
@@ -24,9 +25,9 @@ extension SyncAgentRunner {
             // takes about as long as the slower of reading and writing, not their sum.
             let producing = Gate()
             async let delivered = deliverAll(until: producing)
-            var failures: [String: String]
+            var failures: [RelayURL: String]
             var reconciliations: [ReconciliationRecord] = []
-            var refused: [String: [String: String]] = [:]
+            var refused: [RelayURL: [String: String]] = [:]
             do {
                 let backfill = try await backfillAll(readers)
                 failures = backfill.failures.merging(discoveryFailures) { a, _ in a }
@@ -46,7 +47,7 @@ extension SyncAgentRunner {
             }
             finishProducing(producing)
             // A relay list often names dead relays: those are reported, not counted as a failed backup.
-            var discoveredFailures: [String: String] = [:]
+            var discoveredFailures: [RelayURL: String] = [:]
             for url in discovered.everyRelay { discoveredFailures[url] = failures.removeValue(forKey: url) }
             // A scope a relay would not serve is not backed up: the run must not say complete.
             for (url, scopes) in refused where failures[url] == nil {
@@ -58,19 +59,21 @@ extension SyncAgentRunner {
                     .drainAndClose()
             }
             let media = try await runMediaOnce()
-            var invalid: [String: Int] = [:]
+            var invalid: [RelayURL: Int] = [:]
             for relay in await pool.relays { invalid[relay.url] = await relay.health().invalid }
             await HealthRecorder(pool: pool, ledger: ledger, logger: logger).record()
-            var pending: [String: Int] = [:]
+            var pending: [RelayURL: Int] = [:]
             for entry in configuration.writableRelays { pending[entry.url] = try await ledger.pendingCount(relay: entry.url) }
+            // The summary's maps are keyed by the URLs' text: JSON object keys are strings, and typed
+            // keys would go through the reports' snake_case key conversion.
             return OnceSummary(
-                counters: counters.snapshot, failures: FailedPart.failures(relays: failures, discovery: discoveryFailure), invalid: invalid, pending: pending,
-                seconds: (ContinuousClock.now - started).seconds, discovered: discovered.readers,
-                discoveredFailures: discoveredFailures, discoverySkipped: discovered.skipped,
+                counters: counters.snapshot, failures: FailedPart.failures(relays: failures, discovery: discoveryFailure), invalid: invalid.byText,
+                pending: pending.byText, seconds: (ContinuousClock.now - started).seconds, discovered: discovered.readers.byText,
+                discoveredFailures: discoveredFailures.byText, discoverySkipped: discovered.skipped,
                 reconciliations: Dictionary(
-                    reconciliations.filter { $0.scope == ScopeName.authors.description }.map { ($0.relay, $0) }, uniquingKeysWith: { a, _ in a }),
+                    reconciliations.filter { $0.scope == ScopeName.authors.description }.map { ($0.relay.normalized, $0) }, uniquingKeysWith: { a, _ in a }),
                 scopeReconciliations: reconciliations.filter { $0.scope != ScopeName.authors.description },
-                scopeEvents: try await scopeCounts(), refusedScopes: refused, media: media)
+                scopeEvents: try await scopeCounts(), refusedScopes: refused.byText, media: media)
         }
         try await ledger.endRun(runID, at: WallClock.unixNow(), exitCode: summary.succeeded ? 0 : 2, summaryJSON: summaryJSON())
         return summary
@@ -79,7 +82,7 @@ extension SyncAgentRunner {
     /// Compares every configured relay in every scope, and every discovered reader in its
     /// scopes, with the ledger, all at once; relays that already failed are not tried again.
     func reconcileAll(
-        readers: [(relay: Relay, scopes: [SyncScope])], skipping failed: Set<String>, readInFull: Set<RelayScope> = [],
+        readers: [(relay: Relay, scopes: [SyncScope])], skipping failed: Set<RelayURL>, readInFull: Set<RelayScope> = [],
         repair: Bool = true
     ) async throws -> [ReconciliationRecord] {
         var jobs: [ReconcileJob] = []
@@ -121,9 +124,9 @@ extension SyncAgentRunner {
     /// The discovered relays to read, from relay lists refreshed when due. When
     /// no source answered, the indexers count as failed: the run could not
     /// learn where the authors publish.
-    private func discoverOnce() async throws -> (plan: DiscoveryPlan, indexers: [String: String], discovery: String?) {
+    private func discoverOnce() async throws -> (plan: DiscoveryPlan, indexers: [RelayURL: String], discovery: String?) {
         guard let discovery else { return (DiscoveryPlan(), [:], nil) }
-        var failures: [String: String] = [:]
+        var failures: [RelayURL: String] = [:]
         var whole: String?
         if try await discovery.resolver.refresh(force: false).unanswered {
             for indexer in discovery.indexers { failures[indexer.url] = "no answer to the relay-list query" }
@@ -135,9 +138,9 @@ extension SyncAgentRunner {
     /// Backfills every reader at once: which failed and why, which scopes were read in full, and
     /// which scopes relays would not serve (url → scope → why).
     private func backfillAll(_ readers: [(relay: Relay, scopes: [SyncScope])]) async throws -> (
-        failures: [String: String], readInFull: Set<RelayScope>, refused: [String: [String: String]]
+        failures: [RelayURL: String], readInFull: Set<RelayScope>, refused: [RelayURL: [String: String]]
     ) {
-        try await withThrowingTaskGroup(of: (String, String?, BackfillJob.Result?).self) { group in
+        try await withThrowingTaskGroup(of: (RelayURL, String?, BackfillJob.Result?).self) { group in
             for (relay, scopes) in readers {
                 let url = relay.url
                 group.addTask {
@@ -154,9 +157,9 @@ extension SyncAgentRunner {
                     }
                 }
             }
-            var failures: [String: String] = [:]
+            var failures: [RelayURL: String] = [:]
             var readInFull: Set<RelayScope> = []
-            var refused: [String: [String: String]] = [:]
+            var refused: [RelayURL: [String: String]] = [:]
             for try await (url, failure, result) in group {
                 if let failure { failures[url] = failure }
                 for scope in result?.readWholeHistory ?? [] { readInFull.insert(RelayScope(url: url, scope: scope)) }
@@ -173,12 +176,12 @@ extension SyncAgentRunner {
     }
 
     /// Delivers to every writable relay until `producing` opens and nothing is pending.
-    func deliverAll(until producing: Gate) async throws -> [String: String] {
-        try await withThrowingTaskGroup(of: (String, String?).self) { group in
+    func deliverAll(until producing: Gate) async throws -> [RelayURL: String] {
+        try await withThrowingTaskGroup(of: (RelayURL, String?).self) { group in
             for target in configured where target.role.isWritable {
                 group.addTask { (target.url, try await self.deliverUntilDrained(target, producing: producing)) }
             }
-            var failures: [String: String] = [:]
+            var failures: [RelayURL: String] = [:]
             for try await (url, failure) in group { if let failure { failures[url] = failure } }
             return failures
         }
@@ -229,4 +232,9 @@ extension SyncAgentRunner {
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+extension Dictionary where Key == RelayURL {
+    /// Keyed by each URL's normalized text, as reports' JSON objects are.
+    var byText: [String: Value] { [String: Value](uniqueKeysWithValues: map { ($0.key.normalized, $0.value) }) }
 }

@@ -31,7 +31,7 @@ extension SyncAgentRunner {
         return job
     }
 
-    static func relayConfiguration(_ url: String, authKey: SecretKey?, metrics: AgentMetrics) -> RelayConfiguration {
+    static func relayConfiguration(_ url: RelayURL, authKey: SecretKey?, metrics: AgentMetrics) -> RelayConfiguration {
         var c = RelayConfiguration(url: url, authKey: authKey)
         c.latencyObserver = metrics.latencyObserver(relay: url)
         return c
@@ -39,7 +39,7 @@ extension SyncAgentRunner {
 
     /// A discovered relay's connection: the agent's key only with `discover.auth`; the inbox
     /// recipients' keys when the inbox is backed up (a DM relay releases messages only to them).
-    func discoveredRelayConfiguration(_ url: String) -> RelayConfiguration {
+    func discoveredRelayConfiguration(_ url: RelayURL) -> RelayConfiguration {
         var c = Self.relayConfiguration(url, authKey: discoveredAuthKey, metrics: metrics)
         c.authKeys += inboxKeys
         return c

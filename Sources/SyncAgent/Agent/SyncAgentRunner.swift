@@ -22,7 +22,7 @@ public final class SyncAgentRunner: Sendable {
     /// The configured relays, in the configuration's order.
     let configured: [ConfiguredRelay]
     let counters = AgentCounters()
-    let deliveryWake: [String: WakeSignal]
+    let deliveryWake: [RelayURL: WakeSignal]
     let archiveWake = WakeSignal()
     /// Set by every commit that recorded new events: the media worker looks for their blobs.
     let mediaWake = WakeSignal()

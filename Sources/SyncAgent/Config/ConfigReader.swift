@@ -79,7 +79,7 @@ struct ConfigReader {
                 throw ConfigError(key: "\(at).\(k)", reason: "unknown key (expected url, role, auth, tls_ca_file, scopes)")
             }
             guard let raw = try string(item["url"], key: "\(at).url") else { throw ConfigError(key: "\(at).url", reason: "required") }
-            guard let url = RelayURL.normalize(raw) else { throw ConfigError(key: "\(at).url", reason: "not a ws:// or wss:// URL") }
+            guard let url = RelayURL(raw) else { throw ConfigError(key: "\(at).url", reason: "not a ws:// or wss:// URL") }
             let roleText = try string(item["role"], key: "\(at).role") ?? "primary"
             guard let role = RelayRole(rawValue: roleText) else {
                 throw ConfigError(key: "\(at).role", reason: "must be primary, backup or both, got \"\(roleText)\"")
@@ -163,7 +163,7 @@ struct ConfigReader {
         }
         if case let .array(items)? = value["indexers"] {
             for (i, item) in items.enumerated() {
-                guard case let .string(s) = item, let url = RelayURL.normalize(s) else {
+                guard case let .string(s) = item, let url = RelayURL(s) else {
                     throw ConfigError(key: "discover.indexers[\(i)]", reason: "not a ws:// or wss:// URL")
                 }
                 d.indexers.append(url)

@@ -9,7 +9,7 @@ import RelayClient
 /// file's folder.
 public struct SyncConfiguration: Sendable {
     public struct RelayEntry: Sendable, Equatable {
-        public var url: String
+        public var url: RelayURL
         public var role: RelayRole
         /// Answer NIP-42 AUTH with the configured key.
         public var auth: Bool
@@ -41,7 +41,7 @@ public struct SyncConfiguration: Sendable {
 
     public struct DiscoverSettings: Sendable, Equatable {
         public var enabled = false
-        public var indexers: [String] = []
+        public var indexers: [RelayURL] = []
         /// Seconds between relay-list refreshes (default 6 h).
         public var refresh: Duration = .seconds(21_600)
         /// Discovered relays kept per pubkey (default 8).

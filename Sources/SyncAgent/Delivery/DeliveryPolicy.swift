@@ -9,7 +9,7 @@ struct DeliveryPolicy: Sendable {
     var baseDelay: Int64 = 5
     var maxDelay: Int64 = 3600
 
-    func result(for outcome: PublishOutcome, eventID: String, relay: String, attempts: Int, seq: Int64) -> DeliveryResult {
+    func result(for outcome: PublishOutcome, eventID: String, relay: RelayURL, attempts: Int, seq: Int64) -> DeliveryResult {
         let delay = min(maxDelay, baseDelay << min(attempts, 20))
         let o: DeliveryResult.Outcome
         switch outcome {

@@ -105,10 +105,10 @@ struct DeliveryService: Service {
         counters.update { c in
             for r in results {
                 switch r.outcome {
-                case .delivered: c.delivered[url, default: 0] += 1
-                case .duplicate: c.duplicates[url, default: 0] += 1
-                case let .rejected(reason): c.rejected[url, default: [:]][reason, default: 0] += 1
-                case .retry: c.retried[url, default: 0] += 1
+                case .delivered: c.delivered[url.normalized, default: 0] += 1
+                case .duplicate: c.duplicates[url.normalized, default: 0] += 1
+                case let .rejected(reason): c.rejected[url.normalized, default: [:]][reason, default: 0] += 1
+                case .retry: c.retried[url.normalized, default: 0] += 1
                 }
             }
         }

@@ -14,7 +14,7 @@ struct DiscoveryResolver: Sendable {
     let authors: [String]
     /// Relays asked for relay lists: the indexers, then the configured readable relays.
     let sources: [Relay]
-    let configured: Set<String>
+    let configured: Set<RelayURL>
     let hasKey: Bool
     let ledger: any DiscoveryStore
     let ingestor: EventIngestor
@@ -64,7 +64,7 @@ struct DiscoveryResolver: Sendable {
 
     /// Caches relay lists and profiles (newest wins) and records them as the
     /// authors' events like any other. Returns whether a relay list changed.
-    func absorb(_ events: [Event], from url: String, at time: Int64) async throws -> Bool {
+    func absorb(_ events: [Event], from url: RelayURL, at time: Int64) async throws -> Bool {
         let wanted = events.filter { metadataKinds.contains($0.kind) && authors.contains($0.pubkey) }
         var changed = false
         for event in wanted {
@@ -82,13 +82,13 @@ struct DiscoveryResolver: Sendable {
 
     /// The plan for the cached lists, ranking by `health`; relays named for
     /// the first time get their NIP-11 document read first.
-    func plan(health: [String: RelayHealthFigures]) async throws -> DiscoveryPlan {
+    func plan(health: [RelayURL: RelayHealthFigures]) async throws -> DiscoveryPlan {
         let lists = try await lists()
         let dmRelays = inboxKinds == nil ? [:] : try await ledger.cachedDirectMessageRelays(authors)
         // Private addresses are refused before anything is fetched from them, NIP-11 included.
         var urls = lists.values.flatMap(\.write)
         if inboxKinds != nil { urls += lists.values.flatMap(\.read) + dmRelays.values.flatMap(\.relays) }
-        let named = Set(urls.compactMap(RelayURL.normalize)).subtracting(configured)
+        let named = Set(urls.compactMap { RelayURL($0) }).subtracting(configured)
             .filter { settings.allowPrivateAddresses || PrivateAddress.reason($0) == nil }
         let documents = await information.documents(for: named)
         let refusals = RelayContentPolicy.readRefusals(documents, hasKey: hasKey)
@@ -101,9 +101,9 @@ struct DiscoveryResolver: Sendable {
     }
 
     /// One non-live query to every source at once, bounded by `askTimeout`.
-    private func ask(_ filter: Filter) async -> [(String, [Event], Bool)] {
+    private func ask(_ filter: Filter) async -> [(RelayURL, [Event], Bool)] {
         let timeout = askTimeout
-        return await withTaskGroup(of: (String, [Event], Bool).self) { group in
+        return await withTaskGroup(of: (RelayURL, [Event], Bool).self) { group in
             for relay in sources {
                 group.addTask {
                     guard await relay.waitUntilConnected(timeout: timeout) else { return (relay.url, [], false) }
@@ -120,7 +120,7 @@ struct DiscoveryResolver: Sendable {
                     return (relay.url, events, ended)
                 }
             }
-            var out: [(String, [Event], Bool)] = []
+            var out: [(RelayURL, [Event], Bool)] = []
             for await answer in group { out.append(answer) }
             return out
         }

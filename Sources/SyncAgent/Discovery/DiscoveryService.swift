@@ -14,7 +14,7 @@ struct DiscoveryService: Service {
     let inbox: RelayListInbox
     let indexers: [Relay]
     /// A discovered relay's connection settings (its AUTH key, the metrics' latency observer).
-    let configure: @Sendable (String) -> RelayConfiguration
+    let configure: @Sendable (RelayURL) -> RelayConfiguration
     let readers: ReaderFactory
     let logger: Logger
     /// How often the loop looks for authors due a re-check.
@@ -45,7 +45,7 @@ struct DiscoveryService: Service {
             for indexer in indexers {
                 group.addTask { await watch(indexer) }
             }
-            var running: [String: Running] = [:]
+            var running: [RelayURL: Running] = [:]
             var replan = true
             var lastPlan = ContinuousClock.now
             let refresh = resolver.settings.refresh
@@ -78,11 +78,11 @@ struct DiscoveryService: Service {
         return changed
     }
 
-    private func currentHealth() async -> [String: RelayHealthFigures] {
+    private func currentHealth() async -> [RelayURL: RelayHealthFigures] {
         await pool.healths().mapValues(RelayHealthFigures.init)
     }
 
-    private func apply(_ plan: DiscoveryPlan, to running: inout [String: Running], group: inout ThrowingDiscardingTaskGroup<any Error>) async {
+    private func apply(_ plan: DiscoveryPlan, to running: inout [RelayURL: Running], group: inout ThrowingDiscardingTaskGroup<any Error>) async {
         for (url, reader) in running where plan.assignment(url) != reader.assignment {
             reader.stop.fire()
             running[url] = nil
@@ -102,8 +102,8 @@ struct DiscoveryService: Service {
                 ])
             group.addTask { try await Self.read(services.services, until: stop) }
         }
-        for (url, reason) in plan.skipped.sorted(by: { $0.key < $1.key }) {
-            logger.forRelay(url).debug("discovered relay skipped", metadata: ["reason": "\(reason)"])
+        for (named, reason) in plan.skipped.sorted(by: { $0.key < $1.key }) {
+            logger.debug("discovered relay skipped", metadata: ["relay.url": "\(named)", "reason": "\(reason)"])
         }
     }
 

@@ -1,12 +1,13 @@
 import Foundation
 import Ledger
 import Logging
+import NostrCore
 import RelayClient
 
 /// NIP-11 documents of relays the agent considers but may never connect to,
 /// read once per run and recorded in the ledger for `relaysync relays`.
 actor InformationCache {
-    private var documents: [String: RelayInformation?] = [:]
+    private var documents: [RelayURL: RelayInformation?] = [:]
     private let ledger: any DiscoveryStore
     private let logger: Logger
 
@@ -16,10 +17,10 @@ actor InformationCache {
     }
 
     /// Documents for `urls` (nil where a relay has none), reading the missing ones concurrently.
-    func documents(for urls: Set<String>) async -> [String: RelayInformation?] {
+    func documents(for urls: Set<RelayURL>) async -> [RelayURL: RelayInformation?] {
         let missing = urls.filter { documents[$0] == nil }
         let logger = self.logger
-        let fetched = await withTaskGroup(of: (String, RelayInformation?).self) { group in
+        let fetched = await withTaskGroup(of: (RelayURL, RelayInformation?).self) { group in
             for url in missing {
                 group.addTask {
                     var configuration = RelayConfiguration(url: url)
@@ -27,11 +28,11 @@ actor InformationCache {
                     return (url, await Relay(configuration: configuration, logger: logger).information())
                 }
             }
-            var out: [(String, RelayInformation?)] = []
+            var out: [(RelayURL, RelayInformation?)] = []
             for await pair in group { out.append(pair) }
             return out
         }
-        var records: [String: RelayHealthRecord] = [:]
+        var records: [RelayURL: RelayHealthRecord] = [:]
         for (url, info) in fetched {
             documents[url] = .some(info)
             if let info, let data = try? JSONEncoder().encode(info) {

@@ -18,8 +18,8 @@ enum DiscoveryRecords {
 
     /// Health figures and NIP-11 documents as last recorded, and when.
     static func figures(
-        _ records: [String: RelayHealthRecord]
-    ) -> (health: [String: RelayHealthFigures], information: [String: RelayInformation], recordedAt: [String: Int64]) {
+        _ records: [RelayURL: RelayHealthRecord]
+    ) -> (health: [RelayURL: RelayHealthFigures], information: [RelayURL: RelayInformation], recordedAt: [RelayURL: Int64]) {
         let decoder = JSONDecoder()
         return (
             records.compactMapValues { r in r.figuresJSON.flatMap { try? decoder.decode(RelayHealthFigures.self, from: Data($0.utf8)) } },
@@ -41,14 +41,16 @@ extension DiscoveryStore {
     }
 
     /// Health figures and NIP-11 documents as the daemon last recorded them, and when.
-    func recordedRelayFigures() async throws -> (health: [String: RelayHealthFigures], information: [String: RelayInformation], recordedAt: [String: Int64]) {
+    func recordedRelayFigures() async throws -> (
+        health: [RelayURL: RelayHealthFigures], information: [RelayURL: RelayInformation], recordedAt: [RelayURL: Int64]
+    ) {
         DiscoveryRecords.figures(try await relayHealthRecords())
     }
 }
 
 extension RelayContentPolicy {
     /// Relay → why the content strategy skips it for reading, for those it skips.
-    static func readRefusals(_ documents: [String: RelayInformation?], hasKey: Bool) -> [String: String] {
+    static func readRefusals<Address: Hashable>(_ documents: [Address: RelayInformation?], hasKey: Bool) -> [Address: String] {
         documents.compactMapValues { RelayContentPolicy(information: $0, hasKey: hasKey).readSkipReason }
     }
 }

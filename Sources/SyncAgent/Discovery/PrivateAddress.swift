@@ -1,4 +1,5 @@
 import Foundation
+import NostrCore
 
 /// Whether a relay URL names this machine or a private network. Relay lists are other people's
 /// words: one naming `ws://127.0.0.1:8080` or `ws://192.168.1.1` would make the agent probe the
@@ -6,9 +7,8 @@ import Foundation
 /// a public name that resolves to a private address is not looked up.
 enum PrivateAddress {
     /// Why `url` is private or local, or nil for a public address.
-    static func reason(_ url: String) -> String? {
-        guard let host = URLComponents(string: url)?.host?.lowercased(), !host.isEmpty else { return nil }
-        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+    static func reason(_ url: RelayURL) -> String? {
+        let bare = url.host
         if bare == "localhost" || bare.hasSuffix(".localhost") { return "loopback address" }
         if bare.hasSuffix(".local") || bare.hasSuffix(".internal") || bare.hasSuffix(".lan") { return "local network name" }
         if let v4 = ipv4(bare) { return reason(v4: v4) }

@@ -1,4 +1,5 @@
 import Foundation
+import NostrCore
 
 /// Chooses relays on measured evidence (the discovery issue's strategies).
 public enum RelaySelection {
@@ -15,7 +16,7 @@ public enum RelaySelection {
     }
 
     /// Relays ranked best first; equal scores keep URL order so results are stable.
-    public static func rank(_ relays: [String], health: [String: RelayHealthFigures]) -> [String] {
+    public static func rank<Address: Hashable & Comparable>(_ relays: [Address], health: [Address: RelayHealthFigures]) -> [Address] {
         relays.map { ($0, score(health[$0] ?? .unmeasured)) }
             .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
             .map(\.0)
@@ -24,12 +25,12 @@ public enum RelaySelection {
     /// The smallest set of relays (greedy set cover, ties to the better
     /// score) that holds at least one write relay of every pubkey.
     /// Pubkeys with no write relay are ignored.
-    public static func cover(writeRelays: [String: [String]], health: [String: RelayHealthFigures]) -> [String] {
+    public static func cover<Address: Hashable & Comparable>(writeRelays: [String: [Address]], health: [Address: RelayHealthFigures]) -> [Address] {
         var uncovered = Set(writeRelays.filter { !$0.value.isEmpty }.keys)
-        var chosen: [String] = []
+        var chosen: [Address] = []
         let candidates = Set(writeRelays.values.flatMap { $0 })
         while !uncovered.isEmpty {
-            var best: (url: String, covers: Int, score: Double)?
+            var best: (url: Address, covers: Int, score: Double)?
             for url in candidates.sorted() where !chosen.contains(url) {
                 let covers = uncovered.filter { writeRelays[$0, default: []].contains(url) }.count
                 guard covers > 0 else { continue }
@@ -47,7 +48,9 @@ public enum RelaySelection {
 
     /// For each pubkey, its best `limit` write relays (configured relays are
     /// handled by the caller and always win over discovered ones).
-    public static func capPerPubkey(writeRelays: [String: [String]], limit: Int, health: [String: RelayHealthFigures]) -> [String: [String]] {
+    public static func capPerPubkey<Address: Hashable & Comparable>(writeRelays: [String: [Address]], limit: Int, health: [Address: RelayHealthFigures])
+        -> [String: [Address]]
+    {
         writeRelays.mapValues { Array(rank($0, health: health).prefix(limit)) }
     }
 }

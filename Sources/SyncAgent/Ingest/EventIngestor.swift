@@ -7,9 +7,9 @@ import NostrCore
 /// the archiver. Events are verified by RelayClient before they get here.
 public final class EventIngestor: Sendable {
     let ledger: any AgentLedgerStore
-    let writableRelays: [String]
+    let writableRelays: [RelayURL]
     let counters: AgentCounters
-    let deliveryWake: [String: WakeSignal]
+    let deliveryWake: [RelayURL: WakeSignal]
     let archiveWake: WakeSignal
     /// Set when media backup is on: new events may reference blobs.
     let mediaWake: WakeSignal?
@@ -21,7 +21,7 @@ public final class EventIngestor: Sendable {
     let metrics: AgentMetrics?
 
     convenience init(
-        ledger: any AgentLedgerStore, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
+        ledger: any AgentLedgerStore, writableRelays: [RelayURL], counters: AgentCounters, deliveryWake: [RelayURL: WakeSignal],
         archiveWake: WakeSignal, filter: Filter, logger: Logger, relayLists: RelayListInbox? = nil, metrics: AgentMetrics? = nil,
         now: @escaping @Sendable () -> Int64
     ) {
@@ -31,7 +31,7 @@ public final class EventIngestor: Sendable {
     }
 
     init(
-        ledger: any AgentLedgerStore, writableRelays: [String], counters: AgentCounters, deliveryWake: [String: WakeSignal],
+        ledger: any AgentLedgerStore, writableRelays: [RelayURL], counters: AgentCounters, deliveryWake: [RelayURL: WakeSignal],
         archiveWake: WakeSignal, scopes: ScopeMatcher, logger: Logger, relayLists: RelayListInbox? = nil, metrics: AgentMetrics? = nil,
         mediaWake: WakeSignal? = nil, now: @escaping @Sendable () -> Int64
     ) {
@@ -53,7 +53,7 @@ public final class EventIngestor: Sendable {
     /// Returns how many were new to the ledger. `live` events (from a live subscription) have
     /// their propagation to the first backup timed.
     @discardableResult
-    public func ingest(_ events: [Event], from relay: String, live: Bool = false) async throws -> Int {
+    public func ingest(_ events: [Event], from relay: RelayURL, live: Bool = false) async throws -> Int {
         var wanted: [Event] = []
         var observed: [ObservedEvent] = []
         // Per event, its scopes; nil with the authors' scope alone (every event is in it), which
@@ -83,7 +83,7 @@ public final class EventIngestor: Sendable {
         var firstSeen = 0
         var byScope: [ScopeName: Int] = [:]
         counters.update { c in
-            c.fetched[relay, default: 0] += wanted.count
+            c.fetched[relay.normalized, default: 0] += wanted.count
             for (i, o) in outcomes.enumerated() {
                 if o.seq != nil {
                     if let matched { for name in matched[i] { byScope[name, default: 0] += 1 } } else { byScope[.authors, default: 0] += 1 }

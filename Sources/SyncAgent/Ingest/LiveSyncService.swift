@@ -30,7 +30,7 @@ struct LiveSyncService: Service {
         }
     }
 
-    private func follow(_ live: Filter, url: String) async throws {
+    private func follow(_ live: Filter, url: RelayURL) async throws {
         let logger = logger.forRelay(url)
         try await cancelWhenGracefulShutdown {
             var stored = 0

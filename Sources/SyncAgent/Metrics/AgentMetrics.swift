@@ -1,6 +1,7 @@
 import CoreMetrics
 import Foundation
 import Ledger
+import NostrCore
 import Prometheus
 import RelayClient
 import Synchronization
@@ -14,7 +15,7 @@ public final class AgentMetrics: Sendable {
     /// Live events waiting for their first delivery, by ledger seq: when they arrived.
     private let arrivals = Mutex<[Int64: ContinuousClock.Instant]>([:])
     /// What RelayClient counted at the previous scrape, so its totals become counter increments.
-    private let relaySeen = Mutex<[String: (invalid: Int, reconnects: Int)]>([:])
+    private let relaySeen = Mutex<[RelayURL: (invalid: Int, reconnects: Int)]>([:])
     private let archivedSeen = Mutex(0)
     static let maxTrackedArrivals = 10_000
 
@@ -32,10 +33,10 @@ public final class AgentMetrics: Sendable {
 
     // MARK: where things happen
 
-    func received(_ count: Int, new: Int, from relay: String) {
+    func received(_ count: Int, new: Int, from relay: RelayURL) {
         guard count > 0 else { return }
-        Counter(label: "relaysync_events_received_total", dimensions: [("relay", relay)], factory: factory).increment(by: count)
-        if new > 0 { Counter(label: "relaysync_events_new_total", dimensions: [("relay", relay)], factory: factory).increment(by: new) }
+        Counter(label: "relaysync_events_received_total", dimensions: [("relay", relay.normalized)], factory: factory).increment(by: count)
+        if new > 0 { Counter(label: "relaysync_events_new_total", dimensions: [("relay", relay.normalized)], factory: factory).increment(by: new) }
     }
 
     /// Events new to the ledger, by scope ("authors", "inbox", "filters[N]").
@@ -45,13 +46,13 @@ public final class AgentMetrics: Sendable {
         }
     }
 
-    func delivered(_ outcome: String, count: Int, to relay: String) {
+    func delivered(_ outcome: String, count: Int, to relay: RelayURL) {
         guard count > 0 else { return }
-        Counter(label: "relaysync_deliveries_total", dimensions: [("relay", relay), ("outcome", outcome)], factory: factory).increment(by: count)
+        Counter(label: "relaysync_deliveries_total", dimensions: [("relay", relay.normalized), ("outcome", outcome)], factory: factory).increment(by: count)
     }
 
     func reconciled(_ record: ReconciliationRecord) {
-        let relay = [("relay", record.relay)]
+        let relay = [("relay", record.relay.normalized)]
         Counter(
             label: "relaysync_reconciliations_total",
             dimensions: relay + [("scope", record.scope), ("method", record.method.rawValue), ("result", record.error == nil ? "ok" : "failed")],
@@ -73,21 +74,21 @@ public final class AgentMetrics: Sendable {
     }
 
     /// Delivered: for a live event, the time from its arrival to the first relay's OK.
-    func propagated(seq: Int64, to relay: String) {
+    func propagated(seq: Int64, to relay: RelayURL) {
         guard let start = arrivals.withLock({ $0.removeValue(forKey: seq) }) else { return }
         observe("relaysync_live_propagation_seconds", ContinuousClock.now - start, relay: relay)
     }
 
-    func observe(_ name: String, _ duration: Duration, relay: String) {
-        Self.record(duration, in: Timer(label: name, dimensions: [("relay", relay)], factory: factory))
+    func observe(_ name: String, _ duration: Duration, relay: RelayURL) {
+        Self.record(duration, in: Timer(label: name, dimensions: [("relay", relay.normalized)], factory: factory))
     }
 
     /// One relay's REQ-to-EOSE and EVENT-to-OK timers, made once for its connection's observer:
     /// a `Timer` made per observation looked its histogram up in the registry (a lock and a hash
     /// of name and labels) for every OK of a bulk delivery.
-    func latencyObserver(relay: String) -> @Sendable (RelayConfiguration.LatencyKind, Duration) -> Void {
-        let eose = Timer(label: "relaysync_req_to_eose_seconds", dimensions: [("relay", relay)], factory: factory)
-        let ok = Timer(label: "relaysync_event_to_ok_seconds", dimensions: [("relay", relay)], factory: factory)
+    func latencyObserver(relay: RelayURL) -> @Sendable (RelayConfiguration.LatencyKind, Duration) -> Void {
+        let eose = Timer(label: "relaysync_req_to_eose_seconds", dimensions: [("relay", relay.normalized)], factory: factory)
+        let ok = Timer(label: "relaysync_event_to_ok_seconds", dimensions: [("relay", relay.normalized)], factory: factory)
         return { kind, duration in Self.record(duration, in: kind == .reqToEOSE ? eose : ok) }
     }
 
@@ -100,7 +101,7 @@ public final class AgentMetrics: Sendable {
 
     struct Snapshot: Sendable {
         var relays: [RelayHealth] = []
-        var pending: [String: (count: Int, oldestAge: Int64?)] = [:]
+        var pending: [RelayURL: (count: Int, oldestAge: Int64?)] = [:]
         var ledgerBytes: Int64 = 0
         var ledgerEvents = 0
         var archive: (bytes: Int64, segments: Int)?
@@ -110,7 +111,7 @@ public final class AgentMetrics: Sendable {
 
     func refresh(_ s: Snapshot) {
         for h in s.relays {
-            let relay = [("relay", h.url)]
+            let relay = [("relay", h.url.normalized)]
             Gauge(label: "relaysync_relay_connected", dimensions: relay, factory: factory).record(h.state.isOpen ? 1 : 0)
             let before = relaySeen.withLock { seen in
                 defer { seen[h.url] = (h.invalid, h.reconnects) }
@@ -120,8 +121,8 @@ public final class AgentMetrics: Sendable {
             Counter(label: "relaysync_relay_reconnects_total", dimensions: relay, factory: factory).increment(by: max(0, h.reconnects - before.reconnects))
         }
         for (relay, p) in s.pending {
-            Gauge(label: "relaysync_deliveries_pending", dimensions: [("relay", relay)], factory: factory).record(p.count)
-            Gauge(label: "relaysync_delivery_oldest_pending_age_seconds", dimensions: [("relay", relay)], factory: factory).record(p.oldestAge ?? 0)
+            Gauge(label: "relaysync_deliveries_pending", dimensions: [("relay", relay.normalized)], factory: factory).record(p.count)
+            Gauge(label: "relaysync_delivery_oldest_pending_age_seconds", dimensions: [("relay", relay.normalized)], factory: factory).record(p.oldestAge ?? 0)
         }
         Gauge(label: "relaysync_ledger_bytes", factory: factory).record(s.ledgerBytes)
         Gauge(label: "relaysync_ledger_events", factory: factory).record(s.ledgerEvents)

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import NostrCore
 import RelayClient
 
 extension SyncAgentRunner {
@@ -35,7 +36,7 @@ extension SyncAgentRunner {
         // must say so rather than not answer.
         do { try await withDeadline(.seconds(1)) { [self] in try await probeWritable() } } catch { ledgerError = "\(error)" }
         var disconnected: [String] = []
-        for relay in await pool.relays where !(await relay.health().state.isOpen) { disconnected.append(relay.url) }
+        for relay in await pool.relays where !(await relay.health().state.isOpen) { disconnected.append(relay.url.normalized) }
         return HealthReport.make(stoppedServices: serviceWatch.stopped, ledgerError: ledgerError, disconnectedRelays: disconnected)
     }
 }

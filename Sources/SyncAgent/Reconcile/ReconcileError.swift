@@ -1,3 +1,5 @@
+import NostrCore
+
 /// A reconciliation that could not finish, with the relay it concerned.
 public struct ReconcileError: Error, Sendable, CustomStringConvertible {
     enum Kind: Sendable {
@@ -8,10 +10,10 @@ public struct ReconcileError: Error, Sendable, CustomStringConvertible {
         case fetch(String)
     }
 
-    public let relay: String
+    public let relay: RelayURL
     let kind: Kind
 
-    init(relay: String, _ kind: Kind) {
+    init(relay: RelayURL, _ kind: Kind) {
         self.relay = relay
         self.kind = kind
     }

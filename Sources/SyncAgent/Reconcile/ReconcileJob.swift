@@ -228,7 +228,7 @@ private final class FetchCount: Sendable {
 
     init(ingestor: EventIngestor) { self.ingestor = ingestor }
 
-    func ingest(_ page: [Event], from url: String) async throws {
+    func ingest(_ page: [Event], from url: RelayURL) async throws {
         let new = try await ingestor.ingest(page, from: url)
         counts.withLock {
             $0.served += page.count; $0.new += new

@@ -1,3 +1,4 @@
+import NostrCore
 import Synchronization
 
 /// What each relay was found not to support (NIP-77, NIP-45 COUNT), so later reconciliations go
@@ -8,7 +9,7 @@ final class ReconcileMethods: Sendable {
 
     private struct Key: Hashable {
         let method: Method
-        let url: String
+        let url: RelayURL
     }
 
     private let unsupportedSince = Mutex<[Key: ContinuousClock.Instant]>([:])
@@ -18,14 +19,14 @@ final class ReconcileMethods: Sendable {
         self.retryAfter = retryAfter
     }
 
-    func mayTry(_ method: Method, on url: String) -> Bool {
+    func mayTry(_ method: Method, on url: RelayURL) -> Bool {
         unsupportedSince.withLock { known in
             guard let since = known[Key(method: method, url: url)] else { return true }
             return ContinuousClock.now - since >= retryAfter
         }
     }
 
-    func noteUnsupported(_ method: Method, on url: String) {
+    func noteUnsupported(_ method: Method, on url: RelayURL) {
         unsupportedSince.withLock { $0[Key(method: method, url: url)] = .now }
     }
 }

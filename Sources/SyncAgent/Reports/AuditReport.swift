@@ -1,12 +1,13 @@
 import Foundation
 import Ledger
 import Media
+import NostrCore
 
 /// What `relaysync audit` found per relay. The JSON form is a stable interface (docs/status.md):
 /// fields are only ever added.
 public struct AuditReport: Sendable, Codable {
     public struct RelayLine: Sendable, Codable {
-        public var url: String
+        public var url: RelayURL
         public var role: ReportRole
         public var method: ReconcileMethod
         public var ledgerEvents: Int

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerPostgres
+import NostrCore
 
 /// `status` on a PostgreSQL ledger: the ledger's counts, the agents with their last heartbeat, and
 /// who holds which lease.
@@ -39,7 +40,7 @@ public struct PostgresStatusReport: Sendable, Codable {
         let ledger = try await PostgresLedger.open(settings)
         do {
             var pending: [String: Int] = [:]
-            for entry in configuration.writableRelays { pending[entry.url] = try await ledger.pendingCount(relay: entry.url) }
+            for entry in configuration.writableRelays { pending[entry.url.normalized] = try await ledger.pendingCount(relay: entry.url) }
             var report = PostgresStatusReport(
                 ledger: settings.displayURL, events: try await ledger.eventCount(), pending: pending,
                 agents: try await ledger.agents().map {

@@ -12,7 +12,7 @@ public struct RelayDiagnosis: Sendable, Codable {
         public var rounds: Int
     }
 
-    public var url: String
+    public var url: RelayURL
     public var reachable: Bool
     /// `reachable`, or `unreachable: ` and the connection failure's one line
     /// (`RelayConnectionError.summary`): DNS, refused, timeout, certificate, HTTP answer to the upgrade.
@@ -67,7 +67,7 @@ public struct RelayDiagnostics: Sendable {
         self.logger = logger
     }
 
-    public func diagnose(_ url: String) async -> RelayDiagnosis {
+    public func diagnose(_ url: RelayURL) async -> RelayDiagnosis {
         var d = RelayDiagnosis(url: url, reachable: false, verdict: "")
         var configuration = RelayConfiguration(url: url, authKey: key)
         configuration.connectTimeout = timeout

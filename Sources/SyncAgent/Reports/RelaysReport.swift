@@ -9,7 +9,7 @@ import RelayClient
 /// discovered set is the plan the agent would make from the cached lists.
 public struct RelaysReport: Sendable, Codable {
     public struct Line: Sendable, Codable {
-        public var url: String
+        public var url: RelayURL
         /// "configured", "indexer" or "discovered".
         public var origin: String
         /// primary, backup, both, indexer, or "primary (discovered)".
@@ -58,7 +58,7 @@ public struct RelaysReport: Sendable, Codable {
         let stats = Dictionary(try ledger.relayStatistics().map { ($0.relay, $0) }, uniquingKeysWith: { a, _ in a })
         let hasKey = (try? configuration.loadSecretKey()) != nil
 
-        func line(_ url: String, origin: String, role: ReportRole, pubkeys: [String] = [], auth: Bool = false) -> Line {
+        func line(_ url: RelayURL, origin: String, role: ReportRole, pubkeys: [String] = [], auth: Bool = false) -> Line {
             let policy = RelayContentPolicy(information: info[url], hasKey: auth && hasKey)
             let notes = role.isWritable ? policy.writeNotes : policy.readSkipReason.map { [$0] } ?? []
             return Line(

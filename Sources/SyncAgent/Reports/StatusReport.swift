@@ -6,7 +6,7 @@ import NostrCore
 /// interface documented in docs/status.md: fields are only ever added.
 public struct StatusReport: Sendable, Codable {
     public struct RelayLine: Sendable, Codable {
-        public var url: String
+        public var url: RelayURL
         public var role: ReportRole
         public var present: Int
         public var delivered: Int
@@ -111,7 +111,7 @@ public struct StatusReport: Sendable, Codable {
             // An inbox read as each recipient on a connection of its own has a record per recipient ("inbox as npub1…").
             func ofScope(_ recorded: String) -> Bool { recorded == name || recorded.hasPrefix(name + " as ") }
             if scope.name != .authors { line.reconciliations = allReconciliations.map(\.last).filter { ofScope($0.scope) } }
-            for p in problems where ofScope(p.scope) { line.problems[p.relay] = p.problem }
+            for p in problems where ofScope(p.scope) { line.problems[p.relay.normalized] = p.problem }
             report.scopes.append(line)
         }
         report.vanish = try ledger.vanishRequests().map {

@@ -11,7 +11,7 @@ import RelayClient
 /// oldest first, so the relay ends up keeping the newest version.
 public struct RestoreJob: Sendable {
     public struct Options: Sendable {
-        public var target: String
+        public var target: RelayURL
         public var files: [URL]
         public var kinds: [Int]?
         public var since: Int64?
@@ -24,7 +24,7 @@ public struct RestoreJob: Sendable {
         public var maxAttempts = 5
         public var batchSize = 500
 
-        public init(target: String, files: [URL]) {
+        public init(target: RelayURL, files: [URL]) {
             self.target = target
             self.files = files
         }
@@ -111,10 +111,10 @@ public struct RestoreError: Error, CustomStringConvertible {
         case notConnected(why: String)
     }
 
-    public let target: String
+    public let target: RelayURL
     private let kind: Kind
 
-    static func notConnected(_ target: String, why: String) -> RestoreError { RestoreError(target: target, kind: .notConnected(why: why)) }
+    static func notConnected(_ target: RelayURL, why: String) -> RestoreError { RestoreError(target: target, kind: .notConnected(why: why)) }
 
     public var description: String {
         switch kind {

@@ -36,8 +36,8 @@ public final class RestoreJournal {
     }
 
     /// Default place: beside the first archive, named after the target relay.
-    public static func defaultURL(for relayURL: String, besides archive: URL) -> URL {
-        let safe = relayURL.map { $0.isLetter || $0.isNumber || $0 == "." ? $0 : "_" }
+    public static func defaultURL(for relayURL: RelayURL, besides archive: URL) -> URL {
+        let safe = relayURL.normalized.map { $0.isLetter || $0.isNumber || $0 == "." ? $0 : "_" }
         return archive.deletingLastPathComponent().appendingPathComponent(".relaysync-restore-\(String(safe)).journal")
     }
 }

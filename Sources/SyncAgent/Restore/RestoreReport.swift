@@ -1,4 +1,5 @@
 import Foundation
+import NostrCore
 
 /// The account of a restore: every event read ends in exactly one bucket.
 public struct RestoreReport: Sendable, Codable {
@@ -17,7 +18,7 @@ public struct RestoreReport: Sendable, Codable {
         }
     }
 
-    public var target: String
+    public var target: RelayURL
     public var dryRun: Bool
     public var read = 0
     public var accepted = 0
@@ -32,7 +33,7 @@ public struct RestoreReport: Sendable, Codable {
     public var wouldSend = 0
     public var seconds: Double = 0
 
-    public init(target: String, dryRun: Bool) {
+    public init(target: RelayURL, dryRun: Bool) {
         self.target = target
         self.dryRun = dryRun
     }

@@ -1,3 +1,5 @@
+import NostrCore
+
 /// A part of what the agent backs up: the configured authors' own events, what was sent to them,
 /// or one configured filter. Reports, metrics and the ledger name scopes by `description`.
 public enum ScopeName: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
@@ -35,6 +37,6 @@ public enum ScopeName: Hashable, Sendable, Comparable, CustomStringConvertible, 
 
 /// One scope on one relay.
 struct RelayScope: Hashable, Sendable {
-    let url: String
+    let url: RelayURL
     let scope: ScopeName
 }
