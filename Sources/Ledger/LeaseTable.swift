@@ -81,8 +81,8 @@ public struct LeaseTable: Sendable, Equatable {
 
     /// Everything held, to give back on SIGTERM; the table is empty afterwards.
     public mutating func releaseAll() -> [Action] {
-        let actions = held.keys.sorted().flatMap { resource -> [Action] in
-            [.stop(resource: resource), .release(resource: resource, generation: held[resource]!.generation)]
+        let actions = held.sorted { $0.key < $1.key }.flatMap { resource, lease -> [Action] in
+            [.stop(resource: resource), .release(resource: resource, generation: lease.generation)]
         }
         held.removeAll()
         return actions

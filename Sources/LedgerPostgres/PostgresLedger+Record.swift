@@ -167,8 +167,9 @@ extension PostgresLedger: EventStore {
             changed.insert(key)
         }
         if !changed.isEmpty {
-            let keys = Array(changed)
-            let winners = keys.map { heads[$0]!.key }
+            let chosen = changed.compactMap { key in heads[key].map { (key, $0.key) } }
+            let keys = chosen.map(\.0)
+            let winners = chosen.map(\.1)
             try await c.exec(
                 """
                 INSERT INTO replaceable_heads (replace_key, event_id, created_at)

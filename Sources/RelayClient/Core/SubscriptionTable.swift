@@ -142,9 +142,9 @@ struct SubscriptionTable {
         guard let handle = records[sub]?.handle else { return .unknown }
         handle.rawCount.withLock { $0 += 1 }
         guard valid else { return .invalid }
-        guard records[sub]!.matcher.matches(event) else { return .outOfRange }
-        guard records[sub]!.recent.insert(event.id) else { return .duplicate }
-        if records[sub]!.awaitingEOSE { records[sub]!.beforeEOSE += 1 }
+        guard records[sub]?.matcher.matches(event) == true else { return .outOfRange }
+        guard records[sub]?.recent.insert(event.id) == true else { return .duplicate }
+        if records[sub]?.awaitingEOSE == true { records[sub]?.beforeEOSE += 1 }
         return .deliver(handle)
     }
 
