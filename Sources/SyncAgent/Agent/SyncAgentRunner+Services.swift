@@ -81,10 +81,12 @@ extension SyncAgentRunner {
         return service
     }
 
-    func reconcileService(_ relay: Relay, scope: SyncScope, writable: Bool, after gate: Gate?, ledger: (any AgentLedgerStore)? = nil) -> ReconcileService {
+    func reconcileService(
+        _ relay: Relay, scope: SyncScope, writable: Bool, after gate: Gate?, ledger: (any AgentLedgerStore)? = nil
+    ) -> ReconcileService<ContinuousClock> {
         ReconcileService(
             job: reconcileJob(relay, scope: scope, writable: writable, ledger: ledger),
-            interval: configuration.reconcile.interval, afterBackfill: gate, logger: logger(for: relay))
+            interval: configuration.reconcile.interval, afterBackfill: gate, logger: logger(for: relay), clock: ContinuousClock())
     }
 
     /// An inbox read as one recipient on a configured relay: its live subscription, and its

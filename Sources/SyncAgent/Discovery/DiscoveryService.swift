@@ -30,7 +30,7 @@ struct DiscoveryService: Service {
     struct Readers: Sendable {
         let live: [LiveSyncService]
         let backfill: BackfillService
-        let reconcile: [ReconcileService]
+        let reconcile: [ReconcileService<ContinuousClock>]
 
         var services: [any Service] { live + [backfill] + reconcile }
     }

@@ -7,13 +7,15 @@ import Synchronization
 /// Keeps one relay reconciled in the daemon: once its backfill is done (or at once for a relay
 /// that is only written to), after every reconnect (what the connection missed while down), and
 /// every `interval` (what a relay lost or gained behind our back). It sleeps until the relay's
-/// connection changes or the interval comes due, never asking in between.
-struct ReconcileService: Service {
+/// connection changes or the interval comes due, never asking in between. The interval passes on
+/// `clock`, so a test can move it on instead of waiting.
+struct ReconcileService<C: Clock<Duration>>: Service {
     let job: ReconcileJob
     let interval: Duration
     /// Opened when the relay's backfill has finished; nil when there is none to wait for.
     let afterBackfill: Gate?
     let logger: Logger
+    let clock: C
 
     private enum Wake: Sendable {
         case connection(ConnectionChange)
@@ -23,7 +25,7 @@ struct ReconcileService: Service {
     func run() async throws {
         let relay = job.relay
         await cancelWhenGracefulShutdown { await afterBackfill?.wait() }
-        let due = DueTime(ContinuousClock.now + interval)
+        let due = DueTime(clock.now.advanced(by: interval), clock: clock)
         let wakes = merge(relay.connectionChanges().map { Wake.connection($0) }, due.ticks(every: interval).map { _ in Wake.due })
         var connection: ConnectionChange?
         var reconciledGeneration: Int?
@@ -36,18 +38,22 @@ struct ReconcileService: Service {
                 logger.warning("reconciliation not recorded", metadata: ["error": "\(error)"])
             }
             reconciledGeneration = connection.generation
-            due.set(ContinuousClock.now + interval)
+            due.set(clock.now.advanced(by: interval))
         }
     }
 }
 
 /// When the next periodic reconciliation is due; moved later by each reconciliation.
-final class DueTime: Sendable {
-    private let at: Mutex<ContinuousClock.Instant>
+final class DueTime<C: Clock<Duration>>: Sendable {
+    private let at: Mutex<C.Instant>
+    private let clock: C
 
-    init(_ at: ContinuousClock.Instant) { self.at = Mutex(at) }
+    init(_ at: C.Instant, clock: C) {
+        self.at = Mutex(at)
+        self.clock = clock
+    }
 
-    func set(_ instant: ContinuousClock.Instant) { at.withLock { $0 = max($0, instant) } }
+    func set(_ instant: C.Instant) { at.withLock { $0 = max($0, instant) } }
 
     /// One element each time the due instant passes (it then moves on by `interval` unless a
     /// reconciliation moved it first); sleeps in between.
@@ -56,11 +62,11 @@ final class DueTime: Sendable {
             let task = Task {
                 while !Task.isCancelled {
                     let due = at.withLock { $0 }
-                    if ContinuousClock.now < due {
-                        try? await Task.sleep(until: due, clock: .continuous)
+                    if clock.now < due {
+                        try? await clock.sleep(until: due, tolerance: nil)
                         continue
                     }
-                    at.withLock { if $0 == due { $0 = due + interval } }
+                    at.withLock { if $0 == due { $0 = due.advanced(by: interval) } }
                     continuation.yield()
                 }
                 continuation.finish()
