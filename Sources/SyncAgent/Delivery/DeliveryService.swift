@@ -77,6 +77,9 @@ struct DeliveryService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let round: Round
             if case let .rows(rows) = next {
+                // What a kill -9 would have sent again stays within one batch: the outcomes not yet
+                // committed and the rows about to go out.
+                if outcomes.count + rows.count > Self.batchSize { try await sqlite.commitWaitingWrites() }
                 round = try await deliver(rows, readAt: WallClock.unixNow(), settling: (sqlite, outcomes))
                 retries.note(round.earliestRetry)
             } else {
@@ -91,7 +94,6 @@ struct DeliveryService: Service {
                     retries.note(round.earliestRetry)
                 }
             }
-            if outcomes.count > Self.batchSize { try await sqlite.commitWaitingWrites() }
             if round.attempted >= Self.batchSize, !round.fromHandoff {
                 next = .readLedger
                 continue
