@@ -43,6 +43,29 @@ extension Ledger {
         }
     }
 
+    /// The same without waiting: the outcomes go into the writer's next transaction (a live note's
+    /// record, usually), or commit after `within`. `done` runs once they are committed (nil) or
+    /// failed. A crash before then loses them, and those events are sent again (the relay
+    /// answers `duplicate:`): the daemon's delivery loops bound how many wait
+    /// (`commitWaitingWrites`).
+    public func recordDeliveryOutcomesLater(
+        _ results: [DeliveryResult], now: Int64, noteSuccessOf relay: RelayURL?, within: Duration,
+        done: @escaping @Sendable ((any Error)?) -> Void
+    ) {
+        guard !results.isEmpty else { return done(nil) }
+        writer.writeLater(
+            "record delivery outcomes", within: within,
+            { [self] db in
+                try recordDeliveryOutcomes(db, results, now: now)
+                if let relay { try Self.noteRelaySuccess(db, relay, at: now) }
+            }, done: done)
+    }
+
+    /// Commits the writes `recordDeliveryOutcomesLater` left waiting; returns once they are committed.
+    public func commitWaitingWrites() async throws {
+        try await writer.flush()
+    }
+
     private func recordDeliveryOutcomes(_ db: Database, _ results: [DeliveryResult], now: Int64) throws {
         do {
             let target = "relay = ? AND state = 'pending' AND seq = ?"

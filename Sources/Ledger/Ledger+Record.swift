@@ -9,16 +9,57 @@ extension Ledger {
     /// Records verified events seen on relays, in one transaction, and
     /// schedules their deliveries to `writableRelays`.
     public func record(_ batch: [ObservedEvent], writableRelays: [RelayURL], now: Int64) throws -> [RecordOutcome] {
-        try write("record events") { db in try record(db, batch, writableRelays: writableRelays, now: now) }
+        guard let listener = freshListener.withLock({ $0 }) else {
+            return try write("record events") { db in
+                var none: FreshDeliveries? = nil
+                return try record(db, batch, writableRelays: writableRelays, now: now, fresh: &none)
+            }
+        }
+        let (outcomes, fresh) = try write("record events") { db in
+            var fresh: FreshDeliveries? = FreshDeliveries()
+            let outcomes = try record(db, batch, writableRelays: writableRelays, now: now, fresh: &fresh)
+            return (outcomes, fresh!)
+        }
+        if !fresh.isEmpty { listener.tell(fresh) }
+        return outcomes
     }
 
     /// The same through the writer: waits without holding a thread, and shares a transaction
     /// with whatever else is being written.
     public func record(_ batch: [ObservedEvent], writableRelays: [RelayURL], now: Int64) async throws -> [RecordOutcome] {
-        try await writer.write("record events") { [self] db in try record(db, batch, writableRelays: writableRelays, now: now) }
+        guard let listener = freshListener.withLock({ $0 }) else {
+            return try await writer.write("record events") { [self] db in
+                var none: FreshDeliveries? = nil
+                return try record(db, batch, writableRelays: writableRelays, now: now, fresh: &none)
+            }
+        }
+        return try await writer.write(
+            "record events",
+            { [self] db in
+                var fresh: FreshDeliveries? = FreshDeliveries()
+                let outcomes = try record(db, batch, writableRelays: writableRelays, now: now, fresh: &fresh)
+                return RecordedBatch(outcomes: outcomes, fresh: fresh!)
+            },
+            afterCommit: { if !$0.fresh.isEmpty { listener.tell($0.fresh) } }
+        ).outcomes
     }
 
-    private func record(_ db: Database, _ batch: [ObservedEvent], writableRelays: [RelayURL], now: Int64) throws -> [RecordOutcome] {
+    /// Has `listener` told, after each commit that recorded events, what became due (the daemon's
+    /// delivery loops take live notes from it instead of reading them back). Set once, before the
+    /// loops start.
+    public func handOffFreshDeliveries(to listener: @escaping @Sendable (FreshDeliveries) -> Void) {
+        let box = FreshDeliveries.Listener(listener)
+        freshListener.withLock { $0 = box }
+    }
+
+    private struct RecordedBatch: Sendable {
+        var outcomes: [RecordOutcome]
+        var fresh: FreshDeliveries
+    }
+
+    private func record(
+        _ db: Database, _ batch: [ObservedEvent], writableRelays: [RelayURL], now: Int64, fresh: inout FreshDeliveries?
+    ) throws -> [RecordOutcome] {
         do {
             var outcomes: [RecordOutcome] = []
             outcomes.reserveCapacity(batch.count)
@@ -56,6 +97,7 @@ extension Ledger {
                         throw LedgerError(path: path, operation: "record events", inconsistency: "event \(e.id) neither inserted nor found")
                     }
                     try Self.markPresent(db, relay: observed.relay, seq: seq, now: now)
+                    if fresh != nil, db.changesCount > 0 { fresh?.withdrew(seq, for: observed.relay) }
                     outcomes.append(.known)
                     continue
                 }
@@ -71,7 +113,9 @@ extension Ledger {
                 if e.isExpired(at: now) {
                     state = .expired
                     outcome = .expired(seq: seq)
-                } else if let key = e.replacementKey, !(try Self.becomeHead(db, key: key, event: e, writableRelays: writableRelays, now: now)) {
+                } else if let key = e.replacementKey,
+                    !(try Self.becomeHead(db, key: key, event: e, writableRelays: writableRelays, now: now, fresh: &fresh))
+                {
                     state = .superseded
                     outcome = .superseded(seq: seq)
                 }
@@ -83,13 +127,25 @@ extension Ledger {
                         b.add(relay); b.add(seq); b.add(state.rawValue); b.add(now)
                     }
                 }
+                var vanished = false
                 if state == .pending, let requests = vanishes[e.pubkey], e.kind != Kind.requestToVanish {
                     try Self.honourVanish(db, seq: seq, createdAt: e.createdAt, requests: requests, now: now)
+                    vanished = true
+                }
+                if fresh != nil {
+                    if vanished {
+                        // Which relays it is still owed to is the ledger's to say.
+                        fresh?.unsettled = true
+                    } else if state == .pending {
+                        for relay in writableRelays where relay != observed.relay { fresh?.made(seq, pendingFor: relay, event: e) }
+                    }
                 }
                 outcomes.append(outcome)
             }
             try indexScopes(db, indexed, through: outcomes.lazy.compactMap(\.seq).max())
             if vanishCacheStale {
+                // A request to vanish rejected rows that may have been handed out already.
+                fresh?.unsettled = true
                 let known = try Self.vanishRequests(db)
                 self.vanishes.withLock { $0 = known }
             }
@@ -125,7 +181,9 @@ extension Ledger {
     /// Makes `event` the newest version for `key` if it is newer (NIP-01:
     /// later created_at, then lower id), superseding pending deliveries of
     /// the version it replaces. Returns false when the event is older.
-    static func becomeHead(_ db: Database, key: String, event: Event, writableRelays: [RelayURL], now: Int64) throws -> Bool {
+    static func becomeHead(
+        _ db: Database, key: String, event: Event, writableRelays: [RelayURL], now: Int64, fresh: inout FreshDeliveries?
+    ) throws -> Bool {
         if let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT event_id, created_at FROM replaceable_heads WHERE replace_key = ?"), arguments: [key]) {
             let headID: String = head[0], headCreated: Int64 = head[1]
             guard Event.supersedes(createdAt: event.createdAt, id: event.id, other: headCreated, otherID: headID) else { return false }
@@ -135,7 +193,10 @@ extension Ledger {
                     sql: """
                         UPDATE deliveries SET state = 'superseded', updated_at = ? WHERE relay = ? AND seq = ? AND state = 'pending'
                         """)
-                for relay in writableRelays { try supersede.execute(arguments: [now, relay, headSeq]) }
+                for relay in writableRelays {
+                    try supersede.execute(arguments: [now, relay, headSeq])
+                    if fresh != nil, db.changesCount > 0 { fresh?.withdrew(headSeq, for: relay) }
+                }
             }
         }
         try db.cachedStatement(

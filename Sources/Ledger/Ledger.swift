@@ -22,6 +22,9 @@ public final class Ledger: Sendable {
     /// NIP-62 requests on record, by author, so recording an event costs no query to learn that
     /// none applies.
     let vanishes = Mutex<[String: [(relay: String, createdAt: Int64, id: String)]]>([:])
+    /// Told what each committed record transaction made due (the daemon's delivery loops).
+    /// In a box: a closure read back through `withLock`'s inout gained a reabstraction thunk per read.
+    let freshListener = Mutex<FreshDeliveries.Listener?>(nil)
 
     /// Removed when this ledger is released: set for `temporary()` ledgers only.
     private let temporaryDirectory: URL?

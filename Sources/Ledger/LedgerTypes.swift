@@ -41,7 +41,7 @@ public enum DeliveryState: String, Sendable, Codable, CaseIterable {
     case present, pending, delivered, duplicate, rejected, superseded, expired
 }
 
-public struct PendingDelivery: Sendable {
+public struct PendingDelivery: Sendable, Equatable {
     public let seq: Int64
     public let eventID: String
     public let kind: Int

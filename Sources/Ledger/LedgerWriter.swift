@@ -3,15 +3,17 @@ import GRDB
 import Synchronization
 
 /// The ledger's own single writer for the agent's frequent writes (recording events, delivery
-/// outcomes), with group commit. Callers suspend instead of blocking a thread of Swift's shared
-/// pool while SQLite's one writer is busy; everything waiting when a transaction starts goes
+/// outcomes), with group commit. A caller finding the writer idle commits its request on its own
+/// thread (a live note's transaction then costs no thread hand-off); callers finding it busy
+/// suspend instead of blocking a thread of Swift's shared pool; everything waiting when a transaction starts goes
 /// into that transaction, each request in a savepoint of its own (one failing request does not
 /// fail the others), and each caller resumes only once the transaction is committed.
 public final class LedgerWriter: Sendable {
     private let pool: DatabasePool
     private let path: String
     private let queue = DispatchQueue(label: "relaysync.ledger.writer")
-    private let state = Mutex<(jobs: [any WriteJob], draining: Bool)>(([], false))
+    /// `timerDue`: the earliest `writeLater` deadline armed and not yet passed.
+    private let state = Mutex<(jobs: [any WriteJob], draining: Bool, timerDue: DispatchTime?)>(([], false, nil))
     private let tally = Mutex<(transactions: Int, requests: Int)>((0, 0))
 
     init(pool: DatabasePool, path: String) {
@@ -23,9 +25,36 @@ public final class LedgerWriter: Sendable {
     public var commits: (transactions: Int, requests: Int) { tally.withLock { $0 } }
 
     /// Runs `body` in the next group transaction and returns its result once committed.
-    func write<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let job = TypedJob(operation: operation, path: path, body: body, continuation: continuation)
+    /// `afterCommit` runs on the writer's queue once the transaction committed, before the caller
+    /// resumes: in commit order, which the callers' resumptions are not.
+    func write<T: Sendable>(
+        _ operation: String, _ body: @escaping @Sendable (Database) throws -> T, afterCommit: (@Sendable (T) -> Void)? = nil
+    ) async throws -> T {
+        // An idle writer: the caller commits its request itself (with any later writes waiting),
+        // which spares the two thread hand-offs, to the writer's queue and back, that a live
+        // note's transaction otherwise costs. Requests that come meanwhile queue as usual, and
+        // the writer's queue takes over if any are left.
+        if state.withLock({ s -> Bool in
+            if s.draining { return false }
+            s.draining = true
+            return true
+        }) {
+            let job = DirectJob(operation: operation, path: path, body: body, afterCommit: afterCommit)
+            var jobs = state.withLock { s -> [any WriteJob] in
+                defer { s.jobs = [] }
+                return s.jobs
+            }
+            jobs.append(job)
+            commit(jobs)
+            let more = state.withLock { s -> Bool in
+                if s.jobs.isEmpty { s.draining = false }
+                return s.draining
+            }
+            if more { queue.async { self.drain() } }
+            return try job.value()
+        }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let job = TypedJob(operation: operation, path: path, body: body, continuation: continuation, afterCommit: afterCommit)
             let start = state.withLock { s -> Bool in
                 s.jobs.append(job)
                 defer { s.draining = true }
@@ -33,6 +62,44 @@ public final class LedgerWriter: Sendable {
             }
             if start { queue.async { self.drain() } }
         }
+    }
+
+    /// Adds `body` to the next transaction without starting one and without waiting for it: it
+    /// commits with the next write that comes, or after `within` if none does. `done` runs on the
+    /// writer's queue after the commit (nil) or its failure. For writes whose loss in a crash
+    /// costs only work done again (a delivery outcome: the event is sent again, and the relay
+    /// answers `duplicate:`), so that a live note's writes share one transaction.
+    func writeLater(
+        _ operation: String, within: Duration, _ body: @escaping @Sendable (Database) throws -> Void,
+        done: @escaping @Sendable ((any Error)?) -> Void
+    ) {
+        let job = LaterJob(operation: operation, path: path, body: body, done: done)
+        let nanoseconds = max(0, within.components.seconds * 1_000_000_000 + within.components.attoseconds / 1_000_000_000)
+        let deadline = DispatchTime.now() + .nanoseconds(Int(nanoseconds))
+        let arm = state.withLock { s -> Bool in
+            s.jobs.append(job)
+            // A drain under way takes it; an earlier deadline armed covers it.
+            if s.draining { return false }
+            if let due = s.timerDue, due <= deadline { return false }
+            s.timerDue = deadline
+            return true
+        }
+        if arm { queue.asyncAfter(deadline: deadline) { self.timerFired(deadline) } }
+    }
+
+    /// Commits whatever waits (`writeLater`'s writes too) and returns once it is committed.
+    func flush() async throws {
+        try await write("commit waiting writes") { _ in }
+    }
+
+    private func timerFired(_ deadline: DispatchTime) {
+        let start = state.withLock { s -> Bool in
+            if let due = s.timerDue, due <= deadline { s.timerDue = nil }
+            guard !s.draining, !s.jobs.isEmpty else { return false }
+            s.draining = true
+            return true
+        }
+        if start { drain() }
     }
 
     private func drain() {
@@ -43,22 +110,27 @@ public final class LedgerWriter: Sendable {
                 return s.jobs
             }
             guard !jobs.isEmpty else { return }
-            var failure: (any Error)?
-            do {
-                try pool.writeWithoutTransaction { db in
-                    try db.inTransaction(.immediate) {
-                        for job in jobs { job.execute(db) }
-                        return .commit
-                    }
-                }
-            } catch {
-                failure = LedgerError(path: path, operation: "commit \(jobs.count) writes", underlying: error)
-            }
-            tally.withLock {
-                $0.transactions += 1; $0.requests += jobs.count
-            }
-            for job in jobs { job.finish(failure) }
+            commit(jobs)
         }
+    }
+
+    /// One group transaction; then each request learns how it went.
+    private func commit(_ jobs: [any WriteJob]) {
+        var failure: (any Error)?
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    for job in jobs { job.execute(db) }
+                    return .commit
+                }
+            }
+        } catch {
+            failure = LedgerError(path: path, operation: "commit \(jobs.count) writes", underlying: error)
+        }
+        tally.withLock {
+            $0.transactions += 1; $0.requests += jobs.count
+        }
+        for job in jobs { job.finish(failure) }
     }
 }
 
@@ -75,13 +147,18 @@ private final class TypedJob<T: Sendable>: WriteJob, @unchecked Sendable {
     let path: String
     let body: @Sendable (Database) throws -> T
     let continuation: CheckedContinuation<T, any Error>
+    let afterCommit: (@Sendable (T) -> Void)?
     var result: Result<T, any Error>?
 
-    init(operation: String, path: String, body: @escaping @Sendable (Database) throws -> T, continuation: CheckedContinuation<T, any Error>) {
+    init(
+        operation: String, path: String, body: @escaping @Sendable (Database) throws -> T, continuation: CheckedContinuation<T, any Error>,
+        afterCommit: (@Sendable (T) -> Void)?
+    ) {
         self.operation = operation
         self.path = path
         self.body = body
         self.continuation = continuation
+        self.afterCommit = afterCommit
     }
 
     func execute(_ db: Database) {
@@ -100,6 +177,79 @@ private final class TypedJob<T: Sendable>: WriteJob, @unchecked Sendable {
     }
 
     func finish(_ commitFailure: (any Error)?) {
-        if let commitFailure { continuation.resume(throwing: commitFailure) } else { continuation.resume(with: result!) }
+        if let commitFailure { return continuation.resume(throwing: commitFailure) }
+        if let afterCommit, case let .success(value) = result { afterCommit(value) }
+        continuation.resume(with: result!)
+    }
+}
+
+/// A request its caller commits itself (an idle writer); read once `commit` returned.
+private final class DirectJob<T: Sendable>: WriteJob, @unchecked Sendable {
+    let operation: String
+    let path: String
+    let body: @Sendable (Database) throws -> T
+    let afterCommit: (@Sendable (T) -> Void)?
+    var result: Result<T, any Error>?
+
+    init(operation: String, path: String, body: @escaping @Sendable (Database) throws -> T, afterCommit: (@Sendable (T) -> Void)?) {
+        self.operation = operation
+        self.path = path
+        self.body = body
+        self.afterCommit = afterCommit
+    }
+
+    func execute(_ db: Database) {
+        do {
+            var value: T?
+            try db.inSavepoint {
+                value = try body(db)
+                return .commit
+            }
+            result = .success(value!)
+        } catch let error as LedgerError {
+            result = .failure(error)
+        } catch {
+            result = .failure(LedgerError(path: path, operation: operation, underlying: error))
+        }
+    }
+
+    func finish(_ commitFailure: (any Error)?) {
+        if let commitFailure { return result = .failure(commitFailure) }
+        if let afterCommit, case let .success(value) = result { afterCommit(value) }
+    }
+
+    func value() throws -> T { try result!.get() }
+}
+
+/// A `writeLater` request: nobody waits on it; `done` learns how it went.
+private final class LaterJob: WriteJob, @unchecked Sendable {
+    let operation: String
+    let path: String
+    let body: @Sendable (Database) throws -> Void
+    let done: @Sendable ((any Error)?) -> Void
+    var failure: (any Error)?
+
+    init(operation: String, path: String, body: @escaping @Sendable (Database) throws -> Void, done: @escaping @Sendable ((any Error)?) -> Void) {
+        self.operation = operation
+        self.path = path
+        self.body = body
+        self.done = done
+    }
+
+    func execute(_ db: Database) {
+        do {
+            try db.inSavepoint {
+                try body(db)
+                return .commit
+            }
+        } catch let error as LedgerError {
+            failure = error
+        } catch {
+            failure = LedgerError(path: path, operation: operation, underlying: error)
+        }
+    }
+
+    func finish(_ commitFailure: (any Error)?) {
+        done(commitFailure ?? failure)
     }
 }

@@ -2,13 +2,14 @@ import Foundation
 import GRDB
 import NostrCore
 import PeerHarness
+import Synchronization
 import Testing
 
 @testable import Ledger
 
 /// The ledger's single writer: concurrent requests share transactions, each in its own
 /// savepoint, and each caller learns its own result only after the commit.
-@Suite struct LedgerWriterTests {
+@Suite(.timeLimit(.minutes(1))) struct LedgerWriterTests {
     struct Refused: Error {}
 
     @Test func aFailingRequestRollsBackAloneAndTheOthersCommit() async throws {
@@ -52,6 +53,70 @@ import Testing
         let b = try await grouped.record(batch, writableRelays: ["ws://b"], now: 5)
         #expect(a == b)
         #expect(try direct.presence(of: profileOld) == grouped.presence(of: profileOld))
+    }
+
+    @Test func aLaterWriteRidesTheNextTransactionOrCommitsOnItsOwn() async throws {
+        let l = try Ledger.temporary()
+        let key = SecretKey.generate()
+        let first = try key.sign(kind: 1, content: "later", createdAt: 1_700_000_000)
+        let second = try key.sign(kind: 1, content: "now", createdAt: 1_700_000_001)
+        let done = Mutex<[Bool]>([])
+        // Long enough that only the next write can commit it.
+        l.writer.writeLater("test", within: .seconds(60), { db in _ = try l.recordForTest(db, first) }) { error in
+            done.withLock { $0.append(error == nil) }
+        }
+        #expect(try l.eventCount() == 0, "nothing commits before a transaction comes")
+        _ = try await l.writer.write("test") { db in try l.recordForTest(db, second) }
+        #expect(done.withLock { $0 } == [true], "told once, before the next write's caller resumes")
+        #expect(try l.eventCount() == 2)
+        #expect(l.writer.commits.transactions == 1)
+
+        let third = try key.sign(kind: 1, content: "alone", createdAt: 1_700_000_002)
+        // Nothing else is written: its own deadline commits it (the suite's time limit bounds the wait).
+        let ok = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            l.writer.writeLater("test", within: .milliseconds(10), { db in _ = try l.recordForTest(db, third) }) { error in c.resume(returning: error == nil) }
+        }
+        #expect(ok)
+        #expect(try l.eventCount() == 3)
+
+        // A failing later write is told so and takes nothing else down with it.
+        l.writer.writeLater("test", within: .seconds(60), { _ in throw Refused() }) { error in done.withLock { $0.append(error == nil) } }
+        try await l.commitWaitingWrites()
+        #expect(done.withLock { $0 } == [true, false])
+    }
+
+    @Test func aRecordCommitHandsOverWhatItMadeDue() async throws {
+        let l = try Ledger.temporary()
+        let handed = Mutex<[FreshDeliveries]>([])
+        l.handOffFreshDeliveries { fresh in handed.withLock { $0.append(fresh) } }
+        let key = SecretKey.generate()
+        let note = try key.sign(kind: 1, content: "n", createdAt: 1_700_000_000)
+        let profileOld = try key.sign(kind: 0, content: "{}", createdAt: 1_700_000_000)
+        let profileNew = try key.sign(kind: 0, content: "{\"a\":1}", createdAt: 1_700_000_100)
+        let relays: [RelayURL] = ["ws://b", "ws://c"]
+        _ = try await l.record(
+            [ObservedEvent(event: note, relay: "ws://a"), ObservedEvent(event: profileOld, relay: "ws://a")], writableRelays: relays, now: 5)
+        var fresh = try #require(handed.withLock { $0.last })
+        #expect(fresh.due["ws://b"]?.map(\.eventID) == [note.id, profileOld.id])
+        #expect(fresh.due["ws://c"]?.map(\.rawJSON) == [note.rawJSON, profileOld.rawJSON])
+        #expect(fresh.withdrawn.isEmpty && !fresh.unsettled)
+        let handedDue = try l.dueDeliveries(relay: "ws://b", limit: 10, now: 5).map(\.seq)
+        #expect(fresh.due["ws://b"]?.map(\.seq) == handedDue, "the rows handed over are the ledger's due rows")
+
+        // The newer version supersedes the older: withdrawn where it was pending. Seen again on c: withdrawn there.
+        _ = try await l.record(
+            [ObservedEvent(event: profileNew, relay: "ws://a"), ObservedEvent(event: note, relay: "ws://c")], writableRelays: relays, now: 6)
+        fresh = try #require(handed.withLock { $0.last })
+        let oldSeq = try #require(try l.seq(ofEventID: profileOld.id, createdAt: profileOld.createdAt))
+        let noteSeq = try #require(try l.seq(ofEventID: note.id, createdAt: note.createdAt))
+        #expect(fresh.due["ws://b"]?.map(\.eventID) == [profileNew.id])
+        #expect(fresh.withdrawn["ws://b"] == [oldSeq])
+        #expect(Set(fresh.withdrawn["ws://c"] ?? []) == [oldSeq, noteSeq])
+
+        // Nothing new, nothing withdrawn: nobody is told.
+        let count = handed.withLock { $0.count }
+        _ = try await l.record([ObservedEvent(event: note, relay: "ws://a")], writableRelays: relays, now: 7)
+        #expect(handed.withLock { $0.count } == count)
     }
 }
 

@@ -2,6 +2,7 @@ import PeerHarness
 import Synchronization
 import Testing
 
+@testable import Ledger
 @testable import SyncAgent
 
 /// The delivery loop sleeps until it is woken or a retry falls due, never on a fixed poll.
@@ -62,5 +63,34 @@ import Testing
         // The ended wait leaves nothing behind: a later signal is kept for the next wait.
         wake.signal()
         await wake.wait(timeout: nil)
+    }
+
+    @Test func aHandoffGivesTheRowsAfterTheLastReadOrSendsTheLoopToTheLedger() throws {
+        let wake = WakeSignal()
+        let handoff = DeliveryHandoff(wake: wake)
+        func rows(_ seqs: [Int64]) -> [PendingDelivery] {
+            seqs.map { PendingDelivery(seq: $0, eventID: "e\($0)", kind: 1, relay: "ws://b", rawJSON: "{}", attempts: 0) }
+        }
+        // No loop open: nothing is kept, and the wake is a plain signal (the one-shot run reads the ledger).
+        handoff.hand(rows([1]))
+        #expect(wake.signals == 1)
+        handoff.open()
+        #expect(handoff.take(after: 0, limit: 10) == .readLedger, "a loop's first round reads the ledger")
+        handoff.discard()
+        handoff.hand(rows([3, 4]))
+        handoff.hand(rows([2, 5]))
+        #expect(wake.signals == 1, "handing rows over nudges without counting as a signal")
+        handoff.withdraw([4])
+        // The ledger's read saw every row pending up to 2.
+        #expect(handoff.take(after: 2, limit: 1) == .rows(rows([3])))
+        #expect(handoff.take(after: 2, limit: 10) == .rows(rows([5])))
+        #expect(handoff.take(after: 2, limit: 10) == .rows([]))
+        // Past capacity the rows are dropped, and the loop reads the ledger.
+        handoff.hand(rows((10..<Int64(10 + DeliveryHandoff.capacity + 1)).map { $0 }))
+        #expect(handoff.take(after: 0, limit: 10) == .readLedger)
+        handoff.discard()
+        handoff.markStale()
+        #expect(handoff.take(after: 0, limit: 10) == .readLedger)
+        #expect(wake.signals == 2)
     }
 }

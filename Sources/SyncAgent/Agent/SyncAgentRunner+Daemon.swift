@@ -32,7 +32,9 @@ extension SyncAgentRunner {
             services.append(.init(service: WatchedService("media", MediaService(worker: media, wake: mediaWake), watch: serviceWatch)))
         }
         for target in configured where target.role.isWritable && sqlite != nil {
-            services.append(.init(service: WatchedService("delivery to \(target.url)", deliveryService(target), watch: serviceWatch)))
+            var delivery = deliveryService(target)
+            delivery.handoff = deliveryHandoffs?.byRelay[target.url]
+            services.append(.init(service: WatchedService("delivery to \(target.url)", delivery, watch: serviceWatch)))
         }
         for target in configured where sqlite != nil {
             let relay = target.relay, entry = target.entry

@@ -23,6 +23,8 @@ public final class SyncAgentRunner: Sendable {
     let configured: [ConfiguredRelay]
     let counters = AgentCounters()
     let deliveryWake: [RelayURL: WakeSignal]
+    /// On SQLite: what each record commit made due, for the daemon's delivery loops.
+    let deliveryHandoffs: DeliveryHandoffs?
     let archiveWake = WakeSignal()
     /// Set by every commit that recorded new events: the media worker looks for their blobs.
     let mediaWake = WakeSignal()
@@ -107,9 +109,19 @@ public final class SyncAgentRunner: Sendable {
         self.identityReaders = identityReaders
         let writable = configuration.writableRelays.map(\.url)
         deliveryWake = Dictionary(configured.filter(\.role.isWritable).map { ($0.url, $0.deliveryWake) }, uniquingKeysWith: { a, _ in a })
+        if let sqlite = ledger as? Ledger {
+            let handoffs = DeliveryHandoffs(
+                byRelay: Dictionary(
+                    configured.filter(\.role.isWritable).map { ($0.url, DeliveryHandoff(wake: $0.deliveryWake)) }, uniquingKeysWith: { a, _ in a }))
+            // The ledger wakes the delivery loops itself, with what each commit made due.
+            sqlite.handOffFreshDeliveries { handoffs.take($0) }
+            deliveryHandoffs = handoffs
+        } else {
+            deliveryHandoffs = nil
+        }
         let inbox = configuration.discover.enabled ? RelayListInbox(authors: configuration.pubkeys) : nil
         ingestor = EventIngestor(
-            ledger: ledger, writableRelays: writable, counters: counters, deliveryWake: deliveryWake,
+            ledger: ledger, writableRelays: writable, counters: counters, deliveryWake: deliveryHandoffs == nil ? deliveryWake : [:],
             archiveWake: archiveWake, scopes: ScopeMatcher(configuration), logger: logger, relayLists: inbox,
             metrics: metrics, mediaWake: configuration.media == nil ? nil : mediaWake, now: { WallClock.unixNow() })
         if let inbox {

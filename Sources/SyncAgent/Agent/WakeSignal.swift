@@ -10,6 +10,8 @@ public final class WakeSignal: Sendable {
         /// The wait that ended (its deadline passed, or it was cancelled) before its continuation
         /// was registered.
         var ended = -1
+        /// Signals sent through `signal()` (not `nudge()`), ever.
+        var signals = 0
     }
 
     private let state = Mutex(State())
@@ -17,7 +19,22 @@ public final class WakeSignal: Sendable {
     public init() {}
 
     public func signal() {
+        wake(counted: true)
+    }
+
+    /// Wakes the loop like `signal()`, but leaves `signals` alone: for a waker that tells the loop
+    /// what is new by another way (`DeliveryHandoff`), so the loop can tell the two apart.
+    func nudge() {
+        wake(counted: false)
+    }
+
+    /// How many `signal()`s were ever sent: a loop that remembers it learns whether anyone but
+    /// the nudgers woke it since.
+    var signals: Int { state.withLock { $0.signals } }
+
+    private func wake(counted: Bool) {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            if counted { s.signals += 1 }
             if let w = s.waiter {
                 s.waiter = nil
                 return w

@@ -3,6 +3,7 @@ import Logging
 import NostrCore
 import RelayClient
 import ServiceLifecycle
+import Synchronization
 
 /// Mirrors pending events to one writable relay: takes due deliveries from
 /// the ledger (a persistent queue), publishes them through the relay's
@@ -20,9 +21,15 @@ struct DeliveryService: Service {
     /// In a cluster the events are mostly recorded by other agents, whose records cannot wake
     /// this one, so it asks again on this bound there.
     var idleWait: Duration? = nil
+    /// The daemon's loop on the SQLite ledger: live notes arrive here as the writer recorded them
+    /// and are published without a ledger read; their outcomes ride the writer's next transaction.
+    var handoff: DeliveryHandoff? = nil
+    /// How long outcomes may wait for a transaction to ride in (`Ledger.recordDeliveryOutcomesLater`).
+    static let outcomesWithin: Duration = .seconds(1)
     static let batchSize = 500
 
     func run() async throws {
+        if let handoff, let sqlite = ledger as? Ledger { return try await run(handoff, sqlite) }
         // Retries left waiting by an earlier run: the first of them is the first time to look.
         var retries = RetrySchedule(next: try await ledger.nextDeliveryDue(relay: relay.url))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -48,13 +55,79 @@ struct DeliveryService: Service {
         var readAt: Int64 = 0
         /// When the first delivery this round scheduled again falls due (unix seconds).
         var earliestRetry: Int64?
+        /// The highest seq attempted.
+        var lastSeq: Int64 = 0
+        /// Rows from the hand-off rather than a ledger read.
+        var fromHandoff = true
+    }
+
+    /// With a hand-off: the ledger is read at start, after a full batch, when a retry falls due,
+    /// when anyone but the hand-off signalled `wake`, and when the hand-off went stale; otherwise
+    /// the rows handed over are what is due. Before each read the outcomes still waiting for a
+    /// transaction are committed, so the read does not return what was just sent.
+    private func run(_ handoff: DeliveryHandoff, _ sqlite: Ledger) async throws {
+        handoff.open()
+        let outcomes = OutcomesInFlight()
+        defer { handoff.close() }
+        var retries = RetrySchedule(next: try await ledger.nextDeliveryDue(relay: relay.url))
+        // The highest seq the last read of the ledger saw: every row pending up to it was read.
+        var readThrough: Int64 = 0
+        var signalsSeen = -1
+        var next = DeliveryHandoff.Next.readLedger
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let round: Round
+            if case let .rows(rows) = next {
+                // What a kill -9 would have sent again stays within one batch: the outcomes not yet
+                // committed and the rows about to go out.
+                if outcomes.count + rows.count > Self.batchSize { try await sqlite.commitWaitingWrites() }
+                round = try await deliver(rows, readAt: WallClock.unixNow(), settling: (sqlite, outcomes))
+                retries.note(round.earliestRetry)
+            } else {
+                try await sqlite.commitWaitingWrites()
+                handoff.discard()
+                signalsSeen = wake.signals
+                round = try await deliverDue(settling: (sqlite, outcomes))
+                readThrough = max(readThrough, round.lastSeq)
+                if round.attempted < Self.batchSize {
+                    retries.roundTookEverythingDue(at: round.readAt, retryingAt: round.earliestRetry)
+                } else {
+                    retries.note(round.earliestRetry)
+                }
+            }
+            if round.attempted >= Self.batchSize, !round.fromHandoff {
+                next = .readLedger
+                continue
+            }
+            next = handoff.take(after: readThrough, limit: Self.batchSize)
+            if next == .rows([]) {
+                let timeout = retries.wait(now: WallClock.unixNow())
+                await cancelWhenGracefulShutdown { await wake.wait(timeout: timeout) }
+                next = handoff.take(after: readThrough, limit: Self.batchSize)
+            }
+            let retryDue = retries.next.map { $0 <= WallClock.unixNow() } ?? false
+            if retryDue || wake.signals != signalsSeen || outcomes.failed { next = .readLedger }
+        }
+        // Shutdown: what was delivered is written down before the ledger closes.
+        try await sqlite.commitWaitingWrites()
     }
 
     /// Publishes one batch of due deliveries.
     func deliverDue() async throws -> Round {
-        let url = relay.url
+        try await deliverDue(settling: nil)
+    }
+
+    private func deliverDue(settling: (Ledger, OutcomesInFlight)?) async throws -> Round {
         let readAt = WallClock.unixNow()
-        let due = try await ledger.dueDeliveries(relay: url, limit: Self.batchSize, now: readAt)
+        let due = try await ledger.dueDeliveries(relay: relay.url, limit: Self.batchSize, now: readAt)
+        var round = try await deliver(due, readAt: readAt, settling: settling)
+        round.fromHandoff = false
+        return round
+    }
+
+    /// Publishes `due` and records the outcomes: at once, or with `settling` in the writer's next
+    /// transaction.
+    private func deliver(_ due: [PendingDelivery], readAt: Int64, settling: (Ledger, OutcomesInFlight)?) async throws -> Round {
+        let url = relay.url
         guard !due.isEmpty else { return Round(readAt: readAt) }
         var events: [OutboundEvent] = []
         var sent: [PendingDelivery] = []
@@ -78,12 +151,23 @@ struct DeliveryService: Service {
         }
         let settled = results.filter { if case .retry = $0.outcome { false } else { true } }.count
         let recordedAt = WallClock.unixNow()
-        try await ledger.recordDeliveryOutcomes(results, now: recordedAt, noteSuccessOf: settled > 0 ? url : nil)
+        if case let (sqlite, inFlight)? = settling {
+            let n = results.count
+            inFlight.add(n)
+            let logger = logger
+            sqlite.recordDeliveryOutcomesLater(results, now: recordedAt, noteSuccessOf: settled > 0 ? url : nil, within: Self.outcomesWithin) {
+                error in
+                inFlight.settled(n, failed: error != nil)
+                if let error { logger.error("delivery outcomes not recorded", metadata: ["error": "\(error)"]) }
+            }
+        } else {
+            try await ledger.recordDeliveryOutcomes(results, now: recordedAt, noteSuccessOf: settled > 0 ? url : nil)
+        }
         tally(results)
         let earliestRetry = results.compactMap { r -> Int64? in
             if case let .retry(_, delay) = r.outcome { recordedAt + delay } else { nil }
         }.min()
-        return Round(attempted: due.count, settled: settled, readAt: readAt, earliestRetry: earliestRetry)
+        return Round(attempted: due.count, settled: settled, readAt: readAt, earliestRetry: earliestRetry, lastSeq: due.map(\.seq).max() ?? 0)
     }
 
     private func tally(_ results: [DeliveryResult]) {
@@ -116,6 +200,32 @@ struct DeliveryService: Service {
             if case let .rejected(reason) = r.outcome {
                 logger.notice("delivery rejected", metadata: ["event.id": "\(r.eventID)", "reason": "\(reason)"])
             }
+        }
+    }
+}
+
+/// Outcomes handed to the ledger's writer and not yet committed: how many (the loop commits
+/// them itself past a batch's worth), and whether any failed (the loop then reads the ledger,
+/// where those deliveries are still pending).
+final class OutcomesInFlight: Sendable {
+    private let state = Mutex<(count: Int, failed: Bool)>((0, false))
+
+    var count: Int { state.withLock { $0.count } }
+
+    /// Taken (and cleared) by the loop.
+    var failed: Bool {
+        state.withLock { s in
+            defer { s.failed = false }
+            return s.failed
+        }
+    }
+
+    func add(_ n: Int) { state.withLock { $0.count += n } }
+
+    func settled(_ n: Int, failed: Bool) {
+        state.withLock { s in
+            s.count -= n
+            if failed { s.failed = true }
         }
     }
 }

@@ -5,6 +5,8 @@ import NostrCore
 /// The single path from "a relay gave us verified events" to the ledger:
 /// records each batch in one transaction, then wakes the delivery loops and
 /// the archiver. Events are verified by RelayClient before they get here.
+/// On SQLite `deliveryWake` is empty: the ledger hands each commit's due rows to the delivery
+/// loops itself (`DeliveryHandoff`).
 public final class EventIngestor: Sendable {
     let ledger: any AgentLedgerStore
     let writableRelays: [RelayURL]
