@@ -7,14 +7,15 @@ import ServiceLifecycle
 /// Appends every event the ledger commits to the archive, in commit (seq)
 /// order. Where it stands is derived from the archive itself (its last
 /// complete line), so a crash between archive flush and ledger update
-/// neither loses nor doubles a line.
-final class ArchiveService: Service, Sendable {
+/// neither loses nor doubles a line. Its waits pass on `clock`.
+final class ArchiveService<C: Clock<Duration>>: Service, Sendable {
     let configuration: ArchiveConfiguration
     let ledger: any AgentLedgerStore
     let counters: AgentCounters
     let wake: WakeSignal
     let logger: Logger
-    static let batchSize = 2_000
+    let clock: C
+    static var batchSize: Int { 2_000 }
     /// How long the daemon lets events gather once woken: at a live trickle each event would
     /// otherwise cost a ledger read, a flush with `fdatasync` and a ledger write of its own.
     /// The ledger already holds them, so an archive a moment behind loses nothing.
@@ -22,8 +23,9 @@ final class ArchiveService: Service, Sendable {
 
     init(
         configuration: ArchiveConfiguration, ledger: any AgentLedgerStore, counters: AgentCounters, wake: WakeSignal, logger: Logger,
-        gather: Duration = .seconds(1)
+        gather: Duration = .seconds(1), clock: C
     ) {
+        self.clock = clock
         self.gather = gather
         self.configuration = configuration
         self.ledger = ledger
@@ -39,8 +41,8 @@ final class ArchiveService: Service, Sendable {
             let n = try await drain(writer, through: &through)
             if n < Self.batchSize {
                 await cancelWhenGracefulShutdown {
-                    await self.wake.wait(timeout: .seconds(2))
-                    try? await Task.sleep(for: self.gather)
+                    await self.wake.wait(timeout: .seconds(2), clock: self.clock)
+                    try? await self.clock.sleep(for: self.gather)
                 }
             }
         }
@@ -79,5 +81,16 @@ final class ArchiveService: Service, Sendable {
         try await ledger.setArchivedThroughSeq(through)
         counters.update { $0.archived += batch.count }
         return batch.count
+    }
+}
+
+extension ArchiveService where C == ContinuousClock {
+    convenience init(
+        configuration: ArchiveConfiguration, ledger: any AgentLedgerStore, counters: AgentCounters, wake: WakeSignal, logger: Logger,
+        gather: Duration = .seconds(1)
+    ) {
+        self.init(
+            configuration: configuration, ledger: ledger, counters: counters, wake: wake, logger: logger, gather: gather,
+            clock: ContinuousClock())
     }
 }
