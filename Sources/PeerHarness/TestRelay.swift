@@ -64,12 +64,22 @@ public final class TestRelay: @unchecked Sendable {
         self.ownsDirectory = ownsDirectory
     }
 
+    /// A port picked here can be taken before the relay binds it (an outgoing connection of
+    /// another test gets the same ephemeral port): the relay is then started again on a new one,
+    /// three times at most. A port the caller names is tried once.
     public static func start(_ flavor: Flavor, options: Options = .init(), port: Int? = nil, dataDirectory: URL? = nil) async throws -> TestRelay {
-        let dir = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("relaysync-peer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let relay = TestRelay(flavor: flavor, options: options, port: try port ?? FreePort.pick(), dataDirectory: dir, ownsDirectory: dataDirectory == nil)
-        try await relay.launch()
-        return relay
+        for attempt in 1... {
+            let dir = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("relaysync-peer-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let relay = TestRelay(flavor: flavor, options: options, port: try port ?? FreePort.pick(), dataDirectory: dir, ownsDirectory: dataDirectory == nil)
+            do {
+                try await relay.launch()
+                return relay
+            } catch let error as PeerError where port == nil && attempt < 3 && error.description.contains("in use") {
+                continue
+            }
+        }
+        preconditionFailure("unreachable: the third attempt returns or throws")
     }
 
     /// Runs `body` with a started relay and always stops it.
