@@ -134,6 +134,24 @@ public final class LedgerWriter: Sendable {
     }
 }
 
+/// Runs one job's `body` in a savepoint of the shared transaction: a failing job undoes only its
+/// own writes. Errors other than the ledger's own are wrapped with the job's operation.
+private func inSavepoint<T>(_ db: Database, path: String, operation: String, _ body: (Database) throws -> T) -> Result<T, any Error> {
+    do {
+        var value: T?
+        try db.inSavepoint {
+            value = try body(db)
+            return .commit
+        }
+        guard let value else { return .failure(LedgerError(path: path, operation: operation, inconsistency: "savepoint committed without a value")) }
+        return .success(value)
+    } catch let error as LedgerError {
+        return .failure(error)
+    } catch {
+        return .failure(LedgerError(path: path, operation: operation, underlying: error))
+    }
+}
+
 private protocol WriteJob: Sendable {
     /// Runs on the writer's queue inside the group transaction.
     func execute(_ db: Database)
@@ -162,18 +180,7 @@ private final class TypedJob<T: Sendable>: WriteJob, @unchecked Sendable {
     }
 
     func execute(_ db: Database) {
-        do {
-            var value: T?
-            try db.inSavepoint {
-                value = try body(db)
-                return .commit
-            }
-            result = .success(value!)
-        } catch let error as LedgerError {
-            result = .failure(error)
-        } catch {
-            result = .failure(LedgerError(path: path, operation: operation, underlying: error))
-        }
+        result = inSavepoint(db, path: path, operation: operation, body)
     }
 
     func finish(_ commitFailure: (any Error)?) {
@@ -199,18 +206,7 @@ private final class DirectJob<T: Sendable>: WriteJob, @unchecked Sendable {
     }
 
     func execute(_ db: Database) {
-        do {
-            var value: T?
-            try db.inSavepoint {
-                value = try body(db)
-                return .commit
-            }
-            result = .success(value!)
-        } catch let error as LedgerError {
-            result = .failure(error)
-        } catch {
-            result = .failure(LedgerError(path: path, operation: operation, underlying: error))
-        }
+        result = inSavepoint(db, path: path, operation: operation, body)
     }
 
     func finish(_ commitFailure: (any Error)?) {
@@ -237,16 +233,7 @@ private final class LaterJob: WriteJob, @unchecked Sendable {
     }
 
     func execute(_ db: Database) {
-        do {
-            try db.inSavepoint {
-                try body(db)
-                return .commit
-            }
-        } catch let error as LedgerError {
-            failure = error
-        } catch {
-            failure = LedgerError(path: path, operation: operation, underlying: error)
-        }
+        if case let .failure(error) = inSavepoint(db, path: path, operation: operation, body) { failure = error }
     }
 
     func finish(_ commitFailure: (any Error)?) {
