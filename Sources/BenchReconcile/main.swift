@@ -14,7 +14,10 @@ import RelayClient
 // Usage: BenchReconcile [N]     (BENCH_KEEP=1 keeps the work directory; BENCH_LOG_LEVEL sets the agent's;
 //   BENCH_WRAP="strace -f -tt -o /tmp/{step}.strace" prefixes each relaysync run, BENCH_WRAP_STEPS=2-unchanged
 //   only that step's; BENCH_WINDOW_ITEMS sets reconcile.window_items; BENCH_SDK_WINDOW the windowed reference's
-//   window; BENCH_SDK_MEMORY=1 gives the reference an in-memory database; BENCH_SKIP_REFERENCE=1 leaves it out)
+//   window; BENCH_SDK_MEMORY=1 gives the reference an in-memory database; BENCH_SKIP_REFERENCE=1 leaves it out;
+//   BENCH_RELAYSYNC=PATH runs another build of relaysync; BENCH_COMPARE="before=PATH,after=PATH" runs each
+//   build in turn at every step from the same state, BENCH_ROUNDS times (default 2) for the unchanged and
+//   the re-sync steps, so builds are compared under the same load)
 
 let logger: Logger = {
     var l = Logger(label: "bench-reconcile")
@@ -22,9 +25,23 @@ let logger: Logger = {
     return l
 }()
 let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-let relaysync = binDir.appendingPathComponent("relaysync").path
 let n = CommandLine.arguments.dropFirst().compactMap(Int.init).first ?? 100_000
 let env = ProcessInfo.processInfo.environment
+let relaysync = env["BENCH_RELAYSYNC"] ?? binDir.appendingPathComponent("relaysync").path
+
+/// A relaysync binary under test, and the label its steps are printed with.
+struct Build {
+    var label: String
+    var path: String
+}
+let builds: [Build] =
+    env["BENCH_COMPARE"].map { spec in
+        spec.split(separator: ",").map { part in
+            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+            return pair.count == 2 ? Build(label: pair[0], path: pair[1]) : Build(label: pair[0], path: pair[0])
+        }
+    } ?? [Build(label: "", path: relaysync)]
+let rounds = builds.count > 1 ? max(1, Int(env["BENCH_ROUNDS"] ?? "") ?? 2) : 1
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("relaysync-bench-reconcile-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
 defer { if env["BENCH_KEEP"] == nil { try? FileManager.default.removeItem(at: work) } else { print("kept \(work.path)") } }
@@ -83,8 +100,9 @@ struct Step {
     }
 }
 
-func runOnce(_ name: String, config: String, dir: URL, relayPIDs: [Int32]) async throws -> Step {
-    let log = dir.appendingPathComponent("\(name).log").path
+func runOnce(_ name: String, build: Build, config: String, dir: URL, relayPIDs: [Int32]) async throws -> Step {
+    let label = build.label.isEmpty ? name : "\(name) \(build.label)"
+    let log = dir.appendingPathComponent("\(label).log").path
     let relayCPUBefore = relayPIDs.map(ProcessCPU.groupSeconds).reduce(0, +)
     let loBefore = loopbackBytes()
     let start = ContinuousClock.now
@@ -93,7 +111,7 @@ func runOnce(_ name: String, config: String, dir: URL, relayPIDs: [Int32]) async
     let wrapped = env["BENCH_WRAP_STEPS"].map { $0.split(separator: ",").contains(Substring(name)) } ?? true
     let wrap =
         env["BENCH_WRAP"].flatMap { wrapped ? $0 : nil }.map { $0.replacingOccurrences(of: "{step}", with: name).split(separator: " ").map(String.init) } ?? []
-    let child = try ChildProcess.spawn(wrap + [relaysync, "run", "--once", "--config", config], output: log)
+    let child = try ChildProcess.spawn(wrap + [build.path, "run", "--once", "--config", config], output: log)
     // Peak RSS is the child's own VmHWM (wait4's ru_maxrss would also count this process's pages
     // shared with the child until exec).
     let peak = PeakRSS()
@@ -102,10 +120,26 @@ func runOnce(_ name: String, config: String, dir: URL, relayPIDs: [Int32]) async
     sampler.cancel()
     let seconds = (ContinuousClock.now - start) / .seconds(1)
     let summary = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-    guard r.status == 0 else { throw PeerError("relaysync run --once (\(name)) failed (\(r.status)):\n\(summary)") }
+    guard r.status == 0 else { throw PeerError("relaysync run --once (\(label)) failed (\(r.status)):\n\(summary)") }
     return Step(
-        name: name, seconds: seconds, cpu: r.cpu, peakRSS: peak.value, summary: summary,
+        name: label, seconds: seconds, cpu: r.cpu, peakRSS: peak.value, summary: summary,
         relayCPU: relayPIDs.map(ProcessCPU.groupSeconds).reduce(0, +) - relayCPUBefore, loopback: loopbackBytes() - loBefore)
+}
+
+/// The agent's files in its directory (ledger, archive), without the configuration and the logs.
+func agentState(_ dir: URL) throws -> [URL] {
+    try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil).filter {
+        $0.lastPathComponent != "sync.json" && $0.pathExtension != "log"
+    }
+}
+
+func clearAgentState(_ dir: URL) throws {
+    for item in try agentState(dir) { try FileManager.default.removeItem(at: item) }
+}
+
+func copyAgentState(from source: URL, to destination: URL) throws {
+    try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
+    for item in try agentState(source) { try FileManager.default.copyItem(at: item, to: destination.appendingPathComponent(item.lastPathComponent)) }
 }
 
 /// A unix time as its UTC day.
@@ -176,18 +210,38 @@ func benchmark() async throws {
     """.write(toFile: config, atomically: true, encoding: .utf8)
     let relayPIDs = [primary.pid, backup.pid]
 
-    // 1. The first mirror, into an empty backup.
-    let mirror = try await runOnce("1-mirror", config: config, dir: dir, relayPIDs: relayPIDs)
-    let held = try await heldIDs(primary.url, authors: authors)
-    let mirrored = try await heldIDs(backup.url, authors: authors)
-    guard held == mirrored else {
-        throw PeerError("after the first run the backup holds \(mirrored.count) events, the primary \(held.count); \(held.subtracting(mirrored).count) missing")
+    // 1. The first mirror, into an empty backup (with BENCH_COMPARE each build in turn, from an empty
+    // ledger and an empty backup).
+    var mirrors: [Step] = []
+    var held = Set<String>()
+    for (index, build) in builds.enumerated() {
+        if index > 0 {
+            try clearAgentState(dir)
+            let reset = try await backup.forget(Array(held))
+            guard reset == held.count else { throw PeerError("the backup forgot \(reset) of \(held.count) events") }
+        }
+        mirrors.append(try await runOnce("1-mirror", build: build, config: config, dir: dir, relayPIDs: relayPIDs))
+        held = try await heldIDs(primary.url, authors: authors)
+        let mirrored = try await heldIDs(backup.url, authors: authors)
+        guard held == mirrored else {
+            throw PeerError(
+                "after the first run the backup holds \(mirrored.count) events, the primary \(held.count); \(held.subtracting(mirrored).count) missing")
+        }
     }
+    let mirror = mirrors.last!
 
-    // 2. Nothing changed.
-    let unchanged = try await runOnce("2-unchanged", config: config, dir: dir, relayPIDs: relayPIDs)
+    // 2. Nothing changed (with BENCH_COMPARE, the builds alternate, the order reversed every other round).
+    var unchangedSteps: [Step] = []
+    for round in 0..<rounds {
+        for build in round % 2 == 0 ? builds : builds.reversed() {
+            unchangedSteps.append(try await runOnce("2-unchanged", build: build, config: config, dir: dir, relayPIDs: relayPIDs))
+        }
+    }
+    let unchanged = unchangedSteps.last!
     let ledgerPath = dir.appendingPathComponent("ledger.sqlite").path
     let recordsUnchanged = try Ledger(path: ledgerPath).lastReconciliations()
+    let snapshot = work.appendingPathComponent("agent-before-resync")
+    try copyAgentState(from: dir, to: snapshot)
 
     // 3. The backup loses 1 % (regular events, so that each lost one is plainly expected back) and the
     // primary gains 1 % backdated notes, dated inside the mirrored range and at least a day older than
@@ -201,11 +255,27 @@ func benchmark() async throws {
     let forgotten = try await backup.forget(lost)
     guard forgotten == lost.count else { throw PeerError("the backup forgot \(forgotten) of \(lost.count) events") }
     try await publish(backdated, to: primary.url)
-    let resync = try await runOnce("3-resync", config: config, dir: dir, relayPIDs: relayPIDs)
+    // With BENCH_COMPARE every run after the first starts again from the same state: the agent's
+    // ledger and archive as they were before the re-sync, the backup without the lost 1 % and
+    // without the backdated notes the previous run gave it.
+    var resyncSteps: [Step] = []
+    var agentCorrect = true
+    var primaryAfter = Set<String>(), backupAfter = Set<String>()
+    for round in 0..<rounds {
+        for build in round % 2 == 0 ? builds : builds.reversed() {
+            if !resyncSteps.isEmpty {
+                try clearAgentState(dir)
+                try copyAgentState(from: snapshot, to: dir)
+                _ = try await backup.forget(lost + backdated.map(\.id))
+            }
+            resyncSteps.append(try await runOnce("3-resync", build: build, config: config, dir: dir, relayPIDs: relayPIDs))
+            primaryAfter = try await heldIDs(primary.url, authors: authors)
+            backupAfter = try await heldIDs(backup.url, authors: authors)
+            agentCorrect = agentCorrect && primaryAfter == expected && backupAfter == expected
+        }
+    }
+    let resync = resyncSteps.last!
     let recordsResync = try Ledger(path: ledgerPath).lastReconciliations()
-    let primaryAfter = try await heldIDs(primary.url, authors: authors)
-    let backupAfter = try await heldIDs(backup.url, authors: authors)
-    let agentCorrect = primaryAfter == expected && backupAfter == expected
 
     // 4. The reference: nostr-sdk's Client.sync from the same state. Its database holds what the ledger
     // held before the re-sync (the mirrored events); the relays are put back as they were before the
@@ -263,10 +333,24 @@ func benchmark() async throws {
     )
     print("  | step | wall | in-process | agent CPU | relays' CPU | peak RSS | loopback bytes |")
     print("  |---|---|---|---|---|---|---|")
-    for s in [mirror, unchanged, resync] {
+    for s in mirrors + unchangedSteps + resyncSteps {
         print(
             "  | \(s.name) | \(f(s.seconds, 2)) s | \(s.inProcess.map { f($0, 1) + " s" } ?? "?") | \(f(s.cpu, 2)) s | \(f(s.relayCPU, 2)) s | \(mib(s.peakRSS)) MiB | \(thousands(s.loopback)) |"
         )
+    }
+    if builds.count > 1 {
+        func median(_ xs: [Double]) -> Double {
+            let sorted = xs.sorted()
+            return sorted.isEmpty ? 0 : sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        }
+        print("")
+        print("  medians by build | step | build | runs | wall | agent CPU |")
+        for step in ["1-mirror", "2-unchanged", "3-resync"] {
+            for build in builds {
+                let runs = (mirrors + unchangedSteps + resyncSteps).filter { $0.name == "\(step) \(build.label)" }
+                print("  | \(step) | \(build.label) | \(runs.count) | \(f(median(runs.map(\.seconds)), 2)) s | \(f(median(runs.map(\.cpu)), 2)) s |")
+            }
+        }
     }
     print("")
     print("  reconciliation records (ledger table reconciliations; messages include fetch REQ/EVENT/EOSE, bytes are NIP-77 hex payload only):")
