@@ -102,6 +102,7 @@ extension Ledger {
                     continue
                 }
                 let seq = db.lastInsertedRowID
+                countAuthor(e.pubkey)
                 if e.kind == Kind.deletion { try Self.noteDeletions(db, by: e) }
                 if e.kind == Kind.requestToVanish {
                     try Self.noteVanish(db, by: e)

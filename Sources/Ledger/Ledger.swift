@@ -103,7 +103,11 @@ public final class Ledger: Sendable {
 
     deinit {
         // The files go while SQLite still holds them open; the pool closes right after, on unlinked files.
-        if let temporaryDirectory { try? FileManager.default.removeItem(at: temporaryDirectory) }
+        if let temporaryDirectory {
+            try? FileManager.default.removeItem(at: temporaryDirectory)
+            // No other ledger opens a temporary file: its census goes with it.
+            AuthorCensus.byPath.withLock { _ = $0.removeValue(forKey: path) }
+        }
     }
 
     func write<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {

@@ -45,6 +45,40 @@ import Testing
         #expect(all.count == 100)
     }
 
+    /// Windows read from the (created_at, id) index alone, when the ledger holds only the scope's
+    /// authors, are the windows the table gives; one event of another author sends the read back
+    /// to the table, which leaves it out.
+    @Test func windowsFromTheIndexAloneMatchTheTable() throws {
+        let l = try Ledger.temporary()
+        let second = SecretKey.generate(), stranger = SecretKey.generate()
+        let events = try (0..<60).map { i in try (i % 2 == 0 ? key : second).sign(kind: 1 + i % 3, content: "n\(i)", createdAt: 1_700_000_000 + Int64(i % 25)) }
+        try record(l, events.shuffled(), from: a)
+        func windows(_ scope: ReconcileScope) throws -> [[LedgerItem]] {
+            var lower: Int64 = 0
+            var out: [[LedgerItem]] = []
+            while out.count < 100 {
+                let (items, upper) = try l.reconcileItems(scope: scope, from: lower, maxItems: 7)
+                out.append(items)
+                guard let upper else { break }
+                lower = upper + 1
+            }
+            return out
+        }
+        let both = ReconcileScope(authors: [key.publicKey, second.publicKey], kinds: nil, since: nil)
+        let fromIndex = try windows(both)
+        #expect(fromIndex.count > 3 && fromIndex.joined().count == 60)
+        // The same scope with every kind named goes through the table's rows.
+        #expect(try windows(ReconcileScope(authors: both.authors.map(Array.init), kinds: [1, 2, 3], since: nil)) == fromIndex)
+        #expect(try l.authorEventCount(authors: [key.publicKey, second.publicKey], kinds: nil) == 60)
+        #expect(try l.authorEventCount(authors: [key.publicKey], kinds: nil) == 30)
+
+        let foreign = try stranger.sign(kind: 1, content: "not ours", createdAt: 1_700_000_003)
+        try record(l, [foreign], from: a)
+        #expect(try windows(both) == fromIndex, "another author's event is left out")
+        #expect(try windows(ReconcileScope(authors: nil, kinds: nil, since: nil)).joined().contains(item(foreign)))
+        #expect(try l.authorEventCount(authors: [key.publicKey, second.publicKey], kinds: nil) == 60)
+    }
+
     @Test func requeueSendsAgainOnlyWhatMayBePushed() throws {
         let l = try Ledger.temporary()
         let kept = try key.sign(kind: 1, content: "kept", createdAt: 1_700_000_000)
@@ -110,5 +144,20 @@ extension LedgerReconcileTests {
         try record(l, try (0..<5).map { try key.sign(kind: 1, content: "m\($0)", createdAt: 1_700_000_000 + Int64($0)) }, from: a)
         #expect(try l.ensureDeliveries(toWritableRelays: [b], now: 2) == 0)
         #expect(try l.pendingCount(relay: b) == 5)
+    }
+}
+
+/// The census of a ledger's authors that lets reconciliation read windows from the index alone.
+@Suite struct AuthorCensusTests {
+    @Test func pastTheLimitOrAnAuthorThatIsNoKeyItOnlyKnowsThereAreMore() {
+        let keys = (0...AuthorCensus.limit).map { i in Bytes32(w0: UInt64(i), w1: 0, w2: 0, w3: 0) }
+        var census = AuthorCensus()
+        for key in keys.dropLast() { census.add(key) }
+        #expect(census.isWithin(Set(keys)) && !census.isWithin(Set(keys.dropFirst())))
+        census.add(keys.last)
+        #expect(census.overflowed && census.authors.isEmpty && !census.isWithin(Set(keys)))
+        var garbled = AuthorCensus()
+        garbled.add(nil)
+        #expect(!garbled.isWithin(Set(keys)))
     }
 }
