@@ -105,6 +105,57 @@ public final class ArchiveReader {
         try splitter.finish(body)
     }
 
+    /// The last non-blank line of a zstd file of whole frames, from its last frame alone: the
+    /// frames before it are stepped over by their headers (`ZSTD_findFrameCompressedSize`), none
+    /// decompressed. A sealed 64 MiB segment was read whole, each line made a `String`, to find
+    /// where the archive ends at every start. Nil when the file is not zstd, a frame does not
+    /// parse or ends mid-line, or the last frame has no line: the caller then reads it all.
+    public func lastLineOfLastFrame() throws -> String? {
+        let fd = open(url.path, O_RDONLY)
+        guard fd >= 0 else { throw ArchiveError(path: url.path, reason: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { Foundation.close(fd) }
+        var info = stat()
+        fstat(fd, &info)
+        let size = Int(info.st_size)
+        guard size >= 4, let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else { return nil }
+        defer { munmap(map, size) }
+        let bytes = UnsafeBufferPointer(start: map.assumingMemoryBound(to: UInt8.self), count: size)
+        guard Array(bytes[0..<4]) == Self.magic else { return nil }
+        var start = 0, last = 0
+        while start < size {
+            let length = ZSTD_findFrameCompressedSize(bytes.baseAddress! + start, size - start)
+            guard ZSTD_isError(length) == 0, length > 0 else { return nil }
+            last = start
+            start += length
+        }
+        guard let dctx = ZSTD_createDCtx() else { throw ArchiveError(path: url.path, reason: "out of memory") }
+        defer { ZSTD_freeDCtx(dctx) }
+        var text: [UInt8] = []
+        let outSize = ZSTD_DStreamOutSize()
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: outSize)
+        defer { out.deallocate() }
+        var input = ZSTD_inBuffer(src: bytes.baseAddress! + last, size: size - last, pos: 0)
+        while true {
+            var output = ZSTD_outBuffer(dst: out, size: outSize, pos: 0)
+            let ret = ZSTD_decompressStream(dctx, &output, &input)
+            guard ZSTD_isError(ret) == 0 else { return nil }
+            text.append(contentsOf: UnsafeBufferPointer(start: out, count: output.pos))
+            if ret == 0 { break }
+            guard input.pos < input.size || output.pos == outSize else { return nil }
+        }
+        guard text.last == 0x0A else { return nil }
+        var end = text.count - 1
+        while end > 0 {
+            var start = end
+            while start > 0, text[start - 1] != 0x0A { start -= 1 }
+            var trimmed = end
+            while trimmed > start, text[trimmed - 1] == 0x0D || text[trimmed - 1] == 0x20 || text[trimmed - 1] == 0x09 { trimmed -= 1 }
+            if trimmed > start { return String(decoding: text[start..<trimmed], as: UTF8.self) }
+            end = start - 1
+        }
+        return nil
+    }
+
     static func findMagic(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         var i = start
         while i + 4 <= bytes.count {

@@ -68,6 +68,11 @@ public final class ArchiveWriter {
         let sealed = try ownSegments().filter { !$0.isOpen }
         for name in sealed.reversed() {
             let reader = ArchiveReader(url: URL(fileURLWithPath: path(name.sealedName)))
+            // A sealed segment ends with a whole frame: its last line is read from that frame.
+            if let line = try reader.lastLineOfLastFrame() {
+                lastEvent = Self.key(of: line)
+                break
+            }
             try reader.forEachLine { _ in }
             if let line = reader.lastCleanLine {
                 lastEvent = Self.key(of: line)

@@ -122,6 +122,30 @@ final class TestClock: @unchecked Sendable {
         #expect(ArchiveVerifier.verify(files).allSatisfy { $0.isClean })
     }
 
+    /// A writer finds where the archive ends from the last sealed segment's last frame alone: the
+    /// same line a whole read ends on, and nothing from a file that is no zstd of whole frames.
+    @Test func theLastLineIsReadFromTheLastFrame() throws {
+        var config = ArchiveConfiguration(directory: dir)
+        config.flushEveryLines = 64
+        let evs = try events(300)
+        let w = try ArchiveWriter(configuration: config)
+        for e in evs { try w.append(e) }
+        try w.close()
+        let file = try segments()[0]
+        let reader = ArchiveReader(url: file)
+        try reader.forEachLine { _ in }
+        #expect(try reader.lastLineOfLastFrame() == evs.last?.rawJSON)
+        #expect(reader.lastCleanLine == evs.last?.rawJSON)
+        #expect(try ArchiveWriter(configuration: config).lastEvent == ArchivedEventKey(id: evs[299].id, createdAt: evs[299].createdAt))
+
+        let size = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as! Int
+        truncate(file.path, off_t(size - 3))
+        #expect(try ArchiveReader(url: file).lastLineOfLastFrame() == nil, "a frame cut short")
+        let plain = dir.appendingPathComponent("plain.jsonl")
+        try Data((evs[0].rawJSON + "\n").utf8).write(to: plain)
+        #expect(try ArchiveReader(url: plain).lastLineOfLastFrame() == nil, "not zstd")
+    }
+
     @Test func rotatesBySizeAndAge() throws {
         let clock = TestClock()
         var config = ArchiveConfiguration(directory: dir)
