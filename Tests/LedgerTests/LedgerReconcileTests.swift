@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import NostrCore
 import PeerHarness
 import Testing
@@ -159,5 +160,25 @@ extension LedgerReconcileTests {
         var garbled = AuthorCensus()
         garbled.add(nil)
         #expect(!garbled.isWithin(Set(keys)))
+    }
+}
+
+/// Ids and keys read from the ledger's text by table lookup decode as `Bytes32(hex:)` does.
+@Suite struct LedgerHexColumnTests {
+    @Test func aColumnDecodesAsBytes32HexDoes() throws {
+        let random = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let texts = [
+            random, random.uppercased(), String(repeating: "f", count: 64), "0" + random.dropFirst(2) + "g", String(random.dropLast(2)), random + "00",
+        ]
+        let queue = try DatabaseQueue()
+        try queue.read { db in
+            for text in texts {
+                let statement = try db.makeStatement(sql: "SELECT ?")
+                // The cursor leaves the statement on its row, where the column is read.
+                let rows = try Row.fetchCursor(statement, arguments: [text])
+                #expect(try rows.next() != nil)
+                #expect(Ledger.bytes32(statement.sqliteStatement, column: 0) == Bytes32(hex: text), "\(text)")
+            }
+        }
     }
 }
