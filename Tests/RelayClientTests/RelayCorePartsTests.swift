@@ -1,5 +1,4 @@
 import Foundation
-import NIOCore
 import NostrCore
 import PeerHarness
 import Testing
@@ -37,16 +36,6 @@ struct RelayCorePartsTests {
         // Sleeping until rung: any deadline rings.
         let answer9 = schedule.due(.seconds(60))
         #expect(answer9)
-    }
-
-    @Test func anOutboundEventFramesItsTextTheSameFromAStringAndFromBytes() throws {
-        let event = try SecretKey.generate().sign(kind: 1, content: "emoji 🚀, \"quoted\"", createdAt: 1_700_000_000)
-        let fromText = OutboundEvent(event)
-        let fromBytes = OutboundEvent(id: event.id, rawUTF8: Array(event.rawJSON.utf8))
-        #expect(fromText == fromBytes)
-        #expect(fromBytes.rawJSON == event.rawJSON)
-        #expect(fromBytes.rawByteCount == event.rawJSON.utf8.count)
-        #expect(String(buffer: fromBytes.frame) == ClientMessage.event(event).encoded)
     }
 
     @Test func aPublishIsRefusedWhenNotRunningOrLargerThanTheRelaysLimit() {

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import NIOCore
 import NostrCore
 
 /// One relay's mutable state, as values that decide (`ConnectionStateMachine`, `PublishQueue`,
@@ -255,7 +254,7 @@ actor RelayCore {
         var sent = false
         for event in publishQueue.takeSendable(at: now) {
             counters.eventSent()
-            outbound?.yield(event.frame)
+            outbound?.yield(event.message)
             sent = true
         }
         replies?.set(awaitingReplies: publishQueue.inFlight.count)
