@@ -38,6 +38,35 @@ struct RelayCorePartsTests {
         #expect(answer9)
     }
 
+    /// A live stream's publishes find the timer loop already due by their OK timeout: the first
+    /// rings it, the next one (sent while the first awaits its OK) does not.
+    @Test func aPublishRingsTheTimerLoopOnlyWhenItsDeadlineComesBeforeTheLoopWakes() async throws {
+        let core = RelayCore(configuration: RelayConfiguration(url: "ws://127.0.0.1:9"), logger: TestSupport.logger)
+        _ = await core.begin()
+        let opened = await core.opened(outbound: Outbox(), deflate: false, replies: ReadPacer.Gauge())
+        #expect(opened != nil)
+        // The loop's turn: nothing waits on time, so it sleeps until rung.
+        let idle = await core.tick()
+        #expect(idle == nil)
+        _ = core.alarm.takeRing()
+        let events = TestSupport.events(2).map(OutboundEvent.init)
+        let first = Task { await core.publish(events[0]) }
+        let firstSent = try await TestSupport.waitFor(seconds: 5) { await core.publishQueue.inFlight.count == 1 }
+        #expect(firstSent)
+        #expect(core.alarm.takeRing())
+        // The loop runs and now sleeps until the first event's OK timeout.
+        let wait = await core.tick()
+        #expect(wait != nil)
+        _ = core.alarm.takeRing()
+        let second = Task { await core.publish(events[1]) }
+        let secondSent = try await TestSupport.waitFor(seconds: 5) { await core.publishQueue.inFlight.count == 2 }
+        #expect(secondSent)
+        #expect(!core.alarm.takeRing())
+        await core.shutdown()
+        #expect(await first.value == .notConnected)
+        #expect(await second.value == .notConnected)
+    }
+
     @Test func aPublishIsRefusedWhenNotRunningOrLargerThanTheRelaysLimit() {
         let event = OutboundEvent(id: String(repeating: "a", count: 64), rawJSON: String(repeating: "x", count: 100))
         #expect(PublishAdmission.refusal(of: event, running: false, maxMessageLength: nil) == .notConnected)

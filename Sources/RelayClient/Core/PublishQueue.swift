@@ -66,7 +66,7 @@ struct PublishQueue: Sendable {
 
     var pendingCount: Int { pendingIDs.count }
     var isIdle: Bool { pendingIDs.isEmpty }
-    var oldestInFlightSentAt: Duration? { inFlight.values.compactMap(\.sentAt).min() }
+    var oldestInFlightSentAt: Duration? { inFlight.values.lazy.compactMap(\.sentAt).min() }
 
     /// Queues an event; false when the same id is already pending (the caller just waits).
     @discardableResult

@@ -78,7 +78,9 @@ extension RelayCore {
             if probe.answered(by: sub) { return }
             switch subscriptions.closed(sub, reason: reason, canAuthenticate: !configuration.authKeys.isEmpty, at: now) {
             case .unknown: break
-            case .heldForAuth: carry(auth.needed())
+            case .heldForAuth:
+                carry(auth.needed())
+                publishQueueChanged()
             case let .ended(actions): carry(actions)
             }
         case let .notice(text):
@@ -114,7 +116,12 @@ extension RelayCore {
             logger.debug("OK for no event in flight", metadata: ["event.id": .string(id)])
         }
         deliver(fx.resolutions)
-        if fx.needsAuth { carry(auth.needed()) }
+        if fx.needsAuth {
+            carry(auth.needed())
+            // An event held for NIP-42 and a wait for the challenge bring new deadlines, which
+            // the events' OK timeouts the loop sleeps until may lie past.
+            publishQueueChanged()
+        }
         pump()
     }
 }

@@ -53,7 +53,7 @@ extension RelayCore {
             waiters.awaitPublish(event.id, c)
             publishQueue.enqueue(event)
             pump()
-            due(now + quickest)
+            publishQueueChanged()
         }
     }
 
@@ -69,7 +69,7 @@ extension RelayCore {
             waiters.awaitPublishes(toSend.map(\.id), c)
             for e in toSend { publishQueue.enqueue(e) }
             pump()
-            due(now + quickest)
+            publishQueueChanged()
         }
         return results.merging(sent) { a, _ in a }
     }

@@ -258,8 +258,16 @@ actor RelayCore {
             sent = true
         }
         replies?.set(awaitingReplies: publishQueue.inFlight.count)
-        if sent { due(now + quickest) }
+        if sent { publishQueueChanged() }
         if let next = publishQueue.nextSendDue { due(next) }
+    }
+
+    /// Events were queued, sent or held: the timer loop must run by the earliest deadline the
+    /// state machines now keep (an OK's timeout, the silence limit, a NIP-42 wait). Not `now + quickest`: a sent event
+    /// cannot fall due sooner than its OK timeout, and ringing at the quickest of all waits woke
+    /// the loop for every publish of a live stream, as the loop's next wake lay past it.
+    func publishQueueChanged() {
+        if let deadline = earliestDeadline() { due(deadline) }
     }
 
     private func sendAuth(challenge: String, key index: Int) {
@@ -308,6 +316,15 @@ actor RelayCore {
     /// The earliest deadline the state machines return, as a wait from now.
     private func untilNextDeadline() -> Duration? {
         let t = now
+        return schedule.next(deadlines(at: t), now: t)
+    }
+
+    /// The earliest deadline the state machines return; nil when nothing waits on time.
+    private func earliestDeadline() -> Duration? {
+        deadlines(at: now).compactMap { $0 }.min()
+    }
+
+    private func deadlines(at t: Duration) -> [Duration?] {
         var deadlines: [Duration?] = []
         if canSend {
             deadlines = [publishQueue.nextDeadline(disconnectedSince: nil), subscriptions.nextDeadline, auth.nextDeadline(after: t), probe.answerDue]
@@ -316,7 +333,7 @@ actor RelayCore {
         } else if machine.state != .terminated {
             deadlines = [publishQueue.nextDeadline(disconnectedSince: disconnectedSince ?? t)]
         }
-        return schedule.next(deadlines, now: t)
+        return deadlines
     }
 
     /// Something may fall due at `deadline`: wakes the timer loop if it sleeps past it.

@@ -22,6 +22,14 @@ final class TickAlarm: Sendable {
         }?.resume()
     }
 
+    /// Whether a ring waits for the loop's next wait, which it clears (tests: the loop's part).
+    func takeRing() -> Bool {
+        state.withLock { s in
+            defer { s.rung = false }
+            return s.rung
+        }
+    }
+
     /// Returns when rung, after `timeout` (nil: no timeout), or on cancellation.
     func wait(for timeout: Duration?) async {
         if state.withLock({ s in

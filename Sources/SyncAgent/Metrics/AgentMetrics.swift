@@ -17,7 +17,20 @@ public final class AgentMetrics: Sendable {
     /// What RelayClient counted at the previous scrape, so its totals become counter increments.
     private let relaySeen = Mutex<[RelayURL: (invalid: Int, reconnects: Int)]>([:])
     private let archivedSeen = Mutex(0)
+    /// The counters and timers bumped per event or delivery round, by name and labels: making one
+    /// through the factory sanitizes its name and labels and looks it up in the registry under a
+    /// lock, which a live note paid five times. Made on first use, as before, so a series never
+    /// bumped is still not exposed.
+    private let perEventCounters = Mutex<[MeterKey: CoreMetrics.Counter]>([:])
+    private let perEventTimers = Mutex<[MeterKey: CoreMetrics.Timer]>([:])
     static let maxTrackedArrivals = 10_000
+
+    private struct MeterKey: Hashable {
+        var label: String
+        var name: String
+        var value: String
+        var outcome: String?
+    }
 
     /// `agent` labels `relaysync_agent_info`: the id and host that `status` lists for a cluster.
     public init(version: String = "unknown", commit: String = "unknown", agent: AgentIdentity = .current) {
@@ -35,20 +48,31 @@ public final class AgentMetrics: Sendable {
 
     func received(_ count: Int, new: Int, from relay: RelayURL) {
         guard count > 0 else { return }
-        Counter(label: "relaysync_events_received_total", dimensions: [("relay", relay.normalized)], factory: factory).increment(by: count)
-        if new > 0 { Counter(label: "relaysync_events_new_total", dimensions: [("relay", relay.normalized)], factory: factory).increment(by: new) }
+        counter("relaysync_events_received_total", "relay", relay.normalized).increment(by: count)
+        if new > 0 { counter("relaysync_events_new_total", "relay", relay.normalized).increment(by: new) }
     }
 
     /// Events new to the ledger, by scope ("authors", "inbox", "filters[N]").
     func recorded(byScope counts: [String: Int]) {
         for (scope, n) in counts where n > 0 {
-            Counter(label: "relaysync_scope_events_new_total", dimensions: [("scope", scope)], factory: factory).increment(by: n)
+            counter("relaysync_scope_events_new_total", "scope", scope).increment(by: n)
         }
     }
 
     func delivered(_ outcome: String, count: Int, to relay: RelayURL) {
         guard count > 0 else { return }
-        Counter(label: "relaysync_deliveries_total", dimensions: [("relay", relay.normalized), ("outcome", outcome)], factory: factory).increment(by: count)
+        counter("relaysync_deliveries_total", "relay", relay.normalized, outcome: outcome).increment(by: count)
+    }
+
+    /// The counter named `label` with the label `name` = `value` (and `outcome`), made once.
+    private func counter(_ label: String, _ name: String, _ value: String, outcome: String? = nil) -> CoreMetrics.Counter {
+        let key = MeterKey(label: label, name: name, value: value, outcome: outcome)
+        if let made = perEventCounters.withLock({ $0[key] }) { return made }
+        var dimensions = [(name, value)]
+        if let outcome { dimensions.append(("outcome", outcome)) }
+        let made = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+        perEventCounters.withLock { $0[key] = made }
+        return made
     }
 
     func reconciled(_ record: ReconciliationRecord) {
@@ -80,7 +104,15 @@ public final class AgentMetrics: Sendable {
     }
 
     func observe(_ name: String, _ duration: Duration, relay: RelayURL) {
-        Self.record(duration, in: Timer(label: name, dimensions: [("relay", relay.normalized)], factory: factory))
+        let key = MeterKey(label: name, name: "relay", value: relay.normalized)
+        let timer =
+            perEventTimers.withLock({ $0[key] })
+            ?? {
+                let made = Timer(label: name, dimensions: [("relay", relay.normalized)], factory: factory)
+                perEventTimers.withLock { $0[key] = made }
+                return made
+            }()
+        Self.record(duration, in: timer)
     }
 
     /// One relay's REQ-to-EOSE and EVENT-to-OK timers, made once for its connection's observer:
