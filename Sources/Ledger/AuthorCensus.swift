@@ -74,9 +74,10 @@ extension Ledger {
 
     /// Counts an inserted event's author, inside the transaction that inserts it.
     func countAuthor(_ pubkey: String) {
+        let key = Bytes32(hex: pubkey)
         AuthorCensus.byPath.withLock { censuses in
             guard censuses[path]?.overflowed == false else { return }
-            censuses[path]?.add(Bytes32(hex: pubkey))
+            censuses[path]?.add(key)
         }
     }
 
@@ -86,6 +87,8 @@ extension Ledger {
     /// holds had its author counted before it committed (the census only grows).
     func holdsOnly(_ db: Database, authors: Set<Bytes32>) throws -> Bool {
         _ = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events")
-        return AuthorCensus.byPath.withLock { $0[path] }?.isWithin(authors) ?? false
+        // Checked under the lock: a copy held outside it would make the next author counted copy
+        // the whole set.
+        return AuthorCensus.byPath.withLock { $0[path]?.isWithin(authors) } ?? false
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import LedgerPostgres
 import NostrCore
 import PeerHarness
