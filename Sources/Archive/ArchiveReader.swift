@@ -27,22 +27,35 @@ public final class ArchiveReader {
     /// Calls `body` for every complete, non-blank line, in order.
     public func forEachLine(_ body: (ArchiveLine) throws -> Void) throws {
         problems = []
+        try withMapping { mapped in
+            guard let bytes = mapped else {
+                compressedBytes = 0
+                problems.append(ArchiveReadProblem(file: url.path, frame: nil, offset: 0, reason: "empty file"))
+                return
+            }
+            compressedBytes = bytes.count
+            try readLines(bytes, body)
+        }
+    }
+
+    /// The file mapped read-only for `body` (nil when it is empty), unmapped after.
+    private func withMapping<R>(_ body: (UnsafeBufferPointer<UInt8>?) throws -> R) throws -> R {
         let fd = open(url.path, O_RDONLY)
         guard fd >= 0 else { throw ArchiveError(path: url.path, reason: "cannot open: \(String(cString: strerror(errno)))") }
         defer { Foundation.close(fd) }
         var info = stat()
         fstat(fd, &info)
         let size = Int(info.st_size)
-        compressedBytes = size
-        guard size > 0 else {
-            problems.append(ArchiveReadProblem(file: url.path, frame: nil, offset: 0, reason: "empty file"))
-            return
-        }
+        guard size > 0 else { return try body(nil) }
         guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
             throw ArchiveError(path: url.path, reason: "cannot map: \(String(cString: strerror(errno)))")
         }
         defer { munmap(map, size) }
-        let bytes = UnsafeBufferPointer(start: map.assumingMemoryBound(to: UInt8.self), count: size)
+        return try body(UnsafeBufferPointer(start: map.assumingMemoryBound(to: UInt8.self), count: size))
+    }
+
+    private func readLines(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (ArchiveLine) throws -> Void) throws {
+        let size = bytes.count
         isCompressed = size >= 4 && Array(bytes[0..<4]) == Self.magic
         var splitter = LineSplitter()
         if isCompressed {
@@ -111,16 +124,12 @@ public final class ArchiveReader {
     /// where the archive ends at every start. Nil when the file is not zstd, a frame does not
     /// parse or ends mid-line, or the last frame has no line: the caller then reads it all.
     public func lastLineOfLastFrame() throws -> String? {
-        let fd = open(url.path, O_RDONLY)
-        guard fd >= 0 else { throw ArchiveError(path: url.path, reason: "cannot open: \(String(cString: strerror(errno)))") }
-        defer { Foundation.close(fd) }
-        var info = stat()
-        fstat(fd, &info)
-        let size = Int(info.st_size)
-        guard size >= 4, let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else { return nil }
-        defer { munmap(map, size) }
-        let bytes = UnsafeBufferPointer(start: map.assumingMemoryBound(to: UInt8.self), count: size)
-        guard Array(bytes[0..<4]) == Self.magic else { return nil }
+        try withMapping { mapped in try mapped.flatMap(lastLine(ofLastFrameIn:)) }
+    }
+
+    private func lastLine(ofLastFrameIn bytes: UnsafeBufferPointer<UInt8>) throws -> String? {
+        let size = bytes.count
+        guard size >= 4, Array(bytes[0..<4]) == Self.magic else { return nil }
         var start = 0, last = 0
         while start < size {
             let length = ZSTD_findFrameCompressedSize(bytes.baseAddress! + start, size - start)
