@@ -117,8 +117,9 @@ extension Ledger {
         let wanted = Set(authors)
         // Every event is the authors' when the census says so (it matches keys in either case;
         // ledger pubkeys are lowercase, as the text compared below): counted without reading a
-        // table row, where a one-shot run's summary read every event.
-        if kinds == nil { _ = try authorCensus() }
+        // table row, where a one-shot run's summary read every event. Only a census this process
+        // already has (its reconciliation built it) is used: `status`, which only reads, must not
+        // take the write lock to build one.
         return try read("count author events") { db in
             if kinds == nil, try holdsOnly(db, authors: Self.lowercaseKeys(authors)) {
                 return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0

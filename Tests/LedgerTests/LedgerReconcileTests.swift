@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import NostrCore
 import PeerHarness
+import Synchronization
 import Testing
 
 @testable import Ledger
@@ -54,6 +55,10 @@ import Testing
         let second = SecretKey.generate(), stranger = SecretKey.generate()
         let events = try (0..<60).map { i in try (i % 2 == 0 ? key : second).sign(kind: 1 + i % 3, content: "n\(i)", createdAt: 1_700_000_000 + Int64(i % 25)) }
         try record(l, events.shuffled(), from: a)
+        // Counting alone (what `status` does) reads the table and builds no census: that would
+        // take the write lock.
+        #expect(try l.authorEventCount(authors: [key.publicKey], kinds: nil) == 30)
+        #expect(AuthorCensus.byPath.withLock { $0[l.path] } == nil)
         func windows(_ scope: ReconcileScope) throws -> [[LedgerItem]] {
             var lower: Int64 = 0
             var out: [[LedgerItem]] = []
