@@ -30,6 +30,37 @@ struct DirectStatement {
         }
     }
 
+    /// Binds with `bind`, steps once and hands the result row, if any, to `read` before resetting.
+    func row<T>(_ db: Database, _ bind: (inout Binder) -> Void, _ read: (Columns) -> T) throws -> T? {
+        sqlite3_reset(handle)
+        var binder = Binder(handle: handle)
+        bind(&binder)
+        defer { sqlite3_reset(handle) }
+        switch sqlite3_step(handle) {
+        case SQLITE_DONE: return nil
+        case SQLITE_ROW: return read(Columns(handle: handle))
+        case let code: throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: statement.sql)
+        }
+    }
+
+    /// A result row's columns, by index from 0.
+    struct Columns {
+        let handle: OpaquePointer
+
+        func int64(_ column: Int32) -> Int64? {
+            sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
+        }
+
+        func bool(_ column: Int32) -> Bool { sqlite3_column_int64(handle, column) != 0 }
+
+        func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
+        func string(_ column: Int32) -> String? {
+            guard let text = sqlite3_column_text(handle, column) else { return nil }
+            return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
+        }
+    }
+
     /// Binds parameters 1, 2, 3… in the order they are added.
     struct Binder {
         let handle: OpaquePointer

@@ -11,7 +11,7 @@ extension Ledger {
         // When no row could fail the scope's test (every kind, and only its authors in the
         // ledger: `AuthorCensus`), the window is read from the (created_at, id) index alone: no
         // table row is looked up, which was most of an unchanged re-sync's CPU.
-        if scope.kinds == nil, scope.authorKeys != nil { _ = try authorCensus() }
+        if scope.kinds == nil, scope.authorKeys != nil { try recountAuthorsIfBehind() }
         return try read("read reconciliation items") { db in
             if scope.kinds == nil, try scope.authorKeys.map({ try holdsOnly(db, authors: $0) }) ?? true {
                 let statement = try db.cachedStatement(
@@ -75,7 +75,10 @@ extension Ledger {
         guard !items.isEmpty else { return RequeueResult() }
         return try write("requeue deliveries") { db in
             var result = RequeueResult()
-            let find = try db.cachedStatement(
+            // Stepped through SQLite's C API: a GRDB row per item (its columns looked up by
+            // name, a String each) was most of the look-up's cost.
+            let find = try DirectStatement(
+                db,
                 sql: """
                     SELECT e.seq, e.replace_key, e.expiration, d.state, d.updated_at,
                            EXISTS (SELECT 1 FROM replaceable_heads h WHERE h.replace_key = e.replace_key AND h.event_id = e.id),
@@ -84,28 +87,35 @@ extension Ledger {
                     FROM events e LEFT JOIN deliveries d ON d.relay = ? AND d.seq = e.seq
                     WHERE e.created_at = ? AND e.id = ?
                     """)
-            let upsert = try db.cachedStatement(
+            let upsert = try DirectStatement(
+                db,
                 sql: """
                     INSERT INTO deliveries (relay, seq, state, updated_at) VALUES (?, ?, 'pending', ?)
                     ON CONFLICT (relay, seq) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = 0, reason = NULL,
                         updated_at = excluded.updated_at
                     """)
             for item in items {
-                guard let row = try Row.fetchOne(find, arguments: [relay, relay, item.createdAt, item.id.hex]) else {
+                let found = try find.row(
+                    db,
+                    { b in
+                        b.add(relay); b.add(relay); b.add(item.createdAt); b.add(item.id.hex)
+                    },
+                    { row in
+                        let superseded = !row.isNull(1) && !row.bool(5)
+                        let expired = row.int64(2).map { $0 <= now } ?? false
+                        return (
+                            seq: row.int64(0) ?? 0, ineligible: superseded || expired || row.bool(6) || row.bool(7),
+                            state: row.string(3).flatMap(DeliveryState.init(rawValue:)), updatedAt: row.int64(4)
+                        )
+                    })
+                guard let found else {
                     result.unknown += 1
                     continue
                 }
-                let seq: Int64 = row[0]
-                let replaceKey: String? = row[1]
-                let expiration: Int64? = row[2]
-                let state = (row[3] as String?).flatMap(DeliveryState.init(rawValue:))
-                let updatedAt: Int64? = row[4]
-                let isHead: Bool = row[5]
-                let deleted: Bool = row[6]
-                let vanished: Bool = row[7]
-                let ineligible = replaceKey != nil && !isHead || expiration.map({ $0 <= now }) ?? false || deleted || vanished
-                if result.sort(item, ineligible: ineligible, state: state, updatedAt: updatedAt, comparedAt: comparedAt), apply {
-                    try upsert.execute(arguments: [relay, seq, now])
+                if result.sort(item, ineligible: found.ineligible, state: found.state, updatedAt: found.updatedAt, comparedAt: comparedAt), apply {
+                    try upsert.run(db) { b in
+                        b.add(relay); b.add(found.seq); b.add(now)
+                    }
                 }
             }
             return result

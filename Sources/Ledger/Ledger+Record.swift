@@ -66,6 +66,8 @@ extension Ledger {
             var indexed: [(event: Event, indexes: [String])] = []
             let vanishes = self.vanishes.withLock { $0 }
             var vanishCacheStale = false
+            var authors: Set<String> = []
+            var inserted: (first: Int64, last: Int64)?
             let findSeq = try DirectStatement(db, sql: Self.findSeqSQL)
             let insertEvent = try DirectStatement(
                 db,
@@ -102,7 +104,8 @@ extension Ledger {
                     continue
                 }
                 let seq = db.lastInsertedRowID
-                countAuthor(e.pubkey)
+                authors.insert(e.pubkey)
+                inserted = (inserted?.first ?? seq, seq)
                 if e.kind == Kind.deletion { try Self.noteDeletions(db, by: e) }
                 if e.kind == Kind.requestToVanish {
                     try Self.noteVanish(db, by: e)
@@ -158,6 +161,8 @@ extension Ledger {
                         """)
                 for relay in writableRelays { try advance.execute(arguments: [last, relay, last]) }
             }
+            // Last: what it remembers once the transaction commits must be what was written.
+            if let inserted { try countAuthors(db, authors, inserted: inserted.first...inserted.last) }
             return outcomes
         }
     }

@@ -117,9 +117,7 @@ extension Ledger {
         let wanted = Set(authors)
         // Every event is the authors' when the census says so (it matches keys in either case;
         // ledger pubkeys are lowercase, as the text compared below): counted without reading a
-        // table row, where a one-shot run's summary read every event. Only a census this process
-        // already has (its reconciliation built it) is used: `status`, which only reads, must not
-        // take the write lock to build one.
+        // table row, where a one-shot run's summary and `status` read every event.
         return try read("count author events") { db in
             if kinds == nil, try holdsOnly(db, authors: Self.lowercaseKeys(authors)) {
                 return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0

@@ -105,8 +105,8 @@ public final class Ledger: Sendable {
         // The files go while SQLite still holds them open; the pool closes right after, on unlinked files.
         if let temporaryDirectory {
             try? FileManager.default.removeItem(at: temporaryDirectory)
-            // No other ledger opens a temporary file: its census goes with it.
-            AuthorCensus.byPath.withLock { _ = $0.removeValue(forKey: path) }
+            // No other ledger opens a temporary file: what is known of its census goes with it.
+            AuthorCensus.committed.withLock { _ = $0.removeValue(forKey: path) }
         }
     }
 

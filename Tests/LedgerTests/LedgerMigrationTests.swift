@@ -56,6 +56,31 @@ import Testing
         #expect(try l.dueDeliveries(relay: b, limit: 10, now: 4).map(\.seq) == [3, 8])
     }
 
+    /// v8 counts the authors of the events already there, or only that there are more than 4,096.
+    @Test func theAuthorCensusCountsTheEventsAlreadyRecorded() throws {
+        func census(authors: Int) throws -> AuthorCensus {
+            let path = dir.appendingPathComponent("census-\(authors).sqlite").path
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let pool = try DatabasePool(path: path)
+            try LedgerSchema.migrator.migrate(pool, upTo: "v7-media-blobs")
+            try pool.write { db in
+                try db.execute(
+                    sql: """
+                        WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+                        INSERT INTO events (id, pubkey, kind, created_at, first_relay, first_seen_at, raw)
+                        SELECT printf('%064x', i), printf('%064x', i % ?), 1, 1700000000, 'ws://127.0.0.1:7001', 1, '{}' FROM n
+                        """, arguments: [authors * 2 - 1, authors])
+            }
+            try pool.close()
+            let l = try Ledger(path: path)
+            return try l.pool.read { try AuthorCensus.read($0) }
+        }
+        let few = try census(authors: 3)
+        #expect(few.authors == Set((0..<3).map { Bytes32(w0: 0, w1: 0, w2: 0, w3: UInt64($0)) }) && !few.overflowed)
+        #expect(try census(authors: AuthorCensus.limit).authors.count == AuthorCensus.limit)
+        #expect(try census(authors: AuthorCensus.limit + 1).overflowed)
+    }
+
     @Test func eventsAreUniqueByTimeAndIDWithNoIndexOnTheIDAlone() throws {
         // And none by author either (v4): no query reads events by author.
         let l = try Ledger.temporary()

@@ -55,10 +55,7 @@ import Testing
         let second = SecretKey.generate(), stranger = SecretKey.generate()
         let events = try (0..<60).map { i in try (i % 2 == 0 ? key : second).sign(kind: 1 + i % 3, content: "n\(i)", createdAt: 1_700_000_000 + Int64(i % 25)) }
         try record(l, events.shuffled(), from: a)
-        // Counting alone (what `status` does) reads the table and builds no census: that would
-        // take the write lock.
         #expect(try l.authorEventCount(authors: [key.publicKey], kinds: nil) == 30)
-        #expect(AuthorCensus.byPath.withLock { $0[l.path] } == nil)
         func windows(_ scope: ReconcileScope) throws -> [[LedgerItem]] {
             var lower: Int64 = 0
             var out: [[LedgerItem]] = []
@@ -165,6 +162,67 @@ extension LedgerReconcileTests {
         var garbled = AuthorCensus()
         garbled.add(nil)
         #expect(!garbled.isWithin(Set(keys)))
+    }
+
+    func census(_ l: Ledger) throws -> AuthorCensus { try l.pool.read { try AuthorCensus.read($0) } }
+
+    @Test func itIsKeptInTheLedgerAndOnlyWhatCommittedIsRemembered() throws {
+        let l = try Ledger.temporary()
+        let keys = (0..<4).map { _ in SecretKey.generate() }
+        let a: RelayURL = "ws://127.0.0.1:7001"
+        func record(_ key: SecretKey, _ content: String) throws {
+            _ = try l.record([ObservedEvent(event: try key.sign(kind: 1, content: content, createdAt: 1_700_000_000), relay: a)], writableRelays: [], now: 1)
+        }
+        func counted() throws -> Set<String>? {
+            let census = try l.pool.read { try AuthorCensus.read($0) }
+            return census.overflowed ? nil : Set(census.authors.map(\.hex))
+        }
+        let scope = ReconcileScope(authors: keys.map(\.publicKey), kinds: nil, since: nil)
+        try record(keys[0], "0")
+        try record(keys[1], "1")
+        try record(keys[0], "2")
+        #expect(try counted() == [keys[0].publicKey, keys[1].publicKey])
+        #expect(AuthorCensus.committed.withLock { $0[l.path] } == [keys[0].publicKey, keys[1].publicKey])
+
+        // A transaction that rolls back leaves no row, and nothing remembered that would keep
+        // the author's next event from writing one.
+        struct Abandoned: Error {}
+        #expect(throws: Abandoned.self) {
+            try l.pool.write { db in
+                try l.countAuthors(db, [keys[2].publicKey], inserted: 4...4)
+                throw Abandoned()
+            }
+        }
+        #expect(try counted() == [keys[0].publicKey, keys[1].publicKey])
+        #expect(AuthorCensus.committed.withLock { $0[l.path]?.contains(keys[2].publicKey) } == false)
+        try record(keys[2], "3")
+        #expect(try counted() == Set(keys.prefix(3).map(\.publicKey)))
+
+        // An event recorded by a build that keeps no census makes it untrusted until counted again.
+        let foreign = try keys[3].sign(kind: 1, content: "older build", createdAt: 1_700_000_001)
+        try l.pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO events (id, pubkey, kind, created_at, first_relay, first_seen_at, raw) VALUES (?, ?, 1, ?, ?, 1, ?)",
+                arguments: [foreign.id, foreign.pubkey, foreign.createdAt, a, foreign.rawJSON])
+        }
+        #expect(try counted() == nil)
+        #expect(try l.reconcileItems(scope: scope, from: 0, maxItems: 100).items.count == 5)
+        #expect(try counted() == Set(keys.map(\.publicKey)))
+
+        // Past the limit only the flag is kept.
+        try l.pool.write { db in
+            try db.execute(
+                sql: """
+                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+                    INSERT INTO events (id, pubkey, kind, created_at, first_relay, first_seen_at, raw)
+                    SELECT printf('%064x', i), printf('%064x', i), 1, 1, ?, 1, '{}' FROM n
+                    """, arguments: [AuthorCensus.limit, a])
+        }
+        _ = try l.reconcileItems(scope: scope, from: 0, maxItems: 100)
+        #expect(try counted() == nil)
+        try record(SecretKey.generate(), "after")
+        #expect(try l.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM event_authors") } == 0)
+        #expect(try l.pool.read { try Bool.fetchOne($0, sql: "SELECT overflowed FROM event_author_census") } == true)
     }
 }
 
