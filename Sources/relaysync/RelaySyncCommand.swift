@@ -14,6 +14,7 @@ struct RelaySyncCommand: AsyncParsableCommand {
     /// argument-parser's main, with the exit codes of `ExitStatus`: configuration and key-file
     /// mistakes exit 78 and file errors are one line naming the path, never Foundation's text.
     static func main() async {
+        MallocArenas.limitToCores()
         do {
             var command = try await asyncParseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
