@@ -84,23 +84,28 @@ struct AuthorCensus: Sendable {
         try db.execute(sql: "UPDATE event_author_census SET counted_through = \(sequenceSQL)")
     }
 
-    /// Authors known to be in a ledger file's `event_authors` by a committed transaction, by path,
-    /// for this process: `Ledger.record` writes no row for them. Committed rows are never removed
-    /// (past the limit they go, but then nothing is written anyway), so the set is never wrong,
-    /// only incomplete, and an author missing from it costs one `INSERT OR IGNORE`.
-    static let committed = Mutex<[String: Set<String>]>([:])
+    /// What a committed transaction showed of a ledger file's census, by path, for this process:
+    /// `Ledger.record` writes no row for an author known to be counted, and nothing at all once
+    /// the census overflowed. Committed rows are never removed (past the limit they go, but then
+    /// the flag stays for good), so this is never wrong, only incomplete: an author missing from
+    /// it costs one `INSERT OR IGNORE`. It holds at most the limit and one recording's authors.
+    enum Committed: Sendable, Equatable {
+        case counted(Set<String>)
+        case overflowed
+    }
 
-    /// The SQL of one author's row, unless the census already overflowed.
-    static let insertSQL = """
-        INSERT OR IGNORE INTO event_authors (pubkey)
-        SELECT ? WHERE NOT (SELECT overflowed FROM event_author_census)
-        """
+    static let committed = Mutex<[String: Committed]>([:])
 
-    /// Past the limit the rows go and only the flag stays.
-    static func overflowIfFull(_ db: Database) throws {
-        guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event_authors") ?? 0 > limit else { return }
+    /// The SQL of one author's row.
+    static let insertSQL = "INSERT OR IGNORE INTO event_authors (pubkey) VALUES (?)"
+
+    /// Past the limit the rows go and only the flag stays. Returns whether the census overflowed.
+    @discardableResult
+    static func overflowIfFull(_ db: Database) throws -> Bool {
+        guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event_authors") ?? 0 > limit else { return false }
         try db.execute(sql: "DELETE FROM event_authors")
         try db.execute(sql: "UPDATE event_author_census SET overflowed = 1")
+        return true
     }
 }
 
@@ -112,19 +117,34 @@ extension Ledger {
         try db.execute(
             sql: "UPDATE event_author_census SET counted_through = ? WHERE counted_through = ?",
             arguments: [inserted.upperBound, inserted.lowerBound - 1])
-        let known = AuthorCensus.committed.withLock { $0[path] ?? [] }
-        let new = authors.subtracting(known)
-        guard !new.isEmpty else { return }
-        let insert = try DirectStatement(db, sql: AuthorCensus.insertSQL)
-        var added = false
-        for author in new {
-            try insert.run(db) { $0.add(author) }
-            added = added || db.changesCount == 1
+        let new: Set<String>
+        switch AuthorCensus.committed.withLock({ $0[path] }) {
+        case .overflowed: return
+        case let .counted(known): new = authors.subtracting(known)
+        case nil: new = authors
         }
-        if added { try AuthorCensus.overflowIfFull(db) }
+        guard !new.isEmpty else { return }
+        let remember: AuthorCensus.Committed
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT overflowed FROM event_author_census")) ?? false {
+            remember = .overflowed
+        } else {
+            let insert = try DirectStatement(db, sql: AuthorCensus.insertSQL)
+            var added = false
+            for author in new {
+                try insert.run(db) { $0.add(author) }
+                added = added || db.changesCount == 1
+            }
+            remember = try added && AuthorCensus.overflowIfFull(db) ? .overflowed : .counted(new)
+        }
         // A rolled-back transaction (or savepoint: this runs last in the recording's) wrote none.
         db.afterNextTransaction { [path] _ in
-            AuthorCensus.committed.withLock { $0[path, default: []].formUnion(new) }
+            AuthorCensus.committed.withLock { committed in
+                switch (committed[path], remember) {
+                case (.overflowed, _), (_, .overflowed): committed[path] = .overflowed
+                case let (.counted(known), .counted(new)): committed[path] = .counted(known.union(new))
+                case (nil, _): committed[path] = remember
+                }
+            }
         }
     }
 

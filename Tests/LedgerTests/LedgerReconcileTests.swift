@@ -182,7 +182,7 @@ extension LedgerReconcileTests {
         try record(keys[1], "1")
         try record(keys[0], "2")
         #expect(try counted() == [keys[0].publicKey, keys[1].publicKey])
-        #expect(AuthorCensus.committed.withLock { $0[l.path] } == [keys[0].publicKey, keys[1].publicKey])
+        #expect(AuthorCensus.committed.withLock { $0[l.path] } == .counted([keys[0].publicKey, keys[1].publicKey]))
 
         // A transaction that rolls back leaves no row, and nothing remembered that would keep
         // the author's next event from writing one.
@@ -194,7 +194,7 @@ extension LedgerReconcileTests {
             }
         }
         #expect(try counted() == [keys[0].publicKey, keys[1].publicKey])
-        #expect(AuthorCensus.committed.withLock { $0[l.path]?.contains(keys[2].publicKey) } == false)
+        #expect(AuthorCensus.committed.withLock { $0[l.path] } == .counted([keys[0].publicKey, keys[1].publicKey]))
         try record(keys[2], "3")
         #expect(try counted() == Set(keys.prefix(3).map(\.publicKey)))
 
@@ -221,8 +221,25 @@ extension LedgerReconcileTests {
         _ = try l.reconcileItems(scope: scope, from: 0, maxItems: 100)
         #expect(try counted() == nil)
         try record(SecretKey.generate(), "after")
+        // Once a recording has seen it overflowed, nothing more is remembered or written.
+        #expect(AuthorCensus.committed.withLock { $0[l.path] } == .overflowed)
+        try record(SecretKey.generate(), "after that")
         #expect(try l.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM event_authors") } == 0)
         #expect(try l.pool.read { try Bool.fetchOne($0, sql: "SELECT overflowed FROM event_author_census") } == true)
+    }
+
+    @Test func aRecordingPastTheLimitLeavesOnlyTheFlag() throws {
+        let l = try Ledger.temporary()
+        let a: RelayURL = "ws://127.0.0.1:7001"
+        let wraps = try (0...AuthorCensus.limit).map { i in
+            ObservedEvent(event: try SecretKey.generate().sign(kind: 1059, content: "\(i)", createdAt: 1_700_000_000), relay: a)
+        }
+        _ = try l.record(Array(wraps.prefix(10)), writableRelays: [], now: 1)
+        #expect(try !l.pool.read { try AuthorCensus.read($0) }.overflowed)
+        _ = try l.record(Array(wraps.dropFirst(10)), writableRelays: [], now: 1)
+        #expect(try l.pool.read { try AuthorCensus.read($0) }.overflowed)
+        #expect(try l.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM event_authors") } == 0)
+        #expect(AuthorCensus.committed.withLock { $0[l.path] } == .overflowed)
     }
 }
 
