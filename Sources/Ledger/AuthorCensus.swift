@@ -21,6 +21,8 @@ struct AuthorCensus: Sendable {
 
     private(set) var authors: Set<Bytes32> = []
     private(set) var overflowed = false
+    /// How many events the census counted: the ledger's events, as it never deletes one.
+    var events = 0
 
     mutating func add(_ author: Bytes32?) {
         guard !overflowed else { return }
@@ -45,12 +47,13 @@ struct AuthorCensus: Sendable {
     /// every event (a build from before v8 recorded some) knows only that there may be more.
     static func read(_ db: Database) throws -> AuthorCensus {
         var census = AuthorCensus()
-        let trusted = try Bool.fetchOne(
-            db, sql: "SELECT NOT overflowed AND counted_through = \(sequenceSQL) FROM event_author_census")
-        guard trusted == true else {
+        let row = try Row.fetchOne(
+            db, sql: "SELECT NOT overflowed AND counted_through = \(sequenceSQL), events FROM event_author_census")
+        guard let row, row[0] == true else {
             census.overflow()
             return census
         }
+        census.events = row[1]
         let statement = try db.cachedStatement(sql: "SELECT pubkey FROM event_authors")
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
@@ -81,7 +84,7 @@ struct AuthorCensus: Sendable {
                 SELECT DISTINCT pubkey FROM events WHERE NOT (SELECT overflowed FROM event_author_census) LIMIT \(limit + 1)
                 """)
         try overflowIfFull(db)
-        try db.execute(sql: "UPDATE event_author_census SET counted_through = \(sequenceSQL)")
+        try db.execute(sql: "UPDATE event_author_census SET counted_through = \(sequenceSQL), events = (SELECT COUNT(*) FROM events)")
     }
 
     /// What a committed transaction showed of a ledger file's census, by path, for this process:
@@ -115,8 +118,8 @@ extension Ledger {
     /// remembered once committed. The census stays current only if it was before the recording.
     func countAuthors(_ db: Database, _ authors: Set<String>, inserted: ClosedRange<Int64>) throws {
         try db.execute(
-            sql: "UPDATE event_author_census SET counted_through = ? WHERE counted_through = ?",
-            arguments: [inserted.upperBound, inserted.lowerBound - 1])
+            sql: "UPDATE event_author_census SET counted_through = ?, events = events + ? WHERE counted_through = ?",
+            arguments: [inserted.upperBound, inserted.count, inserted.lowerBound - 1])
         let new: Set<String>
         switch AuthorCensus.committed.withLock({ $0[path] }) {
         case .overflowed: return

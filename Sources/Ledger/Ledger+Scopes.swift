@@ -116,11 +116,12 @@ extension Ledger {
         guard !authors.isEmpty else { return 0 }
         let wanted = Set(authors)
         // Every event is the authors' when the census says so (it matches keys in either case;
-        // ledger pubkeys are lowercase, as the text compared below): counted without reading a
-        // table row, where a one-shot run's summary and `status` read every event.
+        // ledger pubkeys are lowercase, as the text compared below), the census's count is the
+        // answer: a one-shot run's summary and `status` read every event, then walked an index.
         return try read("count author events") { db in
-            if kinds == nil, try holdsOnly(db, authors: Self.lowercaseKeys(authors)) {
-                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0
+            if kinds == nil {
+                let census = try AuthorCensus.read(db)
+                if census.isWithin(Self.lowercaseKeys(authors)) { return census.events }
             }
             var count = 0
             let rows = try Row.fetchCursor(db, sql: "SELECT pubkey, kind FROM events")

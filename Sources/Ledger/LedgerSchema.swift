@@ -247,14 +247,16 @@ enum LedgerSchema {
         m.registerMigration("v8-author-census") { db in
             // The distinct authors of the events, up to 4,096 (`AuthorCensus`), or only that
             // there are more: read at every reconciliation instead of a pass over the table.
-            // counted_through is the events' AUTOINCREMENT mark the census counted up to.
+            // counted_through is the events' AUTOINCREMENT mark the census counted up to, and
+            // events how many events it counted (the ledger never deletes one).
             try db.execute(
                 sql: """
                     CREATE TABLE event_authors (pubkey TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
                     CREATE TABLE event_author_census (
                         id INTEGER PRIMARY KEY CHECK (id = 1),
                         overflowed INTEGER NOT NULL DEFAULT 0,
-                        counted_through INTEGER NOT NULL DEFAULT -1
+                        counted_through INTEGER NOT NULL DEFAULT -1,
+                        events INTEGER NOT NULL DEFAULT 0
                     );
                     INSERT INTO event_author_census (id) VALUES (1);
                     """)

@@ -76,7 +76,7 @@ import Testing
             return try l.pool.read { try AuthorCensus.read($0) }
         }
         let few = try census(authors: 3)
-        #expect(few.authors == Set((0..<3).map { Bytes32(w0: 0, w1: 0, w2: 0, w3: UInt64($0)) }) && !few.overflowed)
+        #expect(few.authors == Set((0..<3).map { Bytes32(w0: 0, w1: 0, w2: 0, w3: UInt64($0)) }) && !few.overflowed && few.events == 6)
         #expect(try census(authors: AuthorCensus.limit).authors.count == AuthorCensus.limit)
         #expect(try census(authors: AuthorCensus.limit + 1).overflowed)
     }

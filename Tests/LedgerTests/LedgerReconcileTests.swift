@@ -208,6 +208,11 @@ extension LedgerReconcileTests {
         #expect(try counted() == nil)
         #expect(try l.reconcileItems(scope: scope, from: 0, maxItems: 100).items.count == 5)
         #expect(try counted() == Set(keys.map(\.publicKey)))
+        try record(keys[3], "4")
+        // What the census counted is what the table holds: the summary's count, without a walk.
+        #expect(try l.pool.read { try AuthorCensus.read($0) }.events == 6)
+        #expect(try l.authorEventCount(authors: keys.map(\.publicKey), kinds: nil) == 6)
+        #expect(try l.authorEventCount(authors: [keys[3].publicKey], kinds: nil) == 2)
 
         // Past the limit only the flag is kept.
         try l.pool.write { db in
