@@ -19,15 +19,7 @@ struct DirectStatement {
     /// integer, or nil when the statement produced no row.
     @discardableResult
     func run(_ db: Database, _ bind: (inout Binder) -> Void) throws -> Int64? {
-        sqlite3_reset(handle)
-        var binder = Binder(handle: handle)
-        bind(&binder)
-        defer { sqlite3_reset(handle) }
-        switch sqlite3_step(handle) {
-        case SQLITE_DONE: return nil
-        case SQLITE_ROW: return sqlite3_column_int64(handle, 0)
-        case let code: throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: statement.sql)
-        }
+        try row(db, bind) { sqlite3_column_int64($0.handle, 0) }
     }
 
     /// Binds with `bind`, steps once and hands the result row, if any, to `read` before resetting.
