@@ -21,6 +21,9 @@ struct AuthorCensus: Sendable {
 
     private(set) var authors: Set<Bytes32> = []
     private(set) var overflowed = false
+    /// Events were recorded that the census did not count (by a build from before v8): it knows
+    /// only that there may be more until it is counted again.
+    private(set) var behind = false
     /// How many events the census counted: the ledger's events, as it never deletes one.
     var events = 0
 
@@ -43,17 +46,19 @@ struct AuthorCensus: Sendable {
     /// The events' AUTOINCREMENT mark: the last seq ever handed out, 0 for none.
     static let sequenceSQL = "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"
 
-    /// The census `db`'s transaction sees, stepped through SQLite's C API. One that did not count
-    /// every event (a build from before v8 recorded some) knows only that there may be more.
+    /// Whether the census counted every event recorded.
+    private static let currentSQL = "counted_through = \(sequenceSQL)"
+
+    /// The census `db`'s transaction sees, stepped through SQLite's C API.
     static func read(_ db: Database) throws -> AuthorCensus {
         var census = AuthorCensus()
-        let row = try Row.fetchOne(
-            db, sql: "SELECT NOT overflowed AND counted_through = \(sequenceSQL), events FROM event_author_census")
-        guard let row, row[0] == true else {
+        let row = try Row.fetchOne(db, sql: "SELECT overflowed, \(currentSQL), events FROM event_author_census")
+        guard let row, row[0] == false, row[1] == true else {
+            census.behind = row?[0] == false
             census.overflow()
             return census
         }
-        census.events = row[1]
+        census.events = row[2]
         let statement = try db.cachedStatement(sql: "SELECT pubkey FROM event_authors")
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
@@ -71,7 +76,7 @@ struct AuthorCensus: Sendable {
 
     /// Whether the census counted every event recorded (or already knows there are too many).
     static func isCurrent(_ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT overflowed OR counted_through = \(sequenceSQL) FROM event_author_census") ?? false
+        try Bool.fetchOne(db, sql: "SELECT overflowed OR \(currentSQL) FROM event_author_census") ?? false
     }
 
     /// Counts the authors of every event, adding to the rows already there (rows are only ever
@@ -151,16 +156,11 @@ extension Ledger {
         }
     }
 
-    /// Counts the authors again if a build that does not keep the census recorded events since.
-    func recountAuthorsIfBehind() throws {
-        guard try !read("read the author census", AuthorCensus.isCurrent) else { return }
+    /// Counts the authors again, unless another writer already did, after a build that does not
+    /// keep the census recorded events.
+    func recountAuthors() throws {
         try write("count authors") { db in
             if try !AuthorCensus.isCurrent(db) { try AuthorCensus.recount(db) }
         }
-    }
-
-    /// Whether every event `db`'s transaction sees is by one of `authors`, by the census it sees.
-    func holdsOnly(_ db: Database, authors: Set<Bytes32>) throws -> Bool {
-        try AuthorCensus.read(db).isWithin(authors)
     }
 }

@@ -11,9 +11,15 @@ extension Ledger {
         // When no row could fail the scope's test (every kind, and only its authors in the
         // ledger: `AuthorCensus`), the window is read from the (created_at, id) index alone: no
         // table row is looked up, which was most of an unchanged re-sync's CPU.
-        if scope.kinds == nil, scope.authorKeys != nil { try recountAuthorsIfBehind() }
-        return try read("read reconciliation items") { db in
-            if scope.kinds == nil, try scope.authorKeys.map({ try holdsOnly(db, authors: $0) }) ?? true {
+        var censusBehind = false
+        let window = try read("read reconciliation items") { db in
+            var everyRowFits = scope.kinds == nil
+            if everyRowFits, let authors = scope.authorKeys {
+                let census = try AuthorCensus.read(db)
+                censusBehind = census.behind
+                everyRowFits = census.isWithin(authors)
+            }
+            if everyRowFits {
                 let statement = try db.cachedStatement(
                     sql: "SELECT created_at, id FROM events WHERE created_at >= ? ORDER BY created_at, id")
                 return try Self.stepItems(db, statement, lower: lower, maxItems: maxItems, idColumn: 1) { _ in true }
@@ -30,39 +36,15 @@ extension Ledger {
                 return true
             }
         }
+        // A build that keeps no census recorded events: counted again for the next windows.
+        if censusBehind { try recountAuthors() }
+        return window
     }
 
-    /// Each byte's value as a hex digit of either case, 0xFF when it is none: what
-    /// `Bytes32(hexUTF8:)` accepts.
-    private static let nibbles: [UInt8] = (0..<256).map { c in
-        switch c {
-        case 0x30...0x39: UInt8(c - 0x30)
-        case 0x61...0x66: UInt8(c - 0x61 + 10)
-        case 0x41...0x46: UInt8(c - 0x41 + 10)
-        default: 0xFF
-        }
-    }
-
-    /// A column's 64 hex digits as 32 bytes, nil for anything else, as `Bytes32(hexUTF8:)` reads
-    /// them: a table lookup per digit, where that initializer's branches on each digit's range
-    /// mispredict on random hex (a reconciliation decodes an id per event: 12 % of a 1 % re-sync's
-    /// CPU once windows came from the index alone).
+    /// A column's 64 hex digits as 32 bytes, nil for anything else.
     static func bytes32(_ handle: OpaquePointer, column: Int32) -> Bytes32? {
-        guard let text = sqlite3_column_text(handle, column), sqlite3_column_bytes(handle, column) == 64 else { return nil }
-        return nibbles.withUnsafeBufferPointer { table in
-            var bad: UInt8 = 0
-            func word(_ start: Int) -> UInt64 {
-                var w: UInt64 = 0
-                for i in start..<start + 16 {
-                    let nibble = table[Int(text[i])]
-                    bad |= nibble
-                    w = w << 4 | UInt64(nibble & 0x0F)
-                }
-                return w
-            }
-            let words = (word(0), word(16), word(32), word(48))
-            return bad & 0xF0 == 0 ? Bytes32(w0: words.0, w1: words.1, w2: words.2, w3: words.3) : nil
-        }
+        guard let text = sqlite3_column_text(handle, column) else { return nil }
+        return Bytes32(hexUTF8: UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column))))
     }
 
     /// Schedules again, for writable `relay`, events it was found to lack. Superseded versions,

@@ -24,19 +24,21 @@ public struct Bytes32: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Exactly 64 hex digits as UTF-8 (a SQLite text column, a JSON string); anything else gives nil.
     public init?(hexUTF8 text: UnsafeRawBufferPointer) {
         guard text.count == 64 else { return nil }
-        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        var bad: UInt8 = 0
-        func word(_ start: Int) -> UInt64 {
-            var w: UInt64 = 0
-            for i in start..<start + 16 {
-                let nibble = Hex.nibble(text[i]) ?? 0xFF
-                bad |= nibble
-                w = w << 4 | UInt64(nibble & 0x0F)
+        let words: (UInt64, UInt64, UInt64, UInt64)? = Hex.nibbles.withUnsafeBufferPointer { table in
+            var bad: UInt8 = 0
+            func word(_ start: Int) -> UInt64 {
+                var w: UInt64 = 0
+                for i in start..<start + 16 {
+                    let nibble = table[Int(text[i])]
+                    bad |= nibble
+                    w = w << 4 | UInt64(nibble & 0x0F)
+                }
+                return w
             }
-            return w
+            let words = (word(0), word(16), word(32), word(48))
+            return bad & 0xF0 == 0 ? words : nil
         }
-        words = (word(0), word(16), word(32), word(48))
-        guard bad & 0xF0 == 0 else { return nil }
+        guard let words else { return nil }
         self.init(w0: words.0, w1: words.1, w2: words.2, w3: words.3)
     }
 
