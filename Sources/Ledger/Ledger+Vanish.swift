@@ -4,9 +4,13 @@ import NostrCore
 extension Ledger {
     /// True for event `e` when its author asked the relay bound here (or every relay) to vanish
     /// at or after its `created_at` (NIP-62). The request itself stays deliverable.
+    /// Two look-ups rather than `v.relay IN (?, '*')`: SQLite builds that list as a temporary
+    /// b-tree at every execution, about a fifth of `requeue`'s look-up per item.
     static let vanishedSQL = """
-        (e.kind != \(Kind.requestToVanish) AND EXISTS (SELECT 1 FROM vanish_requests v
-            WHERE v.pubkey = e.pubkey AND v.relay IN (?, '*') AND v.created_at >= e.created_at))
+        (e.kind != \(Kind.requestToVanish) AND (EXISTS (SELECT 1 FROM vanish_requests v
+            WHERE v.pubkey = e.pubkey AND v.relay = ? AND v.created_at >= e.created_at)
+          OR EXISTS (SELECT 1 FROM vanish_requests v
+            WHERE v.pubkey = e.pubkey AND v.relay = '*' AND v.created_at >= e.created_at)))
         """
 
     /// Records a NIP-62 request to vanish and stops what is still owed to the relays it names:

@@ -2,38 +2,56 @@
 public enum NegentropyHex {
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// Lowercase hex.
+    /// Each byte's value as a digit (0-15), 0xFF for what is not one: both cases.
+    private static let nibbles: [UInt8] = (0..<256).map { nibble(UInt8($0)) ?? 0xFF }
+
+    /// Lowercase hex. Written straight into the string's storage: a reconciliation sends
+    /// megabytes of it.
     public static func encode(_ bytes: [UInt8]) -> String {
-        var utf8 = [UInt8]()
-        utf8.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            utf8.append(digits[Int(byte >> 4)])
-            utf8.append(digits[Int(byte & 0x0F)])
+        guard !bytes.isEmpty else { return "" }
+        return digits.withUnsafeBufferPointer { digits in
+            bytes.withUnsafeBufferPointer { bytes in
+                String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+                    var o = 0
+                    for byte in bytes {
+                        out[o] = digits[Int(byte >> 4)]
+                        out[o + 1] = digits[Int(byte & 0x0F)]
+                        o += 2
+                    }
+                    return o
+                }
+            }
         }
-        return String(decoding: utf8, as: UTF8.self)
     }
 
     /// Accepts either case; rejects odd lengths and non-hex characters.
     public static func decode(_ hex: String) throws(NegentropyError) -> [UInt8] {
-        let utf8 = hex.utf8
-        guard utf8.count % 2 == 0 else {
-            throw NegentropyError(.invalidHex(reason: "odd number of hex digits (\(utf8.count))", offset: utf8.count))
+        var hex = hex
+        let count = hex.utf8.count
+        guard count % 2 == 0 else {
+            throw NegentropyError(.invalidHex(reason: "odd number of hex digits (\(count))", offset: count))
         }
-        var out = [UInt8]()
-        out.reserveCapacity(utf8.count / 2)
-        var high: UInt8 = 0
-        var offset = 0
-        for unit in utf8 {
-            guard let nibble = nibble(unit) else {
-                throw NegentropyError(.invalidHex(reason: "not a hex digit", offset: offset))
+        // The offset of the first character that is not a digit, or nil.
+        var bad: Int?
+        let out = hex.withUTF8 { utf8 in
+            nibbles.withUnsafeBufferPointer { table in
+                [UInt8](unsafeUninitializedCapacity: count / 2) { out, written in
+                    var i = 0
+                    while i < count {
+                        let high = table[Int(utf8[i])]
+                        let low = table[Int(utf8[i + 1])]
+                        if (high | low) & 0xF0 != 0 {
+                            bad = high & 0xF0 != 0 ? i : i + 1
+                            break
+                        }
+                        out[i / 2] = high << 4 | low
+                        i += 2
+                    }
+                    written = i / 2
+                }
             }
-            if offset & 1 == 0 {
-                high = nibble
-            } else {
-                out.append(high << 4 | nibble)
-            }
-            offset += 1
         }
+        if let bad { throw NegentropyError(.invalidHex(reason: "not a hex digit", offset: bad)) }
         return out
     }
 

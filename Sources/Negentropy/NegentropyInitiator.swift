@@ -21,11 +21,12 @@ public struct NegentropyInitiator: Sendable {
     /// reply settled: callers accumulate them across steps.
     public mutating func reconcile(_ message: [UInt8]) throws(NegentropyError) -> NegentropyStep {
         guard initiated else { throw NegentropyError(.notInitiated) }
-        var have: [NegentropyID] = []
+        var haveAt: [Int] = []
         var need: [NegentropyID] = []
-        let output = try reconciler.reconcile(message, have: &have, need: &need)
+        let output = try reconciler.reconcile(message, have: &haveAt, need: &need)
         // Only the version byte: every range is settled.
         let next = output.count == 1 ? nil : output
-        return NegentropyStep(next: next, have: have, need: need)
+        let items = reconciler.storage.items
+        return NegentropyStep(next: next, have: haveAt.map { items[$0].id }, haveAt: haveAt, need: need)
     }
 }

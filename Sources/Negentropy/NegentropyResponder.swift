@@ -13,7 +13,7 @@ public struct NegentropyResponder: Sendable {
     /// protocol version (0x60...0x6F) gets the single byte 0x61, as NIP-77
     /// asks, rather than an error.
     public mutating func reconcile(_ query: [UInt8]) throws(NegentropyError) -> [UInt8] {
-        var have: [NegentropyID] = []
+        var have: [Int] = []
         var need: [NegentropyID] = []
         return try reconciler.reconcile(query, have: &have, need: &need)
     }

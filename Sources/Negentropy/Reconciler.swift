@@ -27,11 +27,12 @@ internal struct Reconciler: Sendable {
         return output
     }
 
-    /// Answers one message. The initiator collects `have`/`need` as it goes;
+    /// Answers one message. The initiator collects `have` (positions in the
+    /// storage) and `need` as it goes;
     /// a result of just the version byte means there is nothing left to ask.
     func reconcile(
         _ query: [UInt8],
-        have: inout [NegentropyID],
+        have: inout [Int],
         need: inout [NegentropyID]
     ) throws(NegentropyError) -> [UInt8] {
         var reader = MessageReader(query)
@@ -175,14 +176,15 @@ internal struct Reconciler: Sendable {
     }
 
     /// Compares their id list for [lower, upper) with ours. `need` keeps the
-    /// order of their message and `have` the storage order, so results are
+    /// order of their message and `have` the storage order (as positions, so a
+    /// caller finds its own record of each without a search), so results are
     /// reproducible.
     private func collectDifferences(
         theirCount: Int,
         reader: inout MessageReader,
         lower: Int,
         upper: Int,
-        have: inout [NegentropyID],
+        have: inout [Int],
         need: inout [NegentropyID]
     ) throws(NegentropyError) {
         var theirs = Set<NegentropyID>(minimumCapacity: theirCount)
@@ -198,7 +200,7 @@ internal struct Reconciler: Sendable {
         for index in lower..<upper {
             let id = items[index].id
             if theirs.remove(id) == nil {
-                have.append(id)
+                have.append(index)
             }
         }
         for id in theirOrder where theirs.contains(id) {

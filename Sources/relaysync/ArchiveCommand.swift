@@ -42,6 +42,7 @@ func printJSON<T: Encodable>(_ value: T) {
 extension RelaySyncCommand.ArchiveCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Decompress every frame, parse every line, re-verify every id and signature.",
             discussion:
                 "Reports per file: events, invalid lines with line numbers, damaged or truncated frames, duplicate ids, time range. Exits 1 on any damage, after reporting everything readable."
@@ -99,6 +100,7 @@ extension RelaySyncCommand.ArchiveCommand {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Write one archive of every event the ledger holds (for users who start with archiving off).",
             discussion: "The ledger keeps each event's received text, so no relay is asked. --out ending in .jsonl writes plain JSONL; otherwise zstd."
         )

@@ -4,6 +4,7 @@ import SyncAgent
 extension RelaySyncCommand {
     struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "audit",
             abstract: "Compare every configured relay's events with the ledger (NIP-77, or REQ where a relay lacks it).",
             discussion: """
                 Per relay: events in the ledger and on the relay, missing on each side, and the method used. \

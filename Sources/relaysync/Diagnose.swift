@@ -7,6 +7,7 @@ import SyncAgent
 extension RelaySyncCommand {
     struct Diagnose: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "diagnose",
             abstract: "Connect to relays and report reachability, NIP-11, latency, AUTH, COUNT and NEG-OPEN support.",
             discussion: """
                 For each relay: connect time, the NIP-11 document (supported NIPs, limits), REQ-to-EOSE latency \

@@ -6,6 +6,7 @@ import SyncAgent
 extension RelaySyncCommand {
     struct Key: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "key",
             abstract: "Create or inspect the secret key used to answer NIP-42 AUTH (secret_key_file).",
             subcommands: [Generate.self, Show.self]
         )
@@ -26,6 +27,7 @@ struct KeyFileError: Error, CustomStringConvertible {
 extension RelaySyncCommand.Key {
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "generate",
             abstract: "Write a new secret key (nsec1…) to a file with mode 0600 and print its npub.",
             discussion: "Refuses to replace an existing file unless --force is given (the old key is then lost). Point secret_key_file at the file."
         )
@@ -43,6 +45,7 @@ extension RelaySyncCommand.Key {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Print the npub of a key file (nsec1… or 64 hex characters).",
             discussion: "Refuses a file that group or other users can read, as the daemon does."
         )

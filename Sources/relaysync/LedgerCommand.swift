@@ -18,6 +18,7 @@ extension RelaySyncCommand.LedgerCommand {
     /// `ledger copy --from PATH.sqlite --to postgres://…`: resumable, verified by counts.
     struct Copy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "copy",
             abstract: "Copy a SQLite ledger into a PostgreSQL ledger, resumably, and verify it by counts.",
             discussion: """
                 Stop the agent first: a ledger held by a running agent is refused. Interrupted, the copy \

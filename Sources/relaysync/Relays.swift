@@ -4,6 +4,7 @@ import SyncAgent
 extension RelaySyncCommand {
     struct Relays: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "relays",
             abstract: "List every relay in use: where it came from, its role, score and last recorded health.",
             discussion: """
                 Configured relays, discovery's indexers, and the relays that the authors' cached NIP-65 relay \

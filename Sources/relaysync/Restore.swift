@@ -7,6 +7,7 @@ import SyncAgent
 extension RelaySyncCommand {
     struct Restore: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "restore",
             abstract: "Publish archive files into a relay, with a report by reason.",
             discussion: """
                 Every event is verified first. Several folders (a cluster's agents each archive to their own) are \

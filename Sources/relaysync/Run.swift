@@ -7,6 +7,7 @@ import SyncAgent
 extension RelaySyncCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run the agent: backfill, live sync, mirroring and archiving.",
             discussion: """
                 Without --once it runs until SIGTERM or SIGINT, then drains in-flight work and exits 0. \

@@ -4,6 +4,7 @@ import SyncAgent
 extension RelaySyncCommand {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show per-relay counts, last success and error, backfill progress and ledger size.",
             discussion: "--json prints the stable form documented in docs/status.md."
         )

@@ -75,6 +75,7 @@ func runSession(
     serverLimit: Int = 0,
     maxRounds: Int = 5_000
 ) throws -> SessionOutcome {
+    let clientItems = client.items
     var initiator = try NegentropyInitiator(storage: client, frameSizeLimit: clientLimit)
     var responder = try NegentropyResponder(storage: server, frameSizeLimit: serverLimit)
     var outcome = SessionOutcome()
@@ -88,6 +89,7 @@ func runSession(
         if serverLimit != 0 { #expect(reply.count <= serverLimit) }
         let step = try initiator.reconcile(reply)
         outcome.have += step.have
+        #expect(step.haveAt.map { clientItems[$0].id } == step.have, "haveAt names the storage positions of have")
         outcome.need += step.need
         guard let next = step.next else { break }
         guard outcome.rounds < maxRounds else {

@@ -55,6 +55,10 @@ import Testing
         #expect(try NegentropyHex.decode("") == [])
         #expect(throws: NegentropyError.self) { try NegentropyHex.decode("abc") }
         #expect(throws: NegentropyError.self) { try NegentropyHex.decode("zz") }
+        // The error names the first character that is not a digit, in either half of a byte.
+        for (hex, offset) in [("0g", 1), ("g0", 0), ("00ff0 ", 5), ("00ff-0", 4)] {
+            #expect(throws: NegentropyError(.invalidHex(reason: "not a hex digit", offset: offset))) { try NegentropyHex.decode(hex) }
+        }
     }
 
     @Test func idParsingAndOrder() {

@@ -31,17 +31,19 @@ struct NegentropyExchange {
     }
 
     func run(filter: Filter, items: [LedgerItem]) async throws -> Outcome {
+        // The window is sorted by (created_at, id), as the storage needs: the items the protocol
+        // cannot carry (before 1970) are its first ones, and storage position p is items[kept + p].
+        let kept = items.partitioningIndex { $0.createdAt >= 0 }
         var negItems: [NegentropyItem] = []
-        negItems.reserveCapacity(items.count)
-        for item in items where item.createdAt >= 0 {
+        negItems.reserveCapacity(items.count - kept)
+        for item in items[kept...] {
             negItems.append(NegentropyItem(timestamp: UInt64(item.createdAt), id: NegentropyID(item.id)))
         }
         var initiator = try NegentropyInitiator(storage: NegentropyStorage(sortedItems: negItems), frameSizeLimit: frameSizeLimit)
         let subscription = "neg" + String(UInt32.random(in: .min ... .max), radix: 36)
         var traffic = Traffic()
-        // What we have and the relay lacks is usually a few ids: they are gathered as a set and
-        // matched against the window once at the end, so no index of the whole window is built.
-        var have = Set<Bytes32>()
+        // What we have and the relay lacks, as positions in the window: no search of it at the end.
+        var have = Set<Int>()
         var need: [Bytes32] = []
         var outgoing = NegentropyHex.encode(try initiator.initiate())
         var message = ClientMessage.negOpen(subscription: subscription, filter: filter, message: outgoing)
@@ -78,15 +80,11 @@ struct NegentropyExchange {
                     if traffic.messages == 2 { return .unsupported("unusable NEG-MSG: \(error)") }
                     throw ReconcileError(relay: relay.url, .malformed("\(error)"))
                 }
-                have.formUnion(step.have.lazy.map(Bytes32.init))
+                have.formUnion(step.haveAt.lazy.map { kept + $0 })
                 need.append(contentsOf: step.need.lazy.map(Bytes32.init))
                 guard let next = step.next else {
                     await relay.send(.negClose(subscription: subscription))
-                    let haveItems =
-                        have.isEmpty
-                        ? []
-                        : items.filter { have.contains($0.id) }
-                    return .diff(have: haveItems, need: need, traffic: traffic)
+                    return .diff(have: have.sorted().map { items[$0] }, need: need, traffic: traffic)
                 }
                 outgoing = NegentropyHex.encode(next)
                 message = .negMsg(subscription: subscription, message: outgoing)
