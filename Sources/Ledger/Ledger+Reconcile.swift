@@ -8,37 +8,85 @@ extension Ledger {
     /// never splits one `created_at`. `upper` is the last second read when more remain (the
     /// caller's next window starts after it), nil when the ledger has nothing later.
     public func reconcileItems(scope: ReconcileScope, from lower: Int64, maxItems: Int) throws -> (items: [LedgerItem], upper: Int64?) {
+        let window = try reconcileWindow(scope: scope, from: lower, maxItems: maxItems)
+        return (window.items, window.upper)
+    }
+
+    /// `reconcileItems`, with the events' mark its snapshot saw: every event recorded later has
+    /// a higher seq (one writer; the SQLite ledger never deletes an event), so the window can be
+    /// brought up to date later from `scopeItemsRecorded(after:)` alone.
+    public func reconcileWindow(scope: ReconcileScope, from lower: Int64, maxItems: Int) throws -> MarkedWindow {
         // When no row could fail the scope's test (every kind, and only its authors in the
         // ledger: `AuthorCensus`), the window is read from the (created_at, id) index alone: no
         // table row is looked up, which was most of an unchanged re-sync's CPU.
         var censusBehind = false
-        let window = try read("read reconciliation items") { db in
-            var everyRowFits = scope.kinds == nil
-            if everyRowFits, let authors = scope.authorKeys {
-                let census = try AuthorCensus.read(db)
-                censusBehind = census.behind
-                everyRowFits = census.isWithin(authors)
-            }
-            if everyRowFits {
-                let statement = try db.cachedStatement(
-                    sql: "SELECT created_at, id FROM events WHERE created_at >= ? ORDER BY created_at, id")
-                return try Self.stepItems(db, statement, lower: lower, maxItems: maxItems, idColumn: 1) { _ in true }
-            }
-            // Stepped through SQLite's C API: ids and pubkeys are decoded from the row's own text
-            // into 32-byte values, never into a String each, so a window costs 40 bytes an event.
-            let statement = try db.cachedStatement(
-                sql: "SELECT created_at, id, pubkey, kind FROM events WHERE created_at >= ? ORDER BY created_at, id")
-            return try Self.stepItems(db, statement, lower: lower, maxItems: maxItems, idColumn: 1) { handle in
-                if let kinds = scope.kinds, !kinds.contains(Int(sqlite3_column_int64(handle, 3))) { return false }
-                if let authors = scope.authorKeys {
-                    guard let pubkey = Self.bytes32(handle, column: 2), authors.contains(pubkey) else { return false }
-                }
-                return true
-            }
+        let window = try read("read reconciliation items") { db -> MarkedWindow in
+            let mark = try Int64.fetchOne(db, sql: "SELECT \(AuthorCensus.sequenceSQL)") ?? 0
+            let (items, upper) = try Self.windowItems(db, scope: scope, from: lower, maxItems: maxItems, censusBehind: &censusBehind)
+            return MarkedWindow(items: items, upper: upper, mark: mark)
         }
         // A build that keeps no census recorded events: counted again for the next windows.
         if censusBehind { try recountAuthors() }
         return window
+    }
+
+    /// The events of `scope` recorded after `mark`, in the order they were recorded, and the mark
+    /// this read reached; nil when there are more than `limit`. Read from the rows past `mark`
+    /// alone (seq is the table's key).
+    public func scopeItemsRecorded(after mark: Int64, scope: ReconcileScope, limit: Int) throws -> (items: [RecordedItem], mark: Int64)? {
+        try read("read events recorded since") { db in
+            let reached = try Int64.fetchOne(db, sql: "SELECT \(AuthorCensus.sequenceSQL)") ?? 0
+            let statement = try db.cachedStatement(sql: "SELECT seq, created_at, id, pubkey, kind FROM events WHERE seq > ? ORDER BY seq")
+            let handle = statement.sqliteStatement
+            sqlite3_reset(handle)
+            defer { sqlite3_reset(handle) }
+            sqlite3_bind_int64(handle, 1, mark)
+            var items: [RecordedItem] = []
+            var read = 0
+            while true {
+                let code = sqlite3_step(handle)
+                guard code == SQLITE_ROW else {
+                    if code == SQLITE_DONE { break }
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: statement.sql)
+                }
+                read += 1
+                if read > limit { return nil }
+                if let kinds = scope.kinds, !kinds.contains(Int(sqlite3_column_int64(handle, 4))) { continue }
+                if let authors = scope.authorKeys {
+                    guard let pubkey = Self.bytes32(handle, column: 3), authors.contains(pubkey) else { continue }
+                }
+                guard let id = Self.bytes32(handle, column: 2) else { continue }
+                items.append(RecordedItem(seq: sqlite3_column_int64(handle, 0), item: LedgerItem(createdAt: sqlite3_column_int64(handle, 1), id: id)))
+            }
+            return (items, reached)
+        }
+    }
+
+    private static func windowItems(
+        _ db: Database, scope: ReconcileScope, from lower: Int64, maxItems: Int, censusBehind: inout Bool
+    ) throws -> (items: [LedgerItem], upper: Int64?) {
+        var everyRowFits = scope.kinds == nil
+        if everyRowFits, let authors = scope.authorKeys {
+            let census = try AuthorCensus.read(db)
+            censusBehind = census.behind
+            everyRowFits = census.isWithin(authors)
+        }
+        if everyRowFits {
+            let statement = try db.cachedStatement(
+                sql: "SELECT created_at, id FROM events WHERE created_at >= ? ORDER BY created_at, id")
+            return try Self.stepItems(db, statement, lower: lower, maxItems: maxItems, idColumn: 1) { _ in true }
+        }
+        // Stepped through SQLite's C API: ids and pubkeys are decoded from the row's own text
+        // into 32-byte values, never into a String each, so a window costs 40 bytes an event.
+        let statement = try db.cachedStatement(
+            sql: "SELECT created_at, id, pubkey, kind FROM events WHERE created_at >= ? ORDER BY created_at, id")
+        return try Self.stepItems(db, statement, lower: lower, maxItems: maxItems, idColumn: 1) { handle in
+            if let kinds = scope.kinds, !kinds.contains(Int(sqlite3_column_int64(handle, 3))) { return false }
+            if let authors = scope.authorKeys {
+                guard let pubkey = Self.bytes32(handle, column: 2), authors.contains(pubkey) else { return false }
+            }
+            return true
+        }
     }
 
     /// A column's 64 hex digits as 32 bytes, nil for anything else.
@@ -198,6 +246,27 @@ public struct ReconcileScope: Sendable {
         self.kinds = kinds.map(Set.init)
         self.since = since
     }
+}
+
+/// A reconciliation window and the events' mark its read saw (`Ledger.reconcileWindow`).
+public struct MarkedWindow: Sendable {
+    public var items: [LedgerItem]
+    /// The last second read when more remain; nil when the window reaches the ledger's end.
+    public var upper: Int64?
+    /// The highest seq any event had when the window was read.
+    public var mark: Int64
+
+    public init(items: [LedgerItem], upper: Int64?, mark: Int64) {
+        self.items = items
+        self.upper = upper
+        self.mark = mark
+    }
+}
+
+/// An event recorded after some mark, and where it stands in the record.
+public struct RecordedItem: Sendable {
+    public let seq: Int64
+    public let item: LedgerItem
 }
 
 /// One event as reconciliation sees it: its sort key.

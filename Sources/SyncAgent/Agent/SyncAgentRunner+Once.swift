@@ -86,10 +86,21 @@ extension SyncAgentRunner {
         repair: Bool = true
     ) async throws -> [ReconciliationRecord] {
         var jobs: [ReconcileJob] = []
+        // Each authors scope's windows are read once for all its relays (SQLite ledger).
+        var shares: [(scope: SyncScope, windows: ReconcileWindowShare)] = []
         func add(_ relay: Relay, _ scope: SyncScope, writable: Bool) {
             var job = reconcileJob(relay, scope: scope, writable: writable)
             job.repair = repair
             job.readInFull = readInFull.contains(RelayScope(url: relay.url, scope: scope.name))
+            if let sqlite = ledger as? Ledger, case let .authors(authors, kinds) = scope.selection {
+                if let share = shares.first(where: { $0.scope == scope }) {
+                    job.windows = share.windows
+                } else {
+                    let windows = ReconcileWindowShare(ledger: sqlite, scope: ReconcileScope(authors: authors, kinds: kinds, since: scope.since))
+                    shares.append((scope, windows))
+                    job.windows = windows
+                }
+            }
             jobs.append(job)
         }
         for target in configured where !failed.contains(target.url) {

@@ -25,6 +25,8 @@ struct ReconcileJob: Sendable {
     /// The relay's whole history was just read by this run's backfill: where only REQ could
     /// compare, reading it all again would find nothing new, so that comparison is skipped.
     var readInFull = false
+    /// The scope's windows as another relay of this run read them, when the run shares them.
+    var windows: ReconcileWindowShare?
     /// Ids asked for per REQ when fetching what the ledger lacks (LocalRelay answers at most 500).
     static let idsPerRequest = 250
     /// Splits allowed per run when relays refuse a window as too large.
@@ -65,7 +67,12 @@ struct ReconcileJob: Sendable {
             var lower = scope.since ?? 0
             while true {
                 try Task.checkCancellation()
-                let (items, upper) = try await scope.storeItems(ledger, from: lower, maxItems: settings.windowItems)
+                let (items, upper) =
+                    if let windows {
+                        try windows.window(from: lower, maxItems: settings.windowItems)
+                    } else {
+                        try await scope.storeItems(ledger, from: lower, maxItems: settings.windowItems)
+                    }
                 progress.record.ledgerEvents += items.count
                 try await compare(TimeWindow(lower: lower, upper: upper), items: items, progress: &progress)
                 guard let upper else { break }
