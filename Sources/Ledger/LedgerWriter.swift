@@ -120,7 +120,11 @@ public final class LedgerWriter: Sendable {
         do {
             try pool.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
-                    for job in jobs { job.execute(db) }
+                    // One request alone: the transaction is its savepoint. A savepoint keeps the
+                    // first version of every page its request changes, past 64 KiB in a temporary
+                    // file: most of a large recording's writes before its commit.
+                    if jobs.count == 1 { return jobs[0].execute(db, inSavepoint: false) ? .commit : .rollback }
+                    for job in jobs { _ = job.execute(db, inSavepoint: true) }
                     return .commit
                 }
             }
@@ -134,14 +138,19 @@ public final class LedgerWriter: Sendable {
     }
 }
 
-/// Runs one job's `body` in a savepoint of the shared transaction: a failing job undoes only its
-/// own writes. Errors other than the ledger's own are wrapped with the job's operation.
-private func inSavepoint<T>(_ db: Database, path: String, operation: String, _ body: (Database) throws -> T) -> Result<T, any Error> {
+/// Runs one job's `body`, in a savepoint of the shared transaction when it has company: a failing
+/// job undoes only its own writes (alone, the caller rolls the transaction back). Errors other
+/// than the ledger's own are wrapped with the job's operation.
+private func run<T>(_ db: Database, path: String, operation: String, inSavepoint: Bool, _ body: (Database) throws -> T) -> Result<T, any Error> {
     do {
         var value: T?
-        try db.inSavepoint {
+        if inSavepoint {
+            try db.inSavepoint {
+                value = try body(db)
+                return .commit
+            }
+        } else {
             value = try body(db)
-            return .commit
         }
         guard let value else { return .failure(LedgerError(path: path, operation: operation, inconsistency: "savepoint committed without a value")) }
         return .success(value)
@@ -153,8 +162,8 @@ private func inSavepoint<T>(_ db: Database, path: String, operation: String, _ b
 }
 
 private protocol WriteJob: Sendable {
-    /// Runs on the writer's queue inside the group transaction.
-    func execute(_ db: Database)
+    /// Runs on the writer's queue inside the group transaction; false when the request failed.
+    func execute(_ db: Database, inSavepoint: Bool) -> Bool
     /// After the commit (or its failure, which fails every request in it).
     func finish(_ commitFailure: (any Error)?)
 }
@@ -179,8 +188,11 @@ private final class TypedJob<T: Sendable>: WriteJob, @unchecked Sendable {
         self.afterCommit = afterCommit
     }
 
-    func execute(_ db: Database) {
-        result = inSavepoint(db, path: path, operation: operation, body)
+    func execute(_ db: Database, inSavepoint: Bool) -> Bool {
+        let result = run(db, path: path, operation: operation, inSavepoint: inSavepoint, body)
+        self.result = result
+        if case .failure = result { return false }
+        return true
     }
 
     func finish(_ commitFailure: (any Error)?) {
@@ -205,8 +217,11 @@ private final class DirectJob<T: Sendable>: WriteJob, @unchecked Sendable {
         self.afterCommit = afterCommit
     }
 
-    func execute(_ db: Database) {
-        result = inSavepoint(db, path: path, operation: operation, body)
+    func execute(_ db: Database, inSavepoint: Bool) -> Bool {
+        let result = run(db, path: path, operation: operation, inSavepoint: inSavepoint, body)
+        self.result = result
+        if case .failure = result { return false }
+        return true
     }
 
     func finish(_ commitFailure: (any Error)?) {
@@ -232,8 +247,10 @@ private final class LaterJob: WriteJob, @unchecked Sendable {
         self.done = done
     }
 
-    func execute(_ db: Database) {
-        if case let .failure(error) = inSavepoint(db, path: path, operation: operation, body) { failure = error }
+    func execute(_ db: Database, inSavepoint: Bool) -> Bool {
+        guard case let .failure(error) = run(db, path: path, operation: operation, inSavepoint: inSavepoint, body) else { return true }
+        failure = error
+        return false
     }
 
     func finish(_ commitFailure: (any Error)?) {

@@ -41,6 +41,36 @@ import Testing
         #expect(commits.requests == 40 && commits.transactions >= 1 && commits.transactions <= 40)
     }
 
+    /// A request alone in its transaction runs without a savepoint: failing, it rolls the whole
+    /// transaction back, so what it wrote before failing is gone, and the writer goes on.
+    @Test func aFailingRequestAloneRollsBackItsTransaction() async throws {
+        let l = try Ledger.temporary()
+        let key = SecretKey.generate()
+        let events = try (0..<3).map { try key.sign(kind: 1, content: "n\($0)", createdAt: 1_700_000_000 + Int64($0)) }
+        _ = try await l.writer.write("test") { db in try l.recordForTest(db, events[0]) }
+        await #expect(throws: (any Error).self) {
+            try await l.writer.write("test") { db in
+                _ = try l.recordForTest(db, events[1])
+                throw Refused()
+            }
+        }
+        #expect(try l.seq(ofEventID: events[1].id, createdAt: events[1].createdAt) == nil)
+        let failed = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            l.writer.writeLater(
+                "test", within: .milliseconds(10),
+                { db in
+                    _ = try l.recordForTest(db, events[1])
+                    throw Refused()
+                }
+            ) { error in c.resume(returning: error != nil) }
+        }
+        #expect(failed)
+        #expect(try l.seq(ofEventID: events[1].id, createdAt: events[1].createdAt) == nil)
+        _ = try await l.writer.write("test") { db in try l.recordForTest(db, events[2]) }
+        #expect(try l.eventCount() == 2)
+        #expect(l.writer.commits.requests == 4)
+    }
+
     @Test func recordThroughTheWriterMatchesTheDirectPath() async throws {
         let direct = try Ledger.temporary(), grouped = try Ledger.temporary()
         let key = SecretKey.generate()

@@ -122,6 +122,9 @@ extension SyncAgentRunner {
                 return records
             }
         }
+        for (scope, windows) in shares where windows.reused > 0 {
+            logger.debug("reconciliation windows read once for several relays", metadata: ["scope": "\(scope.name)", "reused": "\(windows.reused)"])
+        }
         return out.sorted { ($0.relay, $0.scope) < ($1.relay, $1.scope) }
     }
 
