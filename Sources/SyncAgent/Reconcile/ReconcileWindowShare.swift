@@ -27,7 +27,8 @@ final class ReconcileWindowShare: Sendable {
     private struct State {
         var windows: [Key: MarkedWindow] = [:]
         var held = 0
-        /// The scope's events recorded after `recentFrom`, in seq order, complete up to `recentThrough`.
+        /// The scope's events recorded after `recentFrom` (the first kept window's mark), in seq
+        /// order, complete up to `recentThrough`.
         var recent: [RecordedItem] = []
         var recentFrom: Int64?
         var recentThrough: Int64 = 0
@@ -55,13 +56,14 @@ final class ReconcileWindowShare: Sendable {
         }
         let fresh = try ledger.reconcileWindow(scope: scope, from: lower, maxItems: maxItems)
         state.withLock { s in
-            guard !s.closed else { return }
+            // A window read before the events recorded since are known from (another relay's read
+            // finished first) could not be brought up to date: it is not kept.
+            guard !s.closed, s.recentFrom.map({ fresh.mark >= $0 }) ?? true else { return }
             let previous = s.windows[key]?.items.count ?? 0
             guard s.held - previous + fresh.items.count + s.recent.count <= budget else { return }
             s.windows[key] = fresh
             s.held += fresh.items.count - previous
             if s.recentFrom == nil {
-                // Marks only grow: the first window kept has the lowest.
                 s.recentFrom = fresh.mark
                 s.recentThrough = fresh.mark
             }
