@@ -255,12 +255,6 @@ public struct MarkedWindow: Sendable {
     public var upper: Int64?
     /// The highest seq any event had when the window was read.
     public var mark: Int64
-
-    public init(items: [LedgerItem], upper: Int64?, mark: Int64) {
-        self.items = items
-        self.upper = upper
-        self.mark = mark
-    }
 }
 
 /// An event recorded after some mark, and where it stands in the record.

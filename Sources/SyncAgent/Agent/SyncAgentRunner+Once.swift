@@ -86,21 +86,10 @@ extension SyncAgentRunner {
         repair: Bool = true
     ) async throws -> [ReconciliationRecord] {
         var jobs: [ReconcileJob] = []
-        // Each authors scope's windows are read once for all its relays (SQLite ledger).
-        var shares: [(scope: SyncScope, windows: ReconcileWindowShare)] = []
         func add(_ relay: Relay, _ scope: SyncScope, writable: Bool) {
             var job = reconcileJob(relay, scope: scope, writable: writable)
             job.repair = repair
             job.readInFull = readInFull.contains(RelayScope(url: relay.url, scope: scope.name))
-            if let sqlite = ledger as? Ledger, case let .authors(authors, kinds) = scope.selection {
-                if let share = shares.first(where: { $0.scope == scope }) {
-                    job.windows = share.windows
-                } else {
-                    let windows = ReconcileWindowShare(ledger: sqlite, scope: ReconcileScope(authors: authors, kinds: kinds, since: scope.since))
-                    shares.append((scope, windows))
-                    job.windows = windows
-                }
-            }
             jobs.append(job)
         }
         for target in configured where !failed.contains(target.url) {
@@ -109,6 +98,22 @@ extension SyncAgentRunner {
         for reader in identityReaders where !failed.contains(reader.relay.url) { add(reader.relay, reader.scope, writable: reader.writable) }
         for (relay, scopes) in readers where !configured.contains(where: { $0.url == relay.url }) && !failed.contains(relay.url) {
             for scope in scopes { add(relay, scope, writable: false) }
+        }
+        // An authors scope compared with several relays has its windows read once for all of them
+        // (SQLite ledger); compared with one, nothing is kept.
+        var shares: [(scope: SyncScope, windows: ReconcileWindowShare)] = []
+        if let sqlite = ledger as? Ledger {
+            for i in jobs.indices {
+                let scope = jobs[i].scope
+                guard case let .authors(authors, kinds) = scope.selection, jobs.lazy.filter({ $0.scope == scope }).count > 1 else { continue }
+                if let share = shares.first(where: { $0.scope == scope }) {
+                    jobs[i].windows = share.windows
+                } else {
+                    let windows = ReconcileWindowShare(ledger: sqlite, scope: ReconcileScope(authors: authors, kinds: kinds, since: scope.since))
+                    shares.append((scope, windows))
+                    jobs[i].windows = windows
+                }
+            }
         }
         // Relays that are read go first: what they hold that the ledger lacks (a NIP-09 deletion,
         // a NIP-62 request to vanish) must be known before anything is pushed to the backups.
