@@ -122,9 +122,8 @@ extension Ledger {
     /// transaction. Those the process knows are counted cost a set lookup; the others a row,
     /// remembered once committed. The census stays current only if it was before the recording.
     func countAuthors(_ db: Database, _ authors: Set<String>, inserted: ClosedRange<Int64>) throws {
-        try db.execute(
-            sql: "UPDATE event_author_census SET counted_through = ?, events = events + ? WHERE counted_through = ?",
-            arguments: [inserted.upperBound, inserted.count, inserted.lowerBound - 1])
+        try db.cachedStatement(sql: "UPDATE event_author_census SET counted_through = ?, events = events + ? WHERE counted_through = ?")
+            .execute(arguments: [inserted.upperBound, inserted.count, inserted.lowerBound - 1])
         let new: Set<String>
         switch AuthorCensus.committed.withLock({ $0[path] }) {
         case .overflowed: return

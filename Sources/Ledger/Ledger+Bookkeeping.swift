@@ -45,12 +45,17 @@ extension Ledger {
         try write("note relay success") { db in try Self.noteRelaySuccess(db, relay, at: time) }
     }
 
+    /// Runs in every live note's transaction, once per backup: prepared once, and a stamp
+    /// already there (the same second) leaves the row's page clean, so the commit writes no
+    /// page for it.
     static func noteRelaySuccess(_ db: Database, _ relay: RelayURL, at time: Int64) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO relays (url, last_success_at) VALUES (?, ?)
                 ON CONFLICT (url) DO UPDATE SET last_success_at = excluded.last_success_at
-                """, arguments: [relay, time])
+                WHERE last_success_at IS NOT excluded.last_success_at
+                """
+        ).execute(arguments: [relay, time])
     }
 
     public func noteRelayError(_ relay: RelayURL, _ message: String, at time: Int64) throws {

@@ -119,14 +119,18 @@ public final class LedgerWriter: Sendable {
         var failure: (any Error)?
         do {
             try pool.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) {
-                    // One request alone: the transaction is its savepoint. A savepoint keeps the
-                    // first version of every page its request changes, past 64 KiB in a temporary
-                    // file: most of a large recording's writes before its commit.
-                    if jobs.count == 1 { return jobs[0].execute(db, inSavepoint: false) ? .commit : .rollback }
+                try PreparedTransaction.begin(db)
+                // One request alone: the transaction is its savepoint. A savepoint keeps the
+                // first version of every page its request changes, past 64 KiB in a temporary
+                // file: most of a large recording's writes before its commit.
+                let commit: Bool
+                if jobs.count == 1 {
+                    commit = jobs[0].execute(db, inSavepoint: false)
+                } else {
                     for job in jobs { _ = job.execute(db, inSavepoint: true) }
-                    return .commit
+                    commit = true
                 }
+                if commit { try PreparedTransaction.commit(db) } else { PreparedTransaction.rollback(db) }
             }
         } catch {
             failure = LedgerError(path: path, operation: "commit \(jobs.count) writes", underlying: error)
@@ -145,10 +149,7 @@ private func run<T>(_ db: Database, path: String, operation: String, inSavepoint
     do {
         var value: T?
         if inSavepoint {
-            try db.inSavepoint {
-                value = try body(db)
-                return .commit
-            }
+            try PreparedTransaction.inSavepoint(db) { value = try body(db) }
         } else {
             value = try body(db)
         }

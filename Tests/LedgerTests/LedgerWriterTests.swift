@@ -71,6 +71,57 @@ import Testing
         #expect(l.writer.commits.requests == 4)
     }
 
+    /// The writer's prepared transaction statements: a savepoint with no transaction open is
+    /// refused rather than left to start and commit one of its own, and a failing body's
+    /// savepoint undoes only that body's writes.
+    @Test func aSavepointNeedsTheGroupTransactionAndUndoesOnlyItsOwnWrites() throws {
+        let l = try Ledger.temporary()
+        let key = SecretKey.generate()
+        let events = try (0..<3).map { try key.sign(kind: 1, content: "n\($0)", createdAt: 1_700_000_000 + Int64($0)) }
+        let outcomes = try l.pool.writeWithoutTransaction { db -> [String] in
+            var outcomes: [String] = []
+            do {
+                try PreparedTransaction.inSavepoint(db) { _ = try l.recordForTest(db, events[0]) }
+                outcomes.append("ran outside a transaction")
+            } catch is PreparedTransaction.TransactionEnded {
+                outcomes.append("refused")
+            }
+            outcomes.append(db.isInsideTransaction ? "open" : "none open")
+            try PreparedTransaction.begin(db)
+            try PreparedTransaction.inSavepoint(db) { _ = try l.recordForTest(db, events[1]) }
+            do {
+                try PreparedTransaction.inSavepoint(db) {
+                    _ = try l.recordForTest(db, events[2])
+                    throw Refused()
+                }
+            } catch is Refused {
+                outcomes.append("failed alone")
+            }
+            try PreparedTransaction.commit(db)
+            outcomes.append(db.isInsideTransaction ? "open" : "none open")
+            return outcomes
+        }
+        #expect(outcomes == ["refused", "none open", "failed alone", "none open"])
+        #expect(try l.eventCount() == 1)
+        #expect(try l.seq(ofEventID: events[1].id, createdAt: events[1].createdAt) != nil)
+    }
+
+    /// A relay's last success is stamped in the live note's transaction; an unchanged stamp
+    /// writes nothing, and a stamp that goes back (the clock was set back) is still taken.
+    @Test func aRelaysLastSuccessFollowsTheStamps() async throws {
+        let l = try Ledger.temporary()
+        let relay = RelayURL("ws://127.0.0.1:7777")
+        func stamped() throws -> Int64? { try l.relayStatistics().first { $0.relay == relay }?.lastSuccessAt }
+        for (time, changes) in [(Int64(100), 1), (100, 0), (101, 1), (50, 1)] {
+            let changed = try await l.writer.write("test") { db in
+                try Ledger.noteRelaySuccess(db, relay, at: time)
+                return db.changesCount
+            }
+            #expect(changed == changes, "stamp \(time)")
+            #expect(try stamped() == time)
+        }
+    }
+
     @Test func recordThroughTheWriterMatchesTheDirectPath() async throws {
         let direct = try Ledger.temporary(), grouped = try Ledger.temporary()
         let key = SecretKey.generate()

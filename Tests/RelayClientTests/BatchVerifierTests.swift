@@ -36,3 +36,53 @@ import Testing
         #expect(verdicts.filter(\.isValid).count == (0..<count).filter { $0 % 7 != 3 && $0 % 7 != 5 }.count)
     }
 }
+
+/// Signatures verified lately: a later copy of the same event (another primary's) skips the
+/// Schnorr check, and nothing else does.
+@Suite struct RecentSignaturesTests {
+    @Test func aCopyOfAVerifiedEventIsValidAndNothingElseSkipsTheCheck() throws {
+        let recent = RecentSignatures(capacity: 8)
+        let key = SecretKey.generate()
+        let event = try key.sign(kind: 1, content: "live", createdAt: 1_700_000_000)
+        #expect(recent.verify(event) == .valid)
+        #expect(recent.count == 1)
+        #expect(recent.verify(try Event(json: event.rawJSON)) == .valid)
+        #expect(recent.count == 1)
+        // The same id with another signature is checked, and fails.
+        let flipped = String(event.sig.prefix(10)) + (event.sig.dropFirst(10).first == "0" ? "1" : "0") + event.sig.dropFirst(11)
+        #expect(recent.verify(try Event(json: event.rawJSON.replacingOccurrences(of: event.sig, with: flipped))) == .badSignature)
+        // The same id and signature over other content: the id is always checked.
+        let forged = try Event(json: event.rawJSON.replacingOccurrences(of: "\"live\"", with: "\"forged\""))
+        guard case .badID = recent.verify(forged) else {
+            Issue.record("a forged copy was not refused")
+            return
+        }
+        #expect(recent.count == 1, "only valid signatures are kept")
+    }
+
+    /// The skip is only what the caller vouches for: a bad signature taken as known passes,
+    /// which is why only valid ones are ever remembered; a bad id never does.
+    @Test func aKnownSignatureSkipsOnlyTheSignatureCheck() throws {
+        let key = SecretKey.generate()
+        let event = try key.sign(kind: 1, content: "live", createdAt: 1_700_000_000)
+        let flipped = String(event.sig.prefix(10)) + (event.sig.dropFirst(10).first == "0" ? "1" : "0") + event.sig.dropFirst(11)
+        let badSig = try Event(json: event.rawJSON.replacingOccurrences(of: event.sig, with: flipped))
+        #expect(badSig.verify() == .badSignature)
+        #expect(badSig.verify(signatureKnownValid: { $0 == event.id && $1 == flipped }) == .valid)
+        let forged = try Event(json: event.rawJSON.replacingOccurrences(of: "\"live\"", with: "\"forged\""))
+        guard case .badID = forged.verify(signatureKnownValid: { _, _ in true }) else {
+            Issue.record("a bad id passed")
+            return
+        }
+    }
+
+    @Test func itKeepsAtMostItsCapacityOldestOutFirst() throws {
+        let recent = RecentSignatures(capacity: 4)
+        let key = SecretKey.generate()
+        let events = try (0..<6).map { try key.sign(kind: 1, content: "n\($0)", createdAt: 1_700_000_000 + Int64($0)) }
+        for e in events { #expect(recent.verify(e) == .valid) }
+        #expect(recent.count == 4)
+        #expect(!recent.remembers(events[0]) && !recent.remembers(events[1]))
+        #expect(events[2...].allSatisfy { recent.remembers($0) })
+    }
+}
