@@ -16,6 +16,8 @@ import RelayClient
 // every round (default: the relaysync beside BenchAgent, labelled HEAD). BENCH_METRICS=on, or
 // off,on to alternate, adds "metrics": {"listen": "127.0.0.1:PORT"} and scrapes /metrics once a
 // second during both windows. Every round runs every variant in that order, so variants alternate.
+// BENCH_STEADY_COPIES=1 publishes every note to both primaries at once (RATE notes/s, each received
+// twice by the daemon), as a client that writes to all its relays does.
 
 struct SteadyVariant: Sendable {
     var label: String
@@ -86,8 +88,13 @@ final class ScrapeCounts: @unchecked Sendable {
 
 /// Publishes `rate` notes/s in all for `seconds`, note i on primary i % 2 (each primary its own
 /// author and connection, its notes evenly spaced and offset by half a step from the other's).
+/// With `copies`, every note goes to every primary at once instead, as a client publishing to
+/// all its relays does, and the daemon receives each note once from each primary.
 /// Returns the ids and the seconds from the first publish to the last OK.
-func publishSteady(_ publishers: [Relay], keys: [SecretKey], rate: Double, seconds: Double, tag: String, sent: Arrivals) async throws -> ([String], Double) {
+func publishSteady(
+    _ publishers: [Relay], keys: [SecretKey], rate: Double, seconds: Double, tag: String, sent: Arrivals, copies: Bool = steadyCopies
+) async throws -> ([String], Double) {
+    if copies { return try await publishCopies(publishers, keys: keys, rate: rate, seconds: seconds, tag: tag, sent: sent) }
     let perPrimary = max(1, Int((seconds * rate / Double(publishers.count)).rounded()))
     let step = Duration.seconds(Double(publishers.count) / rate)
     let start = ContinuousClock.now + .milliseconds(20)
@@ -110,6 +117,31 @@ func publishSteady(_ publishers: [Relay], keys: [SecretKey], rate: Double, secon
         var all: [String] = []
         for try await part in group { all += part }
         return all
+    }
+    return (ids, (ContinuousClock.now - start) / .seconds(1))
+}
+
+/// BENCH_STEADY_COPIES=1: every note on every primary (`publishSteady`'s `copies`).
+let steadyCopies = ["1", "on", "yes"].contains(ProcessInfo.processInfo.environment["BENCH_STEADY_COPIES"] ?? "")
+
+private func publishCopies(_ publishers: [Relay], keys: [SecretKey], rate: Double, seconds: Double, tag: String, sent: Arrivals) async throws -> (
+    [String], Double
+) {
+    let count = max(1, Int((seconds * rate).rounded()))
+    let step = Duration.seconds(1 / rate)
+    let start = ContinuousClock.now + .milliseconds(20)
+    var ids: [String] = []
+    for j in 0..<count {
+        try await Task.sleep(until: start + step * j, clock: .continuous)
+        let e = try keys[j % keys.count].sign(kind: 1, content: "\(tag) steady copies \(j)", createdAt: Int64(Date().timeIntervalSince1970))
+        sent.note(e.id)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (i, relay) in publishers.enumerated() {
+                group.addTask { guard await relay.publish(e).isDelivered else { throw PeerError("primary \(i) refused note \(j)") } }
+            }
+            try await group.waitForAll()
+        }
+        ids.append(e.id)
     }
     return (ids, (ContinuousClock.now - start) / .seconds(1))
 }
@@ -285,7 +317,7 @@ func steadyMain(arguments: [String], defaultBinary: String, work: URL) async thr
         }
     }
     print(
-        "bench-agent --steady: \(f(seconds)) s at \(f(rate)) notes/s, two LocalRelay primaries (one author and one publishing connection each) -> relaysync run -> two LocalRelay backups, 127.0.0.1, release builds"
+        "bench-agent --steady: \(f(seconds)) s at \(f(rate)) notes/s, two LocalRelay primaries (one author and one publishing connection each\(steadyCopies ? "; every note published to both, BENCH_STEADY_COPIES" : "")) -> relaysync run -> two LocalRelay backups, 127.0.0.1, release builds"
     )
     print("  CPU window: first publish to the last note on both backups; CPU = the daemon's utime+stime from /proc/PID/stat")
     print(
