@@ -14,6 +14,16 @@ fileprivate actor Box {
             registered += 1; waiters.awaitReply(sub, noticeAnswers: notice, $0)
         }
     }
+    /// A reply with a probe sent behind it.
+    func reply(_ sub: String, probe: String) async -> RelayMessage? {
+        await withCheckedContinuation {
+            registered += 1
+            let generation = waiters.awaitReply(sub, noticeAnswers: false, $0)
+            waiters.sentProbe(probe, for: sub, grace: .seconds(1), generation: generation)
+        }
+    }
+    func probeAnswered(_ probe: String) -> RelayWaiters.ReplyProbe? { waiters.probeAnswered(probe) }
+    func wasIgnored(_ sub: String) -> Bool { waiters.wasIgnored(sub) }
     func publish(_ id: String) async -> PublishOutcome {
         await withCheckedContinuation {
             registered += 1; waiters.awaitPublish(id, $0)
@@ -52,6 +62,37 @@ struct RelayWaitersTests {
         #expect(await box.has { $0.isAwaitingReply("count") })
         await box.change { $0.answer("count", with: .count(subscription: "count", count: 3, approximate: false)) }
         #expect(await count == .count(subscription: "count", count: 3, approximate: false))
+        #expect(await box.has { $0.isEmpty })
+    }
+
+    /// A probe's grace ends the wait it was sent for, and only that one: an answer that came
+    /// meanwhile, or a later exchange on the same subscription id, is left alone.
+    @Test func aProbesGraceEndsOnlyTheWaitItWasSentFor() async {
+        let box = Box()
+        async let first = box.reply("neg", probe: "p1")
+        await until(box, registered: 1)
+        let p1 = await box.probeAnswered("p1")
+        #expect(p1?.request == "neg")
+        #expect(await box.probeAnswered("p1") == nil, "a probe is answered once")
+        await box.change { $0.requestIgnored(p1!) }
+        #expect(await first == nil)
+        #expect(await box.wasIgnored("neg"))
+        #expect(await !box.wasIgnored("neg"), "told once")
+
+        // Answered before the grace ran out: the answer stands.
+        async let second = box.reply("neg", probe: "p2")
+        await until(box, registered: 2)
+        let p2 = await box.probeAnswered("p2")!
+        await box.change { $0.answer("neg", with: .negMsg(subscription: "neg", message: "61")) }
+        #expect(await second == .negMsg(subscription: "neg", message: "61"))
+        // The next round reuses the id: the old probe's grace must not end it.
+        async let third = box.reply("neg", notice: false)
+        await until(box, registered: 3)
+        await box.change { $0.requestIgnored(p2) }
+        #expect(await box.has { $0.isAwaitingReply("neg") })
+        #expect(await !box.wasIgnored("neg"))
+        await box.change { $0.answer("neg", with: .negMsg(subscription: "neg", message: "62")) }
+        #expect(await third == .negMsg(subscription: "neg", message: "62"))
         #expect(await box.has { $0.isEmpty })
     }
 

@@ -57,13 +57,14 @@ import Testing
     /// `openTimeout` is short only where a test waits it out (a silent relay): elsewhere the answer
     /// comes, and on a loaded machine it took longer than 0.5 s (a refusal then read as silence).
     static func exchange(
-        _ behaviour: ScriptedRelay.Behaviour, items: [LedgerItem], filter: Filter = Filter(kinds: [1]), openTimeout: Duration = .seconds(10)
+        _ behaviour: ScriptedRelay.Behaviour, items: [LedgerItem], filter: Filter = Filter(kinds: [1]), openTimeout: Duration = .seconds(10),
+        roundTimeout: Duration = .seconds(5)
     ) async throws -> (NegentropyExchange.Outcome, Duration) {
         try await ScriptedRelay.with(behaviour) { server in
             try await AgentFixture.withRelay(server.url) { relay in
                 var exchange = NegentropyExchange(relay: relay)
                 exchange.openTimeout = openTimeout
-                exchange.roundTimeout = .seconds(5)
+                exchange.roundTimeout = roundTimeout
                 let start = ContinuousClock.now
                 let outcome = try await exchange.run(filter: filter, items: items)
                 return (outcome, ContinuousClock.now - start)
@@ -83,11 +84,68 @@ import Testing
         #expect(traffic.messages >= 2)
     }
 
+    /// The starts of the messages a scripted relay read, in order.
+    final class Received: Sendable {
+        let lines = Mutex<[String]>([])
+    }
+
+    /// Answers every REQ at once with EOSE (matching nothing) and ignores everything else, as
+    /// relays without NIP-77 treat NEG-OPEN; each message is answered `delay` after it is read,
+    /// in order.
+    static func answeringOnlyREQs(after delay: Duration = .zero, sent: Received? = nil) -> ScriptedRelay.Behaviour {
+        ScriptedRelay.Behaviour(onText: { c, text in
+            sent?.lines.withLock { $0.append(String(text.prefix(12))) }
+            if delay > .zero { try await Task.sleep(for: delay) }
+            if case let .req(sub, _)? = try? ClientMessage.decode(text) { try await c.send(.eose(subscription: sub)) }
+        })
+    }
+
+    /// A relay that ignores NEG-OPEN but answers the REQ sent behind it has read NEG-OPEN: it is
+    /// given `openTimeout` from then, not the round's wait. The REQ is closed once answered.
     @Test(.timeLimit(.minutes(1)))
-    func aSilentRelayIsNotWaitedForLong() async throws {
-        let (outcome, _) = try await Self.exchange(ScriptedRelay.Behaviour(onText: { _, _ in }), items: Self.items(10), openTimeout: .milliseconds(500))
+    func aRelayThatIgnoresNEGOPENIsNotWaitedForLong() async throws {
+        let sent = Received()
+        let (outcome, took) = try await Self.exchange(
+            Self.answeringOnlyREQs(sent: sent), items: Self.items(10), openTimeout: .milliseconds(500), roundTimeout: .seconds(30))
         guard case let .unsupported(reason) = outcome else { Issue.record("expected unsupported, got \(outcome)"); return }
-        #expect(reason.hasPrefix("no answer to NEG-OPEN"))
+        #expect(reason.hasPrefix("no answer to NEG-OPEN within"))
+        #expect(took < .seconds(10), "the round's 30 s were waited out")
+        let order = sent.lines.withLock { $0 }
+        #expect(order.count >= 2 && order[0].hasPrefix("[\"NEG-OPEN\"") && order[1].hasPrefix("[\"REQ\""), "\(order)")
+        // The CLOSE goes out as the EOSE arrives, before the exchange returns.
+        #expect(sent.lines.withLock { $0.contains { $0.hasPrefix("[\"CLOSE\"") } })
+    }
+
+    /// A relay that answers nothing at all, not even a REQ, is not known to lack NIP-77: the
+    /// session is lost (no verdict for six hours), after the round's wait.
+    @Test(.timeLimit(.minutes(1)))
+    func aRelaySilentToEverythingLosesTheSessionWithoutAVerdict() async throws {
+        do {
+            let (outcome, _) = try await Self.exchange(
+                ScriptedRelay.Behaviour(onText: { _, _ in }), items: Self.items(10), openTimeout: .milliseconds(200), roundTimeout: .seconds(1))
+            Issue.record("expected a lost session, got \(outcome)")
+        } catch let error as ReconcileError {
+            #expect("\(error)".contains("no answer to NEG-OPEN, nor to a REQ sent after it"))
+        }
+    }
+
+    /// A busy relay answers late, but answers everything in order: NEG-OPEN's answer comes before
+    /// the REQ's, however long both take, and the session goes on past `openTimeout`.
+    @Test(.timeLimit(.minutes(1)))
+    func aBusyRelayIsWaitedForPastTheOpenTimeout() async throws {
+        let shared = Self.items(200)
+        let onlyTheirs = Self.items(5, start: 1_699_000_000, seed: 2)
+        let answering = Self.answering(shared + onlyTheirs)
+        let slow = ScriptedRelay.Behaviour(onText: { c, text in
+            try await Task.sleep(for: .milliseconds(800))
+            if case let .req(sub, _)? = try? ClientMessage.decode(text) { try await c.send(.eose(subscription: sub)) }
+            try await answering.onText(c, text)
+        })
+        let (outcome, took) = try await Self.exchange(slow, items: shared, openTimeout: .milliseconds(300), roundTimeout: .seconds(20))
+        guard case let .diff(have, need, _) = outcome else { Issue.record("expected a diff, got \(outcome)"); return }
+        #expect(have.isEmpty)
+        #expect(Set(need) == Set(onlyTheirs.map(\.id)))
+        #expect(took >= .milliseconds(800))
     }
 
     @Test func aNoticeOrNegErrMeansNoNIP77() async throws {

@@ -76,6 +76,24 @@ public final class Relay: Service, Sendable {
         return answer ?? nil
     }
 
+    /// `exchange` for a request the relay may ignore without a word, as many do with a verb they
+    /// do not know (NEG-OPEN). A REQ that matches nothing goes right behind it: once the relay
+    /// answered that, it has read the request too (relays read a connection's messages in
+    /// order), and its answer gets `grace` more before the request counts as `.ignored`. A relay
+    /// that answers neither within `timeout` is busy or gone, not known to ignore it: `.silent`.
+    public func exchange(
+        _ message: ClientMessage, subscription: String, timeout: Duration, ignoredAfter grace: Duration, noticeAnswers: Bool = false
+    ) async -> IgnorableReply {
+        let core = self.core
+        let probe = core.makeSubscriptionID()
+        let answer = await withTimeout(timeout, onTimeout: { await core.cancelReply(subscription) }) {
+            await core.awaitReply(message, subscription: subscription, noticeAnswers: noticeAnswers, probe: probe, grace: grace)
+        }
+        await core.cancelReply(subscription)
+        if let message = answer ?? nil { return .answer(message) }
+        return await core.wasIgnored(subscription) ? .ignored : .silent
+    }
+
     /// Sends a message that expects no answer (NEG-CLOSE, CLOSE); dropped when not connected.
     public func send(_ message: ClientMessage) async {
         await core.sendOneOff(message)

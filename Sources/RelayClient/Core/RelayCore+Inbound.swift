@@ -67,6 +67,11 @@ extension RelayCore {
                 send(.close(subscription: sub))
                 return
             }
+            if let replyProbe = waiters.probeAnswered(sub) {
+                send(.close(subscription: sub))
+                replyProbeAnswered(replyProbe)
+                return
+            }
             let fx = subscriptions.eose(sub, at: now)
             if let latency = fx.reqToEOSE {
                 counters.reqToEOSE.add(latency)
@@ -76,6 +81,10 @@ extension RelayCore {
         case let .closed(sub, reason):
             if waiters.isAwaitingReply(sub) { waiters.answer(sub, with: message); return }
             if probe.answered(by: sub) { return }
+            if let replyProbe = waiters.probeAnswered(sub) {
+                replyProbeAnswered(replyProbe)
+                return
+            }
             switch subscriptions.closed(sub, reason: reason, canAuthenticate: !configuration.authKeys.isEmpty, at: now) {
             case .unknown: break
             case .heldForAuth:

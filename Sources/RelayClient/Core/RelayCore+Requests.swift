@@ -15,6 +15,39 @@ extension RelayCore {
         }
     }
 
+    /// `awaitReply` for a request a relay may ignore without a word (many treat an unknown verb
+    /// so): a REQ for nothing (`probe`) goes right behind it. A relay reads one connection's
+    /// messages in order, so once it answered the probe it has read the request too: the wait
+    /// then ends `grace` later. A relay that answered neither is busy, and the wait is the
+    /// caller's.
+    func awaitReply(_ message: ClientMessage, subscription: String, noticeAnswers: Bool, probe: String, grace: Duration) async -> RelayMessage? {
+        guard canSend else { return nil }
+        return await withCheckedContinuation { continuation in
+            let generation = waiters.awaitReply(subscription, noticeAnswers: noticeAnswers, continuation)
+            send(message)
+            waiters.sentProbe(probe, for: subscription, grace: grace, generation: generation)
+            send(.req(subscription: probe, filters: [Filter(ids: [String(repeating: "0", count: 64)], limit: 1)]))
+        }
+    }
+
+    /// The relay answered `probe`: its request's answer gets the probe's grace.
+    func replyProbeAnswered(_ probe: RelayWaiters.ReplyProbe) {
+        Task { [weak self] in
+            try? await Task.sleep(for: probe.grace)
+            await self?.replyProbeExpired(probe)
+        }
+    }
+
+    private func replyProbeExpired(_ probe: RelayWaiters.ReplyProbe) {
+        waiters.requestIgnored(probe)
+    }
+
+    /// True (once) when the last wait on `subscription` ended because the relay answered the probe
+    /// sent behind it and not the request.
+    func wasIgnored(_ subscription: String) -> Bool {
+        waiters.wasIgnored(subscription)
+    }
+
     func cancelReply(_ subscription: String) {
         waiters.answer(subscription, with: nil)
     }

@@ -30,6 +30,22 @@ struct RelayWaiters {
     private var replies: [String: CheckedContinuation<RelayMessage?, Never>] = [:]
     /// Exchanges a NOTICE also answers: relays without NIP-77 often reply to NEG-OPEN with one.
     private var noticeAnswers: Set<String> = []
+    /// Which wait on a subscription id is the current one (a later exchange reuses the id).
+    private var replyGenerations: [String: Int] = [:]
+    private var lastReplyGeneration = 0
+    /// REQs for nothing sent behind a request a relay may ignore, by their own subscription id.
+    private var replyProbes: [String: ReplyProbe] = [:]
+    /// Requests whose wait ended because the relay answered their probe and then not them.
+    private var ignoredRequests: Set<String> = []
+
+    struct ReplyProbe: Sendable, Equatable {
+        /// The request's subscription id.
+        let request: String
+        /// How long the request's answer may still take once the probe is answered.
+        let grace: Duration
+        /// The wait it was sent for.
+        let generation: Int
+    }
 
     var isEmpty: Bool { publishes.isEmpty && connects.isEmpty && replies.isEmpty }
 
@@ -69,15 +85,45 @@ struct RelayWaiters {
     func isAwaitingReply(_ subscription: String) -> Bool { replies[subscription] != nil }
 
     /// A newer exchange on the same subscription id supersedes the older one, which gets nil.
-    mutating func awaitReply(_ subscription: String, noticeAnswers acceptsNotice: Bool, _ continuation: CheckedContinuation<RelayMessage?, Never>) {
+    /// Returns the wait's generation.
+    @discardableResult
+    mutating func awaitReply(_ subscription: String, noticeAnswers acceptsNotice: Bool, _ continuation: CheckedContinuation<RelayMessage?, Never>) -> Int {
         replies[subscription]?.resume(returning: nil)
         replies[subscription] = continuation
         if acceptsNotice { noticeAnswers.insert(subscription) }
+        lastReplyGeneration += 1
+        replyGenerations[subscription] = lastReplyGeneration
+        ignoredRequests.remove(subscription)
+        return lastReplyGeneration
     }
 
     mutating func answer(_ subscription: String, with message: RelayMessage?) {
         noticeAnswers.remove(subscription)
+        replyGenerations.removeValue(forKey: subscription)
         replies.removeValue(forKey: subscription)?.resume(returning: message)
+    }
+
+    /// `probe` went out right behind the request of wait `generation`.
+    mutating func sentProbe(_ probe: String, for request: String, grace: Duration, generation: Int) {
+        replyProbes[probe] = ReplyProbe(request: request, grace: grace, generation: generation)
+    }
+
+    /// The relay answered `subscription` (EOSE or CLOSED): if it is a probe, what it was sent for.
+    mutating func probeAnswered(_ subscription: String) -> ReplyProbe? {
+        replyProbes.removeValue(forKey: subscription)
+    }
+
+    /// A probe's grace ran out: ends the request's wait unless it was answered, or another
+    /// exchange has taken its subscription id, meanwhile.
+    mutating func requestIgnored(_ probe: ReplyProbe) {
+        guard replyGenerations[probe.request] == probe.generation else { return }
+        answer(probe.request, with: nil)
+        ignoredRequests.insert(probe.request)
+    }
+
+    /// True (once) when the last wait on `request` ended in `requestIgnored`.
+    mutating func wasIgnored(_ request: String) -> Bool {
+        ignoredRequests.remove(request) != nil
     }
 
     mutating func notice(_ message: RelayMessage) {
@@ -87,6 +133,8 @@ struct RelayWaiters {
     /// The connection is gone: no exchange on it can be answered.
     mutating func cancelAllReplies() {
         for subscription in Array(replies.keys) { answer(subscription, with: nil) }
+        replyProbes = [:]
+        ignoredRequests = []
     }
 
     // MARK: publishing

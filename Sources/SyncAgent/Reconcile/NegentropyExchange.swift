@@ -7,7 +7,9 @@ import RelayClient
 /// answers from its own set, and the rounds end with what each side lacks.
 struct NegentropyExchange {
     let relay: Relay
-    /// How long the first answer may take; a relay without NIP-77 often says nothing at all.
+    /// How long the first answer may take once the relay has answered a REQ sent right behind
+    /// NEG-OPEN: a relay without NIP-77 often says nothing at all. A relay that answers neither
+    /// is busy (a large store, a loaded machine) and is given `roundTimeout`.
     var openTimeout: Duration = .seconds(3)
     /// How long each later answer may take.
     var roundTimeout: Duration = .seconds(30)
@@ -47,15 +49,23 @@ struct NegentropyExchange {
         var need: [Bytes32] = []
         var outgoing = NegentropyHex.encode(try initiator.initiate())
         var message = ClientMessage.negOpen(subscription: subscription, filter: filter, message: outgoing)
-        var timeout = openTimeout
         for _ in 0..<Self.maxRounds {
             try Task.checkCancellation()
             traffic.messages += 1
             traffic.bytes += outgoing.utf8.count
-            let answer = await relay.exchange(message, subscription: subscription, timeout: timeout, noticeAnswers: true)
+            let answer: RelayMessage?
+            if traffic.messages == 1 {
+                switch await relay.exchange(message, subscription: subscription, timeout: roundTimeout, ignoredAfter: openTimeout, noticeAnswers: true) {
+                case let .answer(first): answer = first
+                case .ignored: return .unsupported("no answer to NEG-OPEN within \(openTimeout) of the answer to a REQ sent after it")
+                case .silent:
+                    throw ReconcileError(relay: relay.url, .sessionLost("no answer to NEG-OPEN, nor to a REQ sent after it, within \(roundTimeout)"))
+                }
+            } else {
+                answer = await relay.exchange(message, subscription: subscription, timeout: roundTimeout, noticeAnswers: true)
+            }
             switch answer {
             case nil:
-                if traffic.messages == 1 { return .unsupported("no answer to NEG-OPEN within \(openTimeout)") }
                 throw ReconcileError(relay: relay.url, .sessionLost("no answer to NEG-MSG within \(roundTimeout)"))
             case let .notice(text)?:
                 await relay.send(.negClose(subscription: subscription))
@@ -88,7 +98,6 @@ struct NegentropyExchange {
                 }
                 outgoing = NegentropyHex.encode(next)
                 message = .negMsg(subscription: subscription, message: outgoing)
-                timeout = roundTimeout
             case let other?:
                 throw ReconcileError(relay: relay.url, .malformed("unexpected answer \(other)"))
             }
