@@ -58,7 +58,7 @@ import Testing
     /// comes, and on a loaded machine it took longer than 0.5 s (a refusal then read as silence).
     static func exchange(
         _ behaviour: ScriptedRelay.Behaviour, items: [LedgerItem], filter: Filter = Filter(kinds: [1]), openTimeout: Duration = .seconds(10),
-        roundTimeout: Duration = .seconds(5)
+        roundTimeout: Duration = .seconds(5), beforeClosing: (@Sendable () async throws -> Void)? = nil
     ) async throws -> (NegentropyExchange.Outcome, Duration) {
         try await ScriptedRelay.with(behaviour) { server in
             try await AgentFixture.withRelay(server.url) { relay in
@@ -67,7 +67,9 @@ import Testing
                 exchange.roundTimeout = roundTimeout
                 let start = ContinuousClock.now
                 let outcome = try await exchange.run(filter: filter, items: items)
-                return (outcome, ContinuousClock.now - start)
+                let took = ContinuousClock.now - start
+                try await beforeClosing?()
+                return (outcome, took)
             }
         }
     }
@@ -84,18 +86,26 @@ import Testing
         #expect(traffic.messages >= 2)
     }
 
+    /// Waits for `condition`, looking every 20 ms, at most `limit`; whether it came true.
+    static func poll(within limit: Duration, _ condition: @Sendable () -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while !condition() {
+            guard ContinuousClock.now < deadline else { return false }
+            try await Task.sleep(for: .milliseconds(20))  // poll interval
+        }
+        return true
+    }
+
     /// The starts of the messages a scripted relay read, in order.
     final class Received: Sendable {
         let lines = Mutex<[String]>([])
     }
 
     /// Answers every REQ at once with EOSE (matching nothing) and ignores everything else, as
-    /// relays without NIP-77 treat NEG-OPEN; each message is answered `delay` after it is read,
-    /// in order.
-    static func answeringOnlyREQs(after delay: Duration = .zero, sent: Received? = nil) -> ScriptedRelay.Behaviour {
+    /// relays without NIP-77 treat NEG-OPEN.
+    static func answeringOnlyREQs(sent: Received? = nil) -> ScriptedRelay.Behaviour {
         ScriptedRelay.Behaviour(onText: { c, text in
             sent?.lines.withLock { $0.append(String(text.prefix(12))) }
-            if delay > .zero { try await Task.sleep(for: delay) }
             if case let .req(sub, _)? = try? ClientMessage.decode(text) { try await c.send(.eose(subscription: sub)) }
         })
     }
@@ -112,8 +122,8 @@ import Testing
         #expect(took < .seconds(10), "the round's 30 s were waited out")
         let order = sent.lines.withLock { $0 }
         #expect(order.count >= 2 && order[0].hasPrefix("[\"NEG-OPEN\"") && order[1].hasPrefix("[\"REQ\""), "\(order)")
-        // The CLOSE goes out as the EOSE arrives, before the exchange returns.
-        #expect(sent.lines.withLock { $0.contains { $0.hasPrefix("[\"CLOSE\"") } })
+        // The CLOSE goes out as the EOSE arrives.
+        #expect(try await Self.poll(within: .seconds(10)) { sent.lines.withLock { $0.contains { $0.hasPrefix("[\"CLOSE\"") } } })
     }
 
     /// A relay that answers nothing at all, not even a REQ, is not known to lack NIP-77: the
@@ -136,8 +146,12 @@ import Testing
         let shared = Self.items(200)
         let onlyTheirs = Self.items(5, start: 1_699_000_000, seed: 2)
         let answering = Self.answering(shared + onlyTheirs)
+        // The relay's own time per message (a busy relay), not a wait on the test's side.
+        let busyFor = Duration.milliseconds(800)
+        let read = Received()
         let slow = ScriptedRelay.Behaviour(onText: { c, text in
-            try await Task.sleep(for: .milliseconds(800))
+            read.lines.withLock { $0.append(text) }
+            try await Task.sleep(for: busyFor)
             if case let .req(sub, _)? = try? ClientMessage.decode(text) { try await c.send(.eose(subscription: sub)) }
             try await answering.onText(c, text)
         })
@@ -145,7 +159,36 @@ import Testing
         guard case let .diff(have, need, _) = outcome else { Issue.record("expected a diff, got \(outcome)"); return }
         #expect(have.isEmpty)
         #expect(Set(need) == Set(onlyTheirs.map(\.id)))
-        #expect(took >= .milliseconds(800))
+        #expect(took >= busyFor)
+    }
+
+    /// The REQ sent behind NEG-OPEN is closed when the exchange ends, even by a relay that never
+    /// answers it: no subscription is left open on the relay.
+    @Test(.timeLimit(.minutes(1)))
+    func theREQBehindNEGOPENIsClosedWhenTheExchangeEnds() async throws {
+        let shared = Self.items(50)
+        let answering = Self.answering(shared)
+        let read = Received()
+        let noEOSE = ScriptedRelay.Behaviour(onText: { c, text in
+            read.lines.withLock { $0.append(text) }
+            try await answering.onText(c, text)
+        })
+        let closed = Received()
+        let (outcome, _) = try await Self.exchange(
+            noEOSE, items: shared,
+            beforeClosing: {
+                let seen = try await Self.poll(within: .seconds(10)) {
+                    let lines = read.lines.withLock { $0 }
+                    let probe = lines.lazy.compactMap { line -> String? in
+                        if case let .req(sub, _)? = try? ClientMessage.decode(line) { return sub }
+                        return nil
+                    }.first
+                    return probe.map { probe in lines.contains { if case .close(probe)? = try? ClientMessage.decode($0) { true } else { false } } } ?? false
+                }
+                if seen { closed.lines.withLock { $0.append("closed") } }
+            })
+        guard case .diff = outcome else { Issue.record("expected a diff, got \(outcome)"); return }
+        #expect(closed.lines.withLock { $0 } == ["closed"])
     }
 
     @Test func aNoticeOrNegErrMeansNoNIP77() async throws {

@@ -90,6 +90,7 @@ public final class Relay: Service, Sendable {
             await core.awaitReply(message, subscription: subscription, noticeAnswers: noticeAnswers, probe: probe, grace: grace)
         }
         await core.cancelReply(subscription)
+        await core.endReplyProbe(probe)
         if let message = answer ?? nil { return .answer(message) }
         return await core.wasIgnored(subscription) ? .ignored : .silent
     }

@@ -42,6 +42,12 @@ extension RelayCore {
         waiters.requestIgnored(probe)
     }
 
+    /// The exchange is over: a probe the relay has not answered yet is closed, so no REQ is
+    /// left open on the relay and no entry here.
+    func endReplyProbe(_ probe: String) {
+        if waiters.dropProbe(probe), canSend { send(.close(subscription: probe)) }
+    }
+
     /// True (once) when the last wait on `subscription` ended because the relay answered the probe
     /// sent behind it and not the request.
     func wasIgnored(_ subscription: String) -> Bool {

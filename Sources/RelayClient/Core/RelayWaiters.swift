@@ -108,6 +108,12 @@ struct RelayWaiters {
         replyProbes[probe] = ReplyProbe(request: request, grace: grace, generation: generation)
     }
 
+    /// The exchange is over: true when `probe` was still out (its REQ is then closed by the
+    /// caller, and its answer, if it comes, is ignored).
+    mutating func dropProbe(_ probe: String) -> Bool {
+        replyProbes.removeValue(forKey: probe) != nil
+    }
+
     /// The relay answered `subscription` (EOSE or CLOSED): if it is a probe, what it was sent for.
     mutating func probeAnswered(_ subscription: String) -> ReplyProbe? {
         replyProbes.removeValue(forKey: subscription)
