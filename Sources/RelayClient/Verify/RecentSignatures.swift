@@ -3,8 +3,8 @@ import Synchronization
 
 /// The last signatures found valid, by event id, for the whole process. A live note arrives from
 /// every primary that has it, usually within milliseconds of each other; its later copies then
-/// cost the id's hash instead of a second Schnorr verify (about as much as the rest of a live
-/// note's CPU put together). Bounded: the oldest entry goes first.
+/// cost the id's hash instead of another Schnorr verify (40-50 µs here). Bounded: the oldest
+/// entry goes first.
 final class RecentSignatures: Sendable {
     static let shared = RecentSignatures(capacity: 1024)
 

@@ -59,7 +59,9 @@ struct NegentropyExchange {
                 case let .answer(first): answer = first
                 case .ignored: return .unsupported("no answer to NEG-OPEN within \(openTimeout) of the answer to a REQ sent after it")
                 case .silent:
-                    throw ReconcileError(relay: relay.url, .sessionLost("no answer to NEG-OPEN, nor to a REQ sent after it, within \(roundTimeout)"))
+                    throw ReconcileError(
+                        relay: relay.url,
+                        .sessionLost("no answer to NEG-OPEN, nor to a REQ sent after it, within \(roundTimeout) or before the connection ended"))
                 }
             } else {
                 answer = await relay.exchange(message, subscription: subscription, timeout: roundTimeout, noticeAnswers: true)
