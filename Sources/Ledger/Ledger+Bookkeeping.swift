@@ -46,8 +46,7 @@ extension Ledger {
     }
 
     /// Runs in every live note's transaction, once per backup: prepared once, and a stamp
-    /// already there (the same second) leaves the row's page clean, so the commit writes no
-    /// page for it.
+    /// already there (the same second) writes nothing.
     static func noteRelaySuccess(_ db: Database, _ relay: RelayURL, at time: Int64) throws {
         try db.cachedStatement(
             sql: """

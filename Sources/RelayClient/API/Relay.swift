@@ -68,12 +68,7 @@ public final class Relay: Service, Sendable {
     /// naming `subscription` (COUNT, NEG-MSG, NEG-ERR or CLOSED, or with `noticeAnswers` any
     /// NOTICE); nil when none comes or the connection ends first.
     public func exchange(_ message: ClientMessage, subscription: String, timeout: Duration, noticeAnswers: Bool = false) async -> RelayMessage? {
-        let core = self.core
-        let answer = await withTimeout(timeout, onTimeout: { await core.cancelReply(subscription) }) {
-            await core.awaitReply(message, subscription: subscription, noticeAnswers: noticeAnswers)
-        }
-        await core.cancelReply(subscription)
-        return answer ?? nil
+        await awaitAnswer(message, subscription: subscription, timeout: timeout, noticeAnswers: noticeAnswers, probe: nil)
     }
 
     /// `exchange` for a request the relay may ignore without a word, as many do with a verb they
@@ -84,15 +79,22 @@ public final class Relay: Service, Sendable {
     public func exchange(
         _ message: ClientMessage, subscription: String, timeout: Duration, ignoredAfter grace: Duration, noticeAnswers: Bool = false
     ) async -> IgnorableReply {
-        let core = self.core
         let probe = core.makeSubscriptionID()
+        let answer = await awaitAnswer(message, subscription: subscription, timeout: timeout, noticeAnswers: noticeAnswers, probe: (probe, grace))
+        await core.endReplyProbe(probe)
+        if let answer { return .answer(answer) }
+        return await core.wasIgnored(subscription) ? .ignored : .silent
+    }
+
+    private func awaitAnswer(
+        _ message: ClientMessage, subscription: String, timeout: Duration, noticeAnswers: Bool, probe: (id: String, grace: Duration)?
+    ) async -> RelayMessage? {
+        let core = self.core
         let answer = await withTimeout(timeout, onTimeout: { await core.cancelReply(subscription) }) {
-            await core.awaitReply(message, subscription: subscription, noticeAnswers: noticeAnswers, probe: probe, grace: grace)
+            await core.awaitReply(message, subscription: subscription, noticeAnswers: noticeAnswers, probe: probe)
         }
         await core.cancelReply(subscription)
-        await core.endReplyProbe(probe)
-        if let message = answer ?? nil { return .answer(message) }
-        return await core.wasIgnored(subscription) ? .ignored : .silent
+        return answer ?? nil
     }
 
     /// Sends a message that expects no answer (NEG-CLOSE, CLOSE); dropped when not connected.

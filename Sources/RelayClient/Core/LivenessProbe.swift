@@ -37,7 +37,7 @@ struct LivenessProbe: Sendable {
         let id = "rsprobe" + String(UInt32.random(in: .min ... .max, using: &random), radix: 36)
         self.id = id
         sentAt = now
-        return .send(.req(subscription: id, filters: [Filter(ids: [String(repeating: "0", count: 64)], limit: 1)]))
+        return .send(.req(subscription: id, filters: [.matchingNothing]))
     }
 
     /// A consumer that is not reading explains silence; otherwise pending requests must hear back.

@@ -7,26 +7,22 @@ extension RelayCore {
 
     /// Sends `message` and returns the first COUNT, NEG-MSG, NEG-ERR or CLOSED naming
     /// `subscription`; nil if the connection is down or `cancelReply` comes first.
-    func awaitReply(_ message: ClientMessage, subscription: String, noticeAnswers: Bool = false) async -> RelayMessage? {
-        guard canSend else { return nil }
-        return await withCheckedContinuation { continuation in
-            waiters.awaitReply(subscription, noticeAnswers: noticeAnswers, continuation)
-            send(message)
-        }
-    }
-
-    /// `awaitReply` for a request a relay may ignore without a word (many treat an unknown verb
-    /// so): a REQ for nothing (`probe`) goes right behind it. A relay reads one connection's
-    /// messages in order, so once it answered the probe it has read the request too: the wait
-    /// then ends `grace` later. A relay that answered neither is busy, and the wait is the
-    /// caller's.
-    func awaitReply(_ message: ClientMessage, subscription: String, noticeAnswers: Bool, probe: String, grace: Duration) async -> RelayMessage? {
+    ///
+    /// With `probe`, for a request a relay may ignore without a word (many treat an unknown verb
+    /// so), a REQ for nothing goes right behind it. A relay reads one connection's messages in
+    /// order, so once it answered the probe it has read the request too: the wait then ends
+    /// `grace` later. A relay that answered neither is busy, and the wait is the caller's.
+    func awaitReply(
+        _ message: ClientMessage, subscription: String, noticeAnswers: Bool = false, probe: (id: String, grace: Duration)? = nil
+    ) async -> RelayMessage? {
         guard canSend else { return nil }
         return await withCheckedContinuation { continuation in
             let generation = waiters.awaitReply(subscription, noticeAnswers: noticeAnswers, continuation)
             send(message)
-            waiters.sentProbe(probe, for: subscription, grace: grace, generation: generation)
-            send(.req(subscription: probe, filters: [Filter(ids: [String(repeating: "0", count: 64)], limit: 1)]))
+            if let probe {
+                waiters.sentProbe(probe.id, for: subscription, grace: probe.grace, generation: generation)
+                send(.req(subscription: probe.id, filters: [.matchingNothing]))
+            }
         }
     }
 
