@@ -102,18 +102,37 @@ public final class ArchiveWriter {
     }
 
     public func append(rawLine: String, key: ArchivedEventKey) throws {
+        var line = rawLine
+        try line.withUTF8 { try appendLine($0) }
+        lastEvent = key
+    }
+
+    /// Appends lines already held as UTF-8 (the ledger's text, read as bytes): `text` holds them one
+    /// after another, `ends` where each ends; `last` is the event on the last of them. Each line
+    /// is archived as `append(rawLine:key:)` would.
+    public func append(lines text: [UInt8], ends: [Int], last: ArchivedEventKey) throws {
+        guard !ends.isEmpty else { return }
+        try text.withUnsafeBufferPointer { all in
+            var start = 0
+            for end in ends {
+                try appendLine(UnsafeBufferPointer(rebasing: all[start..<end]))
+                start = end
+            }
+        }
+        lastEvent = last
+    }
+
+    private func appendLine(_ line: UnsafeBufferPointer<UInt8>) throws {
         if fd < 0 { try openSegment() }
         // Lines gather in `staged` and reach zstd in blocks: a copy of each line to add its
         // newline, and a zstd call per line, cost more than the copy into this buffer.
-        var line = rawLine
-        line.withUTF8 { staged.append(contentsOf: $0) }
+        staged.append(contentsOf: line)
         staged.append(UInt8(ascii: "\n"))
-        let count = line.utf8.count + 1
+        let count = line.count + 1
         if staged.count >= Self.stageLimit { try compressStaged(ZSTD_e_continue) }
         linesInFrame += 1
         bytesInFrame += count
         segmentBytes += count
-        lastEvent = key
         if linesInFrame >= configuration.flushEveryLines || bytesInFrame >= configuration.flushEveryBytes {
             try endFrame()
         }

@@ -53,6 +53,30 @@ struct DirectStatement {
         }
     }
 
+    /// Binds with `bind` and hands each result row to `row` as the statement's handle, for
+    /// `sqlite3_column_*` (what those return is valid only during the call); resets at the end.
+    /// Lets a bulk read take a column's bytes without making a `String` of them.
+    func forEachRow(_ db: Database, _ bind: (inout Binder) -> Void, _ row: (OpaquePointer) throws -> Void) throws {
+        sqlite3_reset(handle)
+        var binder = Binder(handle: handle)
+        bind(&binder)
+        defer { sqlite3_reset(handle) }
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_DONE: return
+            case SQLITE_ROW: try row(handle)
+            case let code: throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: statement.sql)
+            }
+        }
+    }
+
+    /// A text column of the current row as its UTF-8 bytes, in place (valid until the next step).
+    static func text(_ handle: OpaquePointer, _ column: Int32) -> UnsafeBufferPointer<UInt8> {
+        // sqlite3_column_text first, then sqlite3_column_bytes: the length is of the text form.
+        guard let base = sqlite3_column_text(handle, column) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: base, count: Int(sqlite3_column_bytes(handle, column)))
+    }
+
     /// Binds parameters 1, 2, 3… in the order they are added.
     struct Binder {
         let handle: OpaquePointer

@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import NostrCore
 
 extension Ledger {
@@ -90,6 +91,25 @@ extension Ledger {
             var out: [StoredEvent] = []
             while let row = try rows.next() { out.append(StoredEvent(seq: row[0], id: row[1], createdAt: row[2], rawJSON: row[3])) }
             return out
+        }
+    }
+
+    /// The same events as `events(afterSeq:limit:)`, as bytes: no `String` is made of their text.
+    public func rawEvents(afterSeq seq: Int64, limit: Int) throws -> RawEventBatch {
+        try read("read events") { db in
+            let select = try DirectStatement(db, sql: "SELECT seq, id, created_at, raw FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
+            var batch = RawEventBatch()
+            try select.forEachRow(
+                db,
+                { b in
+                    b.add(seq); b.add(limit)
+                },
+                { row in
+                    batch.append(
+                        seq: sqlite3_column_int64(row, 0), id: DirectStatement.text(row, 1), createdAt: sqlite3_column_int64(row, 2),
+                        raw: DirectStatement.text(row, 3))
+                })
+            return batch
         }
     }
 

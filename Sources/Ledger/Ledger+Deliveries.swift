@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import NostrCore
 
 extension Ledger {
@@ -16,11 +17,21 @@ extension Ledger {
     /// Pending deliveries due now for `relay`, oldest first.
     public func dueDeliveries(relay: RelayURL, limit: Int, now: Int64) throws -> [PendingDelivery] {
         try read("read due deliveries") { db in
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: Self.dueDeliveriesSQL), arguments: [relay, now, limit])
+            // Through SQLite's C API: the text is copied as bytes, without a `String` made of it.
+            let select = try DirectStatement(db, sql: Self.dueDeliveriesSQL)
             var out: [PendingDelivery] = []
-            while let row = try rows.next() {
-                out.append(PendingDelivery(seq: row[0], eventID: row[1], kind: row[2], relay: relay, rawJSON: row[3], attempts: row[4]))
-            }
+            try select.forEachRow(
+                db,
+                { b in
+                    b.add(relay); b.add(now); b.add(limit)
+                },
+                { row in
+                    out.append(
+                        PendingDelivery(
+                            seq: sqlite3_column_int64(row, 0), eventID: String(decoding: DirectStatement.text(row, 1), as: UTF8.self),
+                            kind: Int(sqlite3_column_int64(row, 2)), relay: relay, rawUTF8: Array(DirectStatement.text(row, 3)),
+                            attempts: Int(sqlite3_column_int64(row, 4))))
+                })
             return out
         }
     }

@@ -38,6 +38,25 @@ final class TestClock: @unchecked Sendable {
         try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted().map { dir.appendingPathComponent($0) }
     }
 
+    @Test func linesAppendedAsBytesArchiveAsTheirText() throws {
+        var config = ArchiveConfiguration(directory: dir)
+        config.flushEveryLines = 2
+        let all = try events(5)
+        let w = try ArchiveWriter(configuration: config)
+        var text: [UInt8] = []
+        var ends: [Int] = []
+        for e in all {
+            text.append(contentsOf: e.rawJSON.utf8)
+            ends.append(text.count)
+        }
+        let last = ArchivedEventKey(id: all[4].id, createdAt: all[4].createdAt)
+        try w.append(lines: text, ends: ends, last: last)
+        #expect(w.lastEvent == last)
+        try w.close()
+        #expect(try segments().flatMap { try lines($0) } == all.map(\.rawJSON))
+        #expect(try ArchiveWriter(configuration: config).lastEvent == last)
+    }
+
     @Test func truncatedSegmentKeepsEverythingBeforeTheCut() throws {
         var config = ArchiveConfiguration(directory: dir)
         config.flushEveryLines = 100

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NostrCore
 import PeerHarness
 import Testing
@@ -65,6 +66,16 @@ struct RelayCorePartsTests {
         await core.shutdown()
         #expect(await first.value == .notConnected)
         #expect(await second.value == .notConnected)
+    }
+
+    @Test func anOutboundEventFramesItsTextTheSameFromAStringAndFromBytes() throws {
+        let event = try SecretKey.generate().sign(kind: 1, content: "emoji 🚀, \"quoted\"", createdAt: 1_700_000_000)
+        let fromText = OutboundEvent(event)
+        let fromBytes = OutboundEvent(id: event.id, rawUTF8: Array(event.rawJSON.utf8))
+        #expect(fromText == fromBytes)
+        #expect(fromBytes.rawJSON == event.rawJSON)
+        #expect(fromBytes.rawByteCount == event.rawJSON.utf8.count)
+        #expect(String(buffer: fromBytes.frame) == ClientMessage.event(event).encoded)
     }
 
     @Test func aPublishIsRefusedWhenNotRunningOrLargerThanTheRelaysLimit() {

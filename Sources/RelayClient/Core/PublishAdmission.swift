@@ -9,7 +9,7 @@ enum PublishAdmission {
 
     static func refusal(of event: OutboundEvent, running: Bool, maxMessageLength: Int?) -> PublishOutcome? {
         if !running { return .notConnected }
-        if let max = maxMessageLength, max > 0, event.rawJSON.utf8.count + frameOverhead > max {
+        if let max = maxMessageLength, max > 0, event.rawByteCount + frameOverhead > max {
             return .rejected(RelayReason("invalid: event larger than the relay's max_message_length \(max)"))
         }
         return nil

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import NostrCore
 
 /// One relay's mutable state, as values that decide (`ConnectionStateMachine`, `PublishQueue`,
@@ -254,7 +255,7 @@ actor RelayCore {
         var sent = false
         for event in publishQueue.takeSendable(at: now) {
             counters.eventSent()
-            outbound?.yield(event.message)
+            outbound?.yield(event.frame)
             sent = true
         }
         replies?.set(awaitingReplies: publishQueue.inFlight.count)

@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// Text frames the core queued for the current connection. The writer takes everything queued
@@ -5,7 +6,7 @@ import Synchronization
 /// After `finish()` the writer still gets what was queued before it, then nil.
 final class Outbox: Sendable {
     private struct State {
-        var texts: [String] = []
+        var texts: [OutboundText] = []
         var finished = false
         var cancelled = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -16,6 +17,15 @@ final class Outbox: Sendable {
     init() {}
 
     func yield(_ text: String) {
+        enqueue(OutboundText(bytes: ByteBuffer(string: text)))
+    }
+
+    /// A text frame's payload already as bytes (an EVENT made by `OutboundEvent`).
+    func yield(_ bytes: ByteBuffer) {
+        enqueue(OutboundText(bytes: bytes))
+    }
+
+    private func enqueue(_ text: OutboundText) {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             guard !s.finished else { return nil }
             s.texts.append(text)
@@ -39,9 +49,9 @@ final class Outbox: Sendable {
 
     /// Everything queued since the last call; waits while nothing is; nil once finished and drained
     /// or when the calling task is cancelled.
-    func next() async -> [String]? {
+    func next() async -> [OutboundText]? {
         while !Task.isCancelled {
-            enum Step { case take([String]), end, wait }
+            enum Step { case take([OutboundText]), end, wait }
             let step = state.withLock { s -> Step in
                 if !s.texts.isEmpty {
                     let taken = s.texts
@@ -78,4 +88,13 @@ final class Outbox: Sendable {
             waiter?.resume()
         }
     }
+}
+
+/// One text frame's payload as queued: UTF-8 bytes, ready for the frame.
+struct OutboundText: Sendable, Equatable, ExpressibleByStringLiteral {
+    var bytes: ByteBuffer
+
+    init(bytes: ByteBuffer) { self.bytes = bytes }
+
+    init(stringLiteral text: String) { bytes = ByteBuffer(string: text) }
 }

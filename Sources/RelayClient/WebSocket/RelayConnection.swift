@@ -104,7 +104,7 @@ struct RelayConnection: Sendable {
                     var frames: [WebSocketFrame] = []
                     frames.reserveCapacity(texts.count)
                     for text in texts {
-                        var frame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text))
+                        var frame = WebSocketFrame(fin: true, opcode: .text, data: text.bytes)
                         if let compressed = try deflater?.deflate(frame.data) {
                             frame.data = compressed
                             frame.rsv1 = true

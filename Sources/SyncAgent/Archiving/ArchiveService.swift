@@ -73,6 +73,17 @@ final class ArchiveService<C: Clock<Duration>>: Service, Sendable {
     }
 
     private func drain(_ writer: ArchiveWriter, through: inout Int64) async throws -> Int {
+        if let sqlite = ledger as? Ledger {
+            // The SQLite ledger hands the text over as bytes, copied into the archive as they are.
+            let batch = try sqlite.rawEvents(afterSeq: through, limit: Self.batchSize)
+            guard !batch.isEmpty else { return 0 }
+            try writer.append(lines: batch.text, ends: batch.ends, last: ArchivedEventKey(id: batch.lastID, createdAt: batch.lastCreatedAt))
+            try writer.flush()
+            through = batch.lastSeq
+            try await ledger.setArchivedThroughSeq(through)
+            counters.update { $0.archived += batch.count }
+            return batch.count
+        }
         let batch = try await ledger.events(afterSeq: through, limit: Self.batchSize)
         guard let last = batch.last else { return 0 }
         for e in batch { try writer.append(rawLine: e.rawJSON, key: ArchivedEventKey(id: e.id, createdAt: e.createdAt)) }
