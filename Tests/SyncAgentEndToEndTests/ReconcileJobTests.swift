@@ -95,6 +95,54 @@ import Testing
         }
         #expect(try ledger.eventCount() == 60)
     }
+
+    /// LocalRelay stops answering a busy connection: a session that hears nothing for a round is
+    /// compared again on a new connection, once, and the run ends exact instead of failed.
+    @Test func aSessionOnAConnectionThatWentSilentIsComparedAgainOnANewOne() async throws {
+        let key = SecretKey.generate()
+        let events = try (0..<30).map { try key.sign(kind: 1, content: "e\($0)", createdAt: 1_700_000_000 + Int64($0)) }
+        let store = ScriptedRelayStore(events: Array(events.prefix(27)))
+        let ledger = try Ledger.temporary()
+        _ = try await ledger.record(events.suffix(25).map { ObservedEvent(event: $0, relay: "ws://elsewhere") }, writableRelays: [], now: 1)
+        let opened = Tally()
+        let serving = Self.relay(store, refuseAbove: 1_000, opened: opened)
+        let silentFirst = ScriptedRelay.Behaviour(onText: { c, text in
+            guard c.index > 1 else { return }
+            try await serving.onText(c, text)
+        })
+        try await ScriptedRelay.with(silentFirst) { server in
+            try await AgentFixture.withRelay(server.url) { relay in
+                var job = Self.job(relay, ledger: ledger, authors: [key.publicKey], writable: true)
+                job.negentropyRoundTimeout = .seconds(1)
+                let record = try await job.run()
+                #expect(record.error == nil && record.method == .nip77, "\(record)")
+                #expect(record.missingInLedger == 5 && record.fetched == 5)
+                #expect(record.missingOnRelay == 3 && record.requeued == 3)
+                #expect(record.windows == 1)
+                #expect(opened.value == 1, "NIP-77 was answered on the second connection only")
+                #expect(await relay.connectionGeneration == 2)
+            }
+        }
+        #expect(try ledger.eventCount() == 30)
+    }
+
+    /// The connection is replaced once a run: a relay silent on every connection still fails the
+    /// run, with the session's error, after two rounds rather than one reconnect after another.
+    @Test func aRelaySilentOnEveryConnectionFailsTheRunAfterOneReplacement() async throws {
+        let key = SecretKey.generate()
+        let ledger = try Ledger.temporary()
+        _ = try await ledger.record(
+            [ObservedEvent(event: try key.sign(kind: 1, content: "one", createdAt: 1_700_000_000), relay: "ws://elsewhere")], writableRelays: [], now: 1)
+        try await ScriptedRelay.with(ScriptedRelay.Behaviour(onText: { _, _ in })) { server in
+            try await AgentFixture.withRelay(server.url) { relay in
+                var job = Self.job(relay, ledger: ledger, authors: [key.publicKey], writable: true)
+                job.negentropyRoundTimeout = .seconds(1)
+                let record = try await job.run()
+                #expect(record.error?.contains("session lost") == true, "\(record)")
+                #expect(await relay.connectionGeneration == 2)
+            }
+        }
+    }
 }
 
 final class Tally: Sendable {

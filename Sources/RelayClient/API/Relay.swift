@@ -241,6 +241,25 @@ public final class Relay: Service, Sendable {
         return stream
     }
 
+    /// Closes the connection now, as a lost one (the client reconnects and re-subscribes), and
+    /// waits up to `timeout` for the next one to open. For a caller whose request went unanswered
+    /// so long that the connection is presumed stuck: LocalRelay stops answering a connection
+    /// after about 6,000 EVENTs, while a new one is served. False when no new connection opened.
+    public func replaceConnection(reason: String, timeout: Duration) async -> Bool {
+        let core = self.core
+        let before = await core.generation
+        let changes = connectionChanges()
+        await core.kill(reason)
+        let opened = await withTimeout(timeout) {
+            for await change in changes {
+                if change.isOpen && change.generation > before { return true }
+                if change.permanentFailure || change.terminated { return false }
+            }
+            return false
+        }
+        return opened ?? false
+    }
+
     public func waitUntilConnected(timeout: Duration) async -> Bool {
         if await core.isOpen { return true }
         let core = self.core

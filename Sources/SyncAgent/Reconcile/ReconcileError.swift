@@ -18,6 +18,12 @@ public struct ReconcileError: Error, Sendable, CustomStringConvertible {
         self.kind = kind
     }
 
+    /// The relay stopped answering mid-session (or the connection ended): a new connection may
+    /// finish what this one could not.
+    var isSessionLost: Bool {
+        if case .sessionLost = kind { true } else { false }
+    }
+
     public var description: String {
         let why =
             switch kind {

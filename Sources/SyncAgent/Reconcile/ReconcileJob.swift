@@ -31,6 +31,10 @@ struct ReconcileJob: Sendable {
     static let idsPerRequest = 250
     /// Splits allowed per run when relays refuse a window as too large.
     static let maxSplits = 16
+    /// How long each NIP-77 answer may take (`NegentropyExchange.roundTimeout`).
+    var negentropyRoundTimeout: Duration = .seconds(30)
+    /// How long a replaced connection may take to open again.
+    static let reconnectWait: Duration = .seconds(15)
 
     private struct Progress {
         var record: ReconciliationRecord
@@ -41,6 +45,8 @@ struct ReconcileJob: Sendable {
         var usedCount = false
         var usedRequests = false
         var skippedAsRead = false
+        /// The connection was replaced once after a session went silent; a second loss ends the run.
+        var replacedConnection = false
     }
 
     func run() async throws -> ReconciliationRecord {
@@ -124,7 +130,22 @@ struct ReconcileJob: Sendable {
     private func compare(_ window: TimeWindow, items: [LedgerItem], progress: inout Progress) async throws {
         progress.record.windows += 1
         if progress.negentropy {
-            let outcome = try await NegentropyExchange(relay: relay).run(filter: window.filter(baseFilter), items: items)
+            let outcome: NegentropyExchange.Outcome
+            do {
+                var exchange = NegentropyExchange(relay: relay)
+                exchange.roundTimeout = negentropyRoundTimeout
+                outcome = try await exchange.run(filter: window.filter(baseFilter), items: items)
+            } catch let error as ReconcileError where error.isSessionLost && !progress.replacedConnection {
+                // A relay that answers nothing on a connection for a whole round has most often
+                // stopped serving that connection, not the next one: once a run, the window is
+                // compared again on a new connection instead of failing the run.
+                progress.replacedConnection = true
+                logger.info("reconciliation session lost; replacing the connection and comparing again", metadata: ["error": "\(error)"])
+                guard await relay.replaceConnection(reason: "\(error)", timeout: Self.reconnectWait) else { throw error }
+                progress.record.windows -= 1
+                try await compare(window, items: items, progress: &progress)
+                return
+            }
             switch outcome {
             case let .diff(have, need, traffic):
                 progress.usedNegentropy = true
