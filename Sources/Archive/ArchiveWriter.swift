@@ -107,19 +107,16 @@ public final class ArchiveWriter {
         lastEvent = key
     }
 
-    /// Appends lines already held as UTF-8 (the ledger's text, read as bytes): `text` holds them one
-    /// after another, `ends` where each ends; `last` is the event on the last of them. Each line
-    /// is archived as `append(rawLine:key:)` would.
-    public func append(lines text: [UInt8], ends: [Int], last: ArchivedEventKey) throws {
-        guard !ends.isEmpty else { return }
-        try text.withUnsafeBufferPointer { all in
-            var start = 0
-            for end in ends {
-                try appendLine(UnsafeBufferPointer(rebasing: all[start..<end]))
-                start = end
-            }
-        }
-        lastEvent = last
+    /// Appends a line already held as UTF-8 (the ledger's text, read as bytes), archived as
+    /// `append(rawLine:key:)` would, but leaves `lastEvent` alone: a caller appending a run of
+    /// lines names the last of them with `markLastEvent(_:)`, making one key instead of one a line.
+    public func append(rawLine: UnsafeBufferPointer<UInt8>) throws {
+        try appendLine(rawLine)
+    }
+
+    /// The event on the line appended last, after a run of `append(rawLine:)` calls.
+    public func markLastEvent(_ key: ArchivedEventKey) {
+        lastEvent = key
     }
 
     private func appendLine(_ line: UnsafeBufferPointer<UInt8>) throws {

@@ -94,22 +94,27 @@ extension Ledger {
         }
     }
 
-    /// The same events as `events(afterSeq:limit:)`, as bytes: no `String` is made of their text.
-    public func rawEvents(afterSeq seq: Int64, limit: Int) throws -> RawEventBatch {
+    /// The same events as `events(afterSeq:limit:)`, handed to `body` one by one as SQLite steps
+    /// to them, as bytes: no `String` is made of their text, and no batch is gathered. Returns how
+    /// many were handed over.
+    @discardableResult
+    public func forEachRawEvent(afterSeq seq: Int64, limit: Int, _ body: (RawEventRow) throws -> Void) throws -> Int {
         try read("read events") { db in
             let select = try DirectStatement(db, sql: "SELECT seq, id, created_at, raw FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
-            var batch = RawEventBatch()
+            var count = 0
             try select.forEachRow(
                 db,
                 { b in
                     b.add(seq); b.add(limit)
                 },
                 { row in
-                    batch.append(
-                        seq: sqlite3_column_int64(row, 0), id: DirectStatement.text(row, 1), createdAt: sqlite3_column_int64(row, 2),
-                        raw: DirectStatement.text(row, 3))
+                    try body(
+                        RawEventRow(
+                            seq: sqlite3_column_int64(row, 0), createdAt: sqlite3_column_int64(row, 2), id: DirectStatement.text(row, 1),
+                            raw: DirectStatement.text(row, 3)))
+                    count += 1
                 })
-            return batch
+            return count
         }
     }
 

@@ -29,7 +29,7 @@ extension Ledger {
                     out.append(
                         PendingDelivery(
                             seq: sqlite3_column_int64(row, 0), eventID: String(decoding: DirectStatement.text(row, 1), as: UTF8.self),
-                            kind: Int(sqlite3_column_int64(row, 2)), relay: relay, rawUTF8: Array(DirectStatement.text(row, 3)),
+                            kind: Int(sqlite3_column_int64(row, 2)), relay: relay, text: .bytes(Array(DirectStatement.text(row, 3))),
                             attempts: Int(sqlite3_column_int64(row, 4))))
                 })
             return out

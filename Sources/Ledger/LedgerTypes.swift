@@ -46,26 +46,26 @@ public struct PendingDelivery: Sendable, Equatable {
     public let eventID: String
     public let kind: Int
     public let relay: RelayURL
-    /// The event's verified text as received, as UTF-8: sent as it is, so a bulk read need not
-    /// make (and validate) a `String` of it.
-    public let rawUTF8: [UInt8]
+    /// The event's verified text as received: the event's own `String` when handed over fresh,
+    /// bytes when read back from the ledger (sent as they are, with no `String` made of them).
+    public let text: EventText
     public let attempts: Int
 
-    public init(seq: Int64, eventID: String, kind: Int, relay: RelayURL, rawUTF8: [UInt8], attempts: Int) {
+    public init(seq: Int64, eventID: String, kind: Int, relay: RelayURL, text: EventText, attempts: Int) {
         self.seq = seq
         self.eventID = eventID
         self.kind = kind
         self.relay = relay
-        self.rawUTF8 = rawUTF8
+        self.text = text
         self.attempts = attempts
     }
 
     public init(seq: Int64, eventID: String, kind: Int, relay: RelayURL, rawJSON: String, attempts: Int) {
-        self.init(seq: seq, eventID: eventID, kind: kind, relay: relay, rawUTF8: Array(rawJSON.utf8), attempts: attempts)
+        self.init(seq: seq, eventID: eventID, kind: kind, relay: relay, text: .string(rawJSON), attempts: attempts)
     }
 
     /// The event's verified text as received.
-    public var rawJSON: String { String(decoding: rawUTF8, as: UTF8.self) }
+    public var rawJSON: String { text.string }
 }
 
 public struct DeliveryResult: Sendable {

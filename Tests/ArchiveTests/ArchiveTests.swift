@@ -43,14 +43,12 @@ final class TestClock: @unchecked Sendable {
         config.flushEveryLines = 2
         let all = try events(5)
         let w = try ArchiveWriter(configuration: config)
-        var text: [UInt8] = []
-        var ends: [Int] = []
         for e in all {
-            text.append(contentsOf: e.rawJSON.utf8)
-            ends.append(text.count)
+            try Array(e.rawJSON.utf8).withUnsafeBufferPointer { try w.append(rawLine: $0) }
         }
+        #expect(w.lastEvent == nil, "the caller names the last event")
         let last = ArchivedEventKey(id: all[4].id, createdAt: all[4].createdAt)
-        try w.append(lines: text, ends: ends, last: last)
+        w.markLastEvent(last)
         #expect(w.lastEvent == last)
         try w.close()
         #expect(try segments().flatMap { try lines($0) } == all.map(\.rawJSON))

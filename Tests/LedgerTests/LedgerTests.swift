@@ -181,14 +181,18 @@ import Testing
         let l = try Ledger.temporary()
         let events = try (0..<5).map { try key.sign(kind: 1, content: "note \($0): \"quoted\", emoji 🚀", createdAt: 1_700_000_000 + Int64($0)) }
         _ = try l.record(events.map { ObservedEvent(event: $0, relay: a) }, writableRelays: [b], now: 1)
-        let batch = try l.rawEvents(afterSeq: 1, limit: 3)
-        #expect(batch.count == 3)
-        #expect((0..<3).map { String(decoding: batch.line($0), as: UTF8.self) } == events[1..<4].map(\.rawJSON))
-        #expect(batch.lastSeq == 4 && batch.lastID == events[3].id && batch.lastCreatedAt == events[3].createdAt)
-        #expect(try l.rawEvents(afterSeq: 5, limit: 3).isEmpty)
+        var rows: [(seq: Int64, createdAt: Int64, id: String, raw: String)] = []
+        let count = try l.forEachRawEvent(afterSeq: 1, limit: 3) { row in
+            rows.append((row.seq, row.createdAt, String(decoding: row.id, as: UTF8.self), String(decoding: row.raw, as: UTF8.self)))
+        }
+        #expect(count == 3)
+        #expect(rows.map(\.raw) == events[1..<4].map(\.rawJSON))
+        #expect(rows.map(\.id) == events[1..<4].map(\.id))
+        #expect(rows.map(\.seq) == [2, 3, 4] && rows.map(\.createdAt) == events[1..<4].map(\.createdAt))
+        #expect(try l.forEachRawEvent(afterSeq: 5, limit: 3) { _ in Issue.record("no event lies after the last") } == 0)
         let due = try l.dueDeliveries(relay: b, limit: 10, now: 5)
         #expect(due.map(\.rawJSON) == events.map(\.rawJSON))
-        #expect(due.map(\.rawUTF8) == events.map { Array($0.rawJSON.utf8) })
+        #expect(due.allSatisfy { if case .bytes = $0.text { true } else { false } }, "read back as bytes, without a String")
         #expect(due.map(\.eventID) == events.map(\.id) && due.map(\.kind) == [1, 1, 1, 1, 1] && due.map(\.attempts) == [0, 0, 0, 0, 0])
     }
 

@@ -71,11 +71,12 @@ struct RelayCorePartsTests {
     @Test func anOutboundEventFramesItsTextTheSameFromAStringAndFromBytes() throws {
         let event = try SecretKey.generate().sign(kind: 1, content: "emoji 🚀, \"quoted\"", createdAt: 1_700_000_000)
         let fromText = OutboundEvent(event)
-        let fromBytes = OutboundEvent(id: event.id, rawUTF8: Array(event.rawJSON.utf8))
+        let fromBytes = OutboundEvent(id: event.id, text: .bytes(Array(event.rawJSON.utf8)))
         #expect(fromText == fromBytes)
         #expect(fromBytes.rawJSON == event.rawJSON)
         #expect(fromBytes.rawByteCount == event.rawJSON.utf8.count)
         #expect(String(buffer: fromBytes.frame) == ClientMessage.event(event).encoded)
+        #expect(String(buffer: fromText.frame) == ClientMessage.event(event).encoded)
     }
 
     @Test func aPublishIsRefusedWhenNotRunningOrLargerThanTheRelaysLimit() {

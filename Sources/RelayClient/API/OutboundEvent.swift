@@ -5,30 +5,19 @@ import NostrCore
 /// verified events as text (the ledger) publish them without parsing each one again.
 public struct OutboundEvent: Sendable, Equatable {
     public let id: String
-    /// `["EVENT",<event>]`, the frame's payload, made once: the event's text is copied into it
-    /// as it is, never through a `String`.
-    let frame: ByteBuffer
+    /// The event object's JSON text, already verified by whoever kept it. Shared with the
+    /// caller's copy (a ledger row's bytes, an event's `String`) while the event waits to be sent.
+    public let text: EventText
 
     private static let head: StaticString = "[\"EVENT\","
 
-    /// `rawJSON` is the event object's JSON text, already verified by whoever kept it.
-    public init(id: String, rawJSON: String) {
-        var frame = ByteBufferAllocator().buffer(capacity: rawJSON.utf8.count + 10)
-        frame.writeStaticString(Self.head)
-        frame.writeString(rawJSON)
-        frame.writeInteger(UInt8(ascii: "]"))
+    public init(id: String, text: EventText) {
         self.id = id
-        self.frame = frame
+        self.text = text
     }
 
-    /// The same with the text as UTF-8 bytes (as the ledger reads it).
-    public init(id: String, rawUTF8: [UInt8]) {
-        var frame = ByteBufferAllocator().buffer(capacity: rawUTF8.count + 10)
-        frame.writeStaticString(Self.head)
-        frame.writeBytes(rawUTF8)
-        frame.writeInteger(UInt8(ascii: "]"))
-        self.id = id
-        self.frame = frame
+    public init(id: String, rawJSON: String) {
+        self.init(id: id, text: .string(rawJSON))
     }
 
     public init(_ event: Event) {
@@ -36,10 +25,18 @@ public struct OutboundEvent: Sendable, Equatable {
     }
 
     /// The event object's JSON text.
-    public var rawJSON: String {
-        String(decoding: frame.readableBytesView.dropFirst(9).dropLast(), as: UTF8.self)
-    }
+    public var rawJSON: String { text.string }
 
     /// The length of the event's text in bytes.
-    var rawByteCount: Int { frame.readableBytes - 10 }
+    var rawByteCount: Int { text.utf8Count }
+
+    /// `["EVENT",<event>]`, the frame's payload, made as the event is sent, so that only events
+    /// on their way hold a frame: the text is copied into it once, as it is.
+    var frame: ByteBuffer {
+        var frame = ByteBufferAllocator().buffer(capacity: text.utf8Count + 10)
+        frame.writeStaticString(Self.head)
+        text.withUTF8 { _ = frame.writeBytes($0) }
+        frame.writeInteger(UInt8(ascii: "]"))
+        return frame
+    }
 }

@@ -74,15 +74,23 @@ final class ArchiveService<C: Clock<Duration>>: Service, Sendable {
 
     private func drain(_ writer: ArchiveWriter, through: inout Int64) async throws -> Int {
         if let sqlite = ledger as? Ledger {
-            // The SQLite ledger hands the text over as bytes, copied into the archive as they are.
-            let batch = try sqlite.rawEvents(afterSeq: through, limit: Self.batchSize)
-            guard !batch.isEmpty else { return 0 }
-            try writer.append(lines: batch.text, ends: batch.ends, last: ArchivedEventKey(id: batch.lastID, createdAt: batch.lastCreatedAt))
+            // The SQLite ledger hands each row's text over as bytes, copied into the archive as
+            // they are while the row is read: no `String` per event, and no batch held in memory.
+            var last: (seq: Int64, createdAt: Int64) = (through, 0)
+            var lastID: [UInt8] = []
+            let count = try sqlite.forEachRawEvent(afterSeq: through, limit: Self.batchSize) { row in
+                try writer.append(rawLine: row.raw)
+                last = (row.seq, row.createdAt)
+                lastID.removeAll(keepingCapacity: true)
+                lastID.append(contentsOf: row.id)
+            }
+            guard count > 0 else { return 0 }
+            writer.markLastEvent(ArchivedEventKey(id: String(decoding: lastID, as: UTF8.self), createdAt: last.createdAt))
             try writer.flush()
-            through = batch.lastSeq
+            through = last.seq
             try await ledger.setArchivedThroughSeq(through)
-            counters.update { $0.archived += batch.count }
-            return batch.count
+            counters.update { $0.archived += count }
+            return count
         }
         let batch = try await ledger.events(afterSeq: through, limit: Self.batchSize)
         guard let last = batch.last else { return 0 }

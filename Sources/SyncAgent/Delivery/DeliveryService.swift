@@ -142,7 +142,7 @@ struct DeliveryService: Service {
                 continue
             }
             // The ledger keeps only verified text, so it is sent as stored, without parsing it again.
-            events.append(OutboundEvent(id: d.eventID, rawUTF8: d.rawUTF8))
+            events.append(OutboundEvent(id: d.eventID, text: d.text))
             sent.append(d)
         }
         let outcomes = await relay.publish(events)
