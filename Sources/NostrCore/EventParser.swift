@@ -1,6 +1,11 @@
 /// Reads an event object straight from the scanner, without an intermediate
 /// dictionary, and validates every field's shape.
 enum EventParser {
+    /// An event's keys, matched in the frame's bytes (`JSONScanner.matchString`), and the same as
+    /// `String`s, which cost nothing to hand out: each is short enough to be kept inline.
+    private static let keyNames: [StaticString] = ["id", "pubkey", "created_at", "kind", "tags", "content", "sig"]
+    private static let keys = ["id", "pubkey", "created_at", "kind", "tags", "content", "sig"]
+
     static func parse(_ s: inout JSONScanner) throws(EventParseError) -> Event {
         func wrap<T>(_ field: String?, _ body: (inout JSONScanner) throws(JSONError) -> T) throws(EventParseError) -> T {
             do { return try body(&s) } catch { throw EventParseError(field: field, reason: error.description) }
@@ -17,7 +22,8 @@ enum EventParser {
         if try !wrap(nil, { (s: inout JSONScanner) throws(JSONError) in s.consume(UInt8(ascii: "}")) }) {
             repeat {
                 let key = try wrap(nil) { (s: inout JSONScanner) throws(JSONError) -> String in
-                    let k = try s.parseString()
+                    let k: String
+                    if let known = s.matchString(keyNames) { k = keys[known] } else { k = try s.parseString() }
                     try s.expect(UInt8(ascii: ":"))
                     return k
                 }

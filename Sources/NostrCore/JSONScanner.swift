@@ -94,6 +94,25 @@ struct JSONScanner: ~Copyable {
         }
     }
 
+    /// The index in `names` of the string that comes next, when it is one of them written without
+    /// escapes (as relays write an event's keys and a message's type); nil, with the scanner where
+    /// it was (past any whitespace), for any other string. Spares making (and validating) a
+    /// `String` of each.
+    mutating func matchString(_ names: [StaticString]) -> Int? {
+        guard peek() == UInt8(ascii: "\"") else { return nil }
+        let start = index + 1
+        let end = Self.nextSpecial(in: bytes, from: start)
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+        let text = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        for (i, name) in names.enumerated() where name.utf8CodeUnitCount == text.count {
+            if UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount).elementsEqual(text) {
+                index = end + 1
+                return i
+            }
+        }
+        return nil
+    }
+
     mutating func parseString() throws(JSONError) -> String {
         try expect(UInt8(ascii: "\""))
         let start = index

@@ -7,6 +7,10 @@ struct MessageFrame: ~Copyable {
         scanner = JSONScanner(buf)
     }
 
+    /// The message types a relay sends, matched in the frame's bytes without making a `String`.
+    private static let typeNames: [StaticString] = ["EVENT", "OK", "EOSE", "CLOSED", "NOTICE", "AUTH", "COUNT", "NEG-MSG", "NEG-ERR"]
+    private static let types = ["EVENT", "OK", "EOSE", "CLOSED", "NOTICE", "AUTH", "COUNT", "NEG-MSG", "NEG-ERR"]
+
     mutating func begin() throws(MessageDecodingError) -> String {
         guard scanner.consume(UInt8(ascii: "[")) else {
             if scanner.peek() == nil { throw .notJSON(scanner.fail("empty message")) }
@@ -14,6 +18,7 @@ struct MessageFrame: ~Copyable {
         }
         do {
             guard scanner.peek() == UInt8(ascii: "\"") else { throw MessageDecodingError.notAnArray }
+            if let known = scanner.matchString(Self.typeNames) { return Self.types[known] }
             return try scanner.parseString()
         } catch let e as JSONError { throw .notJSON(e) } catch { throw .notAnArray }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import NostrCore
@@ -40,5 +41,27 @@ import Testing
                 #expect(parsed == text)
             }
         }
+    }
+
+    /// A key is matched in the bytes only when written plainly and whole; anything else is left
+    /// for `parseString`, which reads escapes, so an escaped key still means the same key.
+    @Test func aPlainKnownStringIsMatchedAndAnyOtherIsLeftWhereItWas() throws {
+        let names: [StaticString] = ["id", "pubkey", "kind"]
+        func match(_ json: String) -> (Int?, Int) {
+            Array(json.utf8).withUnsafeBufferPointer { buf in
+                var scanner = JSONScanner(buf)
+                let found = scanner.matchString(names)
+                return (found, scanner.index)
+            }
+        }
+        #expect(match(#""pubkey":1"#) == (1, 8))
+        #expect(match(#"  "kind""#) == (2, 8))
+        for other in [#""pubke":1"#, #""pubkeys":1"#, #""pub\u006bey":1"#, #""id"#, #""Kind""#, #"1"#, ""] {
+            #expect(match(other) == (nil, 0), "\(other)")
+        }
+        let event = try SecretKey.generate().sign(kind: 1, content: "keys", createdAt: 1_700_000_000)
+        let escapedKey = event.rawJSON.replacingOccurrences(of: #""pubkey":"#, with: #""pub\u006bey":"#)
+        #expect(escapedKey != event.rawJSON)
+        #expect(try Event(json: escapedKey).pubkey == event.pubkey)
     }
 }

@@ -95,7 +95,9 @@ extension RelayCore {
     func publish(_ events: [OutboundEvent]) async -> [String: PublishOutcome] {
         var results: [String: PublishOutcome] = [:]
         var toSend: [OutboundEvent] = []
-        var ids = Set<String>()
+        toSend.reserveCapacity(events.count)
+        // Sized once: a delivery round's 500 ids grown one by one were hashed again at each resize.
+        var ids = Set<String>(minimumCapacity: events.count)
         for e in events where ids.insert(e.id).inserted {
             if let early = refuse(e) { results[e.id] = early } else { toSend.append(e) }
         }
@@ -106,7 +108,7 @@ extension RelayCore {
             pump()
             publishQueueChanged()
         }
-        return results.merging(sent) { a, _ in a }
+        return results.isEmpty ? sent : results.merging(sent) { a, _ in a }
     }
 
     private func refuse(_ event: OutboundEvent) -> PublishOutcome? {

@@ -13,6 +13,7 @@ struct RelayWaiters {
         init(remaining: Int, continuation: CheckedContinuation<[String: PublishOutcome], Never>) {
             self.remaining = remaining
             self.continuation = continuation
+            results.reserveCapacity(remaining)
         }
     }
 
@@ -21,7 +22,21 @@ struct RelayWaiters {
         case batch(Batch)
     }
 
-    private var publishes: [String: [Publish]] = [:]
+    /// Who waits on an event id: almost always one waiter, kept without an array of its own (one
+    /// allocation per event published); the same id published twice at once waits as `many`.
+    private enum Waiting {
+        case one(Publish)
+        case many([Publish])
+
+        func adding(_ waiter: Publish) -> Waiting {
+            switch self {
+            case let .one(first): .many([first, waiter])
+            case let .many(list): .many(list + [waiter])
+            }
+        }
+    }
+
+    private var publishes: [String: Waiting] = [:]
     private var connects: [Int: CheckedContinuation<Bool, Never>] = [:]
     private var lastConnectID = 0
     /// Connect waiters whose time ran out before they began to wait.
@@ -146,25 +161,34 @@ struct RelayWaiters {
     // MARK: publishing
 
     mutating func awaitPublish(_ id: String, _ continuation: CheckedContinuation<PublishOutcome, Never>) {
-        publishes[id, default: []].append(.single(continuation))
+        add(.single(continuation), for: id)
     }
 
     mutating func awaitPublishes(_ ids: [String], _ continuation: CheckedContinuation<[String: PublishOutcome], Never>) {
         let batch = Batch(remaining: ids.count, continuation: continuation)
-        for id in ids { publishes[id, default: []].append(.batch(batch)) }
+        for id in ids { add(.batch(batch), for: id) }
+    }
+
+    private mutating func add(_ waiter: Publish, for id: String) {
+        if let earlier = publishes.updateValue(.one(waiter), forKey: id) { publishes[id] = earlier.adding(waiter) }
     }
 
     mutating func resolve(_ id: String, _ outcome: PublishOutcome) {
-        guard let list = publishes.removeValue(forKey: id) else { return }
-        for waiter in list {
-            switch waiter {
-            case let .single(c):
-                c.resume(returning: outcome)
-            case let .batch(batch):
-                batch.results[id] = outcome
-                batch.remaining -= 1
-                if batch.remaining == 0 { batch.continuation.resume(returning: batch.results) }
-            }
+        switch publishes.removeValue(forKey: id) {
+        case nil: return
+        case let .one(waiter)?: Self.resolve(waiter, id, outcome)
+        case let .many(list)?: for waiter in list { Self.resolve(waiter, id, outcome) }
+        }
+    }
+
+    private static func resolve(_ waiter: Publish, _ id: String, _ outcome: PublishOutcome) {
+        switch waiter {
+        case let .single(c):
+            c.resume(returning: outcome)
+        case let .batch(batch):
+            batch.results[id] = outcome
+            batch.remaining -= 1
+            if batch.remaining == 0 { batch.continuation.resume(returning: batch.results) }
         }
     }
 }
