@@ -11,7 +11,7 @@ import Testing
 /// one serialized suite of all of them set the whole test run's wall time.
 @Suite("RelayClient against real relays, in volume", .serialized)
 struct RealPeerVolumeTests {
-    static let flavors: [TestRelay.Flavor] = [.nostrRelay, .localRelay]
+    static let flavors = RealPeerTests.flavors
 
     /// 2,000 events, 300 of them in one second, through a per-REQ cap of 500 (LocalRelay's own)
     /// or 400 (nostr-relay's `max_limit`, hidden: no NIP-11 is read, so the pager must notice it).
