@@ -18,12 +18,25 @@ import RelayClient
 // second during both windows. Every round runs every variant in that order, so variants alternate.
 // BENCH_STEADY_COPIES=1 publishes every note to both primaries at once (RATE notes/s, each received
 // twice by the daemon), as a client that writes to all its relays does.
+//
+// A variant whose path is `nostr-sdk` (BENCH_COMPARE="relaysync=…,nostr-sdk=nostr-sdk") runs the
+// reference client instead of a daemon: scripts/peers/reference_forward.py, which forwards each new
+// note from the primaries to the backups with nostr-sdk (rust-nostr) and keeps nothing. Every row
+// also gives the relays' own CPU per note (LocalRelay, rust-nostr: the primaries take each note and
+// send it on to the subscriber; the backups take it and answer OK), a floor for the same messages.
 
 struct SteadyVariant: Sendable {
     var label: String
     var binary: String
     var metrics: Bool
     var name: String { label + (metrics ? " metrics on" : "") }
+
+    /// The command that takes `run --config PATH`: the binary, or the reference client's script.
+    func command() throws -> [String] {
+        guard binary == "nostr-sdk" else { return [binary] }
+        let script = PeerEnvironment.repoRoot().appendingPathComponent("scripts/peers/reference_forward.py").path
+        return [try PeerEnvironment.venv().appendingPathComponent("bin/python").path, script]
+    }
 }
 
 struct SyscallRow: Sendable {
@@ -49,12 +62,16 @@ struct SteadyResult: Sendable {
     var cpu: Double
     var idleCPUPerSecond: Double
     var threads: Int
+    /// The relays' CPU in the same window (seconds): both primaries, both backups.
+    var primariesCPU: Double, backupsCPU: Double
     var p50: Double, p99: Double, max: Double
     var scrapes: Int, scrapeFailures: Int, scrapeBytes: Int
     var syscalls: SyscallWindow?
     var notesPerSecond: Double { Double(notes) / publishSeconds }
     var cpuPerNote: Double { cpu / Double(notes) * 1e3 }  // ms
     var cpuPerNoteNetOfIdle: Double { (cpu - idleCPUPerSecond * windowSeconds) / Double(notes) * 1e3 }
+    var primariesPerNote: Double { primariesCPU / Double(notes) * 1e3 }  // ms
+    var backupsPerNote: Double { backupsCPU / Double(notes) * 1e3 }  // ms
 }
 
 func progress(_ s: String) { FileHandle.standardError.write(Data("  [steady] \(s)\n".utf8)) }
@@ -190,7 +207,7 @@ func steadyRun(_ v: SteadyVariant, round: Int, seconds: Double, rate: Double, st
         """
     let configPath = dir.appendingPathComponent("sync.json").path
     try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-    let daemon = try ChildProcess.spawn([v.binary, "run", "--config", configPath], output: dir.appendingPathComponent("daemon.log").path)
+    let daemon = try ChildProcess.spawn(v.command() + ["run", "--config", configPath], output: dir.appendingPathComponent("daemon.log").path)
     defer { kill(daemon.pid, SIGTERM); _ = daemon.wait() }
     progress("daemon \(daemon.pid) started")
     try await Task.sleep(for: .seconds(3))
@@ -247,10 +264,13 @@ func steadyRun(_ v: SteadyVariant, round: Int, seconds: Double, rate: Double, st
     }
     // The measured window: first publish to every note on both backups.
     let cpu0 = procCPU(daemon.pid)
+    func relaysCPU(_ relays: [TestRelay]) -> Double { relays.reduce(0) { $0 + procCPU($1.pid) } }
+    let primaries0 = relaysCPU(primaries), backups0 = relaysCPU(backups)
     let t0 = ContinuousClock.now
     let (ids, publishSeconds) = try await publishSteady(publishers, keys: keys, rate: rate, seconds: seconds, tag: "r\(round)", sent: sent)
     let done = try await waitDelivered(ids, on: arrivals, limit: .seconds(60))
     let cpu = procCPU(daemon.pid) - cpu0
+    let primariesCPU = relaysCPU(primaries) - primaries0, backupsCPU = relaysCPU(backups) - backups0
     let windowSeconds = (done - t0) / .seconds(1)
     let threads = threadCount(daemon.pid)
     var latencies: [Double] = ids.compactMap { id in
@@ -285,7 +305,8 @@ func steadyRun(_ v: SteadyVariant, round: Int, seconds: Double, rate: Double, st
     if v.metrics && scraped.ok == 0 { throw PeerError("metrics on, but no scrape of 127.0.0.1:\(port)/metrics succeeded") }
     return SteadyResult(
         variant: v, round: round, notes: ids.count, publishSeconds: publishSeconds, windowSeconds: windowSeconds, cpu: cpu,
-        idleCPUPerSecond: idleCPUPerSecond, threads: threads, p50: pct(0.5), p99: pct(0.99), max: latencies.last ?? 0,
+        idleCPUPerSecond: idleCPUPerSecond, threads: threads, primariesCPU: primariesCPU, backupsCPU: backupsCPU, p50: pct(0.5), p99: pct(0.99),
+        max: latencies.last ?? 0,
         scrapes: scraped.ok, scrapeFailures: scraped.failed, scrapeBytes: scraped.bytes, syscalls: syscalls)
 }
 
@@ -321,12 +342,12 @@ func steadyMain(arguments: [String], defaultBinary: String, work: URL) async thr
     )
     print("  CPU window: first publish to the last note on both backups; CPU = the daemon's utime+stime from /proc/PID/stat")
     print(
-        "  | round | variant | notes | notes/s in | window | daemon CPU | ms CPU per note | idle CPU (ms/s) | per note net of idle | threads | to both backups p50 / p99 / max | scrapes |"
+        "  | round | variant | notes | notes/s in | window | daemon CPU | ms CPU per note | idle CPU (ms/s) | per note net of idle | threads | to both backups p50 / p99 / max | scrapes | LocalRelay ms per note: primaries / backups |"
     )
-    print("  |---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("  |---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results {
         print(
-            "  | \(r.round) | \(r.variant.name) | \(r.notes) | \(f(r.notesPerSecond, 1)) | \(f(r.windowSeconds, 1)) s | \(f(r.cpu, 2)) s | \(f(r.cpuPerNote, 3)) | \(f(r.idleCPUPerSecond * 1e3, 1)) | \(f(r.cpuPerNoteNetOfIdle, 3)) | \(r.threads) | \(f(r.p50, 1)) / \(f(r.p99, 1)) / \(f(r.max, 1)) ms | \(r.variant.metrics ? "\(r.scrapes) ok, \(r.scrapeFailures) failed, \(r.scrapeBytes / max(1, r.scrapes)) B each" : "off") |"
+            "  | \(r.round) | \(r.variant.name) | \(r.notes) | \(f(r.notesPerSecond, 1)) | \(f(r.windowSeconds, 1)) s | \(f(r.cpu, 2)) s | \(f(r.cpuPerNote, 3)) | \(f(r.idleCPUPerSecond * 1e3, 1)) | \(f(r.cpuPerNoteNetOfIdle, 3)) | \(r.threads) | \(f(r.p50, 1)) / \(f(r.p99, 1)) / \(f(r.max, 1)) ms | \(r.variant.metrics ? "\(r.scrapes) ok, \(r.scrapeFailures) failed, \(r.scrapeBytes / max(1, r.scrapes)) B each" : "off") | \(f(r.primariesPerNote, 3)) / \(f(r.backupsPerNote, 3)) |"
         )
     }
     for v in variants {

@@ -31,12 +31,14 @@ public struct ChildProcess: Sendable {
         guard rc == 0 else { throw PeerError("cannot start \(args[0]): \(rc)") }
         return ChildProcess(pid: pid)
     }
-    public func wait() -> (status: Int32, cpu: Double, peakRSS: Int) {
+    /// `cpu` is user and system time together; `systemCPU` the system part of it (seconds).
+    public func wait() -> (status: Int32, cpu: Double, peakRSS: Int, systemCPU: Double) {
         var status: Int32 = 0
         var usage = rusage()
         while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-        return (status, cpu, usage.ru_maxrss * 1024)
+        let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + system
+        return (status, cpu, usage.ru_maxrss * 1024, system)
     }
 }
 
