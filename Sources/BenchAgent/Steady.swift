@@ -23,7 +23,8 @@ import RelayClient
 // reference client instead of a daemon: scripts/peers/reference_forward.py, which forwards each new
 // note from the primaries to the backups with nostr-sdk (rust-nostr) and keeps nothing. Every row
 // also gives the relays' own CPU per note (LocalRelay, rust-nostr: the primaries take each note and
-// send it on to the subscriber; the backups take it and answer OK), a floor for the same messages.
+// send it on to the subscriber; the backups take it, answer OK and send it on to the bench's
+// watcher): a yardstick for what such messages cost on this machine.
 
 struct SteadyVariant: Sendable {
     var label: String

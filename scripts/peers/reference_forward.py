@@ -3,14 +3,16 @@
 Invoked as `reference_forward.py run --config sync.json` (the arguments `relaysync run` takes): reads
 the pubkeys and the primary and backup relays from the config, subscribes to the pubkeys' new
 events on the primaries with nostr-sdk (rust-nostr), and sends each event it receives to the backups,
-waiting for their OKs. It keeps nothing (no ledger, no archive): a floor for what a live note costs a
-client built on rust-nostr, not an equivalent of the agent. Loopback only; ends on SIGTERM.
+waiting for their OKs. It keeps nothing (no ledger, no archive, no delivery state): what a live note
+costs the reference client when it only forwards, not an equivalent of the agent. Refuses any relay
+that is not on loopback; ends on SIGTERM.
 """
 
 import asyncio
 import json
 import signal
 import sys
+from urllib.parse import urlsplit
 
 from nostr_sdk import Client, Filter, PublicKey, RelayUrl, ReqTarget
 
@@ -26,11 +28,18 @@ async def forward(inbound: Client, outbound: Client) -> None:
             await outbound.send_event(notification.event)
 
 
+def loopback(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    if not (host.startswith("127.") or host == "::1"):
+        sys.exit(f"reference_forward.py: {url} is not on loopback")
+    return url
+
+
 async def main(config_path: str) -> None:
     with open(config_path) as f:
         config = json.load(f)
-    primaries = [r["url"] for r in config["relays"] if r.get("role", "primary") == "primary"]
-    backups = [r["url"] for r in config["relays"] if r.get("role") == "backup"]
+    primaries = [loopback(r["url"]) for r in config["relays"] if r.get("role", "primary") == "primary"]
+    backups = [loopback(r["url"]) for r in config["relays"] if r.get("role") == "backup"]
     inbound, outbound = Client(), Client()
     for url in primaries:
         await inbound.add_relay(RelayUrl.parse(url))
