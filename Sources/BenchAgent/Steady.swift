@@ -35,8 +35,7 @@ struct SteadyVariant: Sendable {
     /// The command that takes `run --config PATH`: the binary, or the reference client's script.
     func command() throws -> [String] {
         guard binary == "nostr-sdk" else { return [binary] }
-        let script = PeerEnvironment.repoRoot().appendingPathComponent("scripts/peers/reference_forward.py").path
-        return [try PeerEnvironment.venv().appendingPathComponent("bin/python").path, script]
+        return [try PeerEnvironment.venv().appendingPathComponent("bin/python").path, PeerEnvironment.script("reference_forward.py").path]
     }
 }
 

@@ -18,7 +18,8 @@ public enum PeerEnvironment {
         return url
     }
 
-    static func script(_ name: String) -> URL {
+    /// A file of `scripts/peers/`.
+    public static func script(_ name: String) -> URL {
         repoRoot().appendingPathComponent("scripts/peers/\(name)")
     }
 }
