@@ -55,6 +55,22 @@ public enum FreePort {
         return response.isEmpty ? nil : String(decoding: response, as: UTF8.self)
     }
 
+    /// True when process `pid` itself holds a socket listening on port `port` of 127.0.0.1 or of
+    /// every address (Linux: the socket's inode in /proc/net/tcp among /proc/PID/fd's links).
+    public static func isListening(_ port: Int, by pid: pid_t) -> Bool {
+        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
+        let local = Set(["0100007F", "00000000"].map { $0 + ":" + String(format: "%04X", port) })
+        // Columns: sl, local_address, rem_address, st (0A: LISTEN), tx:rx, tr:when, retrnsmt, uid, timeout, inode.
+        let inodes = Set(
+            table.split(separator: "\n").dropFirst().compactMap { line -> String? in
+                let f = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard f.count > 9, local.contains(String(f[1])), f[3] == "0A" else { return nil }
+                return "socket:[\(f[9])]"
+            })
+        guard !inodes.isEmpty, let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { return false }
+        return fds.contains { fd in (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")).map(inodes.contains) ?? false }
+    }
+
     /// True when something accepts TCP connections on 127.0.0.1:port.
     public static func isListening(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -35,15 +35,22 @@ public final class MediaPeer: @unchecked Sendable {
         let dir = directory ?? work.appendingPathComponent("files")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        let peer = MediaPeer(flavor: flavor, port: try FreePort.pick(), directory: dir, workDirectory: work)
-        try await peer.launch()
-        return peer
+        // A port picked free can be taken by another test's peer before this one binds it; this
+        // peer then exits, and is started again on another port.
+        var attempt = 1
+        while true {
+            let peer = MediaPeer(flavor: flavor, port: try FreePort.pick(), directory: dir, workDirectory: work)
+            if try await peer.launch(lastAttempt: attempt == 3) { return peer }
+            attempt += 1
+        }
     }
 
     /// nginx exists only where bootstrap installed Debian's nginx-light.
     public static var nginxInstalled: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") }
 
-    private func launch() async throws {
+    /// True once the peer listens on its port; false when another process took the port first
+    /// (unless `lastAttempt`, which throws instead).
+    private func launch(lastAttempt: Bool) async throws -> Bool {
         let p = Process()
         var env = ProcessInfo.processInfo.environment
         switch flavor {
@@ -95,8 +102,15 @@ public final class MediaPeer: @unchecked Sendable {
         p.standardInput = FileHandle.nullDevice
         try p.run()
         lock.withLock { process = p }
-        let ready = try await Poll.until(timeout: .seconds(20), every: .milliseconds(50)) { !p.isRunning || FreePort.isListening(port) }
-        if ready && p.isRunning { return }
+        // Listening by this process: a peer of another test on the same port does not count.
+        let pid = p.processIdentifier
+        let ready = try await Poll.until(timeout: .seconds(20), every: .milliseconds(50)) { !p.isRunning || FreePort.isListening(port, by: pid) }
+        if ready && p.isRunning { return true }
+        if !lastAttempt && FreePort.isListening(port) {
+            kill(-pid, SIGKILL)
+            lock.withLock { process = nil }
+            return false
+        }
         let tail = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").suffix(1500)
         stop()
         throw PeerError("media peer did not start on port \(port):\n\(tail)")
